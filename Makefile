@@ -1,0 +1,44 @@
+# The two commands of the README: `make run` (the main job) and `make test` (the suite).
+# Both create the virtual environment on first use; nothing else needs installing by hand
+# beyond Python 3.11+, Java 17+ and Maven 3.8+.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install run test test-slow check format bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "seabus needs Python 3.11+ (set PYTHON=python3.11)"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## The main job: local Kafka (unless SEABUS_BOOTSTRAP is set), topics, worker.
+run: install
+	$(BIN)/seabus run
+
+## The test suite against a real broker (started by the suite unless SEABUS_BOOTSTRAP is set).
+test: install check
+	$(BIN)/pytest -m "not slow" --timeout=600
+
+## Slow fault and load runs, kept out of `make test`.
+test-slow: install
+	$(BIN)/pytest -m slow --timeout=1800
+
+## Format, lint, types and the schema compatibility gate (CI runs it before the tests).
+check: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,62 @@
+"""``seabus kafka up|down|status``: the local KRaft cluster."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from deploy.cli.common import local_cluster, settings
+from schemas.errors import ConfigError
+
+
+@click.group()
+def kafka() -> None:
+    """Run a local Apache Kafka (KRaft) cluster from Maven Central jars."""
+
+
+def _refuse_when_external() -> None:
+    s = settings()
+    if s.bootstrap:
+        raise ConfigError(
+            f"SEABUS_BOOTSTRAP (or the config file) names an existing cluster ({s.bootstrap}); "
+            "seabus starts no local Kafka then. Unset it to use a local broker."
+        )
+
+
+@kafka.command()
+@click.option(
+    "--nodes", type=click.Choice(["1", "3"]), default=None, help="Cluster size (default: settings)."
+)
+def up(nodes: str | None) -> None:
+    """Format storage if new, start the node(s) on loopback and wait until they answer."""
+    _refuse_when_external()
+    s = settings()
+    cluster = local_cluster(s, nodes=int(nodes) if nodes else None)
+    started = time.monotonic()
+    info = cluster.up()
+    click.echo(f"kafka ready in {time.monotonic() - started:.1f}s: bootstrap {info.bootstrap}")
+    click.echo(f"  data: {info.directory}")
+    click.echo(f"  export SEABUS_BOOTSTRAP={info.bootstrap}   # to point other tools at it")
+
+
+@kafka.command()
+@click.option("--purge", is_flag=True, help="Also delete the cluster's data.")
+def down(purge: bool) -> None:
+    """Stop every node together."""
+    _refuse_when_external()
+    cluster = local_cluster(settings())
+    cluster.down(purge=purge)
+    click.echo("kafka stopped" + (" and its data deleted" if purge else ""))
+
+
+@kafka.command()
+def status() -> None:
+    """Show each node's process and whether it answers; exit 1 unless all are up."""
+    _refuse_when_external()
+    info = local_cluster(settings()).status()
+    for node in info.nodes:
+        state = "up" if node.running and node.answering else ("starting" if node.running else "down")
+        click.echo(f"node {node.node_id}: {state} (port {node.port}, pid {node.pid or '-'})")
+    click.echo(f"bootstrap {info.bootstrap}: {'ready' if info.running else 'not running'}")
+    raise SystemExit(0 if info.running else 1)

@@ -1,0 +1,49 @@
+"""``seabus``: the one front door for every operator task.
+
+Each command group lives in its own module; this file only assembles them and
+turns a :class:`SeabusError` into one readable line and exit status 2.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from schemas.errors import SeabusError
+from streams import logs
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SeabusError as exc:
+            click.echo(f"seabus: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--log-level", default=None, help="debug, info, warning or error (default: settings).")
+def cli(log_level: str | None) -> None:
+    """seabus: carries allegations of SEA to the Member States concerned and the Special Coordinator."""
+    logs.configure(level=log_level or "info")
+
+
+def _register() -> None:
+    from deploy.cli import kafka_cmd, run_cmd, topics_cmd
+
+    cli.add_command(kafka_cmd.kafka)
+    cli.add_command(topics_cmd.topics)
+    cli.add_command(run_cmd.run)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="seabus")
+
+
+if __name__ == "__main__":
+    main()

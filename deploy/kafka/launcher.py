@@ -1,0 +1,296 @@
+"""Start, stop and inspect a local KRaft cluster of 1 or 3 nodes on loopback.
+
+State lives in the cluster directory (``cluster.json`` plus one folder per node),
+so ``up`` after ``down`` restarts on the existing data and ``status`` works from
+another process. Nodes are always stopped together: a lone surviving controller
+would wait for quorum on shutdown.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from deploy.kafka.jars import ensure_jars, require_program
+from deploy.kafka.layout import HEAP, KAFKA_VERSION, ClusterLayout, NodeLayout, new_cluster_id
+from schemas.errors import KafkaUnavailable, ProvisioningError
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodeStatus:
+    node_id: int
+    pid: int | None
+    running: bool
+    answering: bool
+    port: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterInfo:
+    directory: Path
+    bootstrap: str
+    cluster_id: str | None
+    nodes: list[NodeStatus]
+
+    @property
+    def running(self) -> bool:
+        return bool(self.nodes) and all(n.running and n.answering for n in self.nodes)
+
+    @property
+    def stopped(self) -> bool:
+        return not any(n.running for n in self.nodes)
+
+
+def _pid_alive(pid: int, node: NodeLayout) -> bool:
+    """True only for our own broker process (guards against pid reuse)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"kafka.Kafka" in cmdline and str(node.properties_file).encode() in cmdline
+
+
+def _read_pid(node: NodeLayout) -> int | None:
+    try:
+        return int(node.pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.3)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _log_tail(node: NodeLayout, lines: int = 20) -> str:
+    try:
+        text = node.log_file.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+class LocalCluster:
+    """A local cluster rooted at ``directory``; nothing runs until :meth:`up`."""
+
+    def __init__(self, *, directory: Path, cache_dir: Path, nodes: int = 1, base_port: int = 19092) -> None:
+        if nodes not in (1, 3):
+            raise ProvisioningError(f"a local cluster has 1 or 3 nodes, not {nodes}")
+        self.layout = ClusterLayout(directory=directory, nodes=nodes, base_port=base_port)
+        self.cache_dir = cache_dir
+        self._procs: dict[int, subprocess.Popen[bytes]] = {}
+
+    @classmethod
+    def existing(cls, *, directory: Path, cache_dir: Path) -> LocalCluster | None:
+        """The cluster recorded in ``directory``, with its own node count and ports."""
+        state = directory / "cluster.json"
+        if not state.exists():
+            return None
+        data = json.loads(state.read_text())
+        return cls(
+            directory=directory,
+            cache_dir=cache_dir,
+            nodes=data["nodes"],
+            base_port=data["base_port"],
+        )
+
+    @property
+    def bootstrap(self) -> str:
+        return self.layout.bootstrap
+
+    def _check_recorded_shape(self) -> str | None:
+        state = self.layout.state_file
+        if not state.exists():
+            return None
+        data = json.loads(state.read_text())
+        if data["nodes"] != self.layout.nodes or data["base_port"] != self.layout.base_port:
+            raise ProvisioningError(
+                f"{self.layout.directory} holds a {data['nodes']}-node cluster on port "
+                f"{data['base_port']}; you asked for {self.layout.nodes} node(s) on port "
+                f"{self.layout.base_port}. Use the same shape, or run `seabus kafka down --purge` "
+                "to delete its data first."
+            )
+        return str(data["cluster_id"])
+
+    def status(self) -> ClusterInfo:
+        cluster_id = None
+        if self.layout.state_file.exists():
+            cluster_id = json.loads(self.layout.state_file.read_text()).get("cluster_id")
+        nodes = []
+        for node in self.layout.node_layouts:
+            pid = _read_pid(node)
+            running = pid is not None and _pid_alive(pid, node)
+            nodes.append(
+                NodeStatus(
+                    node_id=node.node_id,
+                    pid=pid if running else None,
+                    running=running,
+                    answering=running and _port_open(node.broker_port),
+                    port=node.broker_port,
+                )
+            )
+        return ClusterInfo(
+            directory=self.layout.directory,
+            bootstrap=self.bootstrap,
+            cluster_id=cluster_id,
+            nodes=nodes,
+        )
+
+    def up(self, *, timeout_s: float = 90.0) -> ClusterInfo:
+        """Format storage if new, start every node, and wait until all answer."""
+        java = require_program("java", purpose="run the local Kafka broker")
+        current = self.status()
+        if current.running:
+            return current
+        if not current.stopped:
+            # Some nodes up, some not: stop the rest together, then start cleanly.
+            self.down()
+        lib = ensure_jars(self.cache_dir)
+        cluster_id = self._check_recorded_shape()
+        for node in self.layout.node_layouts:
+            for port in (node.broker_port, node.controller_port):
+                if _port_open(port):
+                    raise KafkaUnavailable(
+                        f"port {port} on 127.0.0.1 is already in use by another program; stop it "
+                        "or choose other ports with SEABUS_LOCAL_KAFKA_PORT."
+                    )
+        classpath = f"{lib}/*"
+        fresh = cluster_id is None
+        if cluster_id is None:
+            cluster_id = new_cluster_id()
+        for node in self.layout.node_layouts:
+            node.directory.mkdir(parents=True, exist_ok=True)
+            node.properties_file.write_text(self.layout.server_properties(node))
+        if fresh:
+            self._format(java, classpath, cluster_id)
+            self.layout.state_file.write_text(
+                json.dumps(
+                    {
+                        "cluster_id": cluster_id,
+                        "nodes": self.layout.nodes,
+                        "base_port": self.layout.base_port,
+                        "kafka_version": KAFKA_VERSION,
+                    },
+                    indent=2,
+                )
+            )
+        for node in self.layout.node_layouts:
+            self._start_node(java, classpath, node)
+        return self._wait_ready(timeout_s)
+
+    def _format(self, java: str, classpath: str, cluster_id: str) -> None:
+        procs = []
+        for node in self.layout.node_layouts:
+            cmd = [
+                java, "-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "format",
+                "--cluster-id", cluster_id, "--config", str(node.properties_file), "--ignore-formatted",
+            ]  # fmt: skip
+            procs.append((node, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)))
+        for node, proc in procs:
+            out, _ = proc.communicate(timeout=120)
+            if proc.returncode != 0:
+                raise KafkaUnavailable(
+                    f"formatting KRaft storage of node {node.node_id} failed:\n"
+                    + out.decode(errors="replace")[-2000:]
+                )
+
+    def _start_node(self, java: str, classpath: str, node: NodeLayout) -> None:
+        cmd = [
+            java, f"-Xms{HEAP}", f"-Xmx{HEAP}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+            "-Dorg.slf4j.simpleLogger.showDateTime=true",
+            "-cp", classpath, "kafka.Kafka", str(node.properties_file),
+        ]  # fmt: skip
+        with node.log_file.open("ab") as out:
+            proc = subprocess.Popen(
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self._procs[node.node_id] = proc
+        node.pid_file.write_text(f"{proc.pid}\n")
+        log.info("kafka node started", node_id=node.node_id, pid=proc.pid, port=node.broker_port)
+
+    def _wait_ready(self, timeout_s: float) -> ClusterInfo:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            info = self.status()
+            dead = [nid for nid, proc in self._procs.items() if proc.poll() is not None]
+            if dead:
+                node = self.layout.node_layouts[dead[0] - 1]
+                self.down()
+                raise KafkaUnavailable(
+                    f"local Kafka node {node.node_id} exited during start-up; its log "
+                    f"({node.log_file}) ends with:\n{_log_tail(node)}"
+                )
+            if info.running and self._brokers_registered() == self.layout.nodes:
+                return info
+            if time.monotonic() > deadline:
+                self.down()
+                raise KafkaUnavailable(
+                    f"local Kafka did not become ready within {timeout_s:.0f}s; see the logs under "
+                    f"{self.layout.directory}"
+                )
+            time.sleep(0.25)
+
+    def _brokers_registered(self) -> int:
+        from kafka.admin import KafkaAdminClient
+
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=self.bootstrap,
+                request_timeout_ms=3000,
+                client_id="seabus-launcher",
+            )
+        except Exception:
+            return 0
+        try:
+            return len(admin.describe_cluster().get("brokers", []))
+        except Exception:
+            return 0
+        finally:
+            admin.close()
+
+    def down(self, *, timeout_s: float = 60.0, purge: bool = False) -> None:
+        """Stop every node at once (SIGTERM, then SIGKILL after ``timeout_s``)."""
+        pids = []
+        for node in self.layout.node_layouts:
+            pid = _read_pid(node)
+            if pid is not None and _pid_alive(pid, node):
+                pids.append((pid, node))
+        for pid, _node in pids:
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while any(_pid_alive(pid, node) for pid, node in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid, node in pids:
+            if _pid_alive(pid, node):
+                log.warning("kafka node did not stop in time; killing it", node_id=node.node_id)
+                os.kill(pid, signal.SIGKILL)
+        for pid, node in pids:
+            while _pid_alive(pid, node):
+                time.sleep(0.05)
+        for node in self.layout.node_layouts:
+            node.pid_file.unlink(missing_ok=True)
+        if purge:
+            import shutil
+
+            shutil.rmtree(self.layout.directory, ignore_errors=True)
+
+
+def status_of(directory: Path, cache_dir: Path) -> ClusterInfo | None:
+    cluster = LocalCluster.existing(directory=directory, cache_dir=cache_dir)
+    return cluster.status() if cluster else None

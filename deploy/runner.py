@@ -1,0 +1,77 @@
+"""The main job: local Kafka when none is configured, topics, then the Faust worker.
+
+Whatever this function started it stops again on the way out (Ctrl-C, SIGTERM or
+an error), so nothing is left running; a cluster that was already up is left up.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import faust
+import structlog
+
+from deploy import topics as provisioning
+from deploy.kafka import LocalCluster
+from streams import logs
+from streams.app import create_app
+from streams.config import Settings
+from streams.config.recipients import load_recipients
+
+log = structlog.get_logger(__name__)
+
+
+class _Worker(faust.Worker):
+    """Faust's worker, announcing readiness in our log format."""
+
+    async def on_startup_finished(self) -> None:
+        await super().on_startup_finished()
+        log.info("seabus worker ready", app_id=self.app.conf.id)
+
+
+def run_bus(settings: Settings, **app_overrides: Any) -> int:
+    """Run until stopped; returns the worker's exit code."""
+    directory = load_recipients(settings.resolve(settings.recipients_file))
+    cluster: LocalCluster | None = None
+    started_here = False
+    if settings.local_kafka:
+        cluster = LocalCluster.existing(directory=settings.data_dir / "kafka", cache_dir=settings.cache_dir)
+        if cluster is None:
+            cluster = LocalCluster(
+                directory=settings.data_dir / "kafka",
+                cache_dir=settings.cache_dir,
+                nodes=settings.local_kafka_nodes,
+                base_port=settings.local_kafka_port,
+            )
+        started_here = not cluster.status().running
+        bootstrap = cluster.up().bootstrap
+        log.info("local kafka ready", bootstrap=bootstrap, started_here=started_here)
+    else:
+        assert settings.bootstrap is not None
+        bootstrap = settings.bootstrap
+    try:
+        provisioning.apply(settings, directory.ids(), bootstrap=bootstrap)
+        app = create_app(settings, bootstrap=bootstrap, loghandlers=[logs.handler()], **app_overrides)
+        with open(os.devnull, "w") as quiet_stdout:  # Faust's spinner writes terminal codes there
+            worker = _Worker(
+                app,
+                loglevel=settings.log_level,
+                quiet=True,
+                override_logging=False,
+                redirect_stdouts=False,
+                stdout=quiet_stdout,
+            )
+            return _execute(worker)
+    finally:
+        if cluster is not None and started_here:
+            log.info("stopping the local kafka this run started")
+            cluster.down()
+
+
+def _execute(worker: faust.Worker) -> int:
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0

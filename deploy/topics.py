@@ -1,0 +1,218 @@
+"""Topic provisioning: bring the cluster's topics to the configured shape, idempotently.
+
+Planning is pure (desired vs. observed → actions or refusals) so it is tested
+without Kafka; applying is a thin loop over kafka-python's admin client.
+Shrinking a topic is refused: Kafka cannot remove partitions, and re-creating the
+topic would lose every allegation in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import structlog
+from kafka.admin import (
+    ConfigResource,
+    ConfigResourceType,
+    KafkaAdminClient,
+    NewPartitions,
+    NewTopic,
+)
+
+from schemas.errors import KafkaUnavailable, ProvisioningError
+from streams.config.settings import Settings, TopicSpec
+
+log = structlog.get_logger(__name__)
+
+CORE_TOPICS = ("allegations", "responses", "escalations", "deadletter", "audit")
+MANAGED_CONFIGS = {
+    "min.insync.replicas": "min_insync_replicas",
+    "retention.ms": "retention_ms",
+    "cleanup.policy": "cleanup_policy",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DesiredTopic:
+    name: str
+    partitions: int
+    replication_factor: int
+    configs: dict[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObservedTopic:
+    name: str
+    partitions: int
+    replication_factor: int
+    configs: dict[str, str]
+
+
+@dataclass(kw_only=True)
+class Plan:
+    create: list[DesiredTopic] = field(default_factory=list)
+    add_partitions: list[tuple[str, int, int]] = field(default_factory=list)  # name, from, to
+    alter_configs: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.create or self.add_partitions or self.alter_configs)
+
+    def describe(self) -> list[str]:
+        lines = [
+            f"create {t.name} ({t.partitions} partitions, rf {t.replication_factor})" for t in self.create
+        ]
+        lines += [f"grow {n} from {a} to {b} partitions" for n, a, b in self.add_partitions]
+        lines += [f"set {n}: " + ", ".join(f"{k}={v}" for k, v in c.items()) for n, c in self.alter_configs]
+        lines += [f"REFUSED: {r}" for r in self.refusals]
+        return lines
+
+
+def _desired(name: str, spec: TopicSpec) -> DesiredTopic:
+    if not (spec.partitions and spec.replication_factor and spec.min_insync_replicas):
+        raise ProvisioningError(
+            f"topic {name}: partitions, replication_factor and min_insync_replicas must be set"
+        )
+    if spec.min_insync_replicas > spec.replication_factor:
+        raise ProvisioningError(
+            f"topic {name}: min_insync_replicas {spec.min_insync_replicas} exceeds replication_factor "
+            f"{spec.replication_factor}; no write with acks=all could ever succeed. Lower it."
+        )
+    return DesiredTopic(
+        name=name,
+        partitions=spec.partitions,
+        replication_factor=spec.replication_factor,
+        configs={
+            "min.insync.replicas": str(spec.min_insync_replicas),
+            "retention.ms": str(spec.retention_ms),
+            "cleanup.policy": str(spec.cleanup_policy),
+        },
+    )
+
+
+def desired_topics(settings: Settings, recipients: list[str]) -> list[DesiredTopic]:
+    """The topics of the public contract: core topics plus one notify topic per recipient."""
+    cfg = settings.topics
+    topics = [_desired(settings.topic(n), getattr(cfg, n).over(cfg.defaults)) for n in CORE_TOPICS]
+    notify = cfg.notify.over(cfg.defaults)
+    topics += [_desired(settings.notify_topic(r), notify) for r in sorted(set(recipients))]
+    return topics
+
+
+def plan(
+    desired: list[DesiredTopic],
+    observed: dict[str, ObservedTopic],
+    *,
+    fixed: frozenset[str] = frozenset(),
+) -> Plan:
+    """Compare; ``fixed`` topics may not change partition count at all (state is keyed by it)."""
+    result = Plan()
+    for want in desired:
+        have = observed.get(want.name)
+        if have is None:
+            result.create.append(want)
+            continue
+        changed = False
+        if want.partitions < have.partitions:
+            result.refusals.append(
+                f"{want.name} has {have.partitions} partitions and the configuration asks for "
+                f"{want.partitions}: Kafka cannot remove partitions and re-creating the topic would "
+                f"lose its events. Set partitions to {have.partitions} or more."
+            )
+        elif want.partitions > have.partitions and want.name in fixed:
+            result.refusals.append(
+                f"{want.name} has {have.partitions} partitions and the configuration asks for "
+                f"{want.partitions}: growing it would move allegations to other partitions than their "
+                "history and the state built from it. Migrate to new topics instead, or keep "
+                f"{have.partitions}."
+            )
+        elif want.partitions > have.partitions:
+            result.add_partitions.append((want.name, have.partitions, want.partitions))
+            changed = True
+        if want.replication_factor != have.replication_factor:
+            result.refusals.append(
+                f"{want.name} has replication factor {have.replication_factor}, configuration says "
+                f"{want.replication_factor}: changing it needs a partition reassignment "
+                "(kafka-reassign-partitions), which seabus does not do on its own."
+            )
+        diff = {k: v for k, v in want.configs.items() if have.configs.get(k) != v}
+        if diff:
+            result.alter_configs.append((want.name, diff))
+            changed = True
+        if not changed:
+            result.unchanged.append(want.name)
+    return result
+
+
+def _admin(bootstrap: str) -> KafkaAdminClient:
+    try:
+        return KafkaAdminClient(
+            bootstrap_servers=bootstrap, client_id="seabus-topics", request_timeout_ms=15000
+        )
+    except Exception as exc:
+        raise KafkaUnavailable(
+            f"cannot reach Kafka at {bootstrap} ({exc.__class__.__name__}: {exc}); check SEABUS_BOOTSTRAP "
+            "or start a local broker with `seabus kafka up`."
+        ) from exc
+
+
+def observe(admin: KafkaAdminClient, names: list[str]) -> dict[str, ObservedTopic]:
+    existing = set(admin.list_topics())
+    wanted = [n for n in names if n in existing]
+    if not wanted:
+        return {}
+    described = admin.describe_topics(wanted)
+    resources = [ConfigResource(ConfigResourceType.TOPIC, n) for n in wanted]
+    raw = admin.describe_configs(resources, config_filter="all").get("topic", {})
+    configs = {name: {k: str(v["value"]) for k, v in entries.items()} for name, entries in raw.items()}
+    out = {}
+    for topic in described:
+        parts = topic["partitions"]
+        out[topic["name"]] = ObservedTopic(
+            name=topic["name"],
+            partitions=len(parts),
+            replication_factor=len(parts[0]["replica_nodes"]) if parts else 0,
+            configs=configs.get(topic["name"], {}),
+        )
+    return out
+
+
+def apply(settings: Settings, recipients: list[str], *, bootstrap: str, dry_run: bool = False) -> Plan:
+    """Create or update topics; raises ProvisioningError (changing nothing) on any refusal."""
+    desired = desired_topics(settings, recipients)
+    admin = _admin(bootstrap)
+    try:
+        fixed = frozenset({settings.topic("allegations"), settings.topic("responses")})
+        result = plan(desired, observe(admin, [d.name for d in desired]), fixed=fixed)
+        if result.refusals:
+            raise ProvisioningError("topics not changed:\n  " + "\n  ".join(result.refusals))
+        if dry_run or result.empty:
+            return result
+        if result.create:
+            admin.create_topics(
+                [
+                    NewTopic(
+                        name=t.name,
+                        num_partitions=t.partitions,
+                        replication_factor=t.replication_factor,
+                        topic_configs=t.configs,
+                    )
+                    for t in result.create
+                ]
+            )
+        if result.add_partitions:
+            admin.create_partitions({n: NewPartitions(total_count=b) for n, _a, b in result.add_partitions})
+        if result.alter_configs:
+            admin.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, n, configs=c) for n, c in result.alter_configs],
+                incremental=True,
+            )
+        if result.create:
+            admin.wait_for_topics([t.name for t in result.create], timeout_ms=30000)
+        for line in result.describe():
+            log.info("topic provisioning", change=line)
+        return result
+    finally:
+        admin.close()

@@ -1,0 +1,166 @@
+"""The settings object: a YAML file, overridden by ``SEABUS_*`` environment variables.
+
+Why one object: every command (run, kafka, topics, gateway) must agree on the
+cluster, the topic prefix and the data files, and a wrong value must stop start-up
+with the file and the key named, not fail later in an agent.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from schemas.errors import ConfigError
+from streams.config.errors import config_error
+
+PACKAGE_CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"
+DEFAULT_CONFIG_FILE = PACKAGE_CONFIG_DIR / "seabus.yaml"
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / fallback) / "seabus"
+
+
+class TopicSpec(BaseModel):
+    """Shape of one topic; unset fields inherit the topic defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    partitions: int | None = Field(default=None, ge=1, le=10_000)
+    replication_factor: int | None = Field(default=None, ge=1, le=32)
+    min_insync_replicas: int | None = Field(default=None, ge=1, le=32)
+    retention_ms: int | None = Field(default=None, ge=-1)
+    cleanup_policy: Literal["delete", "compact", "compact,delete"] | None = None
+
+    def over(self, base: TopicSpec) -> TopicSpec:
+        """This spec with every unset field taken from ``base``."""
+        merged = base.model_dump() | {k: v for k, v in self.model_dump().items() if v is not None}
+        return TopicSpec(**merged)
+
+
+class TopicsConfig(BaseModel):
+    """Per-topic overrides; ``defaults`` applies to every topic, ``notify`` to each recipient's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    defaults: TopicSpec = TopicSpec(
+        partitions=6,
+        replication_factor=1,
+        min_insync_replicas=1,
+        retention_ms=-1,
+        cleanup_policy="delete",
+    )
+    allegations: TopicSpec = TopicSpec()
+    responses: TopicSpec = TopicSpec()
+    escalations: TopicSpec = TopicSpec()
+    deadletter: TopicSpec = TopicSpec()
+    audit: TopicSpec = TopicSpec()
+    notify: TopicSpec = TopicSpec(partitions=3)
+
+    @model_validator(mode="after")
+    def _co_partitioned(self) -> TopicsConfig:
+        a = self.allegations.over(self.defaults).partitions
+        r = self.responses.over(self.defaults).partitions
+        if a != r:
+            raise ValueError(
+                f"allegations has {a} partitions but responses has {r}: they must be equal so one "
+                "worker owns an allegation's whole history (co-partitioning); set both to the same value"
+            )
+        return self
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Reads the YAML file named by ``SEABUS_CONFIG`` (or the shipped default)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        super().__init__(settings_cls)
+        self.path = path
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        raise NotImplementedError  # __call__ below is used instead
+
+    def __call__(self) -> dict[str, Any]:
+        if not self.path.exists():
+            raise ConfigError(
+                f"{self.path}: configuration file not found. Set SEABUS_CONFIG to an existing file "
+                "or unset it to use the shipped defaults."
+            )
+        try:
+            data = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{self.path}: not valid YAML ({exc}). Fix the syntax.") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{self.path}: the top level must be a mapping of settings.")
+        return data
+
+
+class Settings(BaseSettings):
+    """Everything the bus needs to know before it touches Kafka."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SEABUS_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    config_file: Path = DEFAULT_CONFIG_FILE
+    bootstrap: str | None = None
+    topic_prefix: str = Field(default="sea", pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
+    app_id: str = Field(default="seabus", pattern=r"^[A-Za-z0-9_.-]+$")
+    data_dir: Path = Field(default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state"))
+    cache_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache"))
+    local_kafka_nodes: Literal[1, 3] = 1
+    local_kafka_port: int = Field(default=19092, ge=1024, le=65000)
+    topics: TopicsConfig = TopicsConfig()
+    recipients_file: Path = Path("recipients.yaml")
+    routes_file: Path = Path("routes.yaml")
+    policies_file: Path = Path("policies.yaml")
+    entities_file: Path = Path("entities.yaml")
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=0, le=65535)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("bootstrap")
+    @classmethod
+    def _blank_is_none(cls, v: str | None) -> str | None:
+        return v.strip() or None if v is not None else None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = Path(os.environ.get("SEABUS_CONFIG") or DEFAULT_CONFIG_FILE)
+        return (init_settings, env_settings, _YamlSource(settings_cls, path))
+
+    def resolve(self, name: Path) -> Path:
+        """A data file path, relative ones taken from the config file's folder."""
+        return name if name.is_absolute() else self.config_file.parent / name
+
+    def topic(self, name: str) -> str:
+        """Full topic name with the configured prefix (e.g. ``sea.allegations``)."""
+        return f"{self.topic_prefix}.{name}"
+
+    def notify_topic(self, recipient: str) -> str:
+        return self.topic(f"notify.{recipient}")
+
+    @property
+    def local_kafka(self) -> bool:
+        """True when no cluster is configured and the bus starts its own."""
+        return self.bootstrap is None
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning every validation problem into one ConfigError."""
+    path = Path(os.environ.get("SEABUS_CONFIG") or DEFAULT_CONFIG_FILE)
+    try:
+        return Settings(config_file=path, **overrides)
+    except ValidationError as exc:
+        raise config_error(f"{path} (or SEABUS_* environment)", exc) from exc

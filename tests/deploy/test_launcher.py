@@ -1,0 +1,162 @@
+"""The local KRaft launcher against real JVMs: up, status, down, restart, 3 nodes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+from support import JAR_CACHE, bus_env, free_base_port, unique_prefix
+
+from deploy.kafka import LocalCluster
+from schemas.errors import DependencyMissing, KafkaUnavailable, ProvisioningError
+
+
+def _java_processes_for(directory: Path) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if "kafka.Kafka" in line and str(directory) in line]
+
+
+def test_up_status_down_and_restart_on_existing_data(tmp_path: Path) -> None:
+    cluster = LocalCluster(directory=tmp_path / "k", cache_dir=JAR_CACHE, nodes=1, base_port=free_base_port(2))
+    info = cluster.up()
+    assert info.running
+    assert info.bootstrap == f"127.0.0.1:{cluster.layout.base_port}"
+    topic = "launcher." + uuid.uuid4().hex[:6]
+    admin = KafkaAdminClient(bootstrap_servers=info.bootstrap)
+    admin.create_topics([NewTopic(name=topic, num_partitions=1, replication_factor=1)])
+    admin.close()
+    producer = KafkaProducer(bootstrap_servers=info.bootstrap, acks="all")
+    producer.send(topic, b"synthetic-before-restart").get(timeout=30)
+    producer.close()
+
+    cluster.down()
+    status = cluster.status()
+    assert status.stopped
+    assert not _java_processes_for(tmp_path / "k")
+
+    # Restart on the existing data: same cluster id, the record is still there.
+    again = cluster.up()
+    assert again.running
+    assert again.cluster_id == info.cluster_id
+    consumer = KafkaConsumer(
+        topic, bootstrap_servers=again.bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=15000
+    )
+    values = [m.value for m in consumer]
+    consumer.close()
+    assert values == [b"synthetic-before-restart"]
+    cluster.down()
+    assert not _java_processes_for(tmp_path / "k")
+
+
+def test_three_nodes_accept_acks_all_with_min_isr_two(tmp_path: Path) -> None:
+    cluster = LocalCluster(directory=tmp_path / "k3", cache_dir=JAR_CACHE, nodes=3, base_port=free_base_port(6))
+    try:
+        info = cluster.up()
+        assert len(info.nodes) == 3
+        assert info.running
+        admin = KafkaAdminClient(bootstrap_servers=info.bootstrap)
+        assert len(admin.describe_cluster()["brokers"]) == 3
+        topic = "replicated." + uuid.uuid4().hex[:6]
+        admin.create_topics(
+            [
+                NewTopic(
+                    name=topic,
+                    num_partitions=3,
+                    replication_factor=3,
+                    topic_configs={"min.insync.replicas": "2"},
+                )
+            ]
+        )
+        described = admin.describe_topics([topic])[0]
+        assert all(len(p["replica_nodes"]) == 3 for p in described["partitions"])
+        admin.close()
+        producer = KafkaProducer(bootstrap_servers=info.bootstrap, acks="all", enable_idempotence=True)
+        metadata = [producer.send(topic, key=f"k{i}".encode(), value=b"x").get(timeout=30) for i in range(30)]
+        producer.close()
+        assert {m.partition for m in metadata} == {0, 1, 2}
+    finally:
+        cluster.down()
+    assert cluster.status().stopped
+    assert not _java_processes_for(tmp_path / "k3")
+
+
+def test_shape_mismatch_on_existing_data_is_refused(tmp_path: Path) -> None:
+    base = free_base_port(6)
+    one = LocalCluster(directory=tmp_path / "k", cache_dir=JAR_CACHE, nodes=1, base_port=base)
+    one.up()
+    one.down()
+    three = LocalCluster(directory=tmp_path / "k", cache_dir=JAR_CACHE, nodes=3, base_port=base)
+    with pytest.raises(ProvisioningError, match=r"holds a 1-node cluster.*kafka down --purge"):
+        three.up()
+
+
+def test_port_in_use_is_reported(tmp_path: Path) -> None:
+    import socket
+
+    base = free_base_port(2)
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", base))
+        blocker.listen()
+        cluster = LocalCluster(directory=tmp_path / "k", cache_dir=JAR_CACHE, nodes=1, base_port=base)
+        with pytest.raises(KafkaUnavailable, match=f"port {base} .* already in use"):
+            cluster.up()
+
+
+def test_missing_java_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty PATH: neither java nor mvn
+    cluster = LocalCluster(directory=tmp_path / "k", cache_dir=tmp_path / "cache", nodes=1, base_port=free_base_port(2))
+    with pytest.raises(DependencyMissing) as err:
+        cluster.up()
+    message = str(err.value)
+    assert "`java` was not found" in message
+    assert "install a Java 17+" in message
+    assert "SEABUS_BOOTSTRAP" in message
+
+
+def test_missing_maven_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    java = shutil.which("java")
+    assert java
+    (bin_dir / "java").symlink_to(java)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    cluster = LocalCluster(directory=tmp_path / "k", cache_dir=tmp_path / "empty-cache", nodes=1, base_port=free_base_port(2))
+    with pytest.raises(DependencyMissing, match=r"`mvn` was not found.*install Maven 3\.8\+"):
+        cluster.up()
+
+
+def test_cli_up_status_down(tmp_path: Path) -> None:
+    env = bus_env(bootstrap=None, prefix=unique_prefix(), data_dir=tmp_path / "data", SEABUS_LOCAL_KAFKA_PORT=free_base_port(2))
+    cmd = [sys.executable, "-m", "deploy.cli.main"]
+    up = subprocess.run([*cmd, "kafka", "up"], env=env, capture_output=True, text=True, timeout=180)
+    try:
+        assert up.returncode == 0, up.stderr
+        assert "kafka ready in" in up.stdout
+        port = env["SEABUS_LOCAL_KAFKA_PORT"]
+        assert f"bootstrap 127.0.0.1:{port}" in up.stdout
+        status = subprocess.run([*cmd, "kafka", "status"], env=env, capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0
+        assert "node 1: up" in status.stdout
+    finally:
+        down = subprocess.run([*cmd, "kafka", "down"], env=env, capture_output=True, text=True, timeout=120)
+    assert down.returncode == 0, down.stderr
+    status = subprocess.run([*cmd, "kafka", "status"], env=env, capture_output=True, text=True, timeout=60)
+    assert status.returncode == 1
+    assert "node 1: down" in status.stdout
+
+
+def test_cli_refuses_local_kafka_when_a_cluster_is_configured(tmp_path: Path) -> None:
+    env = bus_env(bootstrap="127.0.0.1:1", prefix=unique_prefix(), data_dir=tmp_path / "data")
+    result = subprocess.run(
+        [sys.executable, "-m", "deploy.cli.main", "kafka", "up"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert "names an existing cluster (127.0.0.1:1)" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,77 @@
+"""`seabus run`: the main job comes up, stays healthy, and Ctrl-C leaves nothing running."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from kafka.admin import KafkaAdminClient
+from support import bus_env, free_base_port, unique_prefix, wait_for
+
+
+class _Run:
+    """`seabus run` in a subprocess with its stderr collected line by line."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "deploy.cli.main", "run"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def saw(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+    def interrupt(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        code = self.proc.wait(timeout=120)
+        self._reader.join(timeout=10)
+        return code
+
+
+def test_run_against_configured_cluster(kafka_bootstrap: str, tmp_path: Path) -> None:
+    prefix = unique_prefix()
+    run = _Run(bus_env(bootstrap=kafka_bootstrap, prefix=prefix, data_dir=tmp_path / "data"))
+    try:
+        wait_for(lambda: run.saw("seabus worker ready") or run.proc.poll() is not None, timeout=120, what="worker ready")
+        assert run.proc.poll() is None, "".join(run.lines)
+        admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        topics = set(admin.list_topics())
+        admin.close()
+        assert {f"{prefix}.allegations", f"{prefix}.responses", f"{prefix}.notify.OSC"} <= topics
+    finally:
+        code = run.interrupt()
+    assert code == 0, "".join(run.lines[-30:])
+    assert not (tmp_path / "data" / "kafka").exists()  # no local broker when one is configured
+    assert not any("Traceback" in line for line in run.lines)
+
+
+def test_run_starts_and_stops_its_own_local_kafka(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    port = free_base_port(2)
+    run = _Run(bus_env(bootstrap=None, prefix=unique_prefix(), data_dir=data, SEABUS_LOCAL_KAFKA_PORT=port))
+    try:
+        wait_for(lambda: run.saw("seabus worker ready") or run.proc.poll() is not None, timeout=180, what="worker ready")
+        assert run.proc.poll() is None, "".join(run.lines)
+        assert run.saw("local kafka ready")
+        pid = int((data / "kafka" / "node-1" / "node.pid").read_text())
+        assert Path(f"/proc/{pid}").exists()
+    finally:
+        code = run.interrupt()
+    assert code == 0, "".join(run.lines[-30:])
+    assert run.saw("stopping the local kafka this run started")
+    assert not Path(f"/proc/{pid}").exists() or b"kafka.Kafka" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    assert not (data / "kafka" / "node-1" / "node.pid").exists()

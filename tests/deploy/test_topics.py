@@ -1,0 +1,102 @@
+"""Topic provisioning against the real broker: create, idempotence, refusals."""
+
+from __future__ import annotations
+
+import pytest
+from kafka.admin import KafkaAdminClient
+
+from deploy import topics as provisioning
+from schemas.errors import ConfigError, ProvisioningError
+from streams.config import Settings, load_settings
+from streams.config.settings import TopicsConfig, TopicSpec
+
+
+def _with_topics(settings: Settings, **specs: TopicSpec) -> Settings:
+    topics = TopicsConfig(**({"defaults": settings.topics.defaults} | specs))
+    return settings.model_copy(update={"topics": topics})
+
+
+def test_apply_creates_every_contract_topic_with_its_configs(settings: Settings, kafka_bootstrap: str) -> None:
+    result = provisioning.apply(settings, ["OSC", "FRA", "VRA", "OIOS"], bootstrap=kafka_bootstrap)
+    names = {t.name for t in result.create}
+    p = settings.topic_prefix
+    assert names == {
+        f"{p}.allegations",
+        f"{p}.responses",
+        f"{p}.escalations",
+        f"{p}.deadletter",
+        f"{p}.audit",
+        f"{p}.notify.OSC",
+        f"{p}.notify.FRA",
+        f"{p}.notify.VRA",
+        f"{p}.notify.OIOS",
+    }
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    observed = provisioning.observe(admin, sorted(names))
+    admin.close()
+    assert observed[f"{p}.allegations"].partitions == 6
+    assert observed[f"{p}.notify.FRA"].partitions == 3
+    assert observed[f"{p}.allegations"].configs["retention.ms"] == "-1"
+    assert observed[f"{p}.allegations"].configs["cleanup.policy"] == "delete"
+    assert observed[f"{p}.allegations"].configs["min.insync.replicas"] == "1"
+
+
+def test_second_apply_changes_nothing(settings: Settings, kafka_bootstrap: str) -> None:
+    provisioning.apply(settings, ["OSC", "FRA"], bootstrap=kafka_bootstrap)
+    again = provisioning.apply(settings, ["OSC", "FRA"], bootstrap=kafka_bootstrap)
+    assert again.empty
+    assert again.describe() == []
+    assert len(again.unchanged) == 7
+
+
+def test_config_change_and_growth_are_applied(settings: Settings, kafka_bootstrap: str) -> None:
+    provisioning.apply(settings, ["OSC"], bootstrap=kafka_bootstrap)
+    changed = _with_topics(
+        settings,
+        deadletter=TopicSpec(retention_ms=7 * 24 * 3600 * 1000),
+        notify=TopicSpec(partitions=5),
+    )
+    result = provisioning.apply(changed, ["OSC"], bootstrap=kafka_bootstrap)
+    assert result.alter_configs == [(f"{settings.topic_prefix}.deadletter", {"retention.ms": "604800000"})]
+    assert result.add_partitions == [(f"{settings.topic_prefix}.notify.OSC", 3, 5)]
+    assert provisioning.apply(changed, ["OSC"], bootstrap=kafka_bootstrap).empty
+
+
+def test_shrinking_is_refused_and_nothing_changes(settings: Settings, kafka_bootstrap: str) -> None:
+    provisioning.apply(settings, ["OSC"], bootstrap=kafka_bootstrap)
+    smaller = _with_topics(settings, escalations=TopicSpec(partitions=2), deadletter=TopicSpec(retention_ms=1000))
+    with pytest.raises(ProvisioningError) as err:
+        provisioning.apply(smaller, ["OSC"], bootstrap=kafka_bootstrap)
+    message = str(err.value)
+    assert f"{settings.topic_prefix}.escalations has 6 partitions" in message
+    assert "cannot remove partitions" in message
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    observed = provisioning.observe(admin, [settings.topic("deadletter")])
+    admin.close()
+    assert observed[settings.topic("deadletter")].configs["retention.ms"] == "-1"  # the refusal changed nothing
+
+
+def test_growing_allegation_partitions_is_refused(settings: Settings, kafka_bootstrap: str) -> None:
+    provisioning.apply(settings, ["OSC"], bootstrap=kafka_bootstrap)
+    grown = _with_topics(settings, allegations=TopicSpec(partitions=8), responses=TopicSpec(partitions=8))
+    with pytest.raises(ProvisioningError, match="would move allegations to other partitions"):
+        provisioning.apply(grown, ["OSC"], bootstrap=kafka_bootstrap)
+
+
+def test_unequal_allegation_and_response_partitions_fail_at_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEABUS_TOPICS__RESPONSES__PARTITIONS", "4")
+    with pytest.raises(ConfigError, match=r"allegations has 6 partitions but responses has 4.*co-partitioning"):
+        load_settings()
+
+
+def test_min_isr_above_replication_is_refused(settings: Settings, kafka_bootstrap: str) -> None:
+    bad = _with_topics(settings, audit=TopicSpec(min_insync_replicas=2))
+    with pytest.raises(ProvisioningError, match="min_insync_replicas 2 exceeds replication_factor 1"):
+        provisioning.apply(bad, ["OSC"], bootstrap=kafka_bootstrap)
+
+
+def test_unreachable_cluster_is_a_clear_error(settings: Settings) -> None:
+    from schemas.errors import KafkaUnavailable
+
+    with pytest.raises(KafkaUnavailable, match="cannot reach Kafka at 127.0.0.1:9"):
+        provisioning.apply(settings, ["OSC"], bootstrap="127.0.0.1:9")

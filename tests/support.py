@@ -1,0 +1,74 @@
+"""Helpers for the test suite: free ports, polling, a settings factory per test."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+REPO = Path(__file__).resolve().parents[1]
+JAR_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "seabus"
+
+
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_base_port(count: int) -> int:
+    """A run of ``count`` free consecutive ports below the ephemeral range."""
+    for _ in range(200):
+        base = random.randrange(20000, 32000 - count)
+        if all(port_free(base + i) for i in range(count)):
+            return base
+    raise RuntimeError("no free port run found")
+
+
+def free_port() -> int:
+    return free_base_port(1)
+
+
+def unique_prefix() -> str:
+    return "t" + uuid.uuid4().hex[:12]
+
+
+def wait_for(predicate: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1, what: str = "") -> T:
+    """Poll until ``predicate`` returns something truthy; fail with ``what`` otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(interval)
+
+
+def bus_env(*, bootstrap: str | None, prefix: str, data_dir: Path, **extra: Any) -> dict[str, str]:
+    """Environment for a `seabus` subprocess isolated to one test."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEABUS_")}
+    env.update(
+        {
+            "SEABUS_TOPIC_PREFIX": prefix,
+            "SEABUS_APP_ID": prefix,
+            "SEABUS_DATA_DIR": str(data_dir),
+            "SEABUS_CACHE_DIR": str(JAR_CACHE),
+            "SEABUS_WEB_PORT": str(free_port()),
+        }
+    )
+    if bootstrap:
+        env["SEABUS_BOOTSTRAP"] = bootstrap
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
