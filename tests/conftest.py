@@ -43,5 +43,9 @@ def settings(prefix: str, tmp_path: Path, kafka_bootstrap: str, monkeypatch: pyt
     for key in [k for k in os.environ if k.startswith("SEABUS_")]:
         monkeypatch.delenv(key)
     return load_settings(
-        bootstrap=kafka_bootstrap, topic_prefix=prefix, app_id=prefix, data_dir=tmp_path / "data", cache_dir=JAR_CACHE
+        bootstrap=kafka_bootstrap,
+        topic_prefix=prefix,
+        app_id=prefix,
+        data_dir=tmp_path / "data",
+        cache_dir=JAR_CACHE,
     )

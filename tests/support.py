@@ -44,7 +44,9 @@ def unique_prefix() -> str:
     return "t" + uuid.uuid4().hex[:12]
 
 
-def wait_for(predicate: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1, what: str = "") -> T:
+def wait_for(
+    predicate: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1, what: str = ""
+) -> T:
     """Poll until ``predicate`` returns something truthy; fail with ``what`` otherwise."""
     deadline = time.monotonic() + timeout
     while True:

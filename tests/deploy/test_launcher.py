@@ -22,7 +22,9 @@ def _java_processes_for(directory: Path) -> list[str]:
 
 
 def test_up_status_down_and_restart_on_existing_data(tmp_path: Path) -> None:
-    cluster = LocalCluster(directory=tmp_path / "k", cache_dir=JAR_CACHE, nodes=1, base_port=free_base_port(2))
+    cluster = LocalCluster(
+        directory=tmp_path / "k", cache_dir=JAR_CACHE, nodes=1, base_port=free_base_port(2)
+    )
     info = cluster.up()
     assert info.running
     assert info.bootstrap == f"127.0.0.1:{cluster.layout.base_port}"
@@ -54,7 +56,9 @@ def test_up_status_down_and_restart_on_existing_data(tmp_path: Path) -> None:
 
 
 def test_three_nodes_accept_acks_all_with_min_isr_two(tmp_path: Path) -> None:
-    cluster = LocalCluster(directory=tmp_path / "k3", cache_dir=JAR_CACHE, nodes=3, base_port=free_base_port(6))
+    cluster = LocalCluster(
+        directory=tmp_path / "k3", cache_dir=JAR_CACHE, nodes=3, base_port=free_base_port(6)
+    )
     try:
         info = cluster.up()
         assert len(info.nodes) == 3
@@ -109,7 +113,9 @@ def test_port_in_use_is_reported(tmp_path: Path) -> None:
 
 def test_missing_java_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty PATH: neither java nor mvn
-    cluster = LocalCluster(directory=tmp_path / "k", cache_dir=tmp_path / "cache", nodes=1, base_port=free_base_port(2))
+    cluster = LocalCluster(
+        directory=tmp_path / "k", cache_dir=tmp_path / "cache", nodes=1, base_port=free_base_port(2)
+    )
     with pytest.raises(DependencyMissing) as err:
         cluster.up()
     message = str(err.value)
@@ -127,13 +133,20 @@ def test_missing_maven_says_what_to_install(tmp_path: Path, monkeypatch: pytest.
     assert java
     (bin_dir / "java").symlink_to(java)
     monkeypatch.setenv("PATH", str(bin_dir))
-    cluster = LocalCluster(directory=tmp_path / "k", cache_dir=tmp_path / "empty-cache", nodes=1, base_port=free_base_port(2))
+    cluster = LocalCluster(
+        directory=tmp_path / "k", cache_dir=tmp_path / "empty-cache", nodes=1, base_port=free_base_port(2)
+    )
     with pytest.raises(DependencyMissing, match=r"`mvn` was not found.*install Maven 3\.8\+"):
         cluster.up()
 
 
 def test_cli_up_status_down(tmp_path: Path) -> None:
-    env = bus_env(bootstrap=None, prefix=unique_prefix(), data_dir=tmp_path / "data", SEABUS_LOCAL_KAFKA_PORT=free_base_port(2))
+    env = bus_env(
+        bootstrap=None,
+        prefix=unique_prefix(),
+        data_dir=tmp_path / "data",
+        SEABUS_LOCAL_KAFKA_PORT=free_base_port(2),
+    )
     cmd = [sys.executable, "-m", "deploy.cli.main"]
     up = subprocess.run([*cmd, "kafka", "up"], env=env, capture_output=True, text=True, timeout=180)
     try:
@@ -141,7 +154,9 @@ def test_cli_up_status_down(tmp_path: Path) -> None:
         assert "kafka ready in" in up.stdout
         port = env["SEABUS_LOCAL_KAFKA_PORT"]
         assert f"bootstrap 127.0.0.1:{port}" in up.stdout
-        status = subprocess.run([*cmd, "kafka", "status"], env=env, capture_output=True, text=True, timeout=60)
+        status = subprocess.run(
+            [*cmd, "kafka", "status"], env=env, capture_output=True, text=True, timeout=60
+        )
         assert status.returncode == 0
         assert "node 1: up" in status.stdout
     finally:
@@ -155,7 +170,11 @@ def test_cli_up_status_down(tmp_path: Path) -> None:
 def test_cli_refuses_local_kafka_when_a_cluster_is_configured(tmp_path: Path) -> None:
     env = bus_env(bootstrap="127.0.0.1:1", prefix=unique_prefix(), data_dir=tmp_path / "data")
     result = subprocess.run(
-        [sys.executable, "-m", "deploy.cli.main", "kafka", "up"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "deploy.cli.main", "kafka", "up"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "names an existing cluster (127.0.0.1:1)" in result.stderr

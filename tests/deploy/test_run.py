@@ -46,7 +46,11 @@ def test_run_against_configured_cluster(kafka_bootstrap: str, tmp_path: Path) ->
     prefix = unique_prefix()
     run = _Run(bus_env(bootstrap=kafka_bootstrap, prefix=prefix, data_dir=tmp_path / "data"))
     try:
-        wait_for(lambda: run.saw("seabus worker ready") or run.proc.poll() is not None, timeout=120, what="worker ready")
+        wait_for(
+            lambda: run.saw("seabus worker ready") or run.proc.poll() is not None,
+            timeout=120,
+            what="worker ready",
+        )
         assert run.proc.poll() is None, "".join(run.lines)
         admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
         topics = set(admin.list_topics())
@@ -64,7 +68,11 @@ def test_run_starts_and_stops_its_own_local_kafka(tmp_path: Path) -> None:
     port = free_base_port(2)
     run = _Run(bus_env(bootstrap=None, prefix=unique_prefix(), data_dir=data, SEABUS_LOCAL_KAFKA_PORT=port))
     try:
-        wait_for(lambda: run.saw("seabus worker ready") or run.proc.poll() is not None, timeout=180, what="worker ready")
+        wait_for(
+            lambda: run.saw("seabus worker ready") or run.proc.poll() is not None,
+            timeout=180,
+            what="worker ready",
+        )
         assert run.proc.poll() is None, "".join(run.lines)
         assert run.saw("local kafka ready")
         pid = int((data / "kafka" / "node-1" / "node.pid").read_text())
@@ -73,5 +81,7 @@ def test_run_starts_and_stops_its_own_local_kafka(tmp_path: Path) -> None:
         code = run.interrupt()
     assert code == 0, "".join(run.lines[-30:])
     assert run.saw("stopping the local kafka this run started")
-    assert not Path(f"/proc/{pid}").exists() or b"kafka.Kafka" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    assert (
+        not Path(f"/proc/{pid}").exists() or b"kafka.Kafka" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    )
     assert not (data / "kafka" / "node-1" / "node.pid").exists()

@@ -16,7 +16,9 @@ def _with_topics(settings: Settings, **specs: TopicSpec) -> Settings:
     return settings.model_copy(update={"topics": topics})
 
 
-def test_apply_creates_every_contract_topic_with_its_configs(settings: Settings, kafka_bootstrap: str) -> None:
+def test_apply_creates_every_contract_topic_with_its_configs(
+    settings: Settings, kafka_bootstrap: str
+) -> None:
     result = provisioning.apply(settings, ["OSC", "FRA", "VRA", "OIOS"], bootstrap=kafka_bootstrap)
     names = {t.name for t in result.create}
     p = settings.topic_prefix
@@ -64,7 +66,9 @@ def test_config_change_and_growth_are_applied(settings: Settings, kafka_bootstra
 
 def test_shrinking_is_refused_and_nothing_changes(settings: Settings, kafka_bootstrap: str) -> None:
     provisioning.apply(settings, ["OSC"], bootstrap=kafka_bootstrap)
-    smaller = _with_topics(settings, escalations=TopicSpec(partitions=2), deadletter=TopicSpec(retention_ms=1000))
+    smaller = _with_topics(
+        settings, escalations=TopicSpec(partitions=2), deadletter=TopicSpec(retention_ms=1000)
+    )
     with pytest.raises(ProvisioningError) as err:
         provisioning.apply(smaller, ["OSC"], bootstrap=kafka_bootstrap)
     message = str(err.value)
@@ -73,7 +77,9 @@ def test_shrinking_is_refused_and_nothing_changes(settings: Settings, kafka_boot
     admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
     observed = provisioning.observe(admin, [settings.topic("deadletter")])
     admin.close()
-    assert observed[settings.topic("deadletter")].configs["retention.ms"] == "-1"  # the refusal changed nothing
+    assert (
+        observed[settings.topic("deadletter")].configs["retention.ms"] == "-1"
+    )  # the refusal changed nothing
 
 
 def test_growing_allegation_partitions_is_refused(settings: Settings, kafka_bootstrap: str) -> None:
@@ -85,7 +91,9 @@ def test_growing_allegation_partitions_is_refused(settings: Settings, kafka_boot
 
 def test_unequal_allegation_and_response_partitions_fail_at_load(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SEABUS_TOPICS__RESPONSES__PARTITIONS", "4")
-    with pytest.raises(ConfigError, match=r"allegations has 6 partitions but responses has 4.*co-partitioning"):
+    with pytest.raises(
+        ConfigError, match=r"allegations has 6 partitions but responses has 4.*co-partitioning"
+    ):
         load_settings()
 
 
@@ -98,5 +106,5 @@ def test_min_isr_above_replication_is_refused(settings: Settings, kafka_bootstra
 def test_unreachable_cluster_is_a_clear_error(settings: Settings) -> None:
     from schemas.errors import KafkaUnavailable
 
-    with pytest.raises(KafkaUnavailable, match="cannot reach Kafka at 127.0.0.1:9"):
+    with pytest.raises(KafkaUnavailable, match=r"cannot reach Kafka at 127\.0\.0\.1:9"):
         provisioning.apply(settings, ["OSC"], bootstrap="127.0.0.1:9")
