@@ -35,6 +35,7 @@ check: install
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/seabus schema check
 
 format: install
 	$(BIN)/ruff format .

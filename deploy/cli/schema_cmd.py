@@ -1,0 +1,67 @@
+"""``seabus schema``: check, list and release the Avro contract.
+
+``check`` is what CI and people run before shipping a schema change: it exits 0
+when every version is compatible with every other in both directions, and 1
+with one line per breakage (which field broke which rule) otherwise. Other
+failures are :class:`~schemas.errors.SeabusError` s, which ``seabus`` prints as
+one line with exit status 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from schemas.compat import check_all, release_all
+from schemas.registry import SCHEMA_DIR, SchemaRegistry
+
+__all__ = ["schema"]
+
+_DIR_OPTION = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help=f"Schema directory (default: the shipped schemas, {SCHEMA_DIR}).",
+)
+
+
+@click.group(name="schema")
+def schema() -> None:
+    """The Avro contract: compatibility check, fingerprints, releases."""
+
+
+@schema.command("check")
+@_DIR_OPTION
+def check(directory: Path | None) -> None:
+    """Verify every schema version is fully transitively compatible."""
+    report = check_all(directory)
+    for line in report.lines():
+        click.echo(line, err=not report.ok and line.startswith(("BREAKS", "FAILED")))
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@schema.command("list")
+@_DIR_OPTION
+def list_versions(directory: Path | None) -> None:
+    """Print every schema version with its record name and fingerprint."""
+    registry = SchemaRegistry.load(directory)
+    for sv in registry.all_versions():
+        click.echo(f"{sv.label:<24} {sv.full_name:<28} {sv.fingerprint.hex()}  {sv.path}")
+
+
+@schema.command("release")
+@_DIR_OPTION
+def release(directory: Path | None) -> None:
+    """Pin unreleased versions in released.yaml (only when the check passes)."""
+    added = release_all(directory)
+    if added:
+        click.echo("released: " + ", ".join(added))
+    else:
+        click.echo("nothing to release: every version is already pinned")
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised by a subprocess test
+    schema()

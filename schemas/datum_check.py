@@ -1,0 +1,148 @@
+"""Why a datum does not fit an Avro schema, field by field.
+
+fastavro's writer fails on the first misfit and its validator names records
+rather than fields, so when encoding fails the codec asks this module for the
+full list, with paths like ``allegation.subjects[0].gender``. Messages name the
+expected and actual *types*, never values, so confidential text cannot leak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from schemas.errors import Problem
+
+__all__ = ["datum_problems"]
+
+_INT_RANGE = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+
+
+def _kind(schema: Any) -> str:
+    if isinstance(schema, list):
+        return "union"
+    if isinstance(schema, str):
+        return schema
+    return str(schema["type"])
+
+
+def _label(schema: Any) -> str:
+    if isinstance(schema, dict):
+        if "logicalType" in schema:
+            return str(schema["logicalType"])
+        if schema["type"] in ("record", "enum", "fixed"):
+            return f"{schema['type']} {str(schema['name']).rpartition('.')[2]}"
+        return str(schema["type"])
+    if isinstance(schema, list):
+        return " or ".join(_label(b) for b in schema)
+    return str(schema).rpartition(".")[2]
+
+
+class _Checker:
+    def __init__(self, names: Mapping[str, Any]) -> None:
+        self.names = names
+        self.problems: list[Problem] = []
+
+    def bad(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def wrong_type(self, path: str, schema: Any, datum: Any) -> None:
+        name = type(datum).__name__
+        article = "an" if name[:1] in "aeiou" else "a"
+        what = "missing" if datum is None else f"{article} {name}"
+        self.bad(path, f"is {what}, the schema wants {_label(schema)}")
+
+    def fits(self, schema: Any, datum: Any) -> bool:
+        probe = _Checker(self.names)
+        probe.check(schema, datum, "")
+        return not probe.problems
+
+    def check(self, schema: Any, datum: Any, path: str) -> None:
+        if isinstance(schema, str) and schema in self.names:
+            schema = self.names[schema]
+        kind = _kind(schema)
+        logical = schema.get("logicalType") if isinstance(schema, dict) else None
+        if kind == "union":
+            if any(self.fits(branch, datum) for branch in schema):
+                return
+            others = [b for b in schema if b != "null"]
+            if datum is not None and len(others) == 1:
+                self.check(others[0], datum, path)  # say what is wrong inside
+            else:
+                self.wrong_type(path, schema, datum)
+        elif kind == "null":
+            if datum is not None:
+                self.wrong_type(path, schema, datum)
+        elif kind == "boolean":
+            if not isinstance(datum, bool):
+                self.wrong_type(path, schema, datum)
+        elif kind in ("int", "long"):
+            if logical == "timestamp-millis" and isinstance(datum, datetime):
+                if datum.tzinfo is None:
+                    self.bad(path, "is a datetime without time zone; use UTC")
+            elif logical == "date" and isinstance(datum, date) and not isinstance(datum, datetime):
+                pass
+            elif not isinstance(datum, int) or isinstance(datum, bool):
+                self.wrong_type(path, schema, datum)
+            else:
+                low, high = _INT_RANGE[kind]
+                if not low <= datum <= high:
+                    self.bad(path, f"is out of range for Avro {kind}")
+        elif kind in ("float", "double"):
+            if not isinstance(datum, int | float) or isinstance(datum, bool):
+                self.wrong_type(path, schema, datum)
+        elif kind == "string":
+            if not isinstance(datum, str):
+                self.wrong_type(path, schema, datum)
+        elif kind == "bytes":
+            if not isinstance(datum, bytes | bytearray):
+                self.wrong_type(path, schema, datum)
+        elif kind == "fixed":
+            if not isinstance(datum, bytes | bytearray) or len(datum) != schema["size"]:
+                self.bad(path, f"must be exactly {schema['size']} bytes")
+        elif kind == "enum":
+            if not isinstance(datum, str):
+                self.wrong_type(path, schema, datum)
+            elif datum not in schema["symbols"]:
+                self.bad(path, f"is not a symbol of enum {_label(schema).split()[-1]}")
+        elif kind == "array":
+            if not isinstance(datum, list | tuple):
+                self.wrong_type(path, schema, datum)
+                return
+            for i, item in enumerate(datum):
+                self.check(schema["items"], item, f"{path}[{i}]")
+        elif kind == "map":
+            if not isinstance(datum, Mapping):
+                self.wrong_type(path, schema, datum)
+                return
+            for key, value in datum.items():
+                if not isinstance(key, str):
+                    self.bad(path, "has a key that is not a string")
+                self.check(schema["values"], value, f"{path}[{key!r}]")
+        elif kind in ("record", "error"):
+            self.record(schema, datum, path)
+
+    def record(self, schema: Mapping[str, Any], datum: Any, path: str) -> None:
+        if not isinstance(datum, Mapping):
+            self.wrong_type(path, schema, datum)
+            return
+        prefix = f"{path}." if path else ""
+        known = {f["name"] for f in schema["fields"]}
+        for key in datum:
+            if key not in known:
+                self.bad(f"{prefix}{key}", f"is not a field of {_label(schema)}")
+        for f in schema["fields"]:
+            if f["name"] in datum:
+                self.check(f["type"], datum[f["name"]], prefix + f["name"])
+            elif "default" not in f:
+                self.bad(prefix + f["name"], "is required and missing")
+
+
+def datum_problems(
+    schema: Mapping[str, Any], datum: Any, names: Mapping[str, Any] | None = None
+) -> list[Problem]:
+    """Every way ``datum`` fails to fit the parsed ``schema`` (empty if it fits)."""
+    checker = _Checker(names or {})
+    checker.check(schema, datum, "")
+    return checker.problems

@@ -1,0 +1,308 @@
+"""Typed, immutable models of the Avro records, for application code.
+
+The ``.avsc`` files are the source of truth; these classes mirror them field
+for field (same names, types, defaults and enum symbols), and
+``tests/schemas/test_drift.py`` fails when the two drift apart (see
+:mod:`schemas.drift`). Models check *types* only; the contract's meaning
+(country codes, dates not in the future, rising sequences, ...) is checked by
+:mod:`schemas.validation`, so that every problem is reported at once.
+
+Conventions: Avro arrays are tuples, nullable unions are ``X | None`` with
+default ``None``, ``timestamp-millis`` is an aware :class:`~datetime.datetime`
+normalised to UTC and whole milliseconds (what the wire can carry), ``date``
+is a :class:`~datetime.date`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, ClassVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from schemas.enums import (
+    AgeGroup,
+    AllegationEventType,
+    AllegationStatus,
+    AllegationSubType,
+    AllegationType,
+    DeadLetterReason,
+    DeliveryChannel,
+    DeliveryOutcome,
+    DisciplinaryAction,
+    EscalationLevel,
+    Gender,
+    IncidentDatePrecision,
+    InterimActionKind,
+    ObligationKind,
+    OutcomeResult,
+    PersonnelCategory,
+    RecipientClass,
+    ResponseKind,
+    Sex,
+    SourceStream,
+    UpdateKind,
+)
+
+__all__ = [
+    "RECORD_MODELS",
+    "Allegation",
+    "AllegationEvent",
+    "Confidential",
+    "DeadLetter",
+    "DeliveryAttempt",
+    "Escalation",
+    "InterimAction",
+    "InvestigationOutcome",
+    "KafkaHeader",
+    "Notification",
+    "Obligation",
+    "Response",
+    "RoutingReason",
+    "SeabusModel",
+    "SeabusRecord",
+    "Subject",
+    "Timestamp",
+    "VictimCount",
+]
+
+
+def _utc_millis(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamp has no time zone; send UTC, e.g. 2024-05-01T10:00:00Z")
+    value = value.astimezone(UTC)
+    return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
+
+
+Timestamp = Annotated[datetime, AfterValidator(_utc_millis)]
+"""An aware datetime in UTC at millisecond precision (Avro ``timestamp-millis``)."""
+
+
+class SeabusModel(BaseModel):
+    """Base of every model: immutable, and unknown fields are an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SeabusRecord(SeabusModel):
+    """A top-level record: one Kafka message value."""
+
+    avro_name: ClassVar[str]
+    """Short Avro name of the record, as the codec and ``decode`` name it."""
+
+    def to_avro(self) -> dict[str, Any]:
+        """The datum the codec writes (enum members are ``str``, arrays tuples)."""
+        return self.model_dump()
+
+
+# --- the allegation --------------------------------------------------------
+
+
+class Subject(SeabusModel):
+    """A person alleged to be involved, known only by an opaque reference."""
+
+    subject_ref: str
+    personnel_category: PersonnelCategory
+    nationality: str | None = None
+    contributing_state: str | None = None
+    gender: Gender = Gender.UNKNOWN
+
+
+class VictimCount(SeabusModel):
+    """How many victims share one sex and age group; victims are only counted."""
+
+    sex: Sex
+    age_group: AgeGroup
+    count: int
+
+
+class InterimAction(SeabusModel):
+    """A measure taken while the allegation is open."""
+
+    kind: InterimActionKind
+    subject_ref: str | None = None
+    taken_on: date | None = None
+
+
+class InvestigationOutcome(SeabusModel):
+    """Result of a concluded investigation and the actions that followed."""
+
+    result: OutcomeResult
+    concluded_on: date | None = None
+    actions: tuple[DisciplinaryAction, ...] = ()
+
+
+class Confidential(SeabusModel):
+    """Content that may identify victims or witnesses.
+
+    Never logged (its ``repr`` hides the text), never copied into escalations or
+    dead-letter messages, and delivered only to recipient profiles allowed to
+    see it; routing drops the whole record for everyone else.
+    """
+
+    narrative: str
+
+    def __repr__(self) -> str:
+        return "Confidential(<redacted>)"
+
+    def __str__(self) -> str:
+        return "<confidential: redacted>"
+
+
+class Allegation(SeabusModel):
+    """Snapshot of one allegation as its reporting entity knows it now."""
+
+    reported_at: Timestamp
+    incident_date: date | None = None
+    incident_date_precision: IncidentDatePrecision = IncidentDatePrecision.UNKNOWN
+    location_country: str | None = None
+    source_stream: SourceStream
+    subjects: tuple[Subject, ...]
+    allegation_type: AllegationType
+    sub_types: tuple[AllegationSubType, ...] = ()
+    victims: tuple[VictimCount, ...] = ()
+    victim_assistance_referred: bool = False
+    paternity_claim: bool = False
+    status: AllegationStatus
+    investigating_entity: str | None = None
+    interim_actions: tuple[InterimAction, ...] = ()
+    outcome: InvestigationOutcome | None = None
+    confidential: Confidential | None = None
+
+
+class AllegationEvent(SeabusRecord):
+    """One event about one allegation, published by a UN entity on sea.allegations."""
+
+    avro_name: ClassVar[str] = "AllegationEvent"
+
+    event_id: str
+    event_type: AllegationEventType
+    allegation_id: str
+    sequence: int
+    reporting_entity: str
+    published_at: Timestamp
+    changes: tuple[UpdateKind, ...] = ()
+    allegation: Allegation
+
+
+# --- what the bus sends ----------------------------------------------------
+
+
+class RoutingReason(SeabusModel):
+    """Why a recipient is told: the rule that matched and a sentence for people."""
+
+    rule: str
+    explanation: str
+
+
+class Obligation(SeabusModel):
+    """Something the recipient is expected to do, and by when."""
+
+    kind: ObligationKind
+    due_at: Timestamp
+
+
+class Notification(SeabusRecord):
+    """What the bus sends one recipient about one allegation event."""
+
+    avro_name: ClassVar[str] = "Notification"
+
+    notification_id: str
+    recipient: str
+    recipient_class: RecipientClass
+    reasons: tuple[RoutingReason, ...]
+    source_event_id: str
+    source_published_at: Timestamp
+    event_type: AllegationEventType
+    changes: tuple[UpdateKind, ...] = ()
+    allegation_id: str
+    sequence: int
+    routed_at: Timestamp
+    allegation: Allegation
+    obligations: tuple[Obligation, ...] = ()
+
+
+# --- what recipients send back ---------------------------------------------
+
+
+class Response(SeabusRecord):
+    """A recipient's reply about an allegation, on sea.responses."""
+
+    avro_name: ClassVar[str] = "Response"
+
+    response_id: str
+    allegation_id: str
+    recipient: str
+    kind: ResponseKind
+    responded_at: Timestamp
+    responder: str
+    note: str | None = None
+    national_investigation_officer_appointed: bool | None = None
+    outcome: OutcomeResult | None = None
+    in_reply_to: str | None = None
+
+
+# --- operations ------------------------------------------------------------
+
+
+class Escalation(SeabusRecord):
+    """Something needs a person's attention, on sea.escalations."""
+
+    avro_name: ClassVar[str] = "Escalation"
+
+    escalation_id: str
+    allegation_id: str
+    recipient: str | None = None
+    obligation: ObligationKind | None = None
+    level: EscalationLevel
+    repeat: int = 0
+    due_at: Timestamp | None = None
+    fired_at: Timestamp
+    reason: str
+
+
+class KafkaHeader(SeabusModel):
+    """One Kafka record header."""
+
+    key: str
+    value: bytes | None = None
+
+
+class DeadLetter(SeabusRecord):
+    """A message the bus could not process, kept byte for byte with the reason."""
+
+    avro_name: ClassVar[str] = "DeadLetter"
+
+    original_key: bytes | None = None
+    original_value: bytes
+    original_headers: tuple[KafkaHeader, ...] = ()
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    reason: DeadLetterReason
+    message: str
+    dead_lettered_at: Timestamp
+
+
+class DeliveryAttempt(SeabusRecord):
+    """Audit record of one attempt to deliver a notification over one channel."""
+
+    avro_name: ClassVar[str] = "DeliveryAttempt"
+
+    attempt_id: str
+    notification_id: str
+    allegation_id: str
+    recipient: str
+    channel: DeliveryChannel
+    attempt: int
+    outcome: DeliveryOutcome
+    http_status: int | None = None
+    error: str | None = None
+    attempted_at: Timestamp
+
+
+RECORD_MODELS: dict[str, type[SeabusRecord]] = {
+    model.avro_name: model
+    for model in (AllegationEvent, Notification, Response, Escalation, DeadLetter, DeliveryAttempt)
+}
+"""Top-level model by short Avro name."""

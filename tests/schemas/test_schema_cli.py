@@ -1,0 +1,88 @@
+"""``seabus schema check|list|release`` through click and as a real process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from deploy.cli.schema_cmd import schema
+from schemas.errors import SchemaLoadError
+from schemas.registry import default_registry
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _break_response(schema_copy: Any) -> None:
+    """v2 of Response drops the required field `responder`."""
+    schema_copy.add_version(
+        "response",
+        lambda raw: raw.update(fields=[f for f in raw["fields"] if f["name"] != "responder"]),
+    )
+
+
+def test_check_passes_on_the_shipped_schemas() -> None:
+    result = CliRunner().invoke(schema, ["check"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("OK: 6 schema version(s) compatible in both directions")
+
+
+def test_check_fails_readably_on_an_incompatible_version(schema_copy: Any) -> None:
+    _break_response(schema_copy)
+    result = CliRunner().invoke(schema, ["check", "--dir", str(schema_copy.dir)])
+    assert result.exit_code == 1
+    assert (
+        "BREAKS  response: v1 readers cannot read v2 data: field responder: "
+        "FIELD_REMOVED_WITHOUT_DEFAULT: v2 removes field responder of seabus.Response"
+    ) in result.output
+    assert "FAILED: 1 breakage(s)" in result.output
+
+
+def test_list_prints_every_version_with_its_fingerprint() -> None:
+    result = CliRunner().invoke(schema, ["list"])
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert len(lines) == len(default_registry().all_versions())
+    for sv, line in zip(default_registry().all_versions(), lines, strict=True):
+        assert line.split()[:4] == [sv.family, f"v{sv.version}", sv.full_name, sv.fingerprint.hex()]
+
+
+def test_release_pins_new_versions_only_when_compatible(schema_copy: Any) -> None:
+    runner = CliRunner()
+    schema_copy.add_version(
+        "escalation",
+        lambda raw: raw["fields"].append(
+            {"name": "ticket", "type": ["null", "string"], "default": None, "doc": "Ticket."}
+        ),
+    )
+    result = runner.invoke(schema, ["release", "--dir", str(schema_copy.dir)])
+    assert (result.exit_code, result.output) == (0, "released: escalation v2\n")
+    result = runner.invoke(schema, ["release", "--dir", str(schema_copy.dir)])
+    assert result.output == "nothing to release: every version is already pinned\n"
+    _break_response(schema_copy)
+    result = runner.invoke(schema, ["release", "--dir", str(schema_copy.dir)])
+    assert isinstance(result.exception, SchemaLoadError)
+    assert "cannot release while the check fails" in str(result.exception)
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", *args], capture_output=True, text=True, cwd=REPO, env=env, check=False
+    )
+
+
+def test_seabus_schema_check_as_a_process(schema_copy: Any) -> None:
+    ok = _run("deploy.cli.main", "schema", "check")
+    assert ok.returncode == 0, ok.stderr
+    assert "OK: 6 schema version(s)" in ok.stdout
+
+    _break_response(schema_copy)
+    broken = _run("deploy.cli.main", "schema", "check", "--dir", str(schema_copy.dir))
+    assert broken.returncode == 1
+    assert "field responder: FIELD_REMOVED_WITHOUT_DEFAULT" in broken.stderr
+    assert "FAILED: 1 breakage(s)" in broken.stderr
