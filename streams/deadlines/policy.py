@@ -1,0 +1,602 @@
+"""Deadline policies as data: who owes what, by when, and how silence escalates.
+
+A policy file has ``calendars`` (working weeks and holidays), ``closing`` (the
+statuses and events that cancel what is open) and an ordered list of
+``policies``. For each obligation kind, the first policy whose recipient
+classes and ``when`` conditions match a case wins, so "5 working days when a
+victim is under 18, otherwise 10" is two entries, the narrower one first.
+A file that cannot work fails at start-up with the file, the entry at fault,
+the problem and the fix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as _holidays
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from schemas.enums import AgeGroup, AllegationSubType
+from schemas.errors import ConfigError
+from schemas.models import Allegation
+from streams.deadlines.calendar import WEEKDAYS, HolidaySet, WorkingCalendar
+from streams.deadlines.durations import IsoDuration
+from streams.deadlines.vocabulary import (
+    AllegationStatus,
+    EventType,
+    ObligationKind,
+    RecipientClass,
+)
+
+__all__ = [
+    "DEFAULT_CALENDAR",
+    "CaseFacts",
+    "Policy",
+    "PolicySet",
+    "Window",
+    "load_policies",
+    "parse_policies",
+]
+
+DEFAULT_CALENDAR = "default"
+_UTC = ZoneInfo("UTC")
+_DEFAULT_CLOSING_STATUSES = (
+    AllegationStatus.SUBSTANTIATED,
+    AllegationStatus.NOT_SUBSTANTIATED,
+    AllegationStatus.CLOSED_OTHER_CIRCUMSTANCES,
+)
+_DEFAULT_CLOSING_EVENTS = (EventType.CLOSED, EventType.WITHDRAWN)
+_M = TypeVar("_M", bound=BaseModel)
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFacts:
+    """What a policy's ``when`` may look at; the caller derives it from the allegation."""
+
+    victim_under_18: bool = False
+    urgent: bool = False
+
+    @classmethod
+    def of(cls, allegation: Allegation, *, urgent: bool = False) -> CaseFacts:
+        """Facts from the contract record: a child victim is one counted under 18, or an
+        allegation of sexual activity with a minor. The contract has no urgency field,
+        so ``urgent`` is the caller's call."""
+        child = any(v.age_group == AgeGroup.UNDER_18 and v.count > 0 for v in allegation.victims)
+        child = child or AllegationSubType.SEXUAL_ACTIVITY_WITH_MINOR in allegation.sub_types
+        return cls(victim_under_18=child, urgent=urgent)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Time allowed to answer: an ISO-8601 duration or a count of working days."""
+
+    duration: IsoDuration | None = None
+    working_days: int | None = None
+
+    def due(self, start: datetime, calendar: WorkingCalendar) -> datetime:
+        if self.working_days is not None:
+            return calendar.add_working_days(start, self.working_days)
+        assert self.duration is not None  # guaranteed by the loader
+        return self.duration.after(start)
+
+    def shortest(self) -> timedelta:
+        if self.working_days is not None:
+            return timedelta(days=self.working_days)
+        assert self.duration is not None
+        return self.duration.shortest()
+
+    def __str__(self) -> str:
+        if self.working_days is not None:
+            return f"{self.working_days} working days"
+        return str(self.duration)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """One obligation rule: who, when it applies, the window and the escalation ladder.
+
+    ``reminders`` are lead times before the due time, longest first (so in the
+    order they fire). Repeats are of the last level: SECOND_LEVEL when
+    ``second_level_after`` is set, else OVERDUE.
+    """
+
+    name: str
+    obligation: ObligationKind
+    recipient_classes: frozenset[RecipientClass]
+    window: Window
+    when: tuple[tuple[str, bool], ...] = ()
+    reminders: tuple[IsoDuration, ...] = ()
+    second_level_after: IsoDuration | None = None
+    repeat_every: IsoDuration | None = None
+    max_repeats: int | None = None
+
+    def matches(self, recipient_class: RecipientClass, case: CaseFacts) -> bool:
+        if recipient_class not in self.recipient_classes:
+            return False
+        return all(getattr(case, name) == value for name, value in self.when)
+
+
+@dataclass(frozen=True, slots=True)
+class _CalendarSpec:
+    """A calendar as written; the time zone may come from the recipient instead."""
+
+    tz: ZoneInfo | None
+    weekend: frozenset[int]
+    holidays: HolidaySet
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """The loaded policy file: selection, calendars and the closing set."""
+
+    source: str
+    policies: tuple[Policy, ...]
+    calendars: Mapping[str, _CalendarSpec]
+    closing_statuses: frozenset[str] = frozenset(_DEFAULT_CLOSING_STATUSES)
+    closing_events: frozenset[str] = frozenset(_DEFAULT_CLOSING_EVENTS)
+    _by_name: Mapping[str, Policy] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {p.name: p for p in self.policies})
+
+    def select(self, kind: ObligationKind, recipient_class: RecipientClass, case: CaseFacts) -> Policy | None:
+        """The first policy for ``kind`` that matches, or None (no obligation)."""
+        for policy in self.policies:
+            if policy.obligation == kind and policy.matches(recipient_class, case):
+                return policy
+        return None
+
+    def plan(self, recipient_class: RecipientClass, case: CaseFacts) -> list[Policy]:
+        """One policy per obligation kind this recipient owes for this case."""
+        chosen = (
+            self.select(kind, recipient_class, case)
+            for kind in ObligationKind
+            if kind != ObligationKind.UNKNOWN
+        )
+        return [p for p in chosen if p is not None]
+
+    def named(self, name: str) -> Policy | None:
+        return self._by_name.get(name)
+
+    def for_obligation(self, name: str, kind: ObligationKind, recipient_class: RecipientClass) -> Policy:
+        """The policy an obligation was created under, even if the file changed since.
+
+        A policy renamed or removed after the obligation was stored falls back to
+        the first policy of the same kind and recipient class (ignoring ``when``),
+        and failing that to a bare ladder: OVERDUE at the due time, nothing else.
+        """
+        policy = self._by_name.get(name)
+        if policy is not None:
+            return policy
+        for candidate in self.policies:
+            if candidate.obligation == kind and recipient_class in candidate.recipient_classes:
+                return candidate
+        return Policy(
+            name=name,
+            obligation=kind,
+            recipient_classes=frozenset({recipient_class}),
+            window=Window(working_days=0),
+        )
+
+    def has_calendar(self, name: str) -> bool:
+        return name in self.calendars
+
+    def calendar(
+        self, name: str | None = None, *, time_zone: str | ZoneInfo | None = None
+    ) -> WorkingCalendar:
+        """The named calendar (default when None) in its own or the recipient's zone.
+
+        A calendar without ``time_zone`` takes the recipient's (from the
+        recipients directory), else UTC; a calendar that names one keeps it.
+        """
+        calendar_name = name or DEFAULT_CALENDAR
+        spec = self.calendars.get(calendar_name)
+        if spec is None:
+            raise ConfigError(
+                f"{self.source}: calendar '{calendar_name}' is not defined. Add it under "
+                f"'calendars:' or use one of: {', '.join(sorted(self.calendars))}."
+            )
+        if spec.tz is not None:
+            zone = spec.tz
+        elif isinstance(time_zone, ZoneInfo):
+            zone = time_zone
+        else:
+            zone = ZoneInfo(time_zone) if time_zone else _UTC
+        return WorkingCalendar(name=calendar_name, tz=zone, weekend=spec.weekend, holidays=spec.holidays)
+
+    def is_closing(self, *, event_type: str | None = None, status: str | None = None) -> bool:
+        """Whether an allegation event closes the case (cancelling open obligations)."""
+        return (event_type is not None and event_type in self.closing_events) or (
+            status is not None and status in self.closing_statuses
+        )
+
+
+# --------------------------------------------------------------------------- file shape
+
+
+class _FileModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _choices(enum: type[StrEnum]) -> str:
+    return ", ".join(m.value for m in enum if m.value != "UNKNOWN")
+
+
+def _member(enum: type[StrEnum]) -> Callable[[Any], Any]:
+    """A before-validator whose message lists the usable symbols (not UNKNOWN)."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and value not in enum.__members__:
+            raise ValueError(f"{value!r} is not a known {enum.__name__}. Use one of {_choices(enum)}")
+        return value
+
+    return check
+
+
+class _When(_FileModel):
+    victim_under_18: bool | None = None
+    urgent: bool | None = None
+
+    def conditions(self) -> tuple[tuple[str, bool], ...]:
+        return tuple((k, v) for k, v in self.model_dump().items() if v is not None)
+
+
+def _duration(value: str, what: str) -> IsoDuration:
+    try:
+        parsed = IsoDuration.parse(value)
+    except ValueError as exc:
+        raise ValueError(f"{what} {value!r}: {exc}") from exc
+    if not parsed.is_positive():
+        raise ValueError(f"{what} {value!r} is not positive. Use a duration greater than zero")
+    return parsed
+
+
+class _WindowModel(_FileModel):
+    duration: str | None = None
+    working_days: Annotated[int, Field(gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> _WindowModel:
+        if (self.duration is None) == (self.working_days is None):
+            raise ValueError(
+                "window must give exactly one of 'duration' or 'working_days'. "
+                "Keep one, e.g. 'window: {working_days: 5}' or 'window: {duration: P6M}'"
+            )
+        if self.duration is not None:
+            _duration(self.duration, "window duration")
+        return self
+
+    def value(self) -> Window:
+        if self.working_days is not None:
+            return Window(working_days=self.working_days)
+        assert self.duration is not None
+        return Window(duration=IsoDuration.parse(self.duration))
+
+
+class _PolicyModel(_FileModel):
+    name: Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")]
+    obligation: Annotated[ObligationKind, BeforeValidator(_member(ObligationKind))]
+    recipient_classes: Annotated[
+        list[Annotated[RecipientClass, BeforeValidator(_member(RecipientClass))]],
+        Field(min_length=1),
+    ]
+    when: _When = _When()
+    window: _WindowModel
+    reminders: list[str] = []
+    second_level_after: str | None = None
+    repeat_every: str | None = None
+    max_repeats: Annotated[int, Field(ge=0)] | None = None
+    description: str | None = None
+
+    @field_validator("obligation")
+    @classmethod
+    def _known_kind(cls, value: ObligationKind) -> ObligationKind:
+        if value == ObligationKind.UNKNOWN:
+            raise ValueError(f"UNKNOWN cannot be planned. Use one of {_choices(ObligationKind)}")
+        return value
+
+    @field_validator("recipient_classes")
+    @classmethod
+    def _known_classes(cls, value: list[RecipientClass]) -> list[RecipientClass]:
+        if RecipientClass.UNKNOWN in value:
+            raise ValueError(f"UNKNOWN cannot owe anything. Use one of {_choices(RecipientClass)}")
+        return value
+
+    @field_validator("reminders")
+    @classmethod
+    def _reminders(cls, value: list[str]) -> list[str]:
+        parsed = [_duration(text, "reminder point") for text in value]
+        if len({p.text for p in parsed}) != len(parsed):
+            raise ValueError("reminders lists the same point twice. Keep each point once")
+        return value
+
+    @field_validator("second_level_after")
+    @classmethod
+    def _second(cls, value: str | None) -> str | None:
+        if value is not None:
+            _duration(value, "second_level_after")
+        return value
+
+    @field_validator("repeat_every")
+    @classmethod
+    def _repeat(cls, value: str | None) -> str | None:
+        if value is not None:
+            _duration(value, "repeat_every")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> _PolicyModel:
+        window = self.window.value()
+        for text in self.reminders:
+            lead = IsoDuration.parse(text)
+            if lead.longest() >= window.shortest():
+                raise ValueError(
+                    f"reminder point {text} is not before the due time of a {window} window. "
+                    "Use a reminder point shorter than the window"
+                )
+        if self.max_repeats is not None and self.repeat_every is None:
+            raise ValueError(
+                "max_repeats is set but repeat_every is not. Add repeat_every or drop max_repeats"
+            )
+        return self
+
+    def value(self) -> Policy:
+        leads = sorted(
+            (IsoDuration.parse(t) for t in self.reminders),
+            key=lambda d: (d.longest(), d.text),
+            reverse=True,
+        )
+        return Policy(
+            name=self.name,
+            obligation=self.obligation,
+            recipient_classes=frozenset(self.recipient_classes),
+            window=self.window.value(),
+            when=self.when.conditions(),
+            reminders=tuple(leads),
+            second_level_after=(
+                IsoDuration.parse(self.second_level_after) if self.second_level_after else None
+            ),
+            repeat_every=IsoDuration.parse(self.repeat_every) if self.repeat_every else None,
+            max_repeats=self.max_repeats,
+        )
+
+
+class _CalendarModel(_FileModel):
+    time_zone: str | None = None
+    weekend: list[str | int] = ["SATURDAY", "SUNDAY"]
+    holidays: list[date] = []
+    country: str | None = None
+    subdivision: str | None = None
+    description: str | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(
+                    f"unknown time zone {value!r}. Use an IANA name such as Europe/Paris"
+                ) from exc
+        return value
+
+    @field_validator("weekend")
+    @classmethod
+    def _weekend(cls, value: list[str | int]) -> list[str | int]:
+        days = _weekday_numbers(value)
+        if len(days) >= 7:
+            raise ValueError("weekend covers every day. Leave at least one working day")
+        return value
+
+    @model_validator(mode="after")
+    def _country(self) -> _CalendarModel:
+        if self.subdivision is not None and self.country is None:
+            raise ValueError("subdivision is set without country. Add country or drop subdivision")
+        if self.country is not None:
+            try:
+                _holidays.country_holidays(self.country, subdiv=self.subdivision)
+            except NotImplementedError as exc:
+                raise ValueError(
+                    f"the holidays package has no calendar for country {self.country!r}"
+                    + (f" subdivision {self.subdivision!r}" if self.subdivision else "")
+                    + f" ({exc}). Use an ISO 3166 code it supports, or list the dates"
+                    " under 'holidays'"
+                ) from exc
+        return self
+
+    def value(self) -> _CalendarSpec:
+        return _CalendarSpec(
+            tz=ZoneInfo(self.time_zone) if self.time_zone else None,
+            weekend=_weekday_numbers(self.weekend),
+            holidays=HolidaySet(
+                dates=frozenset(self.holidays),
+                country=self.country,
+                subdivision=self.subdivision,
+            ),
+        )
+
+
+def _weekday_numbers(values: list[str | int]) -> frozenset[int]:
+    days: set[int] = set()
+    for item in values:
+        if isinstance(item, int):
+            if not 0 <= item <= 6:
+                raise ValueError(f"weekday {item} is out of range. Use 0 (Monday) to 6 (Sunday)")
+            days.add(item)
+            continue
+        matches = [n for name, n in WEEKDAYS.items() if name.startswith(item.upper())]
+        if len(item) < 3 or len(matches) != 1:
+            raise ValueError(f"{item!r} is not a weekday. Use names such as SATURDAY or SAT, or 0-6")
+        days.add(matches[0])
+    return frozenset(days)
+
+
+class _ClosingModel(_FileModel):
+    statuses: list[Annotated[AllegationStatus, BeforeValidator(_member(AllegationStatus))]] = list(
+        _DEFAULT_CLOSING_STATUSES
+    )
+    events: list[Annotated[EventType, BeforeValidator(_member(EventType))]] = list(_DEFAULT_CLOSING_EVENTS)
+
+
+# --------------------------------------------------------------------------- loading
+
+_TOP_LEVEL = ("version", "closing", "calendars", "policies")
+_FIXES = {
+    "missing": "Add it.",
+    "extra_forbidden": "Remove it or correct its spelling.",
+    "enum": "Use one of the listed values.",
+    "literal_error": "Use one of the listed values.",
+    "string_pattern_mismatch": "Use letters, digits, '.', '_' or '-' only.",
+}
+
+
+def load_policies(path: Path | str) -> PolicySet:
+    """Read and check a policy file; any problem is a ConfigError naming the entry."""
+    source = Path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"{source}: policy file not found. Create it (see deploy/config/policies.yaml) "
+            "or point the setting at an existing file."
+        ) from exc
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the policy file ({exc}). Check its permissions.") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML ({exc}). Fix the syntax.") from exc
+    return parse_policies(data, source=str(source))
+
+
+def parse_policies(data: Any, *, source: str) -> PolicySet:
+    """Check already-parsed policy data; ``source`` names it in error messages."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(
+            f"{source}: the top level must be a mapping with {', '.join(_TOP_LEVEL)}. "
+            "Start from deploy/config/policies.yaml."
+        )
+    unknown = sorted(str(k) for k in data if k not in _TOP_LEVEL)
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown top-level entry {', '.join(repr(k) for k in unknown)}. "
+            f"Use only {', '.join(_TOP_LEVEL)}."
+        )
+    if data.get("version", 1) != 1:
+        raise ConfigError(f"{source}: version {data.get('version')!r} is not supported. Set 'version: 1'.")
+    calendars = _load_calendars(data.get("calendars") or {}, source)
+    closing = _validate(_ClosingModel, data.get("closing") or {}, source, "closing")
+    raw_policies = data.get("policies")
+    if not isinstance(raw_policies, list) or not raw_policies:
+        raise ConfigError(f"{source}: 'policies' must be a non-empty list. Add at least one policy entry.")
+    policies: list[Policy] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_policies):
+        label = _label(raw, index)
+        model = _validate(_PolicyModel, raw, source, f"policy {label}")
+        if model.name in seen:
+            raise ConfigError(
+                f"{source}: policy '{model.name}': the name is used twice. Give each policy "
+                "a unique name (obligations remember it)."
+            )
+        seen.add(model.name)
+        policy = model.value()
+        _check_reachable(policy, policies, source)
+        policies.append(policy)
+    return PolicySet(
+        source=source,
+        policies=tuple(policies),
+        calendars=calendars,
+        closing_statuses=frozenset(str(s) for s in closing.statuses),
+        closing_events=frozenset(str(e) for e in closing.events),
+    )
+
+
+def _load_calendars(raw: Any, source: str) -> dict[str, _CalendarSpec]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(
+            f"{source}: 'calendars' must map calendar names to entries. "
+            "Write 'calendars: {default: {time_zone: UTC}}'."
+        )
+    specs: dict[str, _CalendarSpec] = {}
+    for name, entry in raw.items():
+        model = _validate(_CalendarModel, entry or {}, source, f"calendar '{name}'")
+        specs[str(name)] = model.value()
+    specs.setdefault(
+        DEFAULT_CALENDAR, _CalendarSpec(tz=None, weekend=frozenset({5, 6}), holidays=HolidaySet())
+    )
+    return specs
+
+
+def _label(raw: Any, index: int) -> str:
+    if isinstance(raw, Mapping) and isinstance(raw.get("name"), str) and raw["name"]:
+        return f"'{raw['name']}'"
+    return f"#{index + 1} (unnamed)"
+
+
+def _validate(model: type[_M], raw: Any, source: str, entry: str) -> _M:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(f"{source}: {entry}: {_describe(err)}" for err in exc.errors())) from exc
+
+
+def _describe(err: Any) -> str:
+    loc = ".".join(str(p) for p in err["loc"])
+    msg = str(err["msg"])
+    if err["type"] == "value_error":
+        text = msg.removeprefix("Value error, ")
+        return (f"field '{loc}': " if loc else "") + text + ("" if text.endswith(".") else ".")
+    fix = _FIXES.get(err["type"], "Correct the value.")
+    if err["type"] == "missing":
+        problem = f"field '{loc}' is missing"
+    elif err["type"] == "extra_forbidden":
+        problem = f"unknown field '{loc}'"
+    else:
+        problem = f"field '{loc}': {msg} (got {err.get('input')!r})"
+    return f"{problem}. {fix}"
+
+
+def _check_reachable(policy: Policy, earlier: list[Policy], source: str) -> None:
+    """Reject a policy that an earlier, broader one always shadows (an ordering slip)."""
+    conditions = set(policy.when)
+    shadows: list[Policy] = []
+    for cls in sorted(policy.recipient_classes):
+        shadow = next(
+            (
+                p
+                for p in earlier
+                if p.obligation == policy.obligation
+                and cls in p.recipient_classes
+                and set(p.when) <= conditions
+            ),
+            None,
+        )
+        if shadow is None:
+            return
+        shadows.append(shadow)
+    names = ", ".join(dict.fromkeys(f"'{p.name}'" for p in shadows))
+    raise ConfigError(
+        f"{source}: policy '{policy.name}': it can never match, because {names} above it "
+        f"already matches every such case for {policy.obligation}. Move '{policy.name}' "
+        "above it or remove it."
+    )
