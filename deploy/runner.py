@@ -17,7 +17,7 @@ from deploy.kafka import LocalCluster
 from streams import logs
 from streams.app import create_app
 from streams.config import Settings
-from streams.config.recipients import load_recipients
+from streams.context import load_context
 
 log = structlog.get_logger(__name__)
 
@@ -32,7 +32,8 @@ class _Worker(faust.Worker):
 
 def run_bus(settings: Settings, **app_overrides: Any) -> int:
     """Run until stopped; returns the worker's exit code."""
-    directory = load_recipients(settings.resolve(settings.recipients_file))
+    context = load_context(settings)  # every config file validated before anything starts
+    directory = context.directory
     cluster: LocalCluster | None = None
     started_here = False
     if settings.local_kafka:
@@ -52,7 +53,10 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
         bootstrap = settings.bootstrap
     try:
         provisioning.apply(settings, directory.ids(), bootstrap=bootstrap)
-        app = create_app(settings, bootstrap=bootstrap, loghandlers=[logs.handler()], **app_overrides)
+        context.ensure_topic = provisioning.NotifyTopicEnsurer(settings=settings, bootstrap=bootstrap)
+        app = create_app(
+            settings, bootstrap=bootstrap, context=context, loghandlers=[logs.handler()], **app_overrides
+        )
         with open(os.devnull, "w") as quiet_stdout:  # Faust's spinner writes terminal codes there
             worker = _Worker(
                 app,

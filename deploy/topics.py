@@ -216,3 +216,52 @@ def apply(settings: Settings, recipients: list[str], *, bootstrap: str, dry_run:
         return result
     finally:
         admin.close()
+
+
+class NotifyTopicEnsurer:
+    """Creates ``<prefix>.notify.<STATE>`` on first use for states absent from the directory.
+
+    Routing never drops a Member State concerned just because it was not listed;
+    its topic is created with the configured notify shape the first time.
+    """
+
+    def __init__(self, *, settings: Settings, bootstrap: str) -> None:
+        self.settings = settings
+        self.bootstrap = bootstrap
+        self._known: set[str] = set()
+
+    async def __call__(self, recipient: str) -> None:
+        name = self.settings.notify_topic(recipient)
+        if name in self._known:
+            return
+        import asyncio
+
+        await asyncio.to_thread(self._create, name)
+        self._known.add(name)
+
+    def _create(self, name: str) -> None:
+        from kafka.errors import TopicAlreadyExistsError
+
+        cfg = self.settings.topics
+        want = _desired(name, cfg.notify.over(cfg.defaults))
+        admin = _admin(self.bootstrap)
+        try:
+            if name in set(admin.list_topics()):
+                return
+            try:
+                admin.create_topics(
+                    [
+                        NewTopic(
+                            name=name,
+                            num_partitions=want.partitions,
+                            replication_factor=want.replication_factor,
+                            topic_configs=want.configs,
+                        )
+                    ]
+                )
+            except TopicAlreadyExistsError:
+                return
+            admin.wait_for_topics([name], timeout_ms=30000)
+            log.info("created notify topic for a state outside the directory", topic=name)
+        finally:
+            admin.close()

@@ -11,11 +11,15 @@ from typing import Any
 
 import faust
 
+from streams.agents.intake import register_intake
 from streams.config.settings import Settings
+from streams.context import BusContext
 
 
-def create_app(settings: Settings, *, bootstrap: str, **overrides: Any) -> faust.App:
-    """A configured app; nothing connects until a worker starts it."""
+def create_app(
+    settings: Settings, *, bootstrap: str, context: BusContext | None = None, **overrides: Any
+) -> faust.App:
+    """A configured app with its agents; nothing connects until a worker starts it."""
     cfg = settings.topics
     core = cfg.allegations.over(cfg.defaults)
     options: dict[str, Any] = {
@@ -36,6 +40,10 @@ def create_app(settings: Settings, *, bootstrap: str, **overrides: Any) -> faust
         "web_in_thread": False,
         "table_cleanup_interval": 60.0,
         "broker_commit_every": 100,
+        # A crashed worker's partitions move on after this; Faust's 60 s default
+        # would leave a dead worker's allegations unrouted for a minute.
+        "broker_session_timeout": settings.consumer_session_timeout_s,
+        "broker_heartbeat_interval": max(1.0, settings.consumer_session_timeout_s / 4),
         "broker_commit_interval": 1.0,
         "stream_wait_empty": True,
         "datadir": str(settings.data_dir / "faust" / settings.app_id),
@@ -44,4 +52,6 @@ def create_app(settings: Settings, *, bootstrap: str, **overrides: Any) -> faust
     # Faust creates only the last path component of its data dir.
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.app_id, **options)
+    if context is not None:
+        register_intake(app, context)
     return app

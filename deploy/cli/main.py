@@ -31,11 +31,14 @@ def cli(log_level: str | None) -> None:
 
 
 def _register() -> None:
-    from deploy.cli import kafka_cmd, run_cmd, topics_cmd
+    from deploy.cli import kafka_cmd, routes_cmd, run_cmd, schema_cmd, tail_cmd, topics_cmd
 
     cli.add_command(kafka_cmd.kafka)
     cli.add_command(topics_cmd.topics)
     cli.add_command(run_cmd.run)
+    cli.add_command(schema_cmd.schema)
+    cli.add_command(routes_cmd.routes)
+    cli.add_command(tail_cmd.tail)
 
 
 _register()

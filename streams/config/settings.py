@@ -118,9 +118,11 @@ class Settings(BaseSettings):
     recipients_file: Path = Path("recipients.yaml")
     routes_file: Path = Path("routes.yaml")
     policies_file: Path = Path("policies.yaml")
-    entities_file: Path = Path("entities.yaml")
+    reporting_entities_file: Path | None = None  # None: the list shipped in schemas/
+    max_message_bytes: int = Field(default=1_000_000, ge=10_000, le=50_000_000)
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=0, le=65535)
+    consumer_session_timeout_s: float = Field(default=10.0, ge=6.0, le=300.0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("bootstrap")

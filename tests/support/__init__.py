@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 JAR_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "seabus"
 
 

@@ -1,0 +1,65 @@
+"""``seabus tail RECIPIENT``: print a recipient's decoded notifications as they arrive."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from kafka import KafkaConsumer, TopicPartition
+
+from deploy.cli.common import bootstrap_or_local, settings
+from schemas.codec import decode_model
+from schemas.errors import CodecError, ValidationFailed
+from schemas.models import Notification
+
+
+@click.command()
+@click.argument("recipient")
+@click.option("--from-beginning", is_flag=True, help="Start at the oldest notification, not the newest.")
+@click.option("--max", "max_messages", type=int, default=None, help="Stop after this many notifications.")
+@click.option("--timeout", type=float, default=None, help="Stop after this many seconds without a message.")
+@click.option("--full", is_flag=True, help="Print the whole notification, not a one-line summary.")
+def tail(
+    recipient: str, from_beginning: bool, max_messages: int | None, timeout: float | None, full: bool
+) -> None:
+    """Follow sea.notify.RECIPIENT (read-only: no consumer group, no commits)."""
+    s = settings()
+    topic = s.notify_topic(recipient.upper())
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap_or_local(s),
+        enable_auto_commit=False,
+        group_id=None,
+        consumer_timeout_ms=int(timeout * 1000) if timeout else float("inf"),
+    )
+    partitions = consumer.partitions_for_topic(topic)
+    if not partitions:
+        raise click.ClickException(
+            f"topic {topic} does not exist; is {recipient} in the recipients directory?"
+        )
+    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(tps)
+    if from_beginning:
+        consumer.seek_to_beginning(*tps)
+    else:
+        consumer.seek_to_end(*tps)
+    seen = 0
+    try:
+        for record in consumer:
+            try:
+                note = decode_model(record.value, Notification)
+            except (CodecError, ValidationFailed) as exc:
+                click.echo(f"[{record.partition}:{record.offset}] undecodable: {exc}")
+                continue
+            if full:
+                click.echo(json.dumps(note.model_dump(mode="json"), indent=2))
+            else:
+                click.echo(
+                    f"{note.routed_at:%Y-%m-%dT%H:%M:%SZ} {note.allegation_id} seq {note.sequence} "
+                    f"{note.event_type.value} via {','.join(r.rule for r in note.reasons)} "
+                    f"id {note.notification_id}"
+                )
+            seen += 1
+            if max_messages is not None and seen >= max_messages:
+                break
+    finally:
+        consumer.close()

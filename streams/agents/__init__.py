@@ -1,0 +1,1 @@
+"""Faust agents: thin loops that move bytes between Kafka and the pure logic."""

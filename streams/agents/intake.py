@@ -1,0 +1,80 @@
+"""The intake agent on ``sea.allegations``: one message at a time per partition.
+
+Concurrency stays 1: Faust's ``concurrency>1`` can commit offsets past unfinished
+messages (faust-streaming issue #606) and would reorder an allegation's events.
+State is a changelog-backed table keyed by allegation_id, the topic's key, so
+the worker that owns a partition owns those allegations' whole history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+import structlog
+from faust.types import TableT
+
+from streams.agents.outbound import send_all
+from streams.context import BusContext
+from streams.intake import AllegationState, Intake, Source
+
+log = structlog.get_logger(__name__)
+
+STATE_TABLE = "allegation-state"
+
+
+def register_intake(app: faust.App, ctx: BusContext) -> TableT[bytes, Any]:
+    settings = ctx.settings
+    partitions = settings.topics.allegations.over(settings.topics.defaults).partitions
+    topic = app.topic(
+        settings.topic("allegations"),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
+    )
+    table = app.Table(
+        STATE_TABLE,
+        default=None,
+        partitions=partitions,
+        schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
+    )
+    intake = Intake(
+        rules=ctx.rules,
+        codec=ctx.codec,
+        known_entities=ctx.known_entities,
+        directory=frozenset(ctx.directory.ids()),
+        max_bytes=ctx.max_message_bytes,
+    )
+
+    @app.agent(topic, name="intake", concurrency=1)
+    async def intake_agent(stream: faust.StreamT[Any]) -> None:
+        async for event in stream.events():
+            message = event.message
+            key: bytes | None = message.key
+            raw_state = table.get(key) if key else None
+            state = AllegationState.model_validate(raw_state) if raw_state else None
+            result = intake.handle(
+                key=key,
+                value=message.value,
+                headers=list(message.headers or []),
+                source=Source(topic=message.topic, partition=message.partition, offset=message.offset),
+                state=state,
+                now=ctx.clock.now(),
+            )
+            await send_all(app, ctx, result.outbound)
+            if result.state is not None and key:
+                table[key] = result.state.model_dump(mode="json")
+            log.info(
+                "allegation event",
+                outcome=result.outcome.value,
+                allegation_id=result.event.allegation_id if result.event else None,
+                event_id=result.event.event_id if result.event else None,
+                reason=result.reason.value if result.reason else None,
+                recipients=[n.recipient for n in result.notifications],
+                partition=message.partition,
+                offset=message.offset,
+            )
+
+    return table

@@ -1,0 +1,56 @@
+"""Everything the agents need, loaded and validated once at start-up.
+
+A bad rules, recipients or entities file stops the worker here, with the file,
+the entry and the fix named, before any message is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from schemas.codec import Codec
+from schemas.entities import load_reporting_entities
+from streams.config.recipients import RecipientsDirectory, load_recipients
+from streams.config.settings import Settings
+from streams.routing.rules import RoutingRules, load_rules
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+async def _no_topic_creation(topic: str) -> None:  # pragma: no cover - replaced by the runner
+    return None
+
+
+@dataclass(kw_only=True)
+class BusContext:
+    settings: Settings
+    rules: RoutingRules
+    directory: RecipientsDirectory
+    known_entities: frozenset[str]
+    codec: Codec
+    clock: Clock = field(default_factory=SystemClock)
+    ensure_topic: Callable[[str], Awaitable[None]] = _no_topic_creation
+    max_message_bytes: int = 1_000_000
+
+
+def load_context(settings: Settings, *, clock: Clock | None = None) -> BusContext:
+    entities_file = settings.reporting_entities_file
+    return BusContext(
+        settings=settings,
+        rules=load_rules(settings.resolve(settings.routes_file)),
+        directory=load_recipients(settings.resolve(settings.recipients_file)),
+        known_entities=load_reporting_entities(settings.resolve(entities_file) if entities_file else None),
+        codec=Codec(max_bytes=settings.max_message_bytes),
+        clock=clock or SystemClock(),
+        max_message_bytes=settings.max_message_bytes,
+    )

@@ -1,0 +1,375 @@
+"""Intake of one message from ``sea.allegations``: decode, validate, order, route.
+
+Pure: given the bytes, the allegation's stored state and the clock, it returns
+the new state and the messages to send (notifications, dead letters,
+escalations). The Faust agent in :mod:`streams.agents.intake` only moves bytes.
+
+Ordering rule (documented in docs/ROUTING.md):
+
+* every event carries the complete snapshot, so applying a newer sequence after a
+  gap loses nothing; it is applied and the gap logged;
+* an update (UPDATED, CLOSED, WITHDRAWN) that arrives before its allegation's
+  REPORTED event is *held* in the allegation's state and applied, in sequence
+  order, as soon as the report arrives; on-call is told an update is waiting;
+* an event whose sequence is not above the last applied one (and is not a
+  duplicate ``event_id``) is stale: it goes to the dead-letter topic as
+  ``OUT_OF_SEQUENCE`` — the newer snapshot stands and nothing is lost.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.cloudevents import build_headers, ce_type_for
+from schemas.codec import Codec, decode_model, encode_model
+from schemas.enums import AllegationEventType, DeadLetterReason, EscalationLevel, RecipientClass
+from schemas.errors import CodecError, Problem, ValidationFailed
+from schemas.models import AllegationEvent, DeadLetter, Escalation, KafkaHeader, Notification, SeabusRecord
+from schemas.validation import allegation_event_problems, recipient_class_of
+from streams.routing.notifications import EARLIER, build_notifications
+from streams.routing.rules import RouteChoice, RoutingRules
+
+ESCALATION_NAMESPACE = uuid.UUID("8a1f0b3e-5c2d-4e7f-9b61-3d4c5e6f7a82")
+MAX_HELD = 500
+SOURCE = "seabus/router"
+
+Headers = list[tuple[str, bytes]]
+
+
+class Outcome(StrEnum):
+    ROUTED = "routed"
+    DUPLICATE = "duplicate"
+    HELD = "held"
+    DEAD_LETTERED = "dead_lettered"
+
+
+class AllegationState(BaseModel):
+    """What the bus remembers of one allegation (stored as JSON in a Faust table).
+
+    The snapshot is kept without its confidential record: routing never needs it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    allegation_id: str
+    reported: bool = False
+    last_sequence: int | None = None
+    last_event_type: str | None = None
+    reporting_entity: str | None = None
+    status: str | None = None
+    recipients: list[str] = Field(default_factory=list)
+    seen_event_ids: list[str] = Field(default_factory=list)
+    held: list[dict[str, object]] = Field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Source:
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Outbound:
+    """One record to produce: ``route`` is "notify", "deadletter" or "escalations"."""
+
+    route: str
+    recipient: str | None
+    key: bytes | None
+    value: bytes
+    headers: Headers
+
+
+@dataclass(kw_only=True)
+class IntakeResult:
+    outcome: Outcome
+    state: AllegationState | None
+    outbound: list[Outbound] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    reason: DeadLetterReason | None = None
+    event: AllegationEvent | None = None
+    applied: list[AllegationEvent] = field(default_factory=list)
+
+
+def escalation_id(*parts: str) -> str:
+    return str(uuid.uuid5(ESCALATION_NAMESPACE, "|".join(parts)))
+
+
+class Intake:
+    """The routing step, configured once; :meth:`handle` is called per message."""
+
+    def __init__(
+        self,
+        *,
+        rules: RoutingRules,
+        codec: Codec,
+        known_entities: frozenset[str] | None,
+        directory: frozenset[str],
+        max_bytes: int,
+    ) -> None:
+        self.rules = rules
+        self.codec = codec
+        self.known_entities = known_entities
+        self.directory = directory
+        self.max_bytes = max_bytes
+
+    # -- entry point -------------------------------------------------------
+
+    def handle(
+        self,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers,
+        source: Source,
+        state: AllegationState | None,
+        now: datetime,
+    ) -> IntakeResult:
+        try:
+            event = decode_model(value, AllegationEvent, codec=self.codec, max_bytes=self.max_bytes)  # type: ignore[arg-type]
+        except CodecError as exc:
+            return self._dead(
+                key, value, headers, source, DeadLetterReason(exc.reason.value), str(exc), now, state
+            )
+        except ValidationFailed as exc:
+            return self._dead(
+                key, value, headers, source, DeadLetterReason.SCHEMA_INVALID, str(exc), now, state
+            )
+        problems = allegation_event_problems(event, known_entities=self.known_entities, now=now)
+        text_key = key.decode("utf-8", "replace") if key is not None else None
+        if text_key != event.allegation_id:
+            problems.insert(
+                0,
+                Problem(
+                    "(record key)",
+                    f"{text_key!r} is not the allegation_id; key every event by its allegation_id",
+                ),
+            )
+        if problems:
+            message = str(ValidationFailed(problems, subject="AllegationEvent"))
+            return self._dead(
+                key, value, headers, source, DeadLetterReason.VALIDATION_FAILED, message, now, state, event
+            )
+        if state is not None and state.allegation_id != event.allegation_id:  # pragma: no cover - keyed table
+            raise AssertionError("state of another allegation passed in")
+        state = state.model_copy(deep=True) if state else AllegationState(allegation_id=event.allegation_id)
+        if event.event_id in state.seen_event_ids or any(
+            h.get("event_id") == event.event_id for h in state.held
+        ):
+            return IntakeResult(outcome=Outcome.DUPLICATE, state=None, event=event)
+
+        if not state.reported and event.event_type is not AllegationEventType.REPORTED:
+            if len(state.held) >= MAX_HELD:
+                message = (
+                    f"OUT_OF_SEQUENCE: {MAX_HELD} updates of allegation {event.allegation_id} already wait for its "
+                    "REPORTED event; publish the report, then republish this update."
+                )
+                return self._dead(
+                    key, value, headers, source, DeadLetterReason.OUT_OF_SEQUENCE, message, now, state, event
+                )
+            return self._hold(event, state, now)
+        if state.last_sequence is not None and event.sequence <= state.last_sequence:
+            message = (
+                f"OUT_OF_SEQUENCE: event {event.event_id} has sequence {event.sequence} but sequence "
+                f"{state.last_sequence} of allegation {event.allegation_id} was already applied; the newer "
+                f"snapshot stands. Republish with a sequence above {state.last_sequence} if this change is still needed."
+            )
+            return self._dead(
+                key, value, headers, source, DeadLetterReason.OUT_OF_SEQUENCE, message, now, state, event
+            )
+
+        result = IntakeResult(outcome=Outcome.ROUTED, state=state, event=event)
+        self._apply(event, state, now, result)
+        if event.event_type is AllegationEventType.REPORTED and state.held:
+            self._release_held(state, now, result)
+        return result
+
+    # -- steps -------------------------------------------------------------
+
+    def _apply(
+        self, event: AllegationEvent, state: AllegationState, now: datetime, result: IntakeResult
+    ) -> None:
+        decision = self.rules.decide(event)
+        recipients: dict[str, list[RouteChoice]] = {r: list(c) for r, c in decision.recipients.items()}
+        for earlier in state.recipients:
+            recipients.setdefault(earlier, [EARLIER])
+        unroutable = not any(recipient_class_of(r) is RecipientClass.MEMBER_STATE for r in recipients)
+        notifications = build_notifications(event, recipients=recipients, rules=self.rules, routed_at=now)
+        for n in notifications:
+            result.outbound.append(self._notification_out(n))
+        result.notifications.extend(notifications)
+        if unroutable and self.rules.unroutable.escalate:
+            result.outbound.append(
+                self._escalation_out(
+                    Escalation(
+                        escalation_id=escalation_id(event.event_id, "UNROUTABLE"),
+                        allegation_id=event.allegation_id,
+                        level=EscalationLevel.UNROUTABLE,
+                        fired_at=now,
+                        reason=(
+                            f"allegation {event.allegation_id} from {event.reporting_entity} (event {event.event_id}): "
+                            "no Member State could be determined (no subject nationality or contributing state); "
+                            "routed to " + ", ".join(self.rules.unroutable.recipients)
+                        ),
+                    )
+                )
+            )
+        for recipient in recipients:
+            new = recipient not in state.recipients
+            if (
+                new
+                and recipient_class_of(recipient) is RecipientClass.MEMBER_STATE
+                and recipient not in self.directory
+            ):
+                result.outbound.append(
+                    self._escalation_out(
+                        Escalation(
+                            escalation_id=escalation_id(event.allegation_id, recipient, "NO_CHANNEL"),
+                            allegation_id=event.allegation_id,
+                            recipient=recipient,
+                            level=EscalationLevel.UNROUTABLE,
+                            fired_at=now,
+                            reason=(
+                                f"Member State {recipient} is concerned by allegation {event.allegation_id} but is not in "
+                                "the recipients directory: the notification is on its Kafka topic and no push channel "
+                                "delivers it. Add the state to recipients.yaml or inform it by other means."
+                            ),
+                        )
+                    )
+                )
+        state.reported = True
+        state.last_sequence = event.sequence
+        state.last_event_type = event.event_type.value
+        state.reporting_entity = event.reporting_entity
+        state.status = event.allegation.status.value
+        state.recipients = list(recipients)
+        state.seen_event_ids.append(event.event_id)
+        result.applied.append(event)
+
+    def _hold(self, event: AllegationEvent, state: AllegationState, now: datetime) -> IntakeResult:
+        state.held.append(event.model_dump(mode="json"))
+        esc = Escalation(
+            escalation_id=escalation_id(event.event_id, "HELD"),
+            allegation_id=event.allegation_id,
+            level=EscalationLevel.UNROUTABLE,
+            fired_at=now,
+            reason=(
+                f"{event.event_type.value} event {event.event_id} (sequence {event.sequence}) of allegation "
+                f"{event.allegation_id} from {event.reporting_entity} arrived before the allegation was reported; "
+                "it is held and will be routed when the REPORTED event arrives. Ask the entity to publish the report."
+            ),
+        )
+        return IntakeResult(
+            outcome=Outcome.HELD, state=state, outbound=[self._escalation_out(esc)], event=event
+        )
+
+    def _release_held(self, state: AllegationState, now: datetime, result: IntakeResult) -> None:
+        held = sorted((AllegationEvent.model_validate(h) for h in state.held), key=lambda e: e.sequence)
+        state.held = []
+        for event in held:
+            if state.last_sequence is not None and event.sequence <= state.last_sequence:
+                message = (
+                    f"OUT_OF_SEQUENCE: held event {event.event_id} has sequence {event.sequence}, not above the "
+                    f"report's {state.last_sequence}; the newer snapshot stands."
+                )
+                dead = self._dead_letter(
+                    key=event.allegation_id.encode(),
+                    value=encode_model(event, codec=self.codec),
+                    headers=[],
+                    source=Source(topic="(held)", partition=-1, offset=-1),
+                    reason=DeadLetterReason.OUT_OF_SEQUENCE,
+                    message=message,
+                    now=now,
+                )
+                result.outbound.append(dead)
+                continue
+            self._apply(event, state, now, result)
+
+    # -- records -----------------------------------------------------------
+
+    def _headers(self, record: SeabusRecord, record_id: str, subject: str, now: datetime) -> Headers:
+        return build_headers(
+            event_id=record_id, source=SOURCE, type_=ce_type_for(record.avro_name), time=now, subject=subject
+        )
+
+    def _notification_out(self, n: Notification) -> Outbound:
+        return Outbound(
+            route="notify",
+            recipient=n.recipient,
+            key=n.allegation_id.encode(),
+            value=encode_model(n, codec=self.codec),
+            headers=self._headers(n, n.notification_id, n.allegation_id, n.routed_at),
+        )
+
+    def _escalation_out(self, e: Escalation) -> Outbound:
+        return Outbound(
+            route="escalations",
+            recipient=None,
+            key=e.allegation_id.encode(),
+            value=encode_model(e, codec=self.codec),
+            headers=self._headers(e, e.escalation_id, e.allegation_id, e.fired_at),
+        )
+
+    def _dead_letter(
+        self,
+        *,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers,
+        source: Source,
+        reason: DeadLetterReason,
+        message: str,
+        now: datetime,
+    ) -> Outbound:
+        record = DeadLetter(
+            original_key=key,
+            original_value=value or b"",
+            original_headers=tuple(KafkaHeader(key=k, value=v) for k, v in headers),
+            source_topic=source.topic,
+            source_partition=source.partition,
+            source_offset=source.offset,
+            reason=reason,
+            message=message,
+            dead_lettered_at=now,
+        )
+        return Outbound(
+            route="deadletter",
+            recipient=None,
+            key=key,
+            value=encode_model(record, codec=self.codec),
+            headers=self._headers(
+                record,
+                escalation_id(source.topic, str(source.partition), str(source.offset), reason.value),
+                key.decode("utf-8", "replace") if key else "-",
+                now,
+            ),
+        )
+
+    def _dead(
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers,
+        source: Source,
+        reason: DeadLetterReason,
+        message: str,
+        now: datetime,
+        state: AllegationState | None,
+        event: AllegationEvent | None = None,
+    ) -> IntakeResult:
+        out = self._dead_letter(
+            key=key, value=value, headers=headers, source=source, reason=reason, message=message, now=now
+        )
+        return IntakeResult(
+            outcome=Outcome.DEAD_LETTERED, state=None, outbound=[out], reason=reason, event=event
+        )
+
+
+def recipients_of(outbound: Iterable[Outbound]) -> list[str]:
+    return [o.recipient for o in outbound if o.route == "notify" and o.recipient]

@@ -1,0 +1,110 @@
+"""End to end on the real broker: `seabus run` routes, dead-letters, and keeps routing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from support import unique_prefix
+from support.bus import BusProcess, producer, read_topic, start_bus
+from support.routing import event
+
+from schemas.codec import decode_model, encode_model
+from schemas.enums import AllegationEventType, DeadLetterReason
+from schemas.enums import PersonnelCategory as P
+from schemas.models import DeadLetter, Notification
+from streams.synthetic import synthetic_event_id
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture(scope="module")
+def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BusProcess]]:
+    prefix = unique_prefix()
+    process = start_bus(kafka_bootstrap, prefix, tmp_path_factory.mktemp("bus"))
+    yield prefix, process
+    assert process.interrupt() == 0
+
+
+def notes(bootstrap: str, topic: str, allegation_id: str, count: int) -> list[Notification]:
+    def mine(values: list[bytes]) -> list[Notification]:
+        out = [decode_model(v, Notification) for v in values]
+        return [n for n in out if n.allegation_id == allegation_id]
+
+    values = read_topic(bootstrap, topic, until=lambda vs: len(mine(vs)) >= count)
+    return mine(values)
+
+
+def test_report_update_and_duplicate(kafka_bootstrap: str, bus: tuple[str, BusProcess]) -> None:
+    prefix, _ = bus
+    aid = "SYNTH-E2E-0001"
+    subjects = [
+        ("SYNTH-SUBJ-E2E-FRA", "FRA", None, P.STAFF_MEMBER),
+        ("SYNTH-SUBJ-E2E-URY", "URY", "URY", P.MILITARY_CONTINGENT),
+    ]
+    report = event(aid, subjects=subjects, minors=1)
+    update = event(aid, sequence=2, event_type=AllegationEventType.UPDATED, subjects=subjects, minors=1)
+    p = producer(kafka_bootstrap)
+    topic = f"{prefix}.allegations"
+    for e in (report, report, update):  # the second report is an exact duplicate
+        p.send(topic, key=aid.encode(), value=encode_model(e)).get(timeout=30)
+    p.close()
+
+    for recipient in ("FRA", "URY", "OSC", "OIOS", "VRA"):
+        got = notes(kafka_bootstrap, f"{prefix}.notify.{recipient}", aid, 2)
+        assert [n.sequence for n in got] == [1, 2], recipient  # the duplicate produced nothing
+        assert [n.source_event_id for n in got] == [report.event_id, update.event_id]
+    fra = notes(kafka_bootstrap, f"{prefix}.notify.FRA", aid, 2)
+    ury = notes(kafka_bootstrap, f"{prefix}.notify.URY", aid, 2)
+    assert all(b"SYNTH-SUBJ-E2E-URY" not in n.model_dump_json().encode() for n in fra)
+    assert all(b"SYNTH-SUBJ-E2E-FRA" not in n.model_dump_json().encode() for n in ury)
+    assert all(n.allegation.confidential is None for n in fra + ury)
+    osc = notes(kafka_bootstrap, f"{prefix}.notify.OSC", aid, 2)
+    assert osc[0].allegation.confidential is not None
+
+
+def test_bad_input_is_dead_lettered_and_routing_continues(
+    kafka_bootstrap: str, bus: tuple[str, BusProcess]
+) -> None:
+    prefix, process = bus
+    aid = "SYNTH-E2E-0002"
+    bad_country = event(aid, subjects=[("SYNTH-SUBJ-X", "XXY", None, P.STAFF_MEMBER)])
+    future = event(aid, published_at=None)
+    from datetime import UTC, datetime, timedelta
+
+    future = future.model_copy(
+        update={
+            "event_id": synthetic_event_id(aid, 99),
+            "allegation": future.allegation.model_copy(
+                update={"incident_date": (datetime.now(UTC) + timedelta(days=10)).date()}
+            ),
+        }
+    )
+    good = event(aid, sequence=1)
+    p = producer(kafka_bootstrap)
+    topic = f"{prefix}.allegations"
+    cases = [
+        (b"definitely not avro", DeadLetterReason.MALFORMED_BYTES),
+        (b"\xc3\x01" + bytes(8) + b"\x00", DeadLetterReason.UNKNOWN_FINGERPRINT),
+        (encode_model(bad_country), DeadLetterReason.VALIDATION_FAILED),
+        (encode_model(future), DeadLetterReason.VALIDATION_FAILED),
+    ]
+    for value, _ in cases:
+        p.send(topic, key=aid.encode(), value=value).get(timeout=30)
+    p.send(topic, key=aid.encode(), value=encode_model(good)).get(timeout=30)
+    p.close()
+
+    got = notes(kafka_bootstrap, f"{prefix}.notify.FRA", aid, 1)
+    assert got[0].source_event_id == good.event_id
+
+    def letters(values: list[bytes]) -> list[DeadLetter]:
+        return [d for d in (decode_model(v, DeadLetter) for v in values) if d.original_key == aid.encode()]
+
+    dead = letters(
+        read_topic(kafka_bootstrap, f"{prefix}.deadletter", until=lambda vs: len(letters(vs)) >= 4)
+    )
+    assert [d.reason for d in dead] == [reason for _, reason in cases]
+    assert [d.original_value for d in dead] == [value for value, _ in cases]
+    assert "nationality" in dead[2].message
+    assert "incident_date" in dead[3].message
+    assert process.proc.poll() is None
