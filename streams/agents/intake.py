@@ -23,7 +23,7 @@ log = structlog.get_logger(__name__)
 STATE_TABLE = "allegation-state"
 
 
-def register_intake(app: faust.App, ctx: BusContext) -> TableT[bytes, Any]:
+def register_intake(app: faust.App, ctx: BusContext) -> TableT[str, Any]:
     settings = ctx.settings
     partitions = settings.topics.allegations.over(settings.topics.defaults).partitions
     topic = app.topic(
@@ -38,7 +38,7 @@ def register_intake(app: faust.App, ctx: BusContext) -> TableT[bytes, Any]:
         STATE_TABLE,
         default=None,
         partitions=partitions,
-        schema=faust.Schema(key_type=bytes, key_serializer="raw", value_serializer="json"),
+        key_type=str,
     )
     intake = Intake(
         rules=ctx.rules,
@@ -53,7 +53,8 @@ def register_intake(app: faust.App, ctx: BusContext) -> TableT[bytes, Any]:
         async for event in stream.events():
             message = event.message
             key: bytes | None = message.key
-            raw_state = table.get(key) if key else None
+            table_key = key.decode("utf-8", "replace") if key else None
+            raw_state = table.get(table_key) if table_key else None
             state = AllegationState.model_validate(raw_state) if raw_state else None
             result = intake.handle(
                 key=key,
@@ -64,8 +65,8 @@ def register_intake(app: faust.App, ctx: BusContext) -> TableT[bytes, Any]:
                 now=ctx.clock.now(),
             )
             await send_all(app, ctx, result.outbound)
-            if result.state is not None and key:
-                table[key] = result.state.model_dump(mode="json")
+            if result.state is not None and table_key:
+                table[table_key] = result.state.model_dump(mode="json")
             log.info(
                 "allegation event",
                 outcome=result.outcome.value,
