@@ -6,13 +6,18 @@ an error), so nothing is left running; a cluster that was already up is left up.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
+import sys
 from typing import Any
 
 import faust
 import structlog
 
 from deploy import topics as provisioning
+from deploy.gateway_service import GatewayService
+from deploy.groups import seed_group_offsets
 from deploy.kafka import LocalCluster
 from streams import logs
 from streams.app import create_app
@@ -27,7 +32,22 @@ class _Worker(faust.Worker):
 
     async def on_startup_finished(self) -> None:
         await super().on_startup_finished()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR2, _dump_tasks)
         log.info("seabus worker ready", app_id=self.app.conf.id)
+
+
+def _dump_tasks() -> None:
+    """SIGUSR2: print every task's stack to stderr (diagnosing a stuck worker)."""
+    for task in asyncio.all_tasks():
+        print(f"TASK {task.get_name()}", file=sys.stderr)
+        coro: Any = task.get_coro()
+        while coro is not None:
+            frame = getattr(coro, "cr_frame", None) or getattr(coro, "ag_frame", None)
+            if frame is not None:
+                print(
+                    f"    {frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}", file=sys.stderr
+                )
+            coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
 
 
 def run_bus(settings: Settings, **app_overrides: Any) -> int:
@@ -53,13 +73,22 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
         bootstrap = settings.bootstrap
     try:
         provisioning.apply(settings, directory.ids(), bootstrap=bootstrap)
+        seed_group_offsets(
+            bootstrap=bootstrap,
+            group_id=settings.app_id,
+            topics=[settings.topic("allegations"), settings.topic("responses")],
+        )
         context.ensure_topic = provisioning.NotifyTopicEnsurer(settings=settings, bootstrap=bootstrap)
         app = create_app(
             settings, bootstrap=bootstrap, context=context, loghandlers=[logs.handler()], **app_overrides
         )
         with open(os.devnull, "w") as quiet_stdout:  # Faust's spinner writes terminal codes there
+            services = []
+            if GatewayService.enabled(settings):
+                services.append(GatewayService(settings=settings, bootstrap=bootstrap))
             worker = _Worker(
                 app,
+                *services,
                 loglevel=settings.log_level,
                 quiet=True,
                 override_logging=False,

@@ -24,7 +24,7 @@ from streams.config.settings import Settings, TopicSpec
 
 log = structlog.get_logger(__name__)
 
-CORE_TOPICS = ("allegations", "responses", "escalations", "deadletter", "audit")
+CORE_TOPICS = ("allegations", "responses", "escalations", "deadletter", "audit", "obligations")
 MANAGED_CONFIGS = {
     "min.insync.replicas": "min_insync_replicas",
     "retention.ms": "retention_ms",

@@ -25,6 +25,7 @@ __all__ = [
     "IncidentDatePrecision",
     "InterimActionKind",
     "ObligationKind",
+    "ObligationState",
     "OutcomeResult",
     "PersonnelCategory",
     "RecipientClass",
@@ -209,6 +210,15 @@ class ObligationKind(StrEnum):
     ACKNOWLEDGE = "ACKNOWLEDGE"
     DECIDE = "DECIDE"
     REPORT_OUTCOME = "REPORT_OUTCOME"
+    UNKNOWN = "UNKNOWN"
+
+
+class ObligationState(StrEnum):
+    """Open, answered in full, or cancelled (closing status)."""
+
+    OPEN = "OPEN"
+    SATISFIED = "SATISFIED"
+    CANCELLED = "CANCELLED"
     UNKNOWN = "UNKNOWN"
 
 

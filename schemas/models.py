@@ -35,6 +35,7 @@ from schemas.enums import (
     IncidentDatePrecision,
     InterimActionKind,
     ObligationKind,
+    ObligationState,
     OutcomeResult,
     PersonnelCategory,
     RecipientClass,
@@ -57,6 +58,7 @@ __all__ = [
     "KafkaHeader",
     "Notification",
     "Obligation",
+    "ObligationUpdate",
     "Response",
     "RoutingReason",
     "SeabusModel",
@@ -301,8 +303,40 @@ class DeliveryAttempt(SeabusRecord):
     attempted_at: Timestamp
 
 
+class ObligationUpdate(SeabusRecord):
+    """The current state of one obligation, on sea.obligations (compacted, key: obligation_key)."""
+
+    avro_name: ClassVar[str] = "ObligationUpdate"
+
+    obligation_key: str
+    allegation_id: str
+    recipient: str
+    recipient_class: RecipientClass
+    kind: ObligationKind
+    policy: str
+    reporting_entity: str | None = None
+    created_at: Timestamp
+    due_at: Timestamp
+    state: ObligationState
+    last_level: EscalationLevel | None = None
+    escalations_fired: int = 0
+    answered_by: str | None = None
+    answered_at: Timestamp | None = None
+    answered_kind: ResponseKind | None = None
+    cancel_reason: str | None = None
+    updated_at: Timestamp
+
+
 RECORD_MODELS: dict[str, type[SeabusRecord]] = {
     model.avro_name: model
-    for model in (AllegationEvent, Notification, Response, Escalation, DeadLetter, DeliveryAttempt)
+    for model in (
+        AllegationEvent,
+        Notification,
+        Response,
+        Escalation,
+        DeadLetter,
+        DeliveryAttempt,
+        ObligationUpdate,
+    )
 }
 """Top-level model by short Avro name."""

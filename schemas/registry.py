@@ -53,6 +53,7 @@ class RecordType(StrEnum):
     ESCALATION = "Escalation"
     DEAD_LETTER = "DeadLetter"
     DELIVERY_ATTEMPT = "DeliveryAttempt"
+    OBLIGATION_UPDATE = "ObligationUpdate"
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -11,7 +11,10 @@ from typing import Any
 
 import faust
 
+from streams.agents.deadlines import register_deadlines
 from streams.agents.intake import register_intake
+from streams.agents.responses import register_responses
+from streams.agents.watchdog import register_watchdog
 from streams.config.settings import Settings
 from streams.context import BusContext
 
@@ -53,5 +56,8 @@ def create_app(
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.app_id, **options)
     if context is not None:
-        register_intake(app, context)
+        deadlines = register_deadlines(app, context)
+        register_intake(app, context, deadlines)
+        register_responses(app, context, deadlines)
+        register_watchdog(app, topics={settings.topic("allegations"), settings.topic("responses")})
     return app

@@ -13,8 +13,10 @@ from typing import Protocol
 
 from schemas.codec import Codec
 from schemas.entities import load_reporting_entities
+from schemas.errors import ConfigError
 from streams.config.recipients import RecipientsDirectory, load_recipients
 from streams.config.settings import Settings
+from streams.deadlines.policy import PolicySet, load_policies
 from streams.routing.rules import RoutingRules, load_rules
 
 
@@ -39,18 +41,32 @@ class BusContext:
     known_entities: frozenset[str]
     codec: Codec
     clock: Clock = field(default_factory=SystemClock)
+    policies: PolicySet
     ensure_topic: Callable[[str], Awaitable[None]] = _no_topic_creation
     max_message_bytes: int = 1_000_000
+    tick_interval_s: float = 0.5
 
 
 def load_context(settings: Settings, *, clock: Clock | None = None) -> BusContext:
     entities_file = settings.reporting_entities_file
+    directory = load_recipients(settings.resolve(settings.recipients_file))
+    policies_file = settings.resolve(settings.policies_file)
+    policies = load_policies(policies_file)
+    for recipient in directory.recipients:
+        if recipient.calendar and not policies.has_calendar(recipient.calendar):
+            raise ConfigError(
+                f"{settings.resolve(settings.recipients_file)}: recipient {recipient.id}: calendar "
+                f"'{recipient.calendar}' is not defined in {policies_file}; add it under 'calendars:' or "
+                "remove the reference."
+            )
     return BusContext(
         settings=settings,
         rules=load_rules(settings.resolve(settings.routes_file)),
-        directory=load_recipients(settings.resolve(settings.recipients_file)),
+        directory=directory,
+        policies=policies,
         known_entities=load_reporting_entities(settings.resolve(entities_file) if entities_file else None),
         codec=Codec(max_bytes=settings.max_message_bytes),
         clock=clock or SystemClock(),
         max_message_bytes=settings.max_message_bytes,
+        tick_interval_s=settings.tick_interval_s,
     )

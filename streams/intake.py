@@ -18,28 +18,30 @@ Ordering rule (documented in docs/ROUTING.md):
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.cloudevents import build_headers, ce_type_for
 from schemas.codec import Codec, decode_model, encode_model
 from schemas.enums import AllegationEventType, DeadLetterReason, EscalationLevel, RecipientClass
 from schemas.errors import CodecError, Problem, ValidationFailed
-from schemas.models import AllegationEvent, DeadLetter, Escalation, KafkaHeader, Notification, SeabusRecord
+from schemas.models import (
+    AllegationEvent,
+    Escalation,
+    Notification,
+    Obligation,
+)
 from schemas.validation import allegation_event_problems, recipient_class_of
+from streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, headers_for, stable_id
 from streams.routing.notifications import EARLIER, build_notifications
 from streams.routing.rules import RouteChoice, RoutingRules
 
-ESCALATION_NAMESPACE = uuid.UUID("8a1f0b3e-5c2d-4e7f-9b61-3d4c5e6f7a82")
 MAX_HELD = 500
 SOURCE = "seabus/router"
-
-Headers = list[tuple[str, bytes]]
 
 
 class Outcome(StrEnum):
@@ -68,24 +70,6 @@ class AllegationState(BaseModel):
     held: list[dict[str, object]] = Field(default_factory=list)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Source:
-    topic: str
-    partition: int
-    offset: int
-
-
-@dataclass(frozen=True, kw_only=True)
-class Outbound:
-    """One record to produce: ``route`` is "notify", "deadletter" or "escalations"."""
-
-    route: str
-    recipient: str | None
-    key: bytes | None
-    value: bytes
-    headers: Headers
-
-
 @dataclass(kw_only=True)
 class IntakeResult:
     outcome: Outcome
@@ -97,8 +81,15 @@ class IntakeResult:
     applied: list[AllegationEvent] = field(default_factory=list)
 
 
-def escalation_id(*parts: str) -> str:
-    return str(uuid.uuid5(ESCALATION_NAMESPACE, "|".join(parts)))
+escalation_id = stable_id
+
+
+class ObligationHook(Protocol):
+    """Creates (or cancels) obligations for an applied event; returns each recipient's open ones."""
+
+    def on_event(
+        self, event: AllegationEvent, recipients: dict[str, RecipientClass], now: datetime
+    ) -> dict[str, list[Obligation]]: ...
 
 
 class Intake:
@@ -112,7 +103,9 @@ class Intake:
         known_entities: frozenset[str] | None,
         directory: frozenset[str],
         max_bytes: int,
+        obligations: ObligationHook | None = None,
     ) -> None:
+        self.obligations = obligations
         self.rules = rules
         self.codec = codec
         self.known_entities = known_entities
@@ -200,7 +193,11 @@ class Intake:
         for earlier in state.recipients:
             recipients.setdefault(earlier, [EARLIER])
         unroutable = not any(recipient_class_of(r) is RecipientClass.MEMBER_STATE for r in recipients)
-        notifications = build_notifications(event, recipients=recipients, rules=self.rules, routed_at=now)
+        classes = {r: c for r in recipients if (c := recipient_class_of(r)) is not None}
+        owed = self.obligations.on_event(event, classes, now) if self.obligations else {}
+        notifications = build_notifications(
+            event, recipients=recipients, rules=self.rules, routed_at=now, obligations=owed
+        )
         for n in notifications:
             result.outbound.append(self._notification_out(n))
         result.notifications.extend(notifications)
@@ -293,28 +290,17 @@ class Intake:
 
     # -- records -----------------------------------------------------------
 
-    def _headers(self, record: SeabusRecord, record_id: str, subject: str, now: datetime) -> Headers:
-        return build_headers(
-            event_id=record_id, source=SOURCE, type_=ce_type_for(record.avro_name), time=now, subject=subject
-        )
-
     def _notification_out(self, n: Notification) -> Outbound:
         return Outbound(
             route="notify",
             recipient=n.recipient,
             key=n.allegation_id.encode(),
             value=encode_model(n, codec=self.codec),
-            headers=self._headers(n, n.notification_id, n.allegation_id, n.routed_at),
+            headers=headers_for(n, n.notification_id, n.allegation_id, n.routed_at, SOURCE),
         )
 
     def _escalation_out(self, e: Escalation) -> Outbound:
-        return Outbound(
-            route="escalations",
-            recipient=None,
-            key=e.allegation_id.encode(),
-            value=encode_model(e, codec=self.codec),
-            headers=self._headers(e, e.escalation_id, e.allegation_id, e.fired_at),
-        )
+        return escalation_out(e, codec=self.codec, source=SOURCE)
 
     def _dead_letter(
         self,
@@ -327,28 +313,16 @@ class Intake:
         message: str,
         now: datetime,
     ) -> Outbound:
-        record = DeadLetter(
-            original_key=key,
-            original_value=value or b"",
-            original_headers=tuple(KafkaHeader(key=k, value=v) for k, v in headers),
-            source_topic=source.topic,
-            source_partition=source.partition,
-            source_offset=source.offset,
+        return dead_letter_out(
+            key=key,
+            value=value,
+            headers=headers,
+            source=source,
             reason=reason,
             message=message,
-            dead_lettered_at=now,
-        )
-        return Outbound(
-            route="deadletter",
-            recipient=None,
-            key=key,
-            value=encode_model(record, codec=self.codec),
-            headers=self._headers(
-                record,
-                escalation_id(source.topic, str(source.partition), str(source.offset), reason.value),
-                key.decode("utf-8", "replace") if key else "-",
-                now,
-            ),
+            now=now,
+            codec=self.codec,
+            producer=SOURCE,
         )
 
     def _dead(

@@ -68,7 +68,9 @@ def configure(*, level: str = "info", json_lines: bool | None = None) -> None:
     root.handlers[:] = [handler]
     # Library chatter (every Faust service logs its start and stop) only when debugging.
     for noisy in ("kafka", "aiokafka", "faust", "mode"):
-        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
+        logging.getLogger(noisy).setLevel(
+            numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING)
+        )
     _configured = True
 
 

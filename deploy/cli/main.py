@@ -31,7 +31,16 @@ def cli(log_level: str | None) -> None:
 
 
 def _register() -> None:
-    from deploy.cli import kafka_cmd, routes_cmd, run_cmd, schema_cmd, tail_cmd, topics_cmd
+    from deploy.cli import (
+        gateway_cmd,
+        kafka_cmd,
+        publish_cmd,
+        routes_cmd,
+        run_cmd,
+        schema_cmd,
+        tail_cmd,
+        topics_cmd,
+    )
 
     cli.add_command(kafka_cmd.kafka)
     cli.add_command(topics_cmd.topics)
@@ -39,6 +48,8 @@ def _register() -> None:
     cli.add_command(schema_cmd.schema)
     cli.add_command(routes_cmd.routes)
     cli.add_command(tail_cmd.tail)
+    cli.add_command(publish_cmd.publish)
+    cli.add_command(gateway_cmd.gateway)
 
 
 _register()

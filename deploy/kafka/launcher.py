@@ -194,7 +194,7 @@ class LocalCluster:
         for node in self.layout.node_layouts:
             cmd = [
                 java, "-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "format",
-                "--cluster-id", cluster_id, "--config", str(node.properties_file), "--ignore-formatted",
+                f"--cluster-id={cluster_id}", "--config", str(node.properties_file), "--ignore-formatted",
             ]  # fmt: skip
             procs.append((node, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)))
         for node, proc in procs:

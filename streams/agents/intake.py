@@ -8,22 +8,25 @@ the worker that owns a partition owns those allegations' whole history.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import faust
 import structlog
 from faust.types import TableT
 
+from streams.agents.deadlines import Deadlines
 from streams.agents.outbound import send_all
 from streams.context import BusContext
-from streams.intake import AllegationState, Intake, Source
+from streams.intake import AllegationState, Intake
+from streams.records import Source
 
 log = structlog.get_logger(__name__)
 
 STATE_TABLE = "allegation-state"
 
 
-def register_intake(app: faust.App, ctx: BusContext) -> TableT[str, Any]:
+def register_intake(app: faust.App, ctx: BusContext, deadlines: Deadlines | None = None) -> TableT[str, Any]:
     settings = ctx.settings
     partitions = settings.topics.allegations.over(settings.topics.defaults).partitions
     topic = app.topic(
@@ -46,7 +49,9 @@ def register_intake(app: faust.App, ctx: BusContext) -> TableT[str, Any]:
         known_entities=ctx.known_entities,
         directory=frozenset(ctx.directory.ids()),
         max_bytes=ctx.max_message_bytes,
+        obligations=deadlines,
     )
+    lock = deadlines.lock if deadlines else asyncio.Lock()
 
     @app.agent(topic, name="intake", concurrency=1)
     async def intake_agent(stream: faust.StreamT[Any]) -> None:
@@ -56,17 +61,22 @@ def register_intake(app: faust.App, ctx: BusContext) -> TableT[str, Any]:
             table_key = key.decode("utf-8", "replace") if key else None
             raw_state = table.get(table_key) if table_key else None
             state = AllegationState.model_validate(raw_state) if raw_state else None
-            result = intake.handle(
-                key=key,
-                value=message.value,
-                headers=list(message.headers or []),
-                source=Source(topic=message.topic, partition=message.partition, offset=message.offset),
-                state=state,
-                now=ctx.clock.now(),
-            )
-            await send_all(app, ctx, result.outbound)
-            if result.state is not None and table_key:
-                table[table_key] = result.state.model_dump(mode="json")
+            async with lock:
+                now = ctx.clock.now()
+                result = intake.handle(
+                    key=key,
+                    value=message.value,
+                    headers=list(message.headers or []),
+                    source=Source(topic=message.topic, partition=message.partition, offset=message.offset),
+                    state=state,
+                    now=now,
+                )
+                await send_all(app, ctx, result.outbound)
+                if deadlines is not None:
+                    changed = deadlines.deferred.commit()
+                    await send_all(app, ctx, deadlines.updates_for(changed, now))
+                if result.state is not None and table_key:
+                    table[table_key] = result.state.model_dump(mode="json")
             log.info(
                 "allegation event",
                 outcome=result.outcome.value,

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import faust
 
 from streams.context import BusContext
-from streams.intake import Outbound
+from streams.records import Outbound
 
 
 async def send_all(app: faust.App, ctx: BusContext, records: Iterable[Outbound]) -> None:

@@ -60,6 +60,7 @@ class TopicsConfig(BaseModel):
     escalations: TopicSpec = TopicSpec()
     deadletter: TopicSpec = TopicSpec()
     audit: TopicSpec = TopicSpec()
+    obligations: TopicSpec = TopicSpec(cleanup_policy="compact")
     notify: TopicSpec = TopicSpec(partitions=3)
 
     @model_validator(mode="after")
@@ -122,6 +123,7 @@ class Settings(BaseSettings):
     max_message_bytes: int = Field(default=1_000_000, ge=10_000, le=50_000_000)
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=0, le=65535)
+    tick_interval_s: float = Field(default=0.5, gt=0.0, le=5.0)
     consumer_session_timeout_s: float = Field(default=10.0, ge=6.0, le=300.0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

@@ -7,7 +7,7 @@ again after a crash yields the same id, so a recipient recognises a redelivery.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from schemas.models import AllegationEvent, Notification, Obligation, RoutingReason
@@ -29,7 +29,7 @@ def build_notifications(
     recipients: dict[str, list[RouteChoice]],
     rules: RoutingRules,
     routed_at: datetime,
-    obligations: dict[str, Iterable[Obligation]] | None = None,
+    obligations: Mapping[str, Iterable[Obligation]] | None = None,
 ) -> list[Notification]:
     """One notification per recipient, each with only what its profile allows."""
     out = []

@@ -28,6 +28,7 @@ def test_apply_creates_every_contract_topic_with_its_configs(
         f"{p}.escalations",
         f"{p}.deadletter",
         f"{p}.audit",
+        f"{p}.obligations",
         f"{p}.notify.OSC",
         f"{p}.notify.FRA",
         f"{p}.notify.VRA",
@@ -41,6 +42,7 @@ def test_apply_creates_every_contract_topic_with_its_configs(
     assert observed[f"{p}.allegations"].configs["retention.ms"] == "-1"
     assert observed[f"{p}.allegations"].configs["cleanup.policy"] == "delete"
     assert observed[f"{p}.allegations"].configs["min.insync.replicas"] == "1"
+    assert observed[f"{p}.obligations"].configs["cleanup.policy"] == "compact"
 
 
 def test_second_apply_changes_nothing(settings: Settings, kafka_bootstrap: str) -> None:
@@ -48,7 +50,7 @@ def test_second_apply_changes_nothing(settings: Settings, kafka_bootstrap: str) 
     again = provisioning.apply(settings, ["OSC", "FRA"], bootstrap=kafka_bootstrap)
     assert again.empty
     assert again.describe() == []
-    assert len(again.unchanged) == 7
+    assert len(again.unchanged) == 8
 
 
 def test_config_change_and_growth_are_applied(settings: Settings, kafka_bootstrap: str) -> None:

@@ -17,6 +17,7 @@ FAMILIES = {
     "allegation_event": "AllegationEvent",
     "notification": "Notification",
     "response": "Response",
+    "obligation": "ObligationUpdate",
     "escalation": "Escalation",
     "deadletter": "DeadLetter",
     "delivery_attempt": "DeliveryAttempt",

@@ -68,6 +68,7 @@ def bus_env(*, bootstrap: str | None, prefix: str, data_dir: Path, **extra: Any)
             "SEABUS_DATA_DIR": str(data_dir),
             "SEABUS_CACHE_DIR": str(JAR_CACHE),
             "SEABUS_WEB_PORT": str(free_port()),
+            "SEABUS_GATEWAY_PORT": str(free_port()),
         }
     )
     if bootstrap:

@@ -1,0 +1,56 @@
+"""``seabus gateway``: run the HTTP intake gateway; ``seabus gateway token ENTITY``: issue a token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from connectors.gateway.auth import new_token, token_sha256
+from connectors.gateway.config import gateway_config_path
+from connectors.gateway.server import serve_gateway
+from deploy.cli.common import bootstrap_or_local, settings
+from deploy.cli.publish_cmd import known_entities
+from schemas.errors import ConfigError
+
+__all__ = ["gateway"]
+
+
+@click.group("gateway", invoke_without_command=True)
+@click.option("--host", default=None, help="Address to listen on (default: gateway.yaml, 127.0.0.1).")
+@click.option(
+    "--port", default=None, type=click.IntRange(0, 65535), help="Port (default: gateway.yaml, 8080)."
+)
+@click.option(
+    "--config",
+    "config_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Gateway configuration file (default: gateway.yaml beside the main configuration).",
+)
+@click.pass_context
+def gateway(ctx: click.Context, host: str | None, port: int | None, config_path: Path | None) -> None:
+    """Run the HTTP intake gateway (POST /v1/allegations) until Ctrl-C."""
+    if ctx.invoked_subcommand is not None:
+        return
+    s = settings()
+    serve_gateway(settings=s, bootstrap=bootstrap_or_local(s), host=host, port=port, config_path=config_path)
+
+
+@gateway.command("token")
+@click.argument("entity")
+def token(entity: str) -> None:
+    """Make a new bearer token for ENTITY and print the gateway.yaml line to add."""
+    s = settings()
+    entity = entity.upper()
+    if entity not in known_entities(s):
+        raise ConfigError(
+            f"{entity} is not a configured reporting entity; use a code from the reporting entities list "
+            f"(schemas/reporting_entities.yaml or SEABUS_REPORTING_ENTITIES)."
+        )
+    value = new_token()
+    click.echo(f"token for {entity} (give it to the agency over a secure channel; it is shown only once):")
+    click.echo(f"  {value}")
+    click.echo(f"\nadd under `agencies:` in {gateway_config_path(s)}, then restart the gateway:")
+    click.echo(f"  - entity: {entity}")
+    click.echo(f"    token_sha256: {token_sha256(value)}")

@@ -1,0 +1,38 @@
+"""The HTTP gateway as a service of the worker, so `seabus run` starts and stops it too."""
+
+from __future__ import annotations
+
+import mode
+import structlog
+
+from connectors.gateway import start_gateway
+from connectors.gateway.config import load_gateway_config
+from connectors.gateway.server import GatewayHandle
+from schemas.entities import load_reporting_entities
+from streams.config import Settings
+
+log = structlog.get_logger(__name__)
+
+
+class GatewayService(mode.Service):
+    """Listens while the worker runs; a gateway that cannot start stops the worker with its error."""
+
+    def __init__(self, *, settings: Settings, bootstrap: str) -> None:
+        self.settings = settings
+        self.bootstrap = bootstrap
+        self.handle: GatewayHandle | None = None
+        super().__init__()
+
+    @staticmethod
+    def enabled(settings: Settings) -> bool:
+        entities_file = settings.reporting_entities_file
+        known = load_reporting_entities(settings.resolve(entities_file) if entities_file else None)
+        return load_gateway_config(settings, known_entities=known).enabled
+
+    async def on_start(self) -> None:
+        self.handle = await start_gateway(settings=self.settings, bootstrap=self.bootstrap)
+        log.info("gateway listening", url=self.handle.url)
+
+    async def on_stop(self) -> None:
+        if self.handle is not None:
+            await self.handle.stop()

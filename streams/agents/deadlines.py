@@ -1,0 +1,230 @@
+"""Deadline wiring: obligation tables, the responses agent and the tick timer.
+
+* Obligations are created in the intake agent (same event, same partition as the
+  allegation), answered in the responses agent (``sea.responses`` is
+  co-partitioned with ``sea.allegations``), and fired by a timer on *every*
+  worker — each worker ticks only the obligations of its active partitions, so
+  two workers never both fire one (standby copies are never indexed).
+* A tick emits escalations first and records them as fired only after Kafka
+  acknowledged them: a crash in between repeats the step with the same
+  ``escalation_id`` (recognisable) instead of losing it.
+* Every change of an obligation is published to the compacted
+  ``sea.obligations`` topic, from which dashboards rebuild the overdue view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import faust
+import structlog
+
+from schemas.cloudevents import build_headers, ce_type_for
+from schemas.codec import encode_model
+from schemas.enums import ObligationState, RecipientClass
+from schemas.models import AllegationEvent, ObligationUpdate
+from schemas.models import Obligation as NoticeObligation
+from streams.context import BusContext
+from streams.deadlines import DeadlineEngine
+from streams.deadlines.codec import ValueFormat, decode
+from streams.deadlines.obligations import EscalationDraft, Obligation
+from streams.deadlines.policy import CaseFacts
+from streams.records import Outbound
+from streams.tables import DeferredWrites, PartitionedTable
+
+log = structlog.get_logger(__name__)
+SOURCE = "seabus/deadlines"
+
+
+def partitioned_table(app: faust.App, name: str, partitions: int) -> PartitionedTable:
+    table = PartitionedTable(
+        app,
+        name=name,
+        default=None,
+        beacon=app.tables.beacon,
+        partitions=partitions,
+        schema=faust.Schema(key_type=str, value_type=bytes, key_serializer="json", value_serializer="raw"),
+    )
+    app.tables.add(table)
+    return table
+
+
+@dataclass(kw_only=True)
+class Deadlines:
+    """The engine plus the tables and the lock that serialises its users."""
+
+    ctx: BusContext
+    engine: DeadlineEngine
+    obligations: PartitionedTable
+    records: PartitionedTable
+    deferred: DeferredWrites
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    active: frozenset[int] | None = None
+    reporting_entity: dict[str, str] = field(default_factory=dict)
+
+    # -- hooks called by the intake step (inside the agent, under the lock) --
+
+    def on_event(
+        self, event: AllegationEvent, recipients: dict[str, RecipientClass], now: datetime
+    ) -> dict[str, list[NoticeObligation]]:
+        """Cancel on closing, then create each recipient's obligations; returns the open ones."""
+        self.engine.on_allegation_event(
+            allegation_id=event.allegation_id,
+            event_type=event.event_type.value,
+            status=event.allegation.status.value,
+            at=now,
+        )
+        self.engine.on_routed(allegation_id=event.allegation_id, recipients=recipients)
+        case = CaseFacts.of(event.allegation)
+        out: dict[str, list[NoticeObligation]] = {}
+        for recipient, rclass in recipients.items():
+            current = self.engine.on_notification(
+                allegation_id=event.allegation_id,
+                recipient=recipient,
+                recipient_class=rclass,
+                case=case,
+                notified_at=now,
+            )
+            out[recipient] = [NoticeObligation(kind=o.kind, due_at=o.due_at) for o in current if o.is_open]
+        self.reporting_entity[event.allegation_id] = event.reporting_entity
+        return out
+
+    # -- records -------------------------------------------------------------
+
+    def updates_for(self, keys: Iterable[str], now: datetime) -> list[Outbound]:
+        out = []
+        for key in keys:
+            raw = self.obligations.get(key)
+            if raw is None:
+                continue
+            o = decode(Obligation, raw, ValueFormat.JSON_BYTES)
+            update = obligation_update(
+                o, reporting_entity=self.reporting_entity.get(o.allegation_id), now=now
+            )
+            out.append(
+                Outbound(
+                    route="obligations",
+                    recipient=None,
+                    key=key.encode(),
+                    value=encode_model(update, codec=self.ctx.codec),
+                    headers=build_headers(
+                        event_id=f"{key}@{now.timestamp():.3f}",
+                        source=SOURCE,
+                        type_=ce_type_for("ObligationUpdate"),
+                        time=now,
+                        subject=o.allegation_id,
+                    ),
+                )
+            )
+        return out
+
+    def escalation_out(self, draft: EscalationDraft) -> Outbound:
+        record = draft.to_record()
+        return Outbound(
+            route="escalations",
+            recipient=None,
+            key=record.allegation_id.encode(),
+            value=encode_model(record, codec=self.ctx.codec),
+            headers=build_headers(
+                event_id=record.escalation_id,
+                source=SOURCE,
+                type_=ce_type_for("Escalation"),
+                time=record.fired_at,
+                subject=record.allegation_id,
+            ),
+        )
+
+
+def obligation_update(o: Obligation, *, reporting_entity: str | None, now: datetime) -> ObligationUpdate:
+    last_level = None
+    if o.fired:
+        from schemas.enums import EscalationLevel
+
+        head = o.fired[-1].split(":", 1)[0]
+        last_level = EscalationLevel(head) if head in EscalationLevel.__members__ else EscalationLevel.UNKNOWN
+    return ObligationUpdate(
+        obligation_key=o.key,
+        allegation_id=o.allegation_id,
+        recipient=o.recipient,
+        recipient_class=o.recipient_class,
+        kind=o.kind,
+        policy=o.policy,
+        reporting_entity=reporting_entity,
+        created_at=o.created_at,
+        due_at=o.due_at,
+        state=ObligationState(o.state.value),
+        last_level=last_level,
+        escalations_fired=len(o.fired) + o.repeats_done,
+        answered_by=o.answered_by,
+        answered_at=o.answered_at,
+        answered_kind=o.answered_kind,
+        cancel_reason=o.cancel_reason,
+        updated_at=now,
+    )
+
+
+def active_partitions(app: faust.App, topic: str) -> frozenset[int]:
+    return frozenset(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic)
+
+
+def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
+    settings = ctx.settings
+    partitions = settings.topics.allegations.over(settings.topics.defaults).partitions
+    assert partitions is not None
+    obligations = partitioned_table(app, "obligations", partitions)
+    records = partitioned_table(app, "deadline-allegations", partitions)
+    deferred = DeferredWrites(obligations)
+    directory = ctx.directory
+    policies = ctx.policies
+
+    def calendar_for(recipient: str) -> Any:
+        entry = directory.get(recipient)
+        if entry is None:
+            return policies.calendar()
+        return policies.calendar(entry.calendar, time_zone=entry.timezone)
+
+    engine = DeadlineEngine(
+        policies=policies,
+        obligations=deferred,
+        allegations=records,
+        calendar_for=calendar_for,
+        value_format=ValueFormat.JSON_BYTES,
+    )
+    deadlines = Deadlines(ctx=ctx, engine=engine, obligations=obligations, records=records, deferred=deferred)
+    allegations_topic = settings.topic("allegations")
+
+    @app.timer(interval=ctx.tick_interval_s, name="deadline-tick")  # type: ignore[untyped-decorator]
+    async def deadline_tick() -> None:
+        if app.rebalancing or app.in_recovery or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
+            return
+        from streams.agents.outbound import send_all
+
+        async with deadlines.lock:
+            active = active_partitions(app, allegations_topic)
+            if active != deadlines.active:
+                size = engine.rebuild_index_from_items(obligations.items_in(set(active)))
+                deadlines.active = active
+                log.info("deadline index rebuilt", partitions=sorted(active), open_steps=size)
+            now = ctx.clock.now()
+            drafts = engine.tick(now)
+            if not drafts and not deferred.pending:
+                return
+            await send_all(app, ctx, [deadlines.escalation_out(d) for d in drafts])
+            changed = deferred.commit()
+            await send_all(app, ctx, deadlines.updates_for(changed, now))
+            for d in drafts:
+                log.info(
+                    "escalation fired",
+                    allegation_id=d.allegation_id,
+                    recipient=d.recipient,
+                    obligation=d.obligation.value,
+                    level=d.level.value,
+                    repeat=d.repeat,
+                    escalation_id=d.escalation_id,
+                )
+
+    return deadlines

@@ -1,0 +1,90 @@
+"""The responses agent on ``sea.responses`` (co-partitioned with ``sea.allegations``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+import structlog
+
+from schemas.enums import DeadLetterReason
+from streams.agents.deadlines import Deadlines
+from streams.agents.outbound import send_all
+from streams.context import BusContext
+from streams.deadlines import ResponseOutcome
+from streams.records import Source, dead_letter_out
+from streams.responses import SOURCE, check_response, unknown_message
+
+log = structlog.get_logger(__name__)
+
+
+def register_responses(app: faust.App, ctx: BusContext, deadlines: Deadlines) -> None:
+    settings = ctx.settings
+    partitions = settings.topics.responses.over(settings.topics.defaults).partitions
+    topic = app.topic(
+        settings.topic("responses"),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
+    )
+
+    @app.agent(topic, name="responses", concurrency=1)
+    async def responses_agent(stream: faust.StreamT[Any]) -> None:
+        async for event in stream.events():
+            message = event.message
+            now = ctx.clock.now()
+            source = Source(topic=message.topic, partition=message.partition, offset=message.offset)
+            headers = list(message.headers or [])
+            checked = check_response(
+                key=message.key,
+                value=message.value,
+                headers=headers,
+                source=source,
+                now=now,
+                codec=ctx.codec,
+                max_bytes=ctx.max_message_bytes,
+            )
+            if checked.dead_letter is not None:
+                await send_all(app, ctx, [checked.dead_letter])
+                log.warning("response dead-lettered", partition=message.partition, offset=message.offset)
+                continue
+            response = checked.response
+            assert response is not None
+            async with deadlines.lock:
+                result = deadlines.engine.on_response(
+                    allegation_id=response.allegation_id,
+                    recipient=response.recipient,
+                    kind=response.kind,
+                    responded_at=response.responded_at,
+                    responder=response.responder,
+                    response_id=response.response_id,
+                )
+                outbound = []
+                if result.outcome in (ResponseOutcome.UNKNOWN_ALLEGATION, ResponseOutcome.UNKNOWN_RECIPIENT):
+                    known = result.outcome is ResponseOutcome.UNKNOWN_RECIPIENT
+                    outbound.append(
+                        dead_letter_out(
+                            key=message.key,
+                            value=message.value,
+                            headers=headers,
+                            source=source,
+                            reason=DeadLetterReason(result.outcome.value),
+                            message=unknown_message(response, allegation_known=known),
+                            now=now,
+                            codec=ctx.codec,
+                            producer=SOURCE,
+                        )
+                    )
+                changed = deadlines.deferred.commit()
+                outbound += deadlines.updates_for(changed, now)
+                await send_all(app, ctx, outbound)
+            log.info(
+                "response",
+                allegation_id=response.allegation_id,
+                recipient=response.recipient,
+                kind=response.kind.value,
+                outcome=result.outcome.value,
+                satisfied=[o.kind.value for o in result.changed],
+            )

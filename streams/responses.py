@@ -1,0 +1,79 @@
+"""Checking one message from ``sea.responses`` before the deadline engine sees it.
+
+Pure: bytes in, a valid :class:`Response` or a dead letter out. Whether the
+response matches something the bus notified is the engine's call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from schemas.codec import Codec, decode_model
+from schemas.enums import DeadLetterReason
+from schemas.errors import CodecError, Problem, ValidationFailed
+from schemas.models import Response
+from schemas.validation import response_problems
+from streams.records import Headers, Outbound, Source, dead_letter_out
+
+SOURCE = "seabus/responses"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Checked:
+    response: Response | None
+    dead_letter: Outbound | None
+
+
+def check_response(
+    *,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Headers,
+    source: Source,
+    now: datetime,
+    codec: Codec,
+    max_bytes: int,
+) -> Checked:
+    def dead(reason: DeadLetterReason, message: str) -> Checked:
+        out = dead_letter_out(
+            key=key,
+            value=value,
+            headers=headers,
+            source=source,
+            reason=reason,
+            message=message,
+            now=now,
+            codec=codec,
+            producer=SOURCE,
+        )
+        return Checked(response=None, dead_letter=out)
+
+    try:
+        response = decode_model(value, Response, codec=codec, max_bytes=max_bytes)  # type: ignore[arg-type]
+    except CodecError as exc:
+        return dead(DeadLetterReason(exc.reason.value), str(exc))
+    except ValidationFailed as exc:
+        return dead(DeadLetterReason.SCHEMA_INVALID, str(exc))
+    problems = response_problems(response, now=now)
+    text_key = key.decode("utf-8", "replace") if key is not None else None
+    if text_key != response.allegation_id:
+        problems.insert(
+            0, Problem("(record key)", f"{text_key!r} is not the allegation_id; key every response by it")
+        )
+    if problems:
+        return dead(DeadLetterReason.VALIDATION_FAILED, str(ValidationFailed(problems, subject="Response")))
+    return Checked(response=response, dead_letter=None)
+
+
+def unknown_message(response: Response, *, allegation_known: bool) -> str:
+    if not allegation_known:
+        return (
+            f"UNKNOWN_ALLEGATION: response {response.response_id} from {response.recipient} names allegation "
+            f"{response.allegation_id}, which this bus never notified anyone about; check the reference in the "
+            "notification you received and answer again."
+        )
+    return (
+        f"UNKNOWN_RECIPIENT: response {response.response_id} comes from {response.recipient}, which was never "
+        f"notified of allegation {response.allegation_id}; only notified recipients can answer for it."
+    )

@@ -1,0 +1,86 @@
+"""Faust tables that know each key's partition, so timers can write them too.
+
+Faust decides a changelog partition from the *current event*; a timer has none.
+Our tables are keyed so that every key belongs to one allegation, whose
+partition is known when the key is first written (in the agent) or recovered
+(from the changelog). :class:`PartitionedTable` remembers it, which also lets
+the deadline timer act only on *active* partitions — never on standby copies,
+so two workers never fire the same obligation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from schemas.errors import SeabusError
+
+
+class UnknownPartition(SeabusError):
+    """A table key was written outside an agent before its partition was known."""
+
+
+class PartitionedTable(faust.Table[Any, Any]):
+    """A table remembering the source partition of every key it holds."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.key_partitions: dict[Any, int] = {}
+
+    def partition_for_key(self, key: Any) -> int | None:
+        event = faust.current_event()
+        if event is not None:
+            partition = int(event.message.partition)
+            self.key_partitions[key] = partition
+            return partition
+        try:
+            return self.key_partitions[key]
+        except KeyError:
+            raise UnknownPartition(
+                f"table {self.name}: key {key!r} has no known partition; it must be created from an agent"
+            ) from None
+
+    def apply_changelog_batch(self, batch: Iterable[EventT[Any]]) -> None:
+        events = list(batch)
+        for event in events:
+            self.key_partitions[self._to_key(event.key)] = int(event.message.partition)
+        super().apply_changelog_batch(events)
+
+    def items_in(self, partitions: set[int]) -> Iterator[tuple[Any, Any]]:
+        """Items of the given (active) partitions only; standby data is skipped."""
+        for key, partition in list(self.key_partitions.items()):
+            if partition in partitions:
+                value = self.data.get(key)
+                if value is not None:
+                    yield key, value
+
+
+class DeferredWrites:
+    """A store view whose writes wait for :meth:`commit`.
+
+    The deadline tick marks steps as fired; the marks reach the table only after
+    the escalations were acknowledged by Kafka, so a crash in between fires the
+    step again (same escalation id) rather than never.
+    """
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+        self.pending: dict[str, Any] = {}
+
+    def get(self, key: str, /) -> Any:
+        if key in self.pending:
+            return self.pending[key]
+        return self.table.get(key)
+
+    def __setitem__(self, key: str, value: Any, /) -> None:
+        self.pending[key] = value
+
+    def commit(self) -> list[str]:
+        keys = list(self.pending)
+        for key, value in self.pending.items():
+            self.table[key] = value
+        self.pending.clear()
+        return keys

@@ -1,0 +1,102 @@
+"""Deadlines survive the worker: a kill before the due time, a restart after it,
+and a rebalance between two workers — what fell due fires once, nothing twice."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from support import bus_env, unique_prefix
+from support.bus import BusProcess, producer, read_topic, start_bus
+from support.deadline_policies import write_fast_policies
+from support.routing import event
+
+from schemas.codec import decode_model, encode_model
+from schemas.enums import PersonnelCategory as P
+from schemas.models import Escalation, Notification
+
+pytestmark = pytest.mark.kafka
+
+SUBJECTS = [("SYNTH-SUBJ-SV-1", "KEN", "KEN", P.MILITARY_CONTINGENT)]
+LADDER = [("REMINDER", 0), ("OVERDUE", 0), ("SECOND_LEVEL", 0), ("SECOND_LEVEL", 1)]
+
+
+def publish_allegations(bootstrap: str, prefix: str, ids: list[str]) -> None:
+    p = producer(bootstrap)
+    for aid in ids:
+        p.send(
+            f"{prefix}.allegations",
+            key=aid.encode(),
+            value=encode_model(event(aid, subjects=SUBJECTS, adults=0)),
+        )
+    p.flush()
+    p.close()
+
+
+def notified(bootstrap: str, prefix: str, ids: list[str]) -> None:
+    def seen(values: list[bytes]) -> set[str]:
+        return {decode_model(v, Notification).allegation_id for v in values} & set(ids)
+
+    read_topic(bootstrap, f"{prefix}.notify.KEN", until=lambda vs: seen(vs) == set(ids), timeout=120)
+
+
+def ladders(bootstrap: str, prefix: str, ids: list[str], timeout: float = 120) -> dict[str, list[Escalation]]:
+    def group(values: list[bytes]) -> dict[str, list[Escalation]]:
+        out: dict[str, list[Escalation]] = {aid: [] for aid in ids}
+        for v in values:
+            e = decode_model(v, Escalation)
+            if e.allegation_id in out:
+                out[e.allegation_id].append(e)
+        return out
+
+    def complete(values: list[bytes]) -> bool:
+        return all(len(v) >= len(LADDER) for v in group(values).values())
+
+    return group(read_topic(bootstrap, f"{prefix}.escalations", until=complete, timeout=timeout))
+
+
+def assert_each_once(found: dict[str, list[Escalation]]) -> None:
+    for aid, items in found.items():
+        assert [(e.level.value, e.repeat) for e in items] == LADDER, aid
+        assert len({e.escalation_id for e in items}) == len(items), aid
+
+
+def test_killed_before_due_restarted_after_fires_once(kafka_bootstrap: str, tmp_path: Path) -> None:
+    prefix = unique_prefix()
+    policies = write_fast_policies(tmp_path, due=6, reminder=3, second=3, repeat=3)
+    extra = {"SEABUS_POLICIES_FILE": policies, "SEABUS_TICK_INTERVAL_S": 0.2}
+    bus = start_bus(kafka_bootstrap, prefix, tmp_path / "data", **extra)
+    ids = [f"SYNTH-SV-{i:03d}" for i in range(5)]
+    publish_allegations(kafka_bootstrap, prefix, ids)
+    notified(kafka_bootstrap, prefix, ids)
+    bus.kill()  # SIGKILL: no clean shutdown, nothing flushed on the way out
+    time.sleep(13)  # reminder, due time, second level and the repeat all pass while it is down
+    restarted = start_bus(kafka_bootstrap, prefix, tmp_path / "data", **extra)
+    try:
+        found = ladders(kafka_bootstrap, prefix, ids)
+        time.sleep(3)  # room for anything fired twice to show up
+        found = ladders(kafka_bootstrap, prefix, ids)
+    finally:
+        assert restarted.interrupt() == 0
+    assert_each_once(found)
+
+
+def test_rebalance_between_two_workers_keeps_the_promise(kafka_bootstrap: str, tmp_path: Path) -> None:
+    prefix = unique_prefix()
+    policies = write_fast_policies(tmp_path, due=10, reminder=5, second=3, repeat=3)
+    extra = {"SEABUS_POLICIES_FILE": policies, "SEABUS_TICK_INTERVAL_S": 0.2}
+    first = start_bus(kafka_bootstrap, prefix, tmp_path / "a", **extra)
+    second = BusProcess(bus_env(bootstrap=kafka_bootstrap, prefix=prefix, data_dir=tmp_path / "b", **extra))
+    second.wait_ready()
+    ids = [f"SYNTH-RB-{i:03d}" for i in range(12)]  # spread over the partitions of both workers
+    publish_allegations(kafka_bootstrap, prefix, ids)
+    notified(kafka_bootstrap, prefix, ids)
+    second.kill()  # its partitions move to the first worker before anything is due
+    try:
+        found = ladders(kafka_bootstrap, prefix, ids, timeout=180)
+        time.sleep(3)
+        found = ladders(kafka_bootstrap, prefix, ids)
+    finally:
+        assert first.interrupt() == 0
+    assert_each_once(found)
