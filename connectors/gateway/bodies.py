@@ -1,0 +1,76 @@
+"""Reading a JSON request body within limits, and the ``Idempotency-Key`` header.
+
+Shared by every POST route, so each answers 413, 415 and malformed JSON the
+same way.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aiohttp import web
+
+from connectors.gateway.problems import HttpProblem, ProblemType
+
+__all__ = ["IDEMPOTENCY_HEADER", "idempotency_key", "read_json_body", "too_large"]
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def too_large(detail: str) -> HttpProblem:
+    return HttpProblem(413, type_=ProblemType.TOO_LARGE, title="Content Too Large", detail=detail)
+
+
+async def read_json_body(request: web.Request, *, max_bytes: int) -> tuple[bytes, Any]:
+    """The raw body and its parsed JSON, or a problem (413, 415, 400)."""
+    limit = (
+        f"this gateway accepts at most {max_bytes} bytes per request; split the batch into smaller requests"
+    )
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise too_large(f"the body is {request.content_length} bytes; {limit}")
+    if "Content-Type" in request.headers:
+        ctype = request.content_type
+        if ctype != "application/json" and not ctype.endswith("+json"):
+            raise HttpProblem(
+                415,
+                type_=ProblemType.UNSUPPORTED_MEDIA_TYPE,
+                title="Unsupported Media Type",
+                detail=f"the body is {ctype}; send JSON with Content-Type: application/json",
+            )
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large(f"the body is larger than allowed; {limit}") from None
+    if len(raw) > max_bytes:
+        raise too_large(f"the body is {len(raw)} bytes; {limit}")
+    try:
+        return raw, json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise HttpProblem(
+            400,
+            type_=ProblemType.MALFORMED_REQUEST,
+            title="Malformed Request",
+            detail=f"the body is not valid UTF-8 JSON{where}; send one event object or an array of events",
+        ) from None
+
+
+def idempotency_key(request: web.Request) -> str | None:
+    """The ``Idempotency-Key`` header (1-255 visible ASCII characters), if sent."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    key = key.strip()
+    if key.startswith('"') and key.endswith('"') and len(key) >= 2:
+        key = key[1:-1]  # the draft standard sends it as a quoted structured-field string
+    if not _KEY.match(key):
+        raise HttpProblem(
+            400,
+            type_=ProblemType.MALFORMED_REQUEST,
+            title="Malformed Request",
+            detail=f"{IDEMPOTENCY_HEADER} must be 1 to 255 visible ASCII characters, e.g. a UUID",
+        )
+    return key

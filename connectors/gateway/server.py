@@ -1,0 +1,119 @@
+"""Running the gateway: inside another event loop (``seabus run``) or on its own (``seabus gateway``)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from aiohttp import web
+
+from connectors.gateway.app import RouteModule, build_gateway_app
+from connectors.gateway.auth import AgencyAuth
+from connectors.gateway.config import GatewayConfig, gateway_config_path, load_gateway_config
+from connectors.gateway.producer import KafkaGatewayProducer
+from schemas.entities import load_reporting_entities
+from streams.config import Settings
+
+__all__ = ["GatewayHandle", "serve_gateway", "start_gateway"]
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(kw_only=True)
+class GatewayHandle:
+    """A running gateway; :meth:`stop` closes the listener, then the Kafka producer."""
+
+    runner: web.AppRunner
+    producer: KafkaGatewayProducer
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def stop(self) -> None:
+        await self.runner.cleanup()
+        await self.producer.stop()
+        log.info("gateway stopped", url=self.url)
+
+
+async def start_gateway(
+    *,
+    settings: Settings,
+    host: str | None = None,
+    port: int | None = None,
+    bootstrap: str | None = None,
+    config: GatewayConfig | None = None,
+    config_path: Path | None = None,
+    extra_routes: tuple[RouteModule, ...] = (),
+) -> GatewayHandle:
+    """Connect to Kafka, then listen; raises KafkaUnavailable or GatewayConfigError without listening.
+
+    ``bootstrap`` defaults to ``settings.bootstrap``; ``port=0`` picks a free port
+    (read it from the handle).
+    """
+    entities_file = settings.reporting_entities_file
+    known = load_reporting_entities(settings.resolve(entities_file) if entities_file else None)
+    if config is None:
+        config = load_gateway_config(settings, path=config_path, known_entities=known)
+    address = bootstrap or settings.bootstrap
+    if not address:
+        raise ValueError("start_gateway needs a Kafka bootstrap address (settings.bootstrap or bootstrap=)")
+    producer = KafkaGatewayProducer(
+        bootstrap=address,
+        topic=settings.topic("allegations"),
+        request_timeout_ms=int(config.ack_timeout_s * 1000),
+    )
+    await producer.start()
+    try:
+        app = build_gateway_app(
+            settings=settings,
+            producer=producer,
+            auth=AgencyAuth.from_agencies(config.agencies),
+            config=config,
+            known_entities=known,
+            extra_routes=extra_routes,
+        )
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        bind_host = host or config.host
+        site = web.TCPSite(runner, bind_host, config.port if port is None else port)
+        await site.start()
+    except BaseException:
+        await producer.stop()
+        raise
+    bound = runner.addresses[0][1] if runner.addresses else (config.port if port is None else port)
+    handle = GatewayHandle(runner=runner, producer=producer, host=bind_host, port=int(bound))
+    if not config.agencies:
+        log.warning(
+            "gateway has no agency tokens: every request will be refused (401); add some with "
+            "`seabus gateway token ENTITY`",
+            file=str(config_path or gateway_config_path(settings)),
+        )
+    log.info("gateway listening", url=handle.url, agencies=len(config.agencies))
+    return handle
+
+
+def serve_gateway(
+    *, settings: Settings, bootstrap: str, host: str | None, port: int | None, config_path: Path | None
+) -> None:
+    """Run the gateway until SIGINT or SIGTERM (``seabus gateway``)."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        handle = await start_gateway(
+            settings=settings, host=host, port=port, bootstrap=bootstrap, config_path=config_path
+        )
+        try:
+            await stop.wait()
+        finally:
+            await handle.stop()
+
+    asyncio.run(main())

@@ -1,0 +1,39 @@
+"""The agency side of the bus: publish allegation events and know that Kafka took them.
+
+:class:`Publisher` validates, encodes and sends with ``acks=all`` and the
+idempotent producer, returning a :class:`PublishReceipt` only after the broker
+acknowledged. :mod:`connectors.publisher.importer` reads JSON, NDJSON and CSV
+files for ``seabus publish``. Recipients verifying the bus's webhooks use
+:func:`verify_webhook` (re-exported from :mod:`connectors.webhooks`).
+"""
+
+from connectors.publisher.errors import GatewayConfigError, ImportFileError, PublisherClosed, PublishFailed
+from connectors.publisher.ids import IMPORT_NAMESPACE, new_event_id, stable_event_id
+from connectors.publisher.importer import FileFormat, ImportRow, detect_format, parse_text, read_file
+from connectors.publisher.outgoing import OutgoingEvent, check_event, event_problems, prepare_event
+from connectors.publisher.sdk import BatchResult, EventFailure, Publisher, PublishReceipt
+from connectors.webhooks import verify_webhook
+
+__all__ = [
+    "IMPORT_NAMESPACE",
+    "BatchResult",
+    "EventFailure",
+    "FileFormat",
+    "GatewayConfigError",
+    "ImportFileError",
+    "ImportRow",
+    "OutgoingEvent",
+    "PublishFailed",
+    "PublishReceipt",
+    "Publisher",
+    "PublisherClosed",
+    "check_event",
+    "detect_format",
+    "event_problems",
+    "new_event_id",
+    "parse_text",
+    "prepare_event",
+    "read_file",
+    "stable_event_id",
+    "verify_webhook",
+]

@@ -1,0 +1,15 @@
+"""Fixtures for the gateway tests: this test's topics on the session broker."""
+
+from __future__ import annotations
+
+import pytest
+
+from deploy import topics
+from streams.config import Settings
+
+
+@pytest.fixture
+def provisioned(settings: Settings, kafka_bootstrap: str) -> Settings:
+    """``settings`` with its allegations topic (and the rest of the contract) created."""
+    topics.apply(settings, ["OSC", "FRA"], bootstrap=kafka_bootstrap)
+    return settings

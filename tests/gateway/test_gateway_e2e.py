@@ -1,0 +1,68 @@
+"""By HTTP from nothing to a routed allegation: `start_gateway` in front of the real `seabus run`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from gateway.gateway_support import bearer, event_json
+from support import unique_prefix
+from support.bus import read_topic, start_bus
+
+from connectors.gateway import AgencyToken, GatewayConfig, start_gateway, token_sha256
+from schemas.codec import decode_model
+from schemas.models import Notification
+from streams.config import load_settings
+
+pytestmark = pytest.mark.kafka
+
+
+def test_http_event_reaches_the_member_state(
+    kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = unique_prefix()
+    for key in [k for k in os.environ if k.startswith("SEABUS_")]:
+        monkeypatch.delenv(key)
+    settings = load_settings(
+        bootstrap=kafka_bootstrap, topic_prefix=prefix, app_id=prefix, data_dir=tmp_path / "gw"
+    )
+    bus = start_bus(kafka_bootstrap, prefix, tmp_path / "bus")
+    token = "sbk_e2e-unmiss-token"
+    config = GatewayConfig(agencies=(AgencyToken(entity="UNMISS", token_sha256=token_sha256(token)),))
+    event = event_json("SYNTH-GW-E2E-1", entity="UNMISS", nationality="KEN")
+    try:
+
+        async def scenario() -> tuple[int, dict[str, Any], int]:
+            handle = await start_gateway(settings=settings, port=0, config=config)
+            try:
+                async with aiohttp.ClientSession() as http:
+                    async with http.post(
+                        f"{handle.url}/v1/allegations", json=event, headers=bearer(token)
+                    ) as r:
+                        answer = (r.status, await r.json())
+                    async with http.post(f"{handle.url}/v1/allegations", json=event, headers=bearer()) as r:
+                        return (*answer, r.status)
+            finally:
+                await handle.stop()
+
+        status, body, other_token_status = asyncio.run(scenario())
+        assert status == 202
+        assert body["accepted"][0]["event_id"] == event["event_id"]
+        assert other_token_status == 401  # only the configured token is known to this gateway
+
+        def routed(values: list[bytes]) -> bool:
+            return any(decode_model(v, Notification).source_event_id == event["event_id"] for v in values)
+
+        values = read_topic(kafka_bootstrap, f"{prefix}.notify.KEN", until=routed)
+        [note] = [
+            n
+            for n in (decode_model(v, Notification) for v in values)
+            if n.source_event_id == event["event_id"]
+        ]
+        assert (note.recipient, note.allegation_id) == ("KEN", "SYNTH-GW-E2E-1")
+    finally:
+        assert bus.interrupt() == 0
