@@ -5,7 +5,7 @@ from __future__ import annotations
 import mode
 import structlog
 
-from connectors.gateway import start_gateway
+from connectors.gateway import RouteModule, start_gateway
 from connectors.gateway.config import load_gateway_config
 from connectors.gateway.server import GatewayHandle
 from schemas.entities import load_reporting_entities
@@ -17,9 +17,12 @@ log = structlog.get_logger(__name__)
 class GatewayService(mode.Service):
     """Listens while the worker runs; a gateway that cannot start stops the worker with its error."""
 
-    def __init__(self, *, settings: Settings, bootstrap: str) -> None:
+    def __init__(
+        self, *, settings: Settings, bootstrap: str, extra_routes: tuple[RouteModule, ...] = ()
+    ) -> None:
         self.settings = settings
         self.bootstrap = bootstrap
+        self.extra_routes = extra_routes
         self.handle: GatewayHandle | None = None
         super().__init__()
 
@@ -30,7 +33,9 @@ class GatewayService(mode.Service):
         return load_gateway_config(settings, known_entities=known).enabled
 
     async def on_start(self) -> None:
-        self.handle = await start_gateway(settings=self.settings, bootstrap=self.bootstrap)
+        self.handle = await start_gateway(
+            settings=self.settings, bootstrap=self.bootstrap, extra_routes=self.extra_routes
+        )
         log.info("gateway listening", url=self.handle.url)
 
     async def on_stop(self) -> None:

@@ -19,6 +19,7 @@ from deploy import topics as provisioning
 from deploy.gateway_service import GatewayService
 from deploy.groups import seed_group_offsets
 from deploy.kafka import LocalCluster
+from deploy.services import gateway_routes, worker_services
 from streams import logs
 from streams.app import create_app
 from streams.config import Settings
@@ -83,9 +84,10 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
             settings, bootstrap=bootstrap, context=context, loghandlers=[logs.handler()], **app_overrides
         )
         with open(os.devnull, "w") as quiet_stdout:  # Faust's spinner writes terminal codes there
-            services = []
+            services = worker_services(settings=settings, bootstrap=bootstrap, context=context)
             if GatewayService.enabled(settings):
-                services.append(GatewayService(settings=settings, bootstrap=bootstrap))
+                routes = gateway_routes(settings=settings, context=context, services=services)
+                services.append(GatewayService(settings=settings, bootstrap=bootstrap, extra_routes=routes))
             worker = _Worker(
                 app,
                 *services,

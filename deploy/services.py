@@ -1,0 +1,39 @@
+"""What `seabus run` starts next to the Faust worker, in one place.
+
+Two extension points, each filled by the part of the bus it belongs to:
+``worker_services`` (long-running services: delivery, views) and
+``gateway_routes`` (HTTP routes added to the gateway's one aiohttp app and its
+one OpenAPI document).
+"""
+
+from __future__ import annotations
+
+import mode
+
+from connectors.gateway import RouteModule
+from streams.config import Settings
+from streams.context import BusContext
+
+
+def delivery_services(*, settings: Settings, bootstrap: str, context: BusContext) -> list[mode.Service]:
+    """Webhook and e-mail delivery of notifications (Member State side)."""
+    return []
+
+
+def view_services(*, settings: Settings, bootstrap: str, context: BusContext) -> list[mode.Service]:
+    """Read models for the on-call dashboard and timelines."""
+    return []
+
+
+def gateway_routes(
+    *, settings: Settings, context: BusContext, services: list[mode.Service]
+) -> tuple[RouteModule, ...]:
+    """Routes beyond POST /v1/allegations (replies, dashboard, timeline, metrics)."""
+    return ()
+
+
+def worker_services(*, settings: Settings, bootstrap: str, context: BusContext) -> list[mode.Service]:
+    return [
+        *delivery_services(settings=settings, bootstrap=bootstrap, context=context),
+        *view_services(settings=settings, bootstrap=bootstrap, context=context),
+    ]
