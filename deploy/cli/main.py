@@ -34,6 +34,7 @@ def _register() -> None:
     from deploy.cli import (
         gateway_cmd,
         kafka_cmd,
+        obligations_cmd,
         publish_cmd,
         routes_cmd,
         run_cmd,
@@ -50,6 +51,8 @@ def _register() -> None:
     cli.add_command(tail_cmd.tail)
     cli.add_command(publish_cmd.publish)
     cli.add_command(gateway_cmd.gateway)
+    cli.add_command(obligations_cmd.obligations)
+    cli.add_command(obligations_cmd.respond)
 
 
 _register()

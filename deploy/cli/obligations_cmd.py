@@ -1,0 +1,168 @@
+"""``seabus obligations`` and ``seabus respond``: an allegation's obligations, and answering them.
+
+Both talk to Kafka directly: ``obligations`` reads the compacted
+``<prefix>.obligations`` topic (no running worker needed), ``respond`` produces a
+Response to ``<prefix>.responses`` and returns once Kafka acknowledged it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from datetime import UTC, datetime
+
+import click
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from rich.console import Console
+from rich.table import Table
+
+from deploy.cli.common import bootstrap_or_local, settings
+from schemas.cloudevents import build_headers, ce_type_for
+from schemas.codec import decode_model, encode_model
+from schemas.enums import ResponseKind
+from schemas.errors import CodecError, KafkaUnavailable, ValidationFailed
+from schemas.models import ObligationUpdate
+from schemas.validation import parse_response
+
+
+def read_obligations(*, bootstrap: str, topic: str, allegation_id: str | None) -> list[ObligationUpdate]:
+    """Latest state of each obligation on the topic (of one allegation, or all)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            raise KafkaUnavailable(f"topic {topic} does not exist; has `seabus run` provisioned the topics?")
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        latest: dict[str, ObligationUpdate] = {}
+        while any(consumer.position(tp) < end[tp] for tp in tps):
+            for records in consumer.poll(timeout_ms=500).values():
+                for record in records:
+                    try:
+                        update = decode_model(record.value, ObligationUpdate)
+                    except (CodecError, ValidationFailed):
+                        continue
+                    if allegation_id is None or update.allegation_id == allegation_id:
+                        latest[update.obligation_key] = update
+        return sorted(latest.values(), key=lambda u: (u.due_at, u.recipient, u.kind.value))
+    finally:
+        consumer.close()
+
+
+@click.command()
+@click.argument("allegation_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def obligations(allegation_id: str, as_json: bool) -> None:
+    """Print ALLEGATION_ID's open and closed obligations with due times and who answered."""
+    s = settings()
+    updates = read_obligations(
+        bootstrap=bootstrap_or_local(s), topic=s.topic("obligations"), allegation_id=allegation_id
+    )
+    if as_json:
+        click.echo(json.dumps([u.model_dump(mode="json") for u in updates], indent=2))
+        return
+    if not updates:
+        click.echo(f"no obligations recorded for {allegation_id}")
+        raise SystemExit(1)
+    now = datetime.now(UTC)
+    table = Table(title=f"Obligations of {allegation_id}")
+    for column in (
+        "recipient",
+        "obligation",
+        "due (UTC)",
+        "state",
+        "overdue by",
+        "last escalation",
+        "answered",
+    ):
+        table.add_column(column, no_wrap=column != "answered")
+    for u in updates:
+        overdue = ""
+        if u.state.value == "OPEN" and u.due_at < now:
+            overdue = str(now - u.due_at).split(".")[0]
+        answered = ""
+        if u.answered_at is not None:
+            answered = f"{u.answered_kind.value if u.answered_kind else ''} by {u.answered_by} at {u.answered_at:%Y-%m-%d %H:%M:%S}"
+        elif u.cancel_reason:
+            answered = f"cancelled: {u.cancel_reason}"
+        table.add_row(
+            u.recipient,
+            u.kind.value,
+            f"{u.due_at:%Y-%m-%d %H:%M:%S}",
+            u.state.value,
+            overdue,
+            u.last_level.value if u.last_level else "",
+            answered,
+        )
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+@click.command()
+@click.argument("allegation_id")
+@click.option(
+    "--recipient", required=True, help="Who answers: alpha-3 code of the Member State, or OSC/OIOS/VRA."
+)
+@click.option(
+    "--kind",
+    type=click.Choice([k.value for k in ResponseKind if k is not ResponseKind.UNKNOWN]),
+    default=ResponseKind.ACKNOWLEDGED.value,
+    show_default=True,
+)
+@click.option(
+    "--responder", default=None, help="Office identifier (never a person's name). Default: <RECIPIENT>-CLI."
+)
+@click.option("--note", default=None, help="Free text without identifying details.")
+@click.option("--in-reply-to", default=None, help="The notification_id answered, if known.")
+def respond(
+    allegation_id: str,
+    recipient: str,
+    kind: str,
+    responder: str | None,
+    note: str | None,
+    in_reply_to: str | None,
+) -> None:
+    """Record a response from the command line (for Member States without a system, and demos)."""
+    s = settings()
+    recipient = recipient.upper()
+    response = parse_response(
+        {
+            "response_id": str(uuid.uuid4()),
+            "allegation_id": allegation_id,
+            "recipient": recipient,
+            "kind": kind,
+            "responded_at": datetime.now(UTC).isoformat(),
+            "responder": responder or f"{recipient}-CLI",
+            "note": note,
+            "in_reply_to": in_reply_to,
+        },
+        now=datetime.now(UTC),
+    )
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap_or_local(s), acks="all", enable_idempotence=True, max_block_ms=15000
+    )
+    try:
+        metadata = producer.send(
+            s.topic("responses"),
+            key=allegation_id.encode(),
+            value=encode_model(response),
+            headers=build_headers(
+                event_id=response.response_id,
+                source="seabus-cli",
+                type_=ce_type_for("Response"),
+                time=response.responded_at,
+                subject=allegation_id,
+            ),
+        ).get(timeout=30)
+    except Exception as exc:
+        raise KafkaUnavailable(
+            f"Kafka did not acknowledge the response ({exc.__class__.__name__}); nothing was recorded. Try again."
+        ) from exc
+    finally:
+        producer.close()
+    click.echo(
+        f"recorded {kind} from {recipient} for {allegation_id} "
+        f"(response {response.response_id}, partition {metadata.partition}, offset {metadata.offset})"
+    )

@@ -1,0 +1,76 @@
+"""`seabus obligations` and `seabus respond` as an operator runs them, against the real bus."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support import bus_env, unique_prefix, wait_for
+from support.bus import producer, start_bus
+from support.routing import event
+
+from schemas.codec import encode_model
+from schemas.enums import PersonnelCategory as P
+
+pytestmark = pytest.mark.kafka
+
+
+def seabus(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "deploy.cli.main", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_obligations_then_respond(kafka_bootstrap: str, tmp_path: Path) -> None:
+    prefix = unique_prefix()
+    bus = start_bus(kafka_bootstrap, prefix, tmp_path / "data")
+    env = bus_env(bootstrap=kafka_bootstrap, prefix=prefix, data_dir=tmp_path / "cli")
+    aid = "SYNTH-CLI-0001"
+    try:
+        p = producer(kafka_bootstrap)
+        subjects = [("SYNTH-SUBJ-CLI", "KEN", "KEN", P.MILITARY_CONTINGENT)]
+        p.send(
+            f"{prefix}.allegations", key=aid.encode(), value=encode_model(event(aid, subjects=subjects))
+        ).get(30)
+        p.close()
+
+        def listed() -> list[dict[str, object]]:
+            out = seabus(env, "obligations", aid, "--json")
+            return json.loads(out.stdout) if out.returncode == 0 else []
+
+        rows = wait_for(lambda: len(listed()) == 3 and listed(), timeout=60, what="three obligations")
+        assert {(r["recipient"], r["kind"], r["state"]) for r in rows} == {
+            ("KEN", "ACKNOWLEDGE", "OPEN"),
+            ("KEN", "DECIDE", "OPEN"),
+            ("KEN", "REPORT_OUTCOME", "OPEN"),
+        }
+        table = seabus(env, "obligations", aid)
+        assert table.returncode == 0
+        assert "ACKNOWLEDGE" in table.stdout
+
+        answer = seabus(env, "respond", aid, "--recipient", "KEN", "--kind", "INVESTIGATION_ACCEPTED_NIO")
+        assert answer.returncode == 0, answer.stderr
+        assert "recorded INVESTIGATION_ACCEPTED_NIO from KEN" in answer.stdout
+
+        def states() -> dict[str, tuple[str, str | None]]:
+            return {str(r["kind"]): (str(r["state"]), r["answered_by"]) for r in listed()}  # type: ignore[misc]
+
+        final = wait_for(
+            lambda: states().get("DECIDE", ("",))[0] == "SATISFIED" and states(),
+            timeout=60,
+            what="answer applied",
+        )
+        assert final["DECIDE"] == ("SATISFIED", "KEN-CLI")
+        assert final["ACKNOWLEDGE"] == ("SATISFIED", "KEN-CLI")  # a decision also acknowledges
+        assert final["REPORT_OUTCOME"][0] == "OPEN"
+
+        bad = seabus(env, "respond", aid, "--recipient", "XXQ")
+        assert bad.returncode == 2
+        assert "recipient" in bad.stderr
+        missing = seabus(env, "obligations", "SYNTH-CLI-NEVER")
+        assert missing.returncode == 1
+    finally:
+        assert bus.interrupt() == 0
