@@ -2,49 +2,16 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-import threading
 from pathlib import Path
 
 from kafka.admin import KafkaAdminClient
 from support import bus_env, free_base_port, unique_prefix, wait_for
-
-
-class _Run:
-    """`seabus run` in a subprocess with its stderr collected line by line."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "deploy.cli.main", "run"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr
-        for line in self.proc.stderr:
-            self.lines.append(line)
-
-    def saw(self, text: str) -> bool:
-        return any(text in line for line in self.lines)
-
-    def interrupt(self) -> int:
-        self.proc.send_signal(signal.SIGINT)
-        code = self.proc.wait(timeout=120)
-        self._reader.join(timeout=10)
-        return code
+from support.bus import BusProcess
 
 
 def test_run_against_configured_cluster(kafka_bootstrap: str, tmp_path: Path) -> None:
     prefix = unique_prefix()
-    run = _Run(bus_env(bootstrap=kafka_bootstrap, prefix=prefix, data_dir=tmp_path / "data"))
+    run = BusProcess(bus_env(bootstrap=kafka_bootstrap, prefix=prefix, data_dir=tmp_path / "data"))
     try:
         wait_for(
             lambda: run.saw("seabus worker ready") or run.proc.poll() is not None,
@@ -66,7 +33,9 @@ def test_run_against_configured_cluster(kafka_bootstrap: str, tmp_path: Path) ->
 def test_run_starts_and_stops_its_own_local_kafka(tmp_path: Path) -> None:
     data = tmp_path / "data"
     port = free_base_port(2)
-    run = _Run(bus_env(bootstrap=None, prefix=unique_prefix(), data_dir=data, SEABUS_LOCAL_KAFKA_PORT=port))
+    run = BusProcess(
+        bus_env(bootstrap=None, prefix=unique_prefix(), data_dir=data, SEABUS_LOCAL_KAFKA_PORT=port)
+    )
     try:
         wait_for(
             lambda: run.saw("seabus worker ready") or run.proc.poll() is not None,
