@@ -65,6 +65,7 @@ class AllegationState(BaseModel):
     last_event_type: str | None = None
     reporting_entity: str | None = None
     status: str | None = None
+    snapshot: dict[str, object] | None = None
     recipients: list[str] = Field(default_factory=list)
     seen_event_ids: list[str] = Field(default_factory=list)
     held: list[dict[str, object]] = Field(default_factory=list)
@@ -245,6 +246,7 @@ class Intake:
         state.last_event_type = event.event_type.value
         state.reporting_entity = event.reporting_entity
         state.status = event.allegation.status.value
+        state.snapshot = event.allegation.model_copy(update={"confidential": None}).model_dump(mode="json")
         state.recipients = list(recipients)
         state.seen_event_ids.append(event.event_id)
         result.applied.append(event)

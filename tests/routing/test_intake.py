@@ -45,6 +45,9 @@ def test_report_routes_and_remembers() -> None:
     assert result.state.reported
     assert result.state.last_sequence == 1
     assert result.state.recipients == ["FRA", "OSC", "OIOS", "VRA"]
+    assert result.state.snapshot is not None
+    assert result.state.snapshot["status"] == "UNDER_PRELIMINARY_ASSESSMENT"
+    assert result.state.snapshot["confidential"] is None  # the narrative is never kept in state
     note = decode_model(result.outbound[0].value, Notification)
     assert note.source_event_id == result.state.seen_event_ids[0]
     assert note.reasons[0].rule == "state-of-nationality"
