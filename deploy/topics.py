@@ -179,6 +179,20 @@ def observe(admin: KafkaAdminClient, names: list[str]) -> dict[str, ObservedTopi
     return out
 
 
+def _wait_for_partitions(admin: KafkaAdminClient, want: dict[str, int], timeout_s: float = 30.0) -> None:
+    """Return once metadata shows the grown partition counts, so a second apply sees them."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        seen = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(list(want))}
+        if all(seen.get(n, 0) >= count for n, count in want.items()):
+            return
+        if time.monotonic() > deadline:
+            raise ProvisioningError(f"partitions were added but metadata still shows {seen} after {timeout_s:.0f}s")
+        time.sleep(0.2)
+
+
 def apply(settings: Settings, recipients: list[str], *, bootstrap: str, dry_run: bool = False) -> Plan:
     """Create or update topics; raises ProvisioningError (changing nothing) on any refusal."""
     desired = desired_topics(settings, recipients)
@@ -204,6 +218,7 @@ def apply(settings: Settings, recipients: list[str], *, bootstrap: str, dry_run:
             )
         if result.add_partitions:
             admin.create_partitions({n: NewPartitions(total_count=b) for n, _a, b in result.add_partitions})
+            _wait_for_partitions(admin, {n: b for n, _a, b in result.add_partitions})
         if result.alter_configs:
             admin.alter_configs(
                 [ConfigResource(ConfigResourceType.TOPIC, n, configs=c) for n, c in result.alter_configs],
