@@ -1,8 +1,10 @@
-"""``gateway.yaml``: where the gateway listens, its limits, and which agency owns which token.
+"""``gateway.yaml``: where the gateway listens, its limits, and who owns which token.
 
-The file holds only SHA-256 hashes of tokens, never a token, so it can be kept
-in version control; ``seabus gateway token ENTITY`` makes a token and prints the
-line to paste. The file sits next to the main configuration (``gateway.yaml``
+Agencies publish with their tokens (``agencies:``); Member States and offices
+answer with theirs (``recipients:``, used by ``POST /v1/responses``). The file
+holds only SHA-256 hashes of tokens, never a token, so it can be kept in
+version control; ``seabus gateway token ENTITY`` (or ``--recipient FRA``) makes
+a token and prints the lines to paste. The file sits next to the main configuration (``gateway.yaml``
 in the folder of ``SEABUS_CONFIG``) unless ``SEABUS_GATEWAY_FILE`` names
 another; ``SEABUS_GATEWAY_HOST``, ``SEABUS_GATEWAY_PORT`` and
 ``SEABUS_GATEWAY_ENABLED`` override those three keys.
@@ -24,6 +26,7 @@ __all__ = [
     "AgencyToken",
     "GatewayConfig",
     "IdempotencyConfig",
+    "RecipientToken",
     "gateway_config_path",
     "load_gateway_config",
 ]
@@ -43,6 +46,16 @@ class AgencyToken(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     entity: str = Field(pattern=r"^[A-Z][A-Z0-9-]{1,31}$")
+    token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    note: str | None = None
+
+
+class RecipientToken(BaseModel):
+    """One bearer token (by its hash) and the recipient it answers for (``POST /v1/responses``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    recipient: str = Field(pattern=r"^([A-Z]{3}|OSC|OIOS|VRA)$")
     token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     note: str | None = None
 
@@ -68,6 +81,7 @@ class GatewayConfig(BaseModel):
     retry_after_s: int = Field(default=10, ge=1)
     idempotency: IdempotencyConfig = IdempotencyConfig()
     agencies: tuple[AgencyToken, ...] = ()
+    recipients: tuple[RecipientToken, ...] = ()
 
 
 def gateway_config_path(settings: Settings) -> Path:
@@ -95,8 +109,9 @@ def load_gateway_config(
     for key, env in _OVERRIDES.items():
         if os.environ.get(env):
             data[key] = os.environ[env]
-    if data.get("agencies") is None:
-        data["agencies"] = ()
+    for listed in ("agencies", "recipients"):
+        if data.get(listed) is None:
+            data[listed] = ()
     try:
         config = GatewayConfig.model_validate(data)
     except ValidationError as exc:
@@ -105,12 +120,12 @@ def load_gateway_config(
             for e in exc.errors(include_input=False)
         )
         raise GatewayConfigError(f"{source}: {lines}. Fix these entries.") from exc
-    hashes = [a.token_sha256 for a in config.agencies]
+    hashes = [a.token_sha256 for a in config.agencies] + [r.token_sha256 for r in config.recipients]
     repeated = sorted({h[:12] for h in hashes if hashes.count(h) > 1})
     if repeated:
         raise GatewayConfigError(
             f"{source}: token hash(es) {', '.join(h + '…' for h in repeated)} are listed more than once; "
-            f"each token belongs to exactly one agency. Remove the extra entries."
+            f"each token belongs to exactly one agency or recipient. Remove the extra entries."
         )
     if known_entities is not None:
         unknown = sorted({a.entity for a in config.agencies} - known_entities)

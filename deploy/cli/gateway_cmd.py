@@ -1,4 +1,4 @@
-"""``seabus gateway``: run the HTTP intake gateway; ``seabus gateway token ENTITY``: issue a token."""
+"""``seabus gateway``: run the HTTP gateway; ``seabus gateway token ENTITY|--recipient XXX``: issue a token."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from connectors.gateway.server import serve_gateway
 from deploy.cli.common import bootstrap_or_local, settings
 from deploy.cli.publish_cmd import known_entities
 from schemas.errors import ConfigError
+from streams.config import Settings
+from streams.config.recipients import load_recipients
 
 __all__ = ["gateway"]
 
@@ -38,10 +40,21 @@ def gateway(ctx: click.Context, host: str | None, port: int | None, config_path:
 
 
 @gateway.command("token")
-@click.argument("entity")
-def token(entity: str) -> None:
-    """Make a new bearer token for ENTITY and print the gateway.yaml line to add."""
+@click.argument("entity", required=False)
+@click.option(
+    "--recipient",
+    default=None,
+    help="Make a reply token for this Member State or office (POST /v1/responses) instead.",
+)
+def token(entity: str | None, recipient: str | None) -> None:
+    """Make a new bearer token for agency ENTITY (or --recipient XXX) and print the gateway.yaml lines."""
+    if (entity is None) == (recipient is None):
+        raise click.UsageError("name either an agency ENTITY or --recipient XXX (not both)")
     s = settings()
+    if recipient is not None:
+        _recipient_token(s, recipient.upper())
+        return
+    assert entity is not None
     entity = entity.upper()
     if entity not in known_entities(s):
         raise ConfigError(
@@ -53,4 +66,21 @@ def token(entity: str) -> None:
     click.echo(f"  {value}")
     click.echo(f"\nadd under `agencies:` in {gateway_config_path(s)}, then restart the gateway:")
     click.echo(f"  - entity: {entity}")
+    click.echo(f"    token_sha256: {token_sha256(value)}")
+
+
+def _recipient_token(s: Settings, recipient: str) -> None:
+    directory = load_recipients(s.resolve(s.recipients_file))
+    if directory.get(recipient) is None:
+        raise ConfigError(
+            f"{recipient} is not in the recipients directory ({s.resolve(s.recipients_file)}); add it there "
+            "first, then make its reply token."
+        )
+    value = new_token()
+    click.echo(
+        f"reply token for {recipient} (give it to its focal point over a secure channel; shown only once):"
+    )
+    click.echo(f"  {value}")
+    click.echo(f"\nadd under `recipients:` in {gateway_config_path(s)}, then restart the gateway:")
+    click.echo(f"  - recipient: {recipient}")
     click.echo(f"    token_sha256: {token_sha256(value)}")

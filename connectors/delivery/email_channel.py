@@ -1,0 +1,136 @@
+"""E-mail delivery of one notification: build the minimal notice, send, retry, record.
+
+The notice is built from three facts of the notification (reference, event
+type, obligations with due dates) and nothing else; see
+:mod:`connectors.email.notice`. Attempts are numbered and recorded like webhook
+attempts, so the audit topic shows e-mail deliveries the same way. The
+Message-ID is derived from the notification id, so a notice re-sent after a
+crash is recognisable as the same message by mail clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from email.message import EmailMessage
+
+from connectors.delivery.plan import EmailTarget
+from connectors.delivery.records import ChannelOutcome, email_attempt_id
+from connectors.email import Obligation, SmtpSender, notice_from_notification, render_email
+from connectors.email.notice import ObligationKind
+from connectors.errors import EmailConfigError, EmailPermanentFailure, EmailTemporaryFailure
+from connectors.webhooks import AttemptOutcome, DeliveredStore, RetryPolicy
+from schemas.enums import DeliveryChannel, DeliveryOutcome
+from schemas.models import DeliveryAttempt, Notification
+
+__all__ = ["EmailDelivery"]
+
+RecordAttempt = Callable[[DeliveryAttempt], Awaitable[None]]
+
+
+class EmailDelivery:
+    """Sends notices through one SMTP relay; ``policy.max_attempts`` bounds attempts per notice."""
+
+    def __init__(
+        self,
+        *,
+        sender: SmtpSender,
+        policy: RetryPolicy,
+        delivered: DeliveredStore,
+        on_attempt: RecordAttempt,
+        gateway_url: str,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.sender = sender
+        self.policy = policy
+        self._delivered = delivered
+        self._on_attempt = on_attempt
+        self.gateway_url = gateway_url
+        self._clock = clock
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+
+    def notice_message_id(self, note: Notification) -> str:
+        domain = self.sender.from_address.rpartition("@")[2] or "seabus.invalid"
+        return f"<{note.notification_id}.{note.recipient.lower()}@{domain}>"
+
+    def message(self, target: EmailTarget, note: Notification) -> EmailMessage:
+        """The rendered e-mail (raises EmailConfigError when the notice cannot be built)."""
+        notice = notice_from_notification(
+            {"allegation_id": note.allegation_id, "event_type": note.event_type.value},
+            recipient=note.recipient,
+            recipient_name=target.recipient_name,
+            to_addresses=target.to,
+            gateway_url=self.gateway_url,
+            time_zone=target.time_zone,
+            obligations=[
+                Obligation(kind=ObligationKind(o.kind.value), due_at=o.due_at)
+                for o in note.obligations
+                if o.kind.value in ObligationKind.__members__
+            ],
+        )
+        return render_email(notice, message_id=self.notice_message_id(note), date=self._clock())
+
+    async def deliver(
+        self, target: EmailTarget, note: Notification, *, first_attempt: int = 1
+    ) -> ChannelOutcome:
+        """Returns once the outcome is final (DELIVERED or FAILED); store and record errors propagate."""
+        recipient, nid = note.recipient, note.notification_id
+        if await self._delivered.is_delivered(recipient, nid):
+            return ChannelOutcome(
+                channel=DeliveryChannel.EMAIL,
+                outcome=AttemptOutcome.DELIVERED,
+                reason="already delivered; not sent again",
+                duplicate=True,
+            )
+
+        async def record(attempt: int, outcome: DeliveryOutcome, at: datetime, error: str | None) -> None:
+            await self._on_attempt(
+                DeliveryAttempt(
+                    attempt_id=email_attempt_id(recipient, nid, attempt),
+                    notification_id=nid,
+                    allegation_id=note.allegation_id,
+                    recipient=recipient,
+                    channel=DeliveryChannel.EMAIL,
+                    attempt=attempt,
+                    outcome=outcome,
+                    error=error,
+                    attempted_at=at,
+                )
+            )
+
+        def final(outcome: AttemptOutcome, reason: str | None, tries: int) -> ChannelOutcome:
+            return ChannelOutcome(
+                channel=DeliveryChannel.EMAIL, outcome=outcome, reason=reason, attempts=tries
+            )
+
+        try:
+            message = self.message(target, note)
+        except EmailConfigError as exc:
+            await record(first_attempt, DeliveryOutcome.FAILED, self._clock(), str(exc))
+            return final(AttemptOutcome.FAILED, str(exc), 1)
+        tries = 0
+        while True:
+            tries += 1
+            attempt = first_attempt + tries - 1
+            now = self._clock()
+            try:
+                await self.sender.send(message)
+            except EmailPermanentFailure as exc:
+                await record(attempt, DeliveryOutcome.FAILED, now, str(exc))
+                return final(AttemptOutcome.FAILED, str(exc), tries)
+            except EmailTemporaryFailure as exc:
+                if tries >= self.policy.max_attempts:
+                    reason = f"no SMTP relay took the notice after {tries} attempt(s), last: {exc}"
+                    await record(attempt, DeliveryOutcome.FAILED, now, reason)
+                    return final(AttemptOutcome.FAILED, reason, tries)
+                await record(attempt, DeliveryOutcome.RETRYING, now, str(exc))
+                await self._sleep(self.policy.delay_for(tries, None, self._rng))
+                continue
+            await self._delivered.mark_delivered(recipient, nid, now)
+            await record(attempt, DeliveryOutcome.DELIVERED, now, None)
+            return final(AttemptOutcome.DELIVERED, None, tries)

@@ -1,0 +1,200 @@
+"""The delivery service `seabus run` starts: one lane per recipient with a push channel.
+
+:class:`Delivery` is the whole thing with a plain ``start()``/``stop()`` (tests
+and the benchmark drive it directly); :class:`DeliveryService` is the same as a
+``mode.Service`` so the Faust worker starts it after its own start-up and stops
+it on the way out. :func:`build_delivery` reads the configuration and checks
+every channel before anything connects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+import mode
+import structlog
+
+from connectors.delivery.audit import AuditIndex, ChannelDelivered
+from connectors.delivery.config import DeliveryConfig, load_delivery_config
+from connectors.delivery.email_channel import EmailDelivery
+from connectors.delivery.lane import RecipientLane
+from connectors.delivery.pipeline import DeliveryPipeline
+from connectors.delivery.plan import RecipientPlan, plan_delivery
+from connectors.delivery.sink import RecordSink
+from connectors.email import SmtpSender
+from connectors.gateway.config import load_gateway_config
+from connectors.webhooks import WebhookDeliverer
+from connectors.webhooks.ssrf import GetAddrInfo
+from schemas.codec import Codec
+from schemas.enums import DeliveryChannel
+from streams.config import Settings
+from streams.config.recipients import RecipientsDirectory
+
+__all__ = ["Delivery", "DeliveryService", "build_delivery"]
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_WEBHOOK_ATTEMPTS = 8
+
+
+class Delivery:
+    """Lanes, the shared deliverer and SMTP sender, the audit index and the record sink."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        bootstrap: str,
+        plans: list[RecipientPlan],
+        config: DeliveryConfig,
+        codec: Codec,
+        clock: Callable[[], datetime],
+        gateway_url: str,
+        getaddrinfo: GetAddrInfo | None = None,
+    ) -> None:
+        self.settings = settings
+        self.bootstrap = bootstrap
+        self.plans = plans
+        self.config = config
+        self.gateway_url = gateway_url
+        self.index = AuditIndex()
+        self.lanes: list[RecipientLane] = []
+        self.pipeline: DeliveryPipeline | None = None
+        self._codec = codec
+        self._clock = clock
+        self._getaddrinfo = getaddrinfo
+        self._sink = RecordSink(bootstrap=bootstrap, topic_for=settings.topic)
+        self._deliverer: WebhookDeliverer | None = None
+
+    async def catch_up(self) -> int:
+        return await self.index.catch_up(
+            bootstrap=self.bootstrap, topic=self.settings.topic("audit"), codec=self._codec
+        )
+
+    async def start(self) -> None:
+        await self._sink.start()
+        try:
+            read = await self.catch_up()
+            pipeline = self.pipeline = DeliveryPipeline(
+                codec=self._codec,
+                clock=self._clock,
+                sink=self._sink,
+                index=self.index,
+                plans=self.plans,
+                max_bytes=self.settings.max_message_bytes,
+            )
+            if any(p.webhook for p in self.plans):
+                self._deliverer = pipeline.webhooks = WebhookDeliverer(
+                    policy=self.config.retry.policy(max_attempts=DEFAULT_WEBHOOK_ATTEMPTS),
+                    on_attempt=pipeline.on_webhook_attempt,
+                    delivered=ChannelDelivered(self.index, DeliveryChannel.WEBHOOK),
+                    endpoint_states=self.index,
+                    clock=self._clock,
+                    max_in_flight=self.config.max_in_flight,
+                    getaddrinfo=self._getaddrinfo,
+                )
+            if any(p.email for p in self.plans):
+                smtp = self.config.smtp
+                assert smtp.host is not None  # plan_delivery refused e-mail channels without a relay
+                pipeline.email = EmailDelivery(
+                    sender=SmtpSender(
+                        host=smtp.host,
+                        port=smtp.port,
+                        from_address=smtp.from_address,
+                        username=smtp.username,
+                        password=self.config.smtp_password if smtp.username else None,
+                        starttls=smtp.starttls,
+                        timeout_s=smtp.timeout_s,
+                    ),
+                    policy=self.config.retry.policy(max_attempts=self.config.email.max_attempts),
+                    delivered=ChannelDelivered(self.index, DeliveryChannel.EMAIL),
+                    on_attempt=pipeline.record_attempt,
+                    gateway_url=self.gateway_url,
+                    clock=self._clock,
+                )
+            for plan in self.plans:
+                lane = RecipientLane(
+                    plan=plan,
+                    pipeline=pipeline,
+                    bootstrap=self.bootstrap,
+                    topic=self.settings.notify_topic(plan.recipient),
+                    group_id=f"{self.settings.app_id}-delivery-{plan.recipient}",
+                    catch_up=self.catch_up,
+                    session_timeout_s=self.settings.consumer_session_timeout_s,
+                )
+                await lane.start()
+                self.lanes.append(lane)
+        except BaseException:
+            await self.stop()
+            raise
+        log.info(
+            "delivery started",
+            recipients={p.recipient: list(p.channels) for p in self.plans},
+            audit_records_read=read,
+        )
+
+    async def stop(self) -> None:
+        lanes, self.lanes = self.lanes, []
+        await asyncio.gather(
+            *(lane.stop(grace_s=self.config.shutdown_grace_s) for lane in lanes), return_exceptions=True
+        )
+        if self._deliverer is not None:
+            await self._deliverer.close()
+            self._deliverer = None
+        await self._sink.stop()
+
+
+class DeliveryService(mode.Service):
+    """:class:`Delivery` as a service of the Faust worker."""
+
+    def __init__(self, *, delivery: Delivery) -> None:
+        self.delivery = delivery
+        super().__init__()
+
+    async def on_start(self) -> None:
+        await self.delivery.start()
+
+    async def on_stop(self) -> None:
+        await self.delivery.stop()
+
+
+def _gateway_url(settings: Settings) -> str:
+    gateway = load_gateway_config(settings)
+    host = "127.0.0.1" if gateway.host in ("0.0.0.0", "::", "") else gateway.host
+    return f"http://{host}:{gateway.port}"
+
+
+def build_delivery(
+    *,
+    settings: Settings,
+    bootstrap: str,
+    directory: RecipientsDirectory,
+    codec: Codec,
+    clock: Callable[[], datetime],
+    config: DeliveryConfig | None = None,
+) -> Delivery | None:
+    """The configured delivery, or None when it is disabled or no recipient has a push channel.
+
+    Raises :class:`~connectors.errors.DeliveryConfigError` for an unusable file or channel.
+    """
+    config = config or load_delivery_config(settings)
+    if not config.enabled:
+        log.info("push delivery disabled in the configuration", file=str(config.source))
+        return None
+    plans = plan_delivery(
+        directory, config=config, recipients_file=settings.resolve(settings.recipients_file)
+    )
+    if not plans:
+        return None
+    gateway_url = config.email.gateway_url or (_gateway_url(settings) if any(p.email for p in plans) else "")
+    return Delivery(
+        settings=settings,
+        bootstrap=bootstrap,
+        plans=plans,
+        config=config,
+        codec=codec,
+        clock=clock,
+        gateway_url=gateway_url,
+    )

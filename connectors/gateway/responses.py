@@ -1,0 +1,479 @@
+"""``POST /v1/responses``: a Member State (or office) answers a notification over HTTP.
+
+The order of checks says who must act: 401 (who are you?), 413/415/400 (the
+body), 403 (a recipient answers only for itself), 400 with every problem of the
+response, then Kafka. 202 comes only after Kafka acknowledged the response on
+``<prefix>.responses`` (keyed by allegation id, ``acks=all``); if it did not,
+503 says nothing was accepted and the request can be sent again (the same
+``response_id`` makes the retry recognisable as the same answer).
+
+Recipient tokens are configured like agency tokens, by hash, under
+``recipients:`` in gateway.yaml; a recipient whose directory entry names a
+``reply_token_env`` variable may also use the token held there. The signed
+webhook variant (:mod:`connectors.gateway.webhook_replies`) shares everything
+after authentication through :func:`accept_reply`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from connectors.gateway.auth import AgencyAuth, bearer_token, token_sha256
+from connectors.gateway.bodies import read_json_body
+from connectors.gateway.config import GatewayConfig
+from connectors.gateway.openapi import OpenApiDocument, problem_responses
+from connectors.gateway.problems import HttpProblem, ProblemType, json_pointer
+from connectors.gateway.state import GATEWAY, GatewayState, RouteModule
+from schemas.cloudevents import build_headers, ce_type_for, format_time
+from schemas.codec import encode_model
+from schemas.errors import KafkaUnavailable, ValidationFailed
+from schemas.models import Response
+from schemas.validation import parse_response
+from streams.config.recipients import RecipientsDirectory, load_recipients
+
+__all__ = [
+    "EXAMPLE",
+    "PATH",
+    "REPLIES",
+    "WRONG_RECIPIENT",
+    "KafkaResponseSink",
+    "RecipientAuth",
+    "Replies",
+    "ResponseSink",
+    "accept_reply",
+    "accepted_schema",
+    "ensure_replies",
+    "post_response",
+    "reply_problem_responses",
+    "response_routes",
+    "submission_schema",
+]
+
+log = structlog.get_logger(__name__)
+
+PATH = "/v1/responses"
+SOURCE = "seabus-gateway/responses"
+WRONG_RECIPIENT = "urn:seabus:problem:wrong-recipient"
+OPTIONAL_FIELDS = ("response_id", "responded_at", "recipient")
+
+
+# --- who is answering --------------------------------------------------------
+
+
+class RecipientAuth:
+    """Maps token hashes to the recipient each token may answer for."""
+
+    def __init__(self, *, tokens: Mapping[str, str]) -> None:
+        self._by_hash = dict(tokens)
+
+    @classmethod
+    def from_tokens(cls, tokens: Mapping[str, str]) -> RecipientAuth:
+        """From plain ``token → recipient`` (tests and embedding); the tokens are hashed at once."""
+        return cls(tokens={token_sha256(t): r for t, r in tokens.items()})
+
+    @classmethod
+    def from_config(cls, config: GatewayConfig, directory: RecipientsDirectory | None) -> RecipientAuth:
+        """gateway.yaml's ``recipients:`` hashes, plus tokens in the directory's ``reply_token_env`` variables."""
+        tokens = {r.token_sha256: r.recipient for r in config.recipients}
+        for recipient in directory.recipients if directory is not None else ():
+            value = os.environ.get(recipient.reply_token_env) if recipient.reply_token_env else None
+            if value:
+                tokens.setdefault(token_sha256(value), recipient.id)
+        return cls(tokens=tokens)
+
+    @property
+    def recipients(self) -> frozenset[str]:
+        return frozenset(self._by_hash.values())
+
+    def recipient_for(self, token: str) -> str | None:
+        return self._by_hash.get(token_sha256(token))
+
+    def authenticate(self, request: web.Request, *, agencies: AgencyAuth | None = None) -> str:
+        """The answering recipient, or a 401 (403 for an agency's token) problem."""
+        token = bearer_token(request)
+        if token is None:
+            raise _unauthenticated("send your office's reply token as `Authorization: Bearer <token>`", None)
+        recipient = self.recipient_for(token)
+        if recipient is not None:
+            return recipient
+        entity = agencies.entity_for(token) if agencies is not None else None
+        if entity is not None:
+            raise HttpProblem(
+                403,
+                type_=WRONG_RECIPIENT,
+                title="Forbidden",
+                detail=f"this token belongs to the agency {entity}, which publishes allegations; replies "
+                "need the reply token of the Member State or office that was notified",
+            )
+        raise _unauthenticated(
+            "this token is not configured on the gateway; check it, or ask the operators to add its hash "
+            "(`seabus gateway token --recipient XXX`) under `recipients:` in gateway.yaml",
+            "invalid_token",
+        )
+
+
+def _unauthenticated(detail: str, error: str | None) -> HttpProblem:
+    challenge = 'Bearer realm="seabus-replies"' + (f', error="{error}"' if error else "")
+    return HttpProblem(
+        401,
+        type_=ProblemType.UNAUTHENTICATED,
+        title="Unauthenticated",
+        detail=detail,
+        headers={"WWW-Authenticate": challenge},
+    )
+
+
+# --- where answers go ----------------------------------------------------------
+
+
+class ResponseSink(Protocol):
+    """Puts one encoded response on the responses topic; returns (partition, offset) once acknowledged."""
+
+    async def send(
+        self, *, key: bytes, value: bytes, headers: list[tuple[str, bytes]], timeout_s: float
+    ) -> tuple[int, int]: ...
+
+
+class KafkaResponseSink:
+    """:class:`ResponseSink` on an idempotent ``acks=all`` producer; raises KafkaUnavailable if not acked."""
+
+    def __init__(self, *, bootstrap: str, topic: str, client_id: str = "seabus-gateway-replies") -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self._client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        """Connect (aiokafka objects must be made inside the running event loop)."""
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            client_id=self._client_id,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=0,
+        )
+        try:
+            await self._producer.start()
+        except KafkaError as exc:
+            await self._producer.stop()
+            raise KafkaUnavailable(
+                f"the reply routes cannot reach Kafka at {self.bootstrap} ({exc}); start the broker or fix "
+                "SEABUS_BOOTSTRAP, then start the gateway again."
+            ) from exc
+
+    async def stop(self) -> None:
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def send(
+        self, *, key: bytes, value: bytes, headers: list[tuple[str, bytes]], timeout_s: float
+    ) -> tuple[int, int]:
+        if self._producer is None:
+            raise KafkaUnavailable("the reply producer is not started; the gateway is starting or stopping")
+        try:
+            async with asyncio.timeout(timeout_s):
+                future = await self._producer.send(self.topic, key=key, value=value, headers=headers)
+                meta = await future
+        except (KafkaError, TimeoutError) as exc:
+            raise KafkaUnavailable(
+                f"Kafka did not acknowledge the response within {timeout_s:g}s ({type(exc).__name__})"
+            ) from exc
+        return int(meta.partition), int(meta.offset)
+
+
+@dataclass(kw_only=True)
+class Replies:
+    """What both reply routes share: who may answer, the webhook secrets, and the sink."""
+
+    auth: RecipientAuth
+    sink: ResponseSink
+    webhook_secrets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+REPLIES: web.AppKey[Replies] = web.AppKey("seabus_replies", Replies)
+
+
+def _webhook_secrets(directory: RecipientsDirectory | None) -> dict[str, tuple[str, ...]]:
+    secrets: dict[str, tuple[str, ...]] = {}
+    for recipient in directory.recipients if directory is not None else ():
+        channel = recipient.channels.webhook
+        if channel is None:
+            continue
+        values = tuple(os.environ[name] for name in channel.secrets_env if os.environ.get(name))
+        if values:
+            secrets[recipient.id] = values
+        else:
+            log.warning(
+                "no webhook secret set; signed replies from this recipient are refused",
+                recipient=recipient.id,
+                variables=list(channel.secrets_env),
+            )
+    return secrets
+
+
+def _bootstrap_of(gw: GatewayState) -> str:
+    address = getattr(gw.producer, "bootstrap", None) or gw.settings.bootstrap
+    if not isinstance(address, str) or not address:
+        raise ValueError("the reply routes need a Kafka bootstrap address: pass bootstrap= or sink=")
+    return address
+
+
+def ensure_replies(
+    app: web.Application,
+    gw: GatewayState,
+    *,
+    auth: RecipientAuth | None = None,
+    sink: ResponseSink | None = None,
+    directory: RecipientsDirectory | None = None,
+    bootstrap: str | None = None,
+) -> Replies:
+    """The app's :class:`Replies`, made on first use (later calls get the same one).
+
+    Defaults: the directory from the settings; tokens from gateway.yaml and the
+    directory; a Kafka sink on the gateway's own cluster, started and stopped
+    with the app.
+    """
+    if REPLIES in app:
+        return app[REPLIES]
+    if directory is None:
+        directory = load_recipients(gw.settings.resolve(gw.settings.recipients_file))
+    if sink is None:
+        kafka = KafkaResponseSink(
+            bootstrap=bootstrap or _bootstrap_of(gw), topic=gw.settings.topic("responses")
+        )
+
+        async def start(_app: web.Application) -> None:
+            await kafka.start()
+
+        async def stop(_app: web.Application) -> None:
+            await kafka.stop()
+
+        app.on_startup.append(start)
+        app.on_cleanup.append(stop)
+        sink = kafka
+    replies = Replies(
+        auth=auth or RecipientAuth.from_config(gw.config, directory),
+        sink=sink,
+        webhook_secrets=_webhook_secrets(directory),
+    )
+    app[REPLIES] = replies
+    if not replies.auth.recipients:
+        log.warning(
+            "no recipient reply tokens configured: POST /v1/responses refuses every request (401); add "
+            "some with `seabus gateway token --recipient XXX`"
+        )
+    return replies
+
+
+# --- the answer ------------------------------------------------------------------
+
+
+def _complete(data: Mapping[str, Any], recipient: str, gw: GatewayState) -> dict[str, Any]:
+    filled = dict(data)
+    filled.setdefault("recipient", recipient)
+    filled.setdefault("response_id", str(uuid.uuid4()))
+    filled.setdefault("responded_at", format_time(gw.clock()))
+    return filled
+
+
+async def accept_reply(gw: GatewayState, replies: Replies, recipient: str, data: Any) -> web.Response:
+    """Check a reply body for ``recipient``, put it on the responses topic, answer 202 (or a problem)."""
+    if not isinstance(data, dict):
+        raise HttpProblem(
+            400,
+            type_=ProblemType.MALFORMED_REQUEST,
+            title="Malformed Request",
+            detail="send one response object (allegation_id, kind, responder, ...)",
+        )
+    named = data.get("recipient")
+    if named is not None and named != recipient:
+        raise HttpProblem(
+            403,
+            type_=WRONG_RECIPIENT,
+            title="Forbidden",
+            detail=f"you are authenticated as {recipient}, but the response names recipient {named}; a "
+            "Member State or office answers only for itself. Nothing was sent.",
+        )
+    try:
+        response = parse_response(_complete(data, recipient, gw), now=gw.clock())
+    except ValidationFailed as exc:
+        errors = [
+            {"path": p.path, "pointer": json_pointer(p.path), "detail": p.message} for p in exc.problems
+        ]
+        raise HttpProblem(
+            400,
+            type_=ProblemType.VALIDATION_FAILED,
+            title="Validation Failed",
+            detail=f"the response breaks the contract ({len(errors)} problem(s), listed in `errors`); "
+            "nothing was sent. Correct them and send it again.",
+            errors=errors,
+        ) from None
+    value = encode_model(response, codec=gw.codec)
+    headers = build_headers(
+        event_id=response.response_id,
+        source=SOURCE,
+        type_=ce_type_for(response.avro_name),
+        time=response.responded_at,
+        subject=response.allegation_id,
+    )
+    try:
+        partition, offset = await replies.sink.send(
+            key=response.allegation_id.encode(),
+            value=value,
+            headers=headers,
+            timeout_s=gw.config.ack_timeout_s,
+        )
+    except KafkaUnavailable as exc:
+        log.warning(
+            "kafka did not acknowledge a response", recipient=recipient, allegation_id=response.allegation_id
+        )
+        raise HttpProblem(
+            503,
+            type_=ProblemType.KAFKA_UNAVAILABLE,
+            title="Kafka Unavailable",
+            detail=f"{exc}; the response was NOT accepted. Send the same request again after Retry-After "
+            f"seconds (keep the response_id {response.response_id} so the retry is the same answer).",
+            headers={"Retry-After": str(gw.config.retry_after_s)},
+        ) from None
+    log.info(
+        "response accepted",
+        recipient=recipient,
+        allegation_id=response.allegation_id,
+        response_id=response.response_id,
+        kind=response.kind.value,
+    )
+    return web.json_response(
+        {
+            "response_id": response.response_id,
+            "allegation_id": response.allegation_id,
+            "recipient": response.recipient,
+            "partition": partition,
+            "offset": offset,
+        },
+        status=202,
+    )
+
+
+async def post_response(request: web.Request) -> web.Response:
+    gw = request.app[GATEWAY]
+    replies = request.app[REPLIES]
+    recipient = replies.auth.authenticate(request, agencies=gw.auth)
+    _raw, data = await read_json_body(request, max_bytes=gw.max_body_bytes)
+    return await accept_reply(gw, replies, recipient, data)
+
+
+def response_routes(
+    *,
+    auth: RecipientAuth | None = None,
+    sink: ResponseSink | None = None,
+    directory: RecipientsDirectory | None = None,
+    bootstrap: str | None = None,
+) -> RouteModule:
+    """The route module for ``POST /v1/responses`` (see :func:`ensure_replies` for the defaults)."""
+
+    def register(app: web.Application, gw: GatewayState) -> None:
+        ensure_replies(app, gw, auth=auth, sink=sink, directory=directory, bootstrap=bootstrap)
+        app.router.add_post(PATH, post_response)
+        gw.openapi.add_operation(PATH, "post", _operation(gw.openapi))
+
+    return register
+
+
+# --- the OpenAPI description ------------------------------------------------------
+
+
+def submission_schema(doc: OpenApiDocument) -> str:
+    """The request body of both reply routes: a Response whose id, time and recipient may be left out."""
+    schema = Response.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
+    for name, sub in schema.pop("$defs", {}).items():
+        doc.add_schema(name, sub)
+    schema["title"] = "ResponseSubmission"
+    schema["required"] = [f for f in schema.get("required", []) if f not in OPTIONAL_FIELDS]
+    schema["description"] = (
+        "A reply about one allegation. `response_id` defaults to a new UUID, `responded_at` to the time "
+        "of receipt, `recipient` to the authenticated recipient (naming another one is refused)."
+    )
+    return doc.add_schema("ResponseSubmission", schema)
+
+
+def accepted_schema(doc: OpenApiDocument) -> str:
+    return doc.add_schema(
+        "AcceptedResponse",
+        {
+            "type": "object",
+            "properties": {
+                "response_id": {"type": "string"},
+                "allegation_id": {"type": "string"},
+                "recipient": {"type": "string"},
+                "partition": {"type": "integer"},
+                "offset": {"type": "integer"},
+            },
+            "required": ["response_id", "allegation_id", "recipient", "partition", "offset"],
+        },
+    )
+
+
+def reply_problem_responses(*statuses: int, unauthenticated: str) -> dict[str, Any]:
+    described = {
+        400: "The body is not JSON, or the response breaks the contract (every problem listed in `errors`).",
+        401: unauthenticated,
+        403: "The response names another recipient, or the token is an agency's.",
+    }
+    answers = problem_responses(*statuses)
+    for status, text in described.items():
+        if str(status) in answers:
+            answers[str(status)]["description"] = text
+    return answers
+
+
+EXAMPLE = {
+    "allegation_id": "SYNTH-2026-0001",
+    "kind": "ACKNOWLEDGED",
+    "responder": "Permanent Mission, SEA focal point",
+    "note": "Received; national focal point informed.",
+}
+
+
+def _operation(doc: OpenApiDocument) -> dict[str, Any]:
+    return {
+        "summary": "Answer a notification (Member State or office)",
+        "description": (
+            "Authenticate with your reply token: `Authorization: Bearer <token>` (hashes are configured "
+            "under `recipients:` in gateway.yaml). The answer lands on the responses topic keyed by "
+            "`allegation_id`, where the bus matches it to open obligations (ACKNOWLEDGED satisfies the "
+            "acknowledgement, an INVESTIGATION_* kind the decision, OUTCOME_REPORTED the outcome). "
+            "202 means Kafka acknowledged it; an answer about an allegation you were not notified of is "
+            "accepted here and dead-lettered by the bus."
+        ),
+        "operationId": "submitResponse",
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": submission_schema(doc)}, "example": EXAMPLE}},
+        },
+        "responses": {
+            "202": {
+                "description": "Kafka acknowledged the response.",
+                "content": {"application/json": {"schema": {"$ref": accepted_schema(doc)}}},
+            },
+            **reply_problem_responses(
+                400,
+                401,
+                403,
+                413,
+                415,
+                503,
+                unauthenticated="No bearer token, or a token this gateway does not know.",
+            ),
+        },
+    }

@@ -1,0 +1,215 @@
+"""``POST /v1/webhook-replies/{recipient}``: a reply signed like the webhooks the bus sends.
+
+A Member State that receives notifications by webhook already shares a secret
+with the bus. It can sign its replies with that same secret (Standard Webhooks:
+``webhook-id``, ``webhook-timestamp``, ``webhook-signature`` over the raw body)
+instead of holding a separate bearer token. The signature is checked before the
+body is even parsed: tampered, stale (over five minutes) or wrongly signed
+requests get 401. A repeated ``webhook-id`` with the same body gets the first
+answer back (no second record on Kafka); with another body, 422. After that it
+is exactly ``POST /v1/responses``: same body, same checks, same 202.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from aiohttp import web
+
+from connectors.errors import WebhookVerificationError
+from connectors.gateway.bodies import too_large
+from connectors.gateway.idempotency import ClaimResult, StoredResponse
+from connectors.gateway.openapi import OpenApiDocument
+from connectors.gateway.problems import HttpProblem, ProblemType
+from connectors.gateway.responses import (
+    EXAMPLE,
+    REPLIES,
+    RecipientAuth,
+    ResponseSink,
+    accept_reply,
+    accepted_schema,
+    ensure_replies,
+    reply_problem_responses,
+    submission_schema,
+)
+from connectors.gateway.state import GATEWAY, GatewayState, RouteModule
+from connectors.webhooks import verify_webhook
+from streams.config.recipients import RecipientsDirectory
+
+__all__ = ["PATH", "post_webhook_reply", "webhook_reply_routes"]
+
+PATH = "/v1/webhook-replies/{recipient}"
+REPLAYED_HEADER = "Idempotent-Replayed"
+
+
+def _unverified(detail: str) -> HttpProblem:
+    return HttpProblem(401, type_=ProblemType.UNAUTHENTICATED, title="Unauthenticated", detail=detail)
+
+
+async def _read_raw(request: web.Request, *, max_bytes: int) -> bytes:
+    limit = f"a reply may be at most {max_bytes} bytes"
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise too_large(f"the body is {request.content_length} bytes; {limit}")
+    if "Content-Type" in request.headers:
+        ctype = request.content_type
+        if ctype != "application/json" and not ctype.endswith("+json"):
+            raise HttpProblem(
+                415,
+                type_=ProblemType.UNSUPPORTED_MEDIA_TYPE,
+                title="Unsupported Media Type",
+                detail=f"the body is {ctype}; send JSON with Content-Type: application/json",
+            )
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise too_large(f"the body is larger than allowed; {limit}") from None
+    if len(raw) > max_bytes:
+        raise too_large(f"the body is {len(raw)} bytes; {limit}")
+    return raw
+
+
+async def post_webhook_reply(request: web.Request) -> web.Response:
+    gw = request.app[GATEWAY]
+    replies = request.app[REPLIES]
+    recipient = request.match_info["recipient"]
+    raw = await _read_raw(request, max_bytes=gw.max_body_bytes)
+    secrets = replies.webhook_secrets.get(recipient)
+    if not secrets:
+        raise _unverified(
+            f"no webhook secret is configured for {recipient!r} on this bus, so its signed replies cannot "
+            "be checked; use POST /v1/responses with a reply token, or ask the operators to configure "
+            "the webhook channel"
+        )
+    try:
+        verify_webhook(request.headers, raw, secrets)
+    except WebhookVerificationError as exc:
+        raise _unverified(str(exc)) from None
+    webhook_id = request.headers["webhook-id"]
+    scope = f"webhook-reply:{recipient}"
+    claim = gw.idempotency.claim(scope, webhook_id, hashlib.sha256(raw).hexdigest())
+    if claim.result is ClaimResult.REPLAY:
+        assert claim.response is not None
+        stored = claim.response
+        return web.Response(
+            status=stored.status,
+            body=stored.body,
+            content_type=stored.content_type,
+            headers={REPLAYED_HEADER: "true"},
+        )
+    if claim.result is ClaimResult.CONFLICT:
+        raise HttpProblem(
+            422,
+            type_=ProblemType.IDEMPOTENCY_KEY_REUSED,
+            title="Webhook Id Reused",
+            detail="this webhook-id was already used with a different body; sign each new reply under a new id",
+        )
+    if claim.result is ClaimResult.IN_PROGRESS:
+        raise HttpProblem(
+            409,
+            type_=ProblemType.IDEMPOTENCY_KEY_IN_USE,
+            title="Request In Progress",
+            detail="a reply with this webhook-id is still being processed; retry when it has been answered",
+            headers={"Retry-After": "1"},
+        )
+    try:
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise HttpProblem(
+                400,
+                type_=ProblemType.MALFORMED_REQUEST,
+                title="Malformed Request",
+                detail="the body is not valid UTF-8 JSON; send one response object",
+            ) from None
+        response = await accept_reply(gw, replies, recipient, data)
+    except BaseException:
+        gw.idempotency.release(scope, webhook_id)
+        raise
+    assert isinstance(response.body, bytes)
+    gw.idempotency.complete(
+        scope, webhook_id, StoredResponse(response.status, response.body, "application/json")
+    )
+    return response
+
+
+def webhook_reply_routes(
+    *,
+    auth: RecipientAuth | None = None,
+    sink: ResponseSink | None = None,
+    directory: RecipientsDirectory | None = None,
+    bootstrap: str | None = None,
+) -> RouteModule:
+    """The route module for signed replies; shares its set-up with :func:`response_routes`."""
+
+    def register(app: web.Application, gw: GatewayState) -> None:
+        ensure_replies(app, gw, auth=auth, sink=sink, directory=directory, bootstrap=bootstrap)
+        app.router.add_post(PATH, post_webhook_reply)
+        gw.openapi.add_operation(PATH, "post", _operation(gw.openapi))
+
+    return register
+
+
+def _operation(doc: OpenApiDocument) -> dict[str, Any]:
+    return {
+        "summary": "Answer a notification with a signed webhook (Member State)",
+        "description": (
+            "The same body and result as POST /v1/responses, authenticated by a Standard Webhooks signature "
+            "made with the recipient's webhook secret (the one the bus signs its deliveries with) instead "
+            "of a bearer token. Sign `{webhook-id}.{webhook-timestamp}.{raw body}` with HMAC-SHA256; "
+            "requests older than five minutes are refused. Resending the same webhook-id and body returns "
+            "the first answer."
+        ),
+        "operationId": "submitSignedResponse",
+        "parameters": [
+            {
+                "name": "recipient",
+                "in": "path",
+                "required": True,
+                "description": "The answering recipient: ISO 3166-1 alpha-3 code, or OSC, OIOS, VRA.",
+                "schema": {"type": "string", "pattern": "^([A-Z]{3}|OSC|OIOS|VRA)$"},
+            },
+            *(
+                {
+                    "name": name,
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": text,
+                }
+                for name, text in (
+                    ("webhook-id", "A unique id for this reply (e.g. a UUID); repeat it only to resend."),
+                    ("webhook-timestamp", "Unix time in seconds when the reply was signed."),
+                    ("webhook-signature", "`v1,<base64 HMAC-SHA256>`, several separated by spaces."),
+                )
+            ),
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": submission_schema(doc)}, "example": EXAMPLE}},
+        },
+        "responses": {
+            "202": {
+                "description": "Kafka acknowledged the response.",
+                "headers": {
+                    REPLAYED_HEADER: {
+                        "description": "true when this is the stored answer to an earlier reply with this webhook-id",
+                        "schema": {"type": "string"},
+                    }
+                },
+                "content": {"application/json": {"schema": {"$ref": accepted_schema(doc)}}},
+            },
+            **reply_problem_responses(
+                400,
+                401,
+                403,
+                409,
+                413,
+                415,
+                422,
+                503,
+                unauthenticated="Missing, stale or non-matching signature, or no webhook secret for this recipient.",
+            ),
+        },
+    }

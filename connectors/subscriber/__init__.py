@@ -1,0 +1,30 @@
+"""The subscriber client: how a Member State reads its notifications from Kafka.
+
+    from connectors.subscriber import Subscriber, SqliteSeenStore
+
+    def handle(notification):            # or: async def handle(notification)
+        ...                              # store it in the national case system
+
+    Subscriber(
+        bootstrap="kafka.example.org:9093",
+        recipient="FRA",
+        group_id="fra-case-system",
+        handler=handle,
+        seen_store=SqliteSeenStore("seen.sqlite3"),
+    ).run_forever()
+
+See :mod:`connectors.subscriber.client` for the guarantees and docs/MEMBER_STATES.md.
+"""
+
+from connectors.subscriber.client import ErrorPolicy, Handler, Subscriber, retry_handler_failures
+from connectors.subscriber.seen import InMemorySeenStore, SeenStore, SqliteSeenStore
+
+__all__ = [
+    "ErrorPolicy",
+    "Handler",
+    "InMemorySeenStore",
+    "SeenStore",
+    "SqliteSeenStore",
+    "Subscriber",
+    "retry_handler_failures",
+]

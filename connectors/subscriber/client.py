@@ -1,0 +1,239 @@
+"""A Member State's own consumer of ``<prefix>.notify.<RECIPIENT>``.
+
+What it promises:
+
+* the handler gets each notification as a typed :class:`~schemas.models.Notification`;
+* an offset is committed only after the handler returned, so a handler that
+  raises (or a process that dies) leaves the notification to be offered again;
+* a notification already handled (same ``notification_id``: a redelivery after
+  a crash, or a re-publication by the bus) is skipped, using a seen-store;
+* notifications of one allegation arrive in order (they share a partition key),
+  and a failing notification holds back only the ones behind it on its partition.
+
+When the handler raises, the subscriber seeks back to that notification and
+offers it again after a pause that doubles up to ``max_retry_delay_s``, for as
+long as ``on_error`` says so (by default: forever for handler failures; a
+record the client cannot decode stops it, since that usually means this copy
+of seabus is older than the bus and must be upgraded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import signal
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+
+from connectors.errors import HandlerFailed, NotificationUndecodable, SubscriberError
+from connectors.subscriber.seen import InMemorySeenStore, SeenStore
+from schemas.codec import Codec, decode_model, default_codec
+from schemas.errors import CodecError, ValidationFailed
+from schemas.models import Notification
+
+__all__ = ["ErrorPolicy", "Handler", "Subscriber", "retry_handler_failures"]
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[Notification], Awaitable[None] | None]
+"""Called once per new notification; may be a plain function or a coroutine function."""
+
+ErrorPolicy = Callable[[SubscriberError], bool]
+"""True: leave the notification uncommitted and offer it again later; False: stop and raise."""
+
+
+def retry_handler_failures(error: SubscriberError) -> bool:
+    """The default policy: retry what the handler failed on; stop on records that cannot be read."""
+    return isinstance(error, HandlerFailed)
+
+
+class Subscriber:
+    """Consume one recipient's notification topic with manual commits and duplicate skipping.
+
+    ``group_id`` is the recipient's own consumer group (its Kafka principal must
+    be allowed to use it). ``consumer_options`` go to ``AIOKafkaConsumer`` as
+    they are: ``security_protocol``, ``sasl_mechanism``, ``ssl_context`` and so
+    on for a production cluster. Without ``seen_store`` an in-memory one is
+    used; pass a :class:`~connectors.subscriber.SqliteSeenStore` to skip
+    duplicates across restarts too.
+
+    A plain-function handler runs on the event loop: keep it short, or make it
+    a coroutine function (or hand blocking work to ``asyncio.to_thread``).
+    """
+
+    def __init__(
+        self,
+        *,
+        bootstrap: str,
+        recipient: str,
+        group_id: str,
+        handler: Handler,
+        topic_prefix: str = "sea",
+        seen_store: SeenStore | None = None,
+        on_error: ErrorPolicy = retry_handler_failures,
+        retry_delay_s: float = 1.0,
+        max_retry_delay_s: float = 60.0,
+        consumer_options: Mapping[str, Any] | None = None,
+        codec: Codec | None = None,
+    ) -> None:
+        if retry_delay_s < 0 or max_retry_delay_s < retry_delay_s:
+            raise ValueError("retry delays must be non-negative and max_retry_delay_s >= retry_delay_s")
+        self.bootstrap = bootstrap
+        self.recipient = recipient
+        self.group_id = group_id
+        self.topic = f"{topic_prefix}.notify.{recipient}"
+        self.seen: SeenStore = seen_store if seen_store is not None else InMemorySeenStore()
+        self.handled = 0
+        """Notifications handed to the handler successfully since this client started."""
+        self.skipped = 0
+        """Notifications skipped as already handled."""
+        self._handler = handler
+        self._on_error = on_error
+        self._retry_delay_s = retry_delay_s
+        self._max_retry_delay_s = max_retry_delay_s
+        self._options = dict(consumer_options or {})
+        self._codec = codec or default_codec()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._failures: dict[TopicPartition, int] = {}
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after the notification in hand (safe from any thread)."""
+        loop, event = self._loop, self._stop
+        if loop is None or event is None:
+            return
+        if loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            event.set()
+        else:
+            loop.call_soon_threadsafe(event.set)
+
+    def run_forever(self) -> None:
+        """Run until SIGINT or SIGTERM (a script's main loop)."""
+
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self.stop)
+            await self.run()
+
+        asyncio.run(main())
+
+    async def run(self) -> None:
+        """Consume until :meth:`stop`; raises the :class:`SubscriberError` ``on_error`` refused."""
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        consumer = AIOKafkaConsumer(
+            self.topic,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **self._options,
+        )
+        await consumer.start()
+        log.info("subscriber started", recipient=self.recipient, topic=self.topic, group=self.group_id)
+        try:
+            while not self._stop.is_set():
+                batch = await consumer.getmany(timeout_ms=500)
+                pause = 0.0
+                for tp, records in batch.items():
+                    for record in records:
+                        if self._stop.is_set():
+                            consumer.seek(tp, record.offset)  # not handled: offer it again after a restart
+                            break
+                        if not await self._process(consumer, tp, record):
+                            consumer.seek(tp, record.offset)
+                            pause = max(pause, self._delay(tp))
+                            break
+                if pause:
+                    await self._sleep(pause)
+        finally:
+            await consumer.stop()
+            log.info("subscriber stopped", recipient=self.recipient, handled=self.handled)
+
+    def _delay(self, tp: TopicPartition) -> float:
+        failures = self._failures.get(tp, 1)
+        return float(min(self._max_retry_delay_s, self._retry_delay_s * 2 ** (failures - 1)))
+
+    async def _sleep(self, seconds: float) -> None:
+        assert self._stop is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    async def _process(self, consumer: AIOKafkaConsumer, tp: TopicPartition, record: ConsumerRecord) -> bool:
+        """True when the record is finished with (handled, or skipped); False to offer it again."""
+        try:
+            note = decode_model(record.value, Notification, codec=self._codec)
+        except (CodecError, ValidationFailed) as exc:
+            error: SubscriberError = NotificationUndecodable(
+                f"the record at {tp.topic}[{tp.partition}]@{record.offset} is not a notification this "
+                f"client can read ({exc}); upgrade seabus on this side, then start the subscriber again",
+                notification_id=None,
+                partition=tp.partition,
+                offset=record.offset,
+            )
+            error.__cause__ = exc
+            return self._failed(tp, error)
+        if self.seen.is_seen(self.recipient, note.notification_id):
+            self.skipped += 1
+            log.info(
+                "notification already handled; skipped",
+                notification_id=note.notification_id,
+                allegation_id=note.allegation_id,
+            )
+            await self._commit(consumer, tp, record)
+            return True
+        try:
+            result = self._handler(note)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            error = HandlerFailed(
+                f"the handler raised {type(exc).__name__} on notification {note.notification_id}; it was "
+                "not committed and will be offered again",
+                notification_id=note.notification_id,
+                partition=tp.partition,
+                offset=record.offset,
+            )
+            error.__cause__ = exc
+            return self._failed(tp, error)
+        self.seen.mark_seen(self.recipient, note.notification_id)
+        self.handled += 1
+        self._failures.pop(tp, None)
+        log.info(
+            "notification handled", notification_id=note.notification_id, allegation_id=note.allegation_id
+        )
+        await self._commit(consumer, tp, record)
+        return True
+
+    def _failed(self, tp: TopicPartition, error: SubscriberError) -> bool:
+        if not self._on_error(error):
+            raise error
+        self._failures[tp] = self._failures.get(tp, 0) + 1
+        log.warning(
+            "notification not handled; it will be offered again",
+            notification_id=error.notification_id,
+            partition=error.partition,
+            offset=error.offset,
+            error=type(error.__cause__).__name__ if error.__cause__ else None,
+        )
+        return False
+
+    async def _commit(self, consumer: AIOKafkaConsumer, tp: TopicPartition, record: ConsumerRecord) -> None:
+        try:
+            await consumer.commit({tp: record.offset + 1})
+        except (CommitFailedError, KafkaError) as exc:
+            # The partition moved to another member (rebalance): it will offer the record again,
+            # and the seen-store (if shared, e.g. SQLite) keeps it from being handled twice.
+            log.warning("offset commit failed", partition=tp.partition, offset=record.offset, error=str(exc))

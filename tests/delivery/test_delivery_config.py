@@ -1,0 +1,112 @@
+"""Start-up checks of delivery: every unusable channel stops the bus with the file and the recipient named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.delivery import DeliveryConfig, load_delivery_config, plan_delivery
+from connectors.errors import DeliveryConfigError
+from connectors.webhooks import generate_secret
+from schemas.errors import ConfigError
+from streams.config import Settings
+from streams.config.recipients import RecipientsDirectory
+
+RECIPIENTS = Path("/etc/seabus/recipients.yaml")
+
+
+def directory(*entries: dict[str, Any]) -> RecipientsDirectory:
+    offices = [{"id": o, "name": o} for o in ("OSC", "OIOS", "VRA")]
+    return RecipientsDirectory.model_validate({"recipients": [*offices, *entries]})
+
+
+def plan(config: DeliveryConfig, *entries: dict[str, Any]) -> Any:
+    return plan_delivery(directory(*entries), config=config, recipients_file=RECIPIENTS)
+
+
+def test_an_email_channel_without_an_smtp_relay_stops_start_up() -> None:
+    bgd = {"id": "BGD", "name": "Bangladesh", "channels": {"email": {"to": ["desk@bgd.example.org"]}}}
+    with pytest.raises(ConfigError) as caught:
+        plan(DeliveryConfig(source=Path("/etc/seabus/delivery.yaml")), bgd)
+    message = str(caught.value)
+    assert str(RECIPIENTS) in message
+    assert "BGD" in message
+    assert "/etc/seabus/delivery.yaml" in message
+    assert "SEABUS_SMTP_HOST" in message
+
+
+def test_a_missing_webhook_secret_variable_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WEBHOOK_SECRET_KEN", raising=False)
+    ken = {
+        "id": "KEN",
+        "name": "Kenya",
+        "channels": {
+            "webhook": {"url": "https://hooks.ken.example.org/seabus", "secrets_env": ["WEBHOOK_SECRET_KEN"]}
+        },
+    }
+    with pytest.raises(DeliveryConfigError) as caught:
+        plan(DeliveryConfig(), ken)
+    assert "KEN" in str(caught.value)
+    assert "WEBHOOK_SECRET_KEN" in str(caught.value)
+
+
+def test_plain_http_needs_allow_private(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBHOOK_SECRET_URY", generate_secret())
+    ury = {
+        "id": "URY",
+        "name": "Uruguay",
+        "channels": {
+            "webhook": {"url": "http://hooks.ury.example.org/seabus", "secrets_env": ["WEBHOOK_SECRET_URY"]}
+        },
+    }
+    with pytest.raises(DeliveryConfigError, match=r"URY.*plain http"):
+        plan(DeliveryConfig(), ury)
+
+
+def test_recipients_without_push_channels_get_no_lane(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBHOOK_SECRET_FRA", generate_secret())
+    fra = {
+        "id": "FRA",
+        "name": "France",
+        "channels": {
+            "webhook": {"url": "https://hooks.fra.example.org/", "secrets_env": ["WEBHOOK_SECRET_FRA"]}
+        },
+    }
+    plans = plan(DeliveryConfig(), fra, {"id": "KEN", "name": "Kenya"})
+    assert [(p.recipient, p.channels) for p in plans] == [("FRA", ("webhook",))]
+
+
+def test_smtp_settings_come_from_the_environment_and_the_password_only_from_there(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "delivery.yaml"
+    path.write_text("smtp:\n  host: relay.example.org\n  port: 587\nemail:\n  max_attempts: 3\n")
+    monkeypatch.setenv("SEABUS_DELIVERY_FILE", str(path))
+    monkeypatch.setenv("SEABUS_SMTP_PORT", "2525")
+    monkeypatch.setenv("SEABUS_SMTP_USERNAME", "seabus")
+    monkeypatch.setenv("SEABUS_SMTP_PASSWORD", "synthetic-password")
+    config = load_delivery_config(settings)
+    assert (config.smtp.host, config.smtp.port, config.smtp.username) == ("relay.example.org", 2525, "seabus")
+    assert config.smtp_password == "synthetic-password"
+    assert config.email.max_attempts == 3
+
+    path.write_text("smtp:\n  password: in-the-file\n")
+    with pytest.raises(DeliveryConfigError, match=r"delivery\.yaml.*smtp\.password"):
+        load_delivery_config(settings)
+
+
+def test_a_missing_file_means_defaults(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEABUS_DELIVERY_FILE", str(tmp_path / "absent.yaml"))
+    config = load_delivery_config(settings)
+    assert config.enabled
+    assert config.smtp.host is None
+
+
+def test_the_shipped_file_is_valid(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    shipped = Path(__file__).resolve().parents[2] / "deploy" / "config" / "delivery.yaml"
+    monkeypatch.setenv("SEABUS_DELIVERY_FILE", str(shipped))
+    assert load_delivery_config(settings).retry.max_delay_s == 300

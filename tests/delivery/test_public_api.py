@@ -1,0 +1,49 @@
+"""The names Member States and the bus import from the delivery side stay put."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PUBLIC = {
+    "connectors.subscriber": [
+        "ErrorPolicy",
+        "Handler",
+        "InMemorySeenStore",
+        "SeenStore",
+        "SqliteSeenStore",
+        "Subscriber",
+        "retry_handler_failures",
+    ],
+    "connectors.delivery": [
+        "ENDPOINT_HEADER",
+        "AuditIndex",
+        "ChannelDelivered",
+        "ChannelOutcome",
+        "Delivery",
+        "DeliveryConfig",
+        "DeliveryPipeline",
+        "DeliveryService",
+        "EmailDelivery",
+        "EmailSettings",
+        "EmailTarget",
+        "Incoming",
+        "RecipientLane",
+        "RecipientPlan",
+        "RecordSink",
+        "RetrySettings",
+        "SmtpSettings",
+        "build_delivery",
+        "delivery_config_path",
+        "load_delivery_config",
+        "plan_delivery",
+    ],
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_public_names_are_exported_and_sorted(module: str) -> None:
+    exported = importlib.import_module(module).__all__
+    assert exported == PUBLIC[module]
+    assert exported == sorted(exported, key=lambda n: (not n.isupper(), n))

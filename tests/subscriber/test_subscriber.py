@@ -1,0 +1,200 @@
+"""The subscriber client on the real broker: commit after the handler, skip what was handled.
+
+Every notification of a test shares one allegation id, hence one partition, so
+"the marker was handled last" proves nothing earlier was handled again: the
+marker is behind everything else in the partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from support.bus import producer
+
+from connectors.errors import HandlerFailed, NotificationUndecodable
+from connectors.subscriber import Handler, InMemorySeenStore, SeenStore, SqliteSeenStore, Subscriber
+from deploy import topics
+from schemas.codec import encode_model
+from schemas.models import Notification
+from schemas.testing import synthetic_notification
+from streams.config import Settings
+
+pytestmark = pytest.mark.kafka
+
+AID = "SYNTH-SUB-0001"
+
+
+@pytest.fixture
+def topic(settings: Settings, kafka_bootstrap: str) -> str:
+    topics.apply(settings, ["FRA"], bootstrap=kafka_bootstrap)
+    return settings.notify_topic("FRA")
+
+
+def publish(bootstrap: str, topic: str, *notification_ids: str) -> None:
+    p = producer(bootstrap)
+    for nid in notification_ids:
+        note = synthetic_notification(1, recipient="FRA", notification_id=nid, allegation_id=AID)
+        p.send(topic, key=AID.encode(), value=encode_model(note)).get(timeout=30)
+    p.close()
+
+
+def run_until(
+    settings: Settings,
+    bootstrap: str,
+    *,
+    group: str,
+    handler: Handler,
+    done: Callable[[], bool],
+    seen_store: SeenStore | None = None,
+) -> Subscriber:
+    """Run a subscriber until ``done()``, then stop it; returns it for its counters."""
+    subscriber = Subscriber(
+        bootstrap=bootstrap,
+        recipient="FRA",
+        topic_prefix=settings.topic_prefix,
+        group_id=group,
+        handler=handler,
+        seen_store=seen_store,
+        retry_delay_s=0.05,
+        max_retry_delay_s=0.2,
+    )
+
+    async def scenario() -> None:
+        running = asyncio.create_task(subscriber.run())
+        async with asyncio.timeout(60):
+            while not done():
+                if running.done():
+                    await running  # raises what stopped it
+                await asyncio.sleep(0.05)
+        subscriber.stop()
+        await running
+
+    asyncio.run(scenario())
+    return subscriber
+
+
+def test_a_failing_handler_gets_the_notification_again_and_it_is_handled_once(
+    settings: Settings, kafka_bootstrap: str, topic: str
+) -> None:
+    publish(kafka_bootstrap, topic, "SYNTH-N-1", "SYNTH-N-2")
+    calls: list[str] = []
+    handled: list[str] = []
+
+    def flaky(note: Notification) -> None:
+        calls.append(note.notification_id)
+        if calls.count(note.notification_id) == 1 and note.notification_id == "SYNTH-N-1":
+            raise RuntimeError("the national case system is down (synthetic)")
+        handled.append(note.notification_id)
+
+    group = f"{settings.app_id}-fra"
+    first = run_until(settings, kafka_bootstrap, group=group, handler=flaky, done=lambda: len(handled) == 2)
+    assert calls == ["SYNTH-N-1", "SYNTH-N-1", "SYNTH-N-2"]  # N-2 waited behind the failed N-1
+    assert handled == ["SYNTH-N-1", "SYNTH-N-2"]
+    assert first.handled == 2
+
+    # Same group after a restart: the committed offsets are past both, only the marker comes.
+    publish(kafka_bootstrap, topic, "SYNTH-N-MARKER")
+    after: list[str] = []
+    run_until(
+        settings,
+        kafka_bootstrap,
+        group=group,
+        handler=lambda n: after.append(n.notification_id),
+        done=lambda: bool(after),
+    )
+    assert after == ["SYNTH-N-MARKER"]
+
+
+def test_a_republished_notification_reaches_the_handler_once(
+    settings: Settings, kafka_bootstrap: str, topic: str
+) -> None:
+    publish(kafka_bootstrap, topic, "SYNTH-N-1", "SYNTH-N-1", "SYNTH-N-MARKER")
+    handled: list[str] = []
+
+    async def handler(note: Notification) -> None:  # coroutine handlers work the same way
+        handled.append(note.notification_id)
+
+    subscriber = run_until(
+        settings,
+        kafka_bootstrap,
+        group=f"{settings.app_id}-fra",
+        handler=handler,
+        done=lambda: "SYNTH-N-MARKER" in handled,
+        seen_store=InMemorySeenStore(),
+    )
+    assert handled == ["SYNTH-N-1", "SYNTH-N-MARKER"]
+    assert subscriber.skipped == 1
+
+
+def test_the_sqlite_store_keeps_handled_ids_across_restarts(
+    settings: Settings, kafka_bootstrap: str, topic: str, tmp_path: Path
+) -> None:
+    publish(kafka_bootstrap, topic, "SYNTH-N-1", "SYNTH-N-2")
+    path = tmp_path / "seen.sqlite3"
+    before: list[str] = []
+    with SqliteSeenStore(path) as store:
+        run_until(
+            settings,
+            kafka_bootstrap,
+            group=f"{settings.app_id}-first",
+            handler=lambda n: before.append(n.notification_id),
+            done=lambda: len(before) == 2,
+            seen_store=store,
+        )
+    publish(kafka_bootstrap, topic, "SYNTH-N-MARKER")
+    after: list[str] = []
+    with SqliteSeenStore(path) as store:
+        # A new group reads the topic from the beginning, as after lost offsets or a group reset.
+        restarted = run_until(
+            settings,
+            kafka_bootstrap,
+            group=f"{settings.app_id}-second",
+            handler=lambda n: after.append(n.notification_id),
+            done=lambda: bool(after),
+            seen_store=store,
+        )
+        assert len(store) == 3
+    assert before == ["SYNTH-N-1", "SYNTH-N-2"]
+    assert after == ["SYNTH-N-MARKER"]
+    assert restarted.skipped == 2
+
+
+def test_an_unreadable_record_stops_the_subscriber_unless_told_otherwise(
+    settings: Settings, kafka_bootstrap: str, topic: str
+) -> None:
+    p = producer(kafka_bootstrap)
+    p.send(topic, key=AID.encode(), value=b'{"not": "a notification"}').get(timeout=30)
+    p.close()
+    with pytest.raises(NotificationUndecodable, match="upgrade seabus"):
+        run_until(
+            settings,
+            kafka_bootstrap,
+            group=f"{settings.app_id}-fra",
+            handler=lambda n: None,
+            done=lambda: False,
+        )
+
+
+def test_the_error_policy_can_stop_on_handler_failures(
+    settings: Settings, kafka_bootstrap: str, topic: str
+) -> None:
+    publish(kafka_bootstrap, topic, "SYNTH-N-1")
+
+    def broken(note: Notification) -> None:
+        raise ValueError("synthetic failure")
+
+    subscriber = Subscriber(
+        bootstrap=kafka_bootstrap,
+        recipient="FRA",
+        topic_prefix=settings.topic_prefix,
+        group_id=f"{settings.app_id}-fra",
+        handler=broken,
+        on_error=lambda error: False,
+    )
+    with pytest.raises(HandlerFailed) as caught:
+        asyncio.run(subscriber.run())
+    assert caught.value.notification_id == "SYNTH-N-1"
+    assert isinstance(caught.value.__cause__, ValueError)
