@@ -6,6 +6,7 @@ turns a :class:`SeabusError` into one readable line and exit status 2.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import click
@@ -27,7 +28,7 @@ class _Group(click.Group):
 @click.option("--log-level", default=None, help="debug, info, warning or error (default: settings).")
 def cli(log_level: str | None) -> None:
     """seabus: carries allegations of SEA to the Member States concerned and the Special Coordinator."""
-    logs.configure(level=log_level or "info")
+    logs.configure(level=log_level or os.environ.get("SEABUS_LOG_LEVEL") or "info")
 
 
 def _register() -> None:
