@@ -1,0 +1,883 @@
+"""Routing throughput and latency: the seabus worker against a bare aiokafka loop and a naive script.
+
+Run:  .venv/bin/python bench/routing/run.py [--bootstrap HOST:PORT] [--n 5000] [--rate 200,50]
+                                           [--seconds 10] [--repeat 2] [--profile FILE]
+                                           [--cases seabus,bare,bare-all,naive] [--max-minutes 9.5]
+
+Without ``--bootstrap`` a local single-node KRaft broker is started in a
+temporary folder and stopped at the end. Every case runs on that broker in this
+one run, on a copy of the same input (the same encoded allegation events, keyed
+by allegation_id) written to its own ``<prefix>.allegations`` topic (6
+partitions) with kafka-python ``acks=all``:
+
+* **seabus**: the real bus, ``python -m deploy.cli.main run`` in a subprocess
+  (its own topic prefix, app id and data dir), stopped with SIGINT;
+* **bare (notifications)**: the limit. A bare aiokafka consume -> produce loop
+  that, for each input, produces the notifications the bus produces for it
+  (pre-computed with the bus's own intake step: same topics, keys, values and
+  headers, about three per input) with ``acks=all`` and awaits their acks
+  before the next input, as the bus's intake agent does;
+* **bare (all bus records)**: the same loop producing every record the bus's
+  agent awaits for that input (the notifications plus one ``ObligationUpdate``
+  per obligation created), i.e. the same Kafka work minus Faust, the codec,
+  routing, deadlines and the state tables;
+* **naive**: a kafka-python script that decodes each input with the codec,
+  routes it with ``routes.yaml``, builds and encodes the notifications and
+  produces each with ``send(...).get()``.
+
+The bare and naive loops run in their own process (this file re-invoked with
+``--run-loop``; Faust itself reads ``--loop`` from argv), like the bus, so the
+publisher and the measuring consumer in this process never share a GIL with
+the loop under test.
+
+Measurements per case, after a warm-up of 100 events:
+
+* throughput: N events published as fast as possible; routed events/s from the
+  first publish to the last notification seen on ``<prefix>.notify.OSC``
+  (every event reaches OSC), counting distinct ``source_event_id``; and the
+  CPU time (user + system, /proc/<pid>/stat) the loop's process spent over that
+  burst, per event: on a shared machine the steadiest figure;
+* latency: for each ``--rate`` (events/s; a comma-separated list, the first is
+  the goal's) new events paced for ``--seconds``; per event the time from just
+  before its ``send`` to the poll that returned its OSC notification in this
+  process's consumer (same clock); p50 and p99. A rate above what a loop can
+  sustain shows up as a growing backlog, i.e. latencies of seconds.
+
+All cases run ``--repeat`` rounds, interleaved, so that each round's ratios
+compare cases measured under similar load (the machine is shared; ``load1`` is
+the 1-minute load average when the case ended). For the bus, intake outcomes
+other than "routed" (duplicates, dead letters) and error lines are reported, and
+a failed case prints the bus's last log lines.
+
+``--profile FILE`` then runs the bus once more under ``python -m cProfile -o
+FILE`` while the warm-up and N events are routed, stops it with SIGINT (the
+profile is written on the way out) and prints where the worker's time went:
+self time by area, cumulative time of the functions on the hot path, the top of
+the seabus functions by cumulative time and of everything by self time. The
+profile spans the whole process, start-up (imports) and shutdown included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import pickle
+import platform
+import pstats
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from deploy import topics
+from deploy.kafka import LocalCluster
+from schemas.codec import Codec, decode_model, encode_model
+from schemas.models import AllegationEvent
+from streams import logs
+from streams.agents.deadlines import Deadlines
+from streams.config import Settings, load_settings
+from streams.context import BusContext, load_context
+from streams.deadlines import DeadlineEngine, ValueFormat
+from streams.intake import Intake, Outcome
+from streams.records import Source, headers_for
+from streams.routing.notifications import build_notifications
+from streams.routing.rules import load_rules
+from streams.synthetic import random_event
+from streams.tables import DeferredWrites
+
+REPO = Path(__file__).resolve().parents[2]
+
+WARMUP = 100
+SEED = 71278
+READY_LINE = "seabus worker ready"
+LOOP_READY = "bench loop ready"
+Headers = list[tuple[str, bytes]]
+OutRecord = tuple[str, bytes | None, bytes, Headers]  # topic, key, value, headers
+
+
+class Budget:
+    """The whole run's wall-time bound: every wait takes the smaller of its own limit and what is left."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+
+    def left(self, limit: float) -> float:
+        return max(0.0, min(limit, self.deadline - time.monotonic()))
+
+
+# --- inputs ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Input:
+    event_id: str
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True)
+class Workload:
+    warmup: list[Input]
+    burst: list[Input]
+    paced: list[tuple[float, list[Input]]]  # (events/s, events)
+
+    def all(self) -> list[Input]:
+        return [*self.warmup, *self.burst, *(i for _, phase in self.paced for i in phase)]
+
+
+def make_workload(n: int, rates: Sequence[float], seconds: float, codec: Codec) -> Workload:
+    rng = random.Random(SEED)
+    now = datetime.now(UTC) - timedelta(minutes=1)
+    counts = [WARMUP, n, *(round(rate * seconds) for rate in rates)]
+    inputs = []
+    for i in range(sum(counts)):
+        event = random_event(rng, index=i, now=now)
+        inputs.append(Input(event.event_id, event.allegation_id.encode(), encode_model(event, codec=codec)))
+    phases = []
+    start = 0
+    for count in counts:
+        phases.append(inputs[start : start + count])
+        start += count
+    return Workload(phases[0], phases[1], list(zip(rates, phases[2:], strict=True)))
+
+
+def bus_outputs(
+    inputs: Sequence[Input], ctx: BusContext, prefix: str, *, notifications_only: bool
+) -> dict[bytes, list[OutRecord]]:
+    """What the bus's intake agent produces (and awaits) for each input, computed with its own code."""
+    obligations: dict[str, Any] = {}
+    deferred = DeferredWrites(obligations)
+    engine = DeadlineEngine(
+        policies=ctx.policies,
+        obligations=deferred,
+        allegations={},
+        calendar_for=lambda r: (
+            ctx.policies.calendar(e.calendar, time_zone=e.timezone)
+            if (e := ctx.directory.get(r))
+            else ctx.policies.calendar()
+        ),
+        value_format=ValueFormat.JSON_BYTES,
+    )
+    deadlines = Deadlines(
+        ctx=ctx, engine=engine, obligations=cast(Any, obligations), records=cast(Any, {}), deferred=deferred
+    )
+    intake = Intake(
+        rules=ctx.rules,
+        codec=ctx.codec,
+        known_entities=ctx.known_entities,
+        directory=frozenset(ctx.directory.ids()),
+        max_bytes=ctx.max_message_bytes,
+        obligations=deadlines,
+    )
+    out: dict[bytes, list[OutRecord]] = {}
+    now = datetime.now(UTC)
+    for offset, item in enumerate(inputs):
+        result = intake.handle(
+            key=item.key,
+            value=item.value,
+            headers=[],
+            source=Source(topic="bench", partition=0, offset=offset),
+            state=None,
+            now=now,
+        )
+        if result.outcome is not Outcome.ROUTED:
+            raise RuntimeError(f"synthetic input {item.event_id} was not routed: {result.reason}")
+        records = list(result.outbound) + deadlines.updates_for(deferred.commit(), now)
+        out[item.key] = [
+            (
+                f"{prefix}.notify.{r.recipient}" if r.route == "notify" else f"{prefix}.{r.route}",
+                r.key,
+                r.value,
+                list(r.headers),
+            )
+            for r in records
+            if r.route == "notify" or not notifications_only
+        ]
+    return out
+
+
+# --- processes -------------------------------------------------------------------------
+
+
+def free_port_run(count: int) -> int:
+    for _ in range(200):
+        base = random.randrange(20000, 32000 - count)
+        ok = True
+        for port in range(base, base + count):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError("no free port run found")
+
+
+class Child:
+    """A subprocess whose stderr lines are collected (with arrival time) by a reader thread."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        self.lines: list[tuple[float, str]] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append((time.perf_counter(), line))
+
+    def first(self, text: str) -> float | None:
+        """Seconds from process start to the first line containing ``text``."""
+        for at, line in list(self.lines):
+            if text in line:
+                return at - self.started
+        return None
+
+    def wait_line(self, text: str, timeout: float) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            at = self.first(text)
+            if at is not None:
+                return at
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        tail = "".join(line for _, line in self.lines[-30:])
+        raise RuntimeError(f"no {text!r} within {timeout:.0f} s (exit {self.proc.poll()}):\n{tail}")
+
+    def stop(self, sig: int = signal.SIGINT, timeout: float = 120.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait(timeout=30)
+        self._reader.join(timeout=10)
+        return code
+
+    def errors(self) -> list[str]:
+        return [line for _, line in self.lines if "Traceback" in line or '"level": "error"' in line]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def bus_env(bootstrap: str, prefix: str, data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEABUS_")}
+    env.update(
+        {
+            "SEABUS_BOOTSTRAP": bootstrap,
+            "SEABUS_TOPIC_PREFIX": prefix,
+            "SEABUS_APP_ID": prefix,
+            "SEABUS_DATA_DIR": str(data_dir),
+            "SEABUS_WEB_PORT": str(free_port_run(1)),
+            "SEABUS_GATEWAY_PORT": str(free_port_run(1)),
+            "SEABUS_LOG_LEVEL": "warning",
+            "PYTHONPATH": str(REPO),
+        }
+    )
+    return env
+
+
+# --- measuring -------------------------------------------------------------------------
+
+
+class Watch:
+    """Consumes ``<prefix>.notify.OSC`` in a thread, noting when each source_event_id first arrived."""
+
+    def __init__(self, bootstrap: str, topic: str, codec: Codec, budget: Budget) -> None:
+        self.seen: dict[str, float] = {}
+        self.codec = codec
+        self._stop = threading.Event()
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=100
+        )
+        deadline = time.monotonic() + budget.left(60)
+        partitions: set[int] | None = None
+        while not partitions:
+            partitions = self.consumer.partitions_for_topic(topic)
+            if not partitions and time.monotonic() > deadline:
+                raise RuntimeError(f"topic {topic} never appeared")
+            if not partitions:
+                time.sleep(0.2)
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        self.consumer.assign(tps)
+        self.consumer.seek_to_beginning(*tps)
+        self.hard_stop = budget.deadline
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and time.monotonic() < self.hard_stop:
+            batches = self.consumer.poll(timeout_ms=100)
+            at = time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    _, datum = self.codec.decode(record.value, expected_type="Notification")
+                    self.seen.setdefault(datum["source_event_id"], at)
+
+    def wait_all(self, ids: Sequence[str], timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(i in self.seen for i in ids):
+                return True
+            time.sleep(0.05)
+        return all(i in self.seen for i in ids)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self.consumer.close()
+
+
+class Publisher:
+    def __init__(self, bootstrap: str) -> None:
+        self.producer = KafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=0
+        )
+
+    def burst(self, topic: str, inputs: Sequence[Input]) -> dict[str, float]:
+        sent: dict[str, float] = {}
+        for item in inputs:
+            sent[item.event_id] = time.perf_counter()
+            self.producer.send(topic, key=item.key, value=item.value)
+        self.producer.flush(timeout=120)
+        return sent
+
+    def paced(self, topic: str, inputs: Sequence[Input], rate: float) -> dict[str, float]:
+        sent: dict[str, float] = {}
+        start = time.perf_counter()
+        for i, item in enumerate(inputs):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            sent[item.event_id] = time.perf_counter()
+            self.producer.send(topic, key=item.key, value=item.value)
+        self.producer.flush(timeout=120)
+        return sent
+
+    def close(self) -> None:
+        self.producer.close(timeout=30)
+
+
+@dataclass
+class Result:
+    case: str
+    n: int = 0
+    routed: int = 0
+    seconds: float = 0.0
+    latencies_ms: dict[float, list[float]] = field(default_factory=dict)  # by paced rate
+    paced_sent: dict[float, int] = field(default_factory=dict)
+    outputs_per_event: float | None = None
+    cpu_ms_per_event: float | None = None  # the loop process's CPU time over the burst, per event
+    note: str = ""
+    round: int = 0
+    load: float = field(default_factory=lambda: os.getloadavg()[0])  # at the end of the case
+
+    @property
+    def rate(self) -> float | None:
+        return self.routed / self.seconds if self.seconds > 0 and self.routed == self.n else None
+
+    def pct(self, rate: float, q: float) -> float | None:
+        samples = self.latencies_ms.get(rate)
+        if not samples:
+            return None
+        ordered = sorted(samples)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def measure(
+    result: Result,
+    *,
+    bootstrap: str,
+    input_topic: str,
+    notify_topic: str,
+    work: Workload,
+    codec: Codec,
+    budget: Budget,
+    pid: int,
+) -> Result:
+    """Warm-up, then the burst and the paced phase against a loop that is already running."""
+    watch = Watch(bootstrap, notify_topic, codec, budget)
+    publisher = Publisher(bootstrap)
+    try:
+        publisher.burst(input_topic, work.warmup)
+        if not watch.wait_all([i.event_id for i in work.warmup], budget.left(180)):
+            result.note = "warm-up not routed in time"
+            return result
+        ids = [i.event_id for i in work.burst]
+        result.n = len(ids)
+        cpu_before = cpu_seconds(pid)
+        sent = publisher.burst(input_topic, work.burst)
+        first = min(sent.values())
+        complete = watch.wait_all(ids, budget.left(60 + len(ids) / 20))
+        result.cpu_ms_per_event = (cpu_seconds(pid) - cpu_before) * 1000 / len(ids)
+        seen = [watch.seen[i] for i in ids if i in watch.seen]
+        result.routed = len(seen)
+        result.seconds = (max(seen) - first) if seen else 0.0
+        if not complete:
+            result.note = f"throughput: only {len(seen)}/{len(ids)} routed in time"
+            return result
+        for rate, phase in work.paced:
+            sent = publisher.paced(input_topic, phase, rate)
+            result.paced_sent[rate] = len(sent)
+            ids = [i.event_id for i in phase]
+            complete = watch.wait_all(ids, budget.left(60 + len(ids) / 20))
+            result.latencies_ms[rate] = [(watch.seen[i] - sent[i]) * 1000 for i in ids if i in watch.seen]
+            if not complete:
+                result.note = (
+                    f"latency at {rate:g}/s: only {len(result.latencies_ms[rate])}/{len(ids)} routed in time"
+                )
+                break
+        return result
+    finally:
+        publisher.close()
+        watch.close()
+
+
+# --- the cases ---------------------------------------------------------------------------
+
+
+def bench_seabus(
+    bootstrap: str,
+    work: Workload,
+    codec: Codec,
+    budget: Budget,
+    workdir: Path,
+    *,
+    profile: Path | None = None,
+) -> Result:
+    prefix = "rb" + uuid.uuid4().hex[:8]
+    argv = [sys.executable, "-m", "deploy.cli.main", "run"]
+    if profile is not None:
+        argv = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "deploy.cli.main", "run"]
+    bus = Child(argv, bus_env(bootstrap, prefix, workdir / prefix))
+    name = "seabus worker" + (" under cProfile" if profile else "")
+    result = Result(name)
+    try:
+        bus.wait_line(READY_LINE, budget.left(180))
+        if profile is not None:  # throughput only: N events, no paced phase
+            work = Workload(work.warmup, work.burst, [])
+        result = measure(
+            result,
+            bootstrap=bootstrap,
+            input_topic=f"{prefix}.allegations",
+            notify_topic=f"{prefix}.notify.OSC",
+            work=work,
+            codec=codec,
+            budget=budget,
+            pid=bus.proc.pid,
+        )
+    finally:
+        code = bus.stop(signal.SIGINT)
+        if code != 0:
+            result.note += f" bus exited {code}"
+        errors = bus.errors()
+        if errors:
+            result.note += f" {len(errors)} error line(s), first: {errors[0].strip()[:300]}"
+        outcomes: dict[str, int] = {}
+        for _, line in bus.lines:
+            if '"allegation event"' in line:
+                outcome = line.split('"outcome": "', 1)[-1].split('"', 1)[0]
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if set(outcomes) - {"routed"}:
+            result.note += f" intake outcomes {outcomes}"
+        if result.note:  # the bus's own account of what went wrong
+            print(f"--- {name}: last lines of the bus's stderr ---", file=sys.stderr)
+            quiet = [line for _, line in bus.lines if '"allegation event"' not in line]
+            print("".join(quiet[-60:]), file=sys.stderr)
+    return result
+
+
+def bench_loop(
+    kind: str,
+    bootstrap: str,
+    work: Workload,
+    codec: Codec,
+    budget: Budget,
+    workdir: Path,
+    ctx: BusContext,
+) -> Result:
+    prefix = "rb" + uuid.uuid4().hex[:8]
+    settings: Settings = load_settings(bootstrap=bootstrap, topic_prefix=prefix, app_id=prefix)
+    topics.apply(settings, list(ctx.directory.ids()), bootstrap=bootstrap)
+    argv = [sys.executable, __file__, "--run-loop", kind, "--bootstrap", bootstrap, "--prefix", prefix]
+    argv += ["--max-seconds", str(int(budget.left(600)) + 5)]
+    label = {"naive": "naive kafka-python script"}.get(kind, "")
+    per_event: float | None = None
+    if kind in ("bare", "bare-all"):
+        outputs = bus_outputs(work.all(), ctx, prefix, notifications_only=kind == "bare")
+        per_event = sum(len(v) for v in outputs.values()) / len(outputs)
+        table = workdir / f"{prefix}.outputs.pickle"
+        table.write_bytes(pickle.dumps(outputs))
+        argv += ["--outputs", str(table)]
+        label = "bare aiokafka loop (" + ("notifications" if kind == "bare" else "all bus records") + ")"
+    child = Child(argv, {**os.environ, "PYTHONPATH": str(REPO)})
+    result = Result(label, outputs_per_event=per_event)
+    try:
+        child.wait_line(LOOP_READY, budget.left(60))
+        result = measure(
+            result,
+            bootstrap=bootstrap,
+            input_topic=f"{prefix}.allegations",
+            notify_topic=f"{prefix}.notify.OSC",
+            work=work,
+            codec=codec,
+            budget=budget,
+            pid=child.proc.pid,
+        )
+    finally:
+        code = child.stop(signal.SIGTERM, timeout=30)
+        if code != 0:
+            result.note += f" loop exited {code}: " + "".join(line for _, line in child.lines[-5:])
+    return result
+
+
+# --- the loops (child processes) ----------------------------------------------------------
+
+
+async def bare_loop(
+    bootstrap: str, prefix: str, outputs: dict[bytes, list[OutRecord]], max_seconds: float
+) -> None:
+    """Consume, produce the pre-computed records of each input, await their acks, next input."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    consumer = AIOKafkaConsumer(
+        f"{prefix}.allegations",
+        bootstrap_servers=bootstrap,
+        group_id=prefix,
+        auto_offset_reset="earliest",
+        enable_auto_commit=True,
+        auto_commit_interval_ms=1000,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    await consumer.start()
+    print(LOOP_READY, file=sys.stderr, flush=True)
+    deadline = time.monotonic() + max_seconds
+    try:
+        while not stop.is_set() and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=100)
+            for messages in batches.values():
+                for message in messages:
+                    futures = [
+                        await producer.send(topic, value=value, key=key, headers=headers)
+                        for topic, key, value, headers in outputs[message.key]
+                    ]
+                    await asyncio.gather(*futures)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
+def naive_loop(bootstrap: str, prefix: str, max_seconds: float) -> None:
+    """kafka-python: decode, route, build, encode, and ``send().get()`` each notification."""
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    codec = Codec()
+    rules = load_rules(REPO / "deploy" / "config" / "routes.yaml")
+    consumer = KafkaConsumer(
+        f"{prefix}.allegations",
+        bootstrap_servers=bootstrap,
+        group_id=prefix,
+        auto_offset_reset="earliest",
+        enable_auto_commit=True,
+    )
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=0)
+    print(LOOP_READY, file=sys.stderr, flush=True)
+    deadline = time.monotonic() + max_seconds
+    try:
+        while not stop.is_set() and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=100).values():
+                for record in records:
+                    event = decode_model(record.value, AllegationEvent, codec=codec)
+                    decision = rules.decide(event)
+                    now = datetime.now(UTC)
+                    for n in build_notifications(
+                        event,
+                        recipients={r: list(c) for r, c in decision.recipients.items()},
+                        rules=rules,
+                        routed_at=now,
+                    ):
+                        producer.send(
+                            f"{prefix}.notify.{n.recipient}",
+                            key=n.allegation_id.encode(),
+                            value=encode_model(n, codec=codec),
+                            headers=headers_for(
+                                n, n.notification_id, n.allegation_id, n.routed_at, "bench/naive"
+                            ),
+                        ).get(timeout=30)
+    finally:
+        consumer.close()
+        producer.close(timeout=10)
+
+
+# --- profile summary ----------------------------------------------------------------------
+
+AREAS: list[tuple[str, Callable[[str, str], bool]]] = [
+    ("idle (epoll wait)", lambda f, fn: "select.epoll" in fn),
+    ("socket send/recv (syscalls)", lambda f, fn: "_socket.socket" in fn),
+    ("fastavro (C)", lambda f, fn: "fastavro" in f or "fastavro" in fn),
+    ("pydantic (validation, dump)", lambda f, fn: "pydantic" in f or "pydantic" in fn),
+    ("seabus schemas.codec", lambda f, fn: f.endswith("schemas/codec.py")),
+    ("seabus schemas.validation", lambda f, fn: f.endswith("schemas/validation.py")),
+    ("seabus schemas (other)", lambda f, fn: "/schemas/" in f and "site-packages" not in f),
+    ("seabus routing", lambda f, fn: "/streams/routing/" in f),
+    ("seabus deadlines", lambda f, fn: "/streams/deadlines/" in f),
+    ("seabus intake + agents + tables", lambda f, fn: "/streams/" in f and "site-packages" not in f),
+    ("faust", lambda f, fn: "/faust/" in f),
+    ("mode", lambda f, fn: "/mode/" in f),
+    ("aiokafka", lambda f, fn: "/aiokafka/" in f),
+    ("kafka-python", lambda f, fn: "/kafka/" in f),
+    (
+        "logging (structlog, logging, json)",
+        lambda f, fn: any(p in f for p in ("structlog", "/logging/", "/json/")),
+    ),
+    ("asyncio", lambda f, fn: "/asyncio/" in f),
+    ("uuid", lambda f, fn: f.endswith("/uuid.py")),
+]
+
+KEY_FUNCTIONS = [
+    ("streams/intake.py", "handle"),
+    ("schemas/codec.py", "decode_model"),
+    ("schemas/validation.py", "allegation_event_problems"),
+    ("streams/intake.py", "_apply"),
+    ("streams/routing/rules.py", "decide"),
+    ("streams/agents/deadlines.py", "on_event"),
+    ("streams/routing/notifications.py", "build_notifications"),
+    ("streams/intake.py", "_notification_out"),
+    ("schemas/codec.py", "encode_model"),
+    ("streams/agents/deadlines.py", "updates_for"),
+    ("streams/tables.py", "commit"),
+    ("streams/agents/outbound.py", "send_all"),
+    ("faust/tables/base.py", "_maybe_set_key_ttl"),
+    ("faust/tables/table.py", "on_key_set"),
+    ("faust/tables/base.py", "send_changelog"),
+    ("faust/transport/drivers/aiokafka.py", "send"),
+    ("faust/topics.py", "publish_message"),
+    ("pydantic/main.py", "model_validate"),
+    ("pydantic/main.py", "model_dump"),
+    ("structlog/_native.py", "meth"),
+    ("structlog/stdlib.py", "info"),
+]
+
+
+def summarise_profile(path: Path, top: int = 35) -> str:
+    stats = pstats.Stats(str(path))
+    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
+    total = sum(v[2] for v in raw.values())
+    areas: dict[str, float] = {}
+    for (filename, _line, func), (_cc, _nc, tottime, _ct, _callers) in raw.items():
+        label = next((name for name, match in AREAS if match(filename, func)), "other (stdlib, builtins)")
+        areas[label] = areas.get(label, 0.0) + tottime
+    idle = areas.get("idle (epoll wait)", 0.0)
+    busy = total - idle
+    out = io.StringIO()
+    print(f"profiled time {total:.2f} s, of which idle in epoll {idle:.2f} s, busy {busy:.2f} s", file=out)
+    print("\nself time by area (share of busy time):", file=out)
+    for label, seconds in sorted(areas.items(), key=lambda kv: -kv[1]):
+        if label != "idle (epoll wait)":
+            print(f"  {label:40} {seconds:8.2f} s  {100 * seconds / busy:5.1f} %", file=out)
+    print("\nkey functions (cumulative, includes callees; calls):", file=out)
+    for suffix, name in KEY_FUNCTIONS:
+        for (filename, _line, func), (_cc, nc, _tt, ct, _callers) in raw.items():
+            if filename.endswith(suffix) and func == name:
+                print(
+                    f"  {suffix + ':' + name:60} {ct:8.2f} s  {100 * ct / busy:5.1f} %  {nc:>8} calls",
+                    file=out,
+                )
+    buf = io.StringIO()
+    pstats.Stats(str(path), stream=buf).sort_stats("cumulative").print_stats(
+        f"{REPO}/(streams|schemas)/", top
+    )
+    print("\n--- seabus functions by cumulative time ---", file=out)
+    print(_trim(buf.getvalue()), file=out)
+    buf = io.StringIO()
+    pstats.Stats(str(path), stream=buf).sort_stats("tottime").print_stats(top)
+    print("--- top by self time ---", file=out)
+    print(_trim(buf.getvalue()), file=out)
+    return out.getvalue()
+
+
+def _trim(text: str) -> str:
+    """pstats output from its column header on, with the site-packages path shortened."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+    site = str(Path(sys.prefix) / "lib")
+    return "\n".join(line.replace(site, "<lib>").replace(str(REPO), "<repo>") for line in lines[start:])
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def _f(value: float | None, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def report(results: list[Result], *, bootstrap: str, started_local: bool, rates: Sequence[float]) -> str:
+    out = io.StringIO()
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPU(s); broker {bootstrap}"
+        + (" (local KRaft, started for this run)" if started_local else ""),
+        file=out,
+    )
+    paced = "".join(f" {f'p50@{r:g}':>8} {f'p99@{r:g}':>8}" for r in rates)
+    header = f"{'round':>5} {'case':40} {'N':>6} {'events/s':>9} {'cpu ms/ev':>9} {'out/ev':>7}{paced} {'load1':>6}"
+    print(header, file=out)
+    print("-" * len(header), file=out)
+    for r in results:
+        cells = "".join(
+            f" {_f(r.pct(rate, 0.5), '.1f'):>8} {_f(r.pct(rate, 0.99), '.1f'):>8}" for rate in rates
+        )
+        print(
+            f"{r.round:>5} {r.case:40} {r.n:>6} {_f(r.rate, '.0f'):>9} {_f(r.cpu_ms_per_event, '.2f'):>9} "
+            f"{_f(r.outputs_per_event, '.2f'):>7}"
+            f"{cells} {r.load:>6.1f}",
+            file=out,
+        )
+    print(
+        "(events/s and cpu ms/ev: the burst of N, CPU of the loop's process only; "
+        "latencies: ms from publish to the OSC notification at each paced rate)",
+        file=out,
+    )
+    for r in results:
+        if r.note:
+            print(f"note: round {r.round}: {r.case}: {r.note.strip()}", file=out)
+    for round_ in sorted({r.round for r in results}):
+        by = {r.case: r for r in results if r.round == round_}
+        bus = by.get("seabus worker")
+        if bus is None or bus.rate is None:
+            continue
+        print(f"\nround {round_}:", file=out)
+        for r in by.values():
+            if r is not bus and r.rate:
+                cpu = ""
+                if bus.cpu_ms_per_event and r.cpu_ms_per_event:
+                    cpu = f"   CPU per event {bus.cpu_ms_per_event / r.cpu_ms_per_event:5.2f}x"
+                print(f"  seabus / {r.case:40} throughput {bus.rate / r.rate:5.2f}x{cpu}", file=out)
+        bare = by.get("bare aiokafka loop (notifications)")
+        if bare is not None and bare.rate:
+            ratio = bus.rate / bare.rate
+            verdict = "met" if ratio >= 0.5 else "NOT met"
+            print(f"  goal throughput >= 0.5 x bare: {ratio:.2f} -> {verdict}", file=out)
+        goal_rate = rates[0]
+        p99 = bus.pct(goal_rate, 0.99)
+        if p99 is not None:
+            complete = len(bus.latencies_ms[goal_rate]) == bus.paced_sent.get(goal_rate)
+            verdict = "met" if p99 < 50 and complete else "NOT met"
+            print(f"  goal p99 < 50 ms at {goal_rate:g} events/s: {p99:.1f} ms -> {verdict}", file=out)
+    return out.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap", default=None, help="existing cluster (default: start a local one)")
+    parser.add_argument("--n", type=int, default=5000, help="events in the throughput burst")
+    parser.add_argument(
+        "--rate",
+        default="200,50",
+        help="events/s of the paced latency phases (comma-separated; first = goal)",
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of each paced phase")
+    parser.add_argument("--profile", type=Path, default=None, help="also profile the bus, writing this file")
+    parser.add_argument("--cases", default="seabus,bare,bare-all,naive", help="comma-separated subset")
+    parser.add_argument("--repeat", type=int, default=2, help="rounds of all cases (interleaved)")
+    parser.add_argument("--max-minutes", type=float, default=9.5, help="bound on the whole run")
+    parser.add_argument("--run-loop", choices=["bare", "bare-all", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument("--prefix", help=argparse.SUPPRESS)
+    parser.add_argument("--outputs", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--max-seconds", type=float, default=600.0, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.run_loop is not None:  # child process: one loop under test
+        if args.run_loop == "naive":
+            naive_loop(args.bootstrap, args.prefix, args.max_seconds)
+        else:
+            outputs: dict[bytes, list[OutRecord]] = pickle.loads(args.outputs.read_bytes())
+            asyncio.run(bare_loop(args.bootstrap, args.prefix, outputs, args.max_seconds))
+        return 0
+
+    logs.configure(level="warning")  # provisioning chatter off stdout; the tables are the output
+    budget = Budget(args.max_minutes * 60)
+    workdir = tempfile.TemporaryDirectory(prefix="seabus-bench-routing-")
+    cluster: LocalCluster | None = None
+    bootstrap = args.bootstrap
+    if bootstrap is None:
+        cluster = LocalCluster(
+            directory=Path(workdir.name) / "kafka",
+            cache_dir=Path.home() / ".cache" / "seabus",
+            nodes=1,
+            base_port=free_port_run(2),
+        )
+        bootstrap = cluster.up().bootstrap
+    try:
+        codec = Codec()
+        ctx = load_context(load_settings(bootstrap=bootstrap))
+        rates = [float(r) for r in args.rate.split(",")]
+        work = make_workload(args.n, rates, args.seconds, codec)
+        results: list[Result] = []
+        for round_ in range(1, args.repeat + 1):  # cases interleaved: each round sees similar load
+            for case in [c for c in args.cases.split(",") if c]:
+                if budget.left(1) <= 0:
+                    print(f"time budget spent; round {round_} {case} skipped", file=sys.stderr)
+                    continue
+                began = time.monotonic()
+                if case == "seabus":
+                    result = bench_seabus(bootstrap, work, codec, budget, Path(workdir.name))
+                else:
+                    result = bench_loop(case, bootstrap, work, codec, budget, Path(workdir.name), ctx)
+                result.round = round_
+                result.load = os.getloadavg()[0]
+                results.append(result)
+                print(f"round {round_} {result.case}: {time.monotonic() - began:.0f} s", file=sys.stderr)
+        print(report(results, bootstrap=bootstrap, started_local=cluster is not None, rates=rates))
+        if args.profile is not None and budget.left(1) > 0:
+            profiled = bench_seabus(
+                bootstrap, work, codec, budget, Path(workdir.name), profile=args.profile.resolve()
+            )
+            print(
+                f"under cProfile: {profiled.routed}/{profiled.n} routed, "
+                f"{_f(profiled.rate, '.0f')} events/s {profiled.note}"
+            )
+            if args.profile.exists():
+                print(summarise_profile(args.profile))
+            else:
+                print(f"no profile written to {args.profile}")
+    finally:
+        if cluster is not None:
+            cluster.down()
+        workdir.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
