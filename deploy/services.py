@@ -17,7 +17,16 @@ from streams.context import BusContext
 
 def delivery_services(*, settings: Settings, bootstrap: str, context: BusContext) -> list[mode.Service]:
     """Webhook and e-mail delivery of notifications (Member State side)."""
-    return []
+    from connectors.delivery import DeliveryService, build_delivery
+
+    delivery = build_delivery(
+        settings=settings,
+        bootstrap=bootstrap,
+        directory=context.directory,
+        codec=context.codec,
+        clock=context.clock.now,
+    )
+    return [] if delivery is None else [DeliveryService(delivery=delivery)]
 
 
 def view_services(*, settings: Settings, bootstrap: str, context: BusContext) -> list[mode.Service]:
@@ -29,7 +38,13 @@ def gateway_routes(
     *, settings: Settings, context: BusContext, services: list[mode.Service]
 ) -> tuple[RouteModule, ...]:
     """Routes beyond POST /v1/allegations (replies, dashboard, timeline, metrics)."""
-    return ()
+    from connectors.gateway.responses import response_routes
+    from connectors.gateway.webhook_replies import webhook_reply_routes
+
+    return (
+        response_routes(directory=context.directory),
+        webhook_reply_routes(directory=context.directory),
+    )
 
 
 def worker_services(*, settings: Settings, bootstrap: str, context: BusContext) -> list[mode.Service]:
