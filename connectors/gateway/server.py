@@ -99,7 +99,13 @@ async def start_gateway(
 
 
 def serve_gateway(
-    *, settings: Settings, bootstrap: str, host: str | None, port: int | None, config_path: Path | None
+    *,
+    settings: Settings,
+    bootstrap: str,
+    host: str | None,
+    port: int | None,
+    config_path: Path | None,
+    extra_routes: tuple[RouteModule, ...] = (),
 ) -> None:
     """Run the gateway until SIGINT or SIGTERM (``seabus gateway``)."""
 
@@ -109,7 +115,12 @@ def serve_gateway(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         handle = await start_gateway(
-            settings=settings, host=host, port=port, bootstrap=bootstrap, config_path=config_path
+            settings=settings,
+            host=host,
+            port=port,
+            bootstrap=bootstrap,
+            config_path=config_path,
+            extra_routes=extra_routes,
         )
         try:
             await stop.wait()

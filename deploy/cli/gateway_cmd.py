@@ -32,11 +32,23 @@ __all__ = ["gateway"]
 )
 @click.pass_context
 def gateway(ctx: click.Context, host: str | None, port: int | None, config_path: Path | None) -> None:
-    """Run the HTTP intake gateway (POST /v1/allegations) until Ctrl-C."""
+    """Run the HTTP gateway (allegations in, replies in) until Ctrl-C."""
     if ctx.invoked_subcommand is not None:
         return
+    from connectors.gateway.responses import response_routes
+    from connectors.gateway.webhook_replies import webhook_reply_routes
+    from streams.config.recipients import load_recipients
+
     s = settings()
-    serve_gateway(settings=s, bootstrap=bootstrap_or_local(s), host=host, port=port, config_path=config_path)
+    directory = load_recipients(s.resolve(s.recipients_file))
+    serve_gateway(
+        settings=s,
+        bootstrap=bootstrap_or_local(s),
+        host=host,
+        port=port,
+        config_path=config_path,
+        extra_routes=(response_routes(directory=directory), webhook_reply_routes(directory=directory)),
+    )
 
 
 @gateway.command("token")
