@@ -189,7 +189,9 @@ def _wait_for_partitions(admin: KafkaAdminClient, want: dict[str, int], timeout_
         if all(seen.get(n, 0) >= count for n, count in want.items()):
             return
         if time.monotonic() > deadline:
-            raise ProvisioningError(f"partitions were added but metadata still shows {seen} after {timeout_s:.0f}s")
+            raise ProvisioningError(
+                f"partitions were added but metadata still shows {seen} after {timeout_s:.0f}s"
+            )
         time.sleep(0.2)
 
 
