@@ -9,9 +9,8 @@ never routed.
 
 Every few seconds, for each active source partition, compare the client's fetch
 position with the committed offset (what the agent acknowledged). If the position
-stays ahead while neither the committed nor the read offset moves for two looks
-in a row, seek back to the committed offset (a slow agent still moves its read
-offset, so a backlog is not mistaken for a stall). Seeking back can only re-deliver records, which the bus
+stays ahead with no commit progress for two looks in a row, seek back to the
+committed offset. Seeking back can only re-deliver records, which the bus
 recognises by event id (and a slow agent merely gets a record twice).
 """
 
@@ -26,7 +25,7 @@ log = structlog.get_logger(__name__)
 
 
 def register_watchdog(app: faust.App, *, topics: set[str], interval_s: float = 2.0) -> None:
-    last: dict[Any, tuple[int, int, int]] = {}
+    last: dict[Any, tuple[int, int]] = {}
 
     @app.timer(interval=interval_s, name="stalled-partition-watchdog")  # type: ignore[untyped-decorator]
     async def stalled_partition_watchdog() -> None:
@@ -47,9 +46,7 @@ def register_watchdog(app: faust.App, *, topics: set[str], interval_s: float = 2
             if position <= expected:
                 last.pop(tp, None)
                 continue
-            # A slow but healthy agent moves its read offset; a stuck one moves nothing.
-            read = consumer._read_offset.get(tp)
-            seen = (position, expected, -1 if read is None else int(read))
+            seen = (position, expected)
             if last.get(tp) == seen:
                 log.warning(
                     "records fetched but not delivered; seeking back",
