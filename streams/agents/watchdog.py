@@ -20,6 +20,7 @@ from typing import Any
 
 import faust
 import structlog
+from aiokafka.errors import IllegalStateError
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +37,11 @@ def register_watchdog(app: faust.App, *, topics: set[str], interval_s: float = 2
         for tp in consumer.assignment():
             if tp.topic not in topics:
                 continue
-            position = await consumer.position(tp)
+            try:
+                position = await consumer.position(tp)
+            except IllegalStateError:  # revoked while we looked: not ours any more
+                last.pop(tp, None)
+                continue
             if position is None:
                 continue
             # Faust may count a record as read that its conductor never handed to the
@@ -55,7 +60,10 @@ def register_watchdog(app: faust.App, *, topics: set[str], interval_s: float = 2
                     position=position,
                     seek_to=expected,
                 )
-                await consumer.seek(tp, expected)
+                try:
+                    await consumer.seek(tp, expected)
+                except IllegalStateError:
+                    pass
                 last.pop(tp, None)
             else:
                 last[tp] = seen
