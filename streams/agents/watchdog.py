@@ -16,6 +16,7 @@ recognises by event id (and a slow agent merely gets a record twice).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import faust
@@ -60,10 +61,8 @@ def register_watchdog(app: faust.App, *, topics: set[str], interval_s: float = 2
                     position=position,
                     seek_to=expected,
                 )
-                try:
+                with contextlib.suppress(IllegalStateError):
                     await consumer.seek(tp, expected)
-                except IllegalStateError:
-                    pass
                 last.pop(tp, None)
             else:
                 last[tp] = seen
