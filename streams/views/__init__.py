@@ -1,0 +1,56 @@
+"""Read models for on-call: the overdue view and allegation timelines, rebuilt from the topics.
+
+:class:`ViewIndex` is the pure part (records in, answers out); :class:`ViewReader`
+moves records from Kafka into it; :class:`ViewService` runs that inside
+``seabus run`` and :func:`read_view` once for ``seabus overdue``.
+"""
+
+from streams.views.errors import ViewError
+from streams.views.index import Ingested, ViewIndex
+from streams.views.models import (
+    NO_LEVEL,
+    DeadLetterEntry,
+    DeliveryEntry,
+    DueStatus,
+    EscalationEntry,
+    EventEntry,
+    NotificationEntry,
+    ObligationSummary,
+    OverdueItem,
+    OverdueReport,
+    ResponseEntry,
+    Timeline,
+    TimelineEntry,
+)
+from streams.views.overdue import OverdueFilter
+from streams.views.reader import ReaderStatus, ViewReader
+from streams.views.service import ViewService, read_view
+from streams.views.topics import SourceTopic, TopicKind, classify, topic_pattern
+
+__all__ = [
+    "NO_LEVEL",
+    "DeadLetterEntry",
+    "DeliveryEntry",
+    "DueStatus",
+    "EscalationEntry",
+    "EventEntry",
+    "Ingested",
+    "NotificationEntry",
+    "ObligationSummary",
+    "OverdueFilter",
+    "OverdueItem",
+    "OverdueReport",
+    "ReaderStatus",
+    "ResponseEntry",
+    "SourceTopic",
+    "Timeline",
+    "TimelineEntry",
+    "TopicKind",
+    "ViewError",
+    "ViewIndex",
+    "ViewReader",
+    "ViewService",
+    "classify",
+    "read_view",
+    "topic_pattern",
+]

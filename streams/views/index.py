@@ -1,0 +1,317 @@
+"""The read model itself: records from the bus's topics in, overdue view and timelines out.
+
+Pure and synchronous: :meth:`ViewIndex.ingest` takes one record's topic, key and
+value bytes; the consumer loop (:mod:`streams.views.reader`) only moves bytes, so
+everything here is tested without Kafka.
+
+What is kept is chosen field by field: allegation events contribute their type,
+sequence, reporting entity and time; notifications their recipient and rule
+names; responses their kind and responding office. Subjects, narratives, victims
+and free-text notes are decoded (the codec reads whole records) and dropped at
+once.
+
+Every record type carries an id the bus keeps stable across redeliveries, so a
+record seen twice (at-least-once delivery, a replay) is indexed once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime
+from enum import StrEnum
+
+from schemas.codec import Codec, decode_model
+from schemas.enums import ObligationState
+from schemas.errors import CodecError, ValidationFailed
+from schemas.models import (
+    AllegationEvent,
+    DeadLetter,
+    DeliveryAttempt,
+    Escalation,
+    Notification,
+    ObligationUpdate,
+    Response,
+    SeabusRecord,
+)
+from streams.deadlines.obligations import obligation_key
+from streams.views.models import (
+    NO_LEVEL,
+    DeadLetterEntry,
+    DeliveryEntry,
+    DueStatus,
+    EscalationEntry,
+    EventEntry,
+    NotificationEntry,
+    ObligationSummary,
+    OverdueReport,
+    ResponseEntry,
+    Timeline,
+    TimelineEntry,
+)
+from streams.views.overdue import OverdueFilter, current_level, open_items
+from streams.views.topics import SourceTopic, TopicKind, classify
+
+__all__ = ["Ingested", "ViewIndex"]
+
+_MODELS: dict[TopicKind, type[SeabusRecord]] = {
+    TopicKind.ALLEGATIONS: AllegationEvent,
+    TopicKind.NOTIFY: Notification,
+    TopicKind.RESPONSES: Response,
+    TopicKind.ESCALATIONS: Escalation,
+    TopicKind.DEADLETTER: DeadLetter,
+    TopicKind.AUDIT: DeliveryAttempt,
+    TopicKind.OBLIGATIONS: ObligationUpdate,
+}
+
+# Entries sharing a time keep the order in which things happen on the bus.
+_RANK = {"event": 0, "notification": 1, "delivery": 2, "response": 3, "escalation": 4, "deadletter": 5}
+
+
+class Ingested(StrEnum):
+    """What :meth:`ViewIndex.ingest` did with one record."""
+
+    INDEXED = "indexed"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    UNDECODABLE = "undecodable"
+
+
+class ViewIndex:
+    """In-memory overdue view and timelines of every allegation on one topic prefix."""
+
+    def __init__(self, *, prefix: str, codec: Codec | None = None, max_bytes: int | None = None) -> None:
+        self.prefix = prefix
+        self.codec = codec
+        self.max_bytes = max_bytes
+        self.caught_up = False
+        """Set by the reader once it has read every topic up to where it stood at start."""
+        self.counts: Counter[str] = Counter()
+        """Records seen, by outcome (``indexed``, ``duplicate``, ...)."""
+        self._obligations: dict[str, ObligationUpdate] = {}
+        self._obligations_of: dict[str, set[str]] = {}
+        self._escalations: dict[str, Escalation] = {}
+        self._entities: dict[str, str] = {}
+        self._entries: dict[str, list[tuple[datetime, int, int, TimelineEntry]]] = {}
+        self._seen: set[str] = set()
+        self._arrivals = 0
+        self._deliveries: Counter[tuple[str, str]] = Counter()
+
+    # -- in ---------------------------------------------------------------------
+
+    def ingest(self, topic: str, *, key: bytes | None, value: bytes | None) -> Ingested:
+        """Index one record of ``topic`` (a topic outside the prefix is ignored)."""
+        source = classify(topic, self.prefix)
+        outcome = Ingested.IGNORED if source is None else self._ingest(source, key, value)
+        self.counts[outcome.value] += 1
+        return outcome
+
+    def _ingest(self, source: SourceTopic, key: bytes | None, value: bytes | None) -> Ingested:
+        if value is None:
+            if source.kind is TopicKind.OBLIGATIONS and key is not None:
+                gone = self._obligations.pop(key.decode("utf-8", "replace"), None)  # compaction tombstone
+                if gone is not None:
+                    self._obligations_of.get(gone.allegation_id, set()).discard(gone.obligation_key)
+            return Ingested.IGNORED
+        try:
+            record = decode_model(value, _MODELS[source.kind], codec=self.codec, max_bytes=self.max_bytes)
+        except (CodecError, ValidationFailed):
+            return Ingested.UNDECODABLE  # the bus dead-letters such records itself
+        return self.add(record, key=key)
+
+    def add(self, record: SeabusRecord, *, key: bytes | None = None) -> Ingested:
+        """Index one decoded record (``key`` matters only for dead letters without an original key)."""
+        if isinstance(record, ObligationUpdate):
+            self._add_obligation(record)
+            return Ingested.INDEXED
+        if isinstance(record, AllegationEvent):
+            self._entities[record.allegation_id] = record.reporting_entity
+            return self._entry(record.allegation_id, f"event:{record.event_id}", _event_entry(record))
+        if isinstance(record, Notification):
+            return self._entry(
+                record.allegation_id, f"notification:{record.notification_id}", _notification_entry(record)
+            )
+        if isinstance(record, DeliveryAttempt):
+            outcome = self._entry(
+                record.allegation_id, f"delivery:{record.attempt_id}", _delivery_entry(record)
+            )
+            if outcome is Ingested.INDEXED:
+                self._deliveries[(record.channel.value, record.outcome.value)] += 1
+            return outcome
+        if isinstance(record, Response):
+            return self._entry(
+                record.allegation_id, f"response:{record.response_id}", _response_entry(record)
+            )
+        if isinstance(record, Escalation):
+            outcome = self._entry(
+                record.allegation_id, f"escalation:{record.escalation_id}", _escalation_entry(record)
+            )
+            if outcome is Ingested.INDEXED and record.recipient and record.obligation:
+                okey = obligation_key(record.allegation_id, record.recipient, record.obligation)
+                latest = self._escalations.get(okey)
+                if latest is None or record.fired_at >= latest.fired_at:
+                    self._escalations[okey] = record
+            return outcome
+        if isinstance(record, DeadLetter):
+            raw = record.original_key if record.original_key is not None else key
+            if not raw:
+                return Ingested.IGNORED
+            digest = hashlib.sha256(record.original_value).hexdigest()[:16]  # held events share coordinates
+            identity = ":".join(
+                (
+                    record.source_topic,
+                    str(record.source_partition),
+                    str(record.source_offset),
+                    record.reason,
+                    digest,
+                )
+            )
+            entry = DeadLetterEntry(
+                at=record.dead_lettered_at, reason=record.reason, source_topic=record.source_topic
+            )
+            return self._entry(raw.decode("utf-8", "replace"), f"deadletter:{identity}", entry)
+        return Ingested.IGNORED
+
+    def _add_obligation(self, update: ObligationUpdate) -> None:
+        known = self._obligations.get(update.obligation_key)
+        if known is None or update.updated_at >= known.updated_at:
+            self._obligations[update.obligation_key] = update
+            self._obligations_of.setdefault(update.allegation_id, set()).add(update.obligation_key)
+        if update.reporting_entity:
+            self._entities.setdefault(update.allegation_id, update.reporting_entity)
+
+    def _entry(self, allegation_id: str, identity: str, entry: TimelineEntry) -> Ingested:
+        if identity in self._seen:
+            return Ingested.DUPLICATE
+        self._seen.add(identity)
+        self._arrivals += 1
+        self._entries.setdefault(allegation_id, []).append(
+            (entry.at, _RANK[entry.kind], self._arrivals, entry)
+        )
+        return Ingested.INDEXED
+
+    # -- out --------------------------------------------------------------------
+
+    def overdue(self, now: datetime, where: OverdueFilter | None = None) -> OverdueReport:
+        """Open obligations at ``now``: overdue first (longest overdue first), then by due time."""
+        every = open_items(self._open(), escalations=self._escalations, entities=self._entities, now=now)
+        items = [i for i in every if where is None or where.matches(i)]
+        overdue = sum(1 for i in items if i.status is DueStatus.OVERDUE)
+        return OverdueReport(
+            as_of=now,
+            caught_up=self.caught_up,
+            overdue=overdue,
+            due=len(items) - overdue,
+            items=items,
+            recipients=sorted({i.recipient for i in every}),
+            reporting_entities=sorted({i.reporting_entity for i in every if i.reporting_entity}),
+        )
+
+    def timeline(self, allegation_id: str) -> Timeline | None:
+        """Everything seen about one allegation, oldest first; None if nothing was."""
+        rows = self._entries.get(allegation_id)
+        obligations = [self._obligations[k] for k in self._obligations_of.get(allegation_id, ())]
+        if rows is None and not obligations:
+            return None
+        return Timeline(
+            allegation_id=allegation_id,
+            reporting_entity=self._entities.get(allegation_id),
+            caught_up=self.caught_up,
+            entries=[entry for *_, entry in sorted(rows or [], key=lambda r: r[:3])],
+            obligations=[
+                self._summary(u)
+                for u in sorted(obligations, key=lambda u: (u.due_at, u.recipient, u.kind.value))
+            ],
+        )
+
+    def level_counts(self, now: datetime) -> tuple[dict[str, int], dict[str, int]]:
+        """Open and overdue obligation counts by current level (``NONE``: not escalated yet)."""
+        opened: Counter[str] = Counter()
+        overdue: Counter[str] = Counter()
+        for item in open_items(self._open(), escalations=self._escalations, entities=self._entities, now=now):
+            level = item.level.value if item.level is not None else NO_LEVEL
+            opened[level] += 1
+            if item.status is DueStatus.OVERDUE:
+                overdue[level] += 1
+        return dict(opened), dict(overdue)
+
+    def delivery_counts(self) -> Mapping[tuple[str, str], int]:
+        """Delivery attempts on the audit topic by (channel, outcome), each attempt once."""
+        return dict(self._deliveries)
+
+    def _open(self) -> list[ObligationUpdate]:
+        return [u for u in self._obligations.values() if u.state is ObligationState.OPEN]
+
+    def _summary(self, update: ObligationUpdate) -> ObligationSummary:
+        level, _, _ = current_level(update, self._escalations.get(update.obligation_key))
+        return ObligationSummary(
+            recipient=update.recipient,
+            obligation=update.kind,
+            state=update.state,
+            due_at=update.due_at,
+            level=level,
+            answered_at=update.answered_at,
+            answered_kind=update.answered_kind,
+            cancel_reason=update.cancel_reason,
+        )
+
+
+def _event_entry(e: AllegationEvent) -> EventEntry:
+    return EventEntry(
+        at=e.published_at,
+        event_id=e.event_id,
+        event_type=e.event_type,
+        sequence=e.sequence,
+        reporting_entity=e.reporting_entity,
+        status=e.allegation.status,
+        changes=list(e.changes),
+    )
+
+
+def _notification_entry(n: Notification) -> NotificationEntry:
+    return NotificationEntry(
+        at=n.routed_at,
+        notification_id=n.notification_id,
+        recipient=n.recipient,
+        recipient_class=n.recipient_class,
+        event_type=n.event_type,
+        sequence=n.sequence,
+        rules=[r.rule for r in n.reasons],
+    )
+
+
+def _delivery_entry(d: DeliveryAttempt) -> DeliveryEntry:
+    return DeliveryEntry(
+        at=d.attempted_at,
+        attempt_id=d.attempt_id,
+        notification_id=d.notification_id,
+        recipient=d.recipient,
+        channel=d.channel,
+        outcome=d.outcome,
+        attempt=d.attempt,
+        http_status=d.http_status,
+    )
+
+
+def _response_entry(r: Response) -> ResponseEntry:
+    return ResponseEntry(
+        at=r.responded_at,
+        response_id=r.response_id,
+        recipient=r.recipient,
+        response_kind=r.kind,
+        responder=r.responder,
+    )
+
+
+def _escalation_entry(e: Escalation) -> EscalationEntry:
+    return EscalationEntry(
+        at=e.fired_at,
+        escalation_id=e.escalation_id,
+        level=e.level,
+        recipient=e.recipient,
+        obligation=e.obligation,
+        repeat=e.repeat,
+        due_at=e.due_at,
+        reason=e.reason,
+    )

@@ -1,0 +1,201 @@
+"""What the read model answers: overdue obligations and allegation timelines.
+
+These are the JSON shapes of ``GET /v1/overdue`` and
+``GET /v1/allegations/{id}/timeline`` (their OpenAPI schemas are generated from
+these classes) and what ``seabus overdue --json`` prints. By construction they
+hold references, recipients, kinds and times only: no subject, narrative or
+victim field exists here, so none can reach a page or a log.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.enums import (
+    AllegationEventType,
+    AllegationStatus,
+    DeadLetterReason,
+    DeliveryChannel,
+    DeliveryOutcome,
+    EscalationLevel,
+    ObligationKind,
+    ObligationState,
+    RecipientClass,
+    ResponseKind,
+    UpdateKind,
+)
+
+__all__ = [
+    "NO_LEVEL",
+    "DeadLetterEntry",
+    "DeliveryEntry",
+    "DueStatus",
+    "EscalationEntry",
+    "EventEntry",
+    "NotificationEntry",
+    "ObligationSummary",
+    "OverdueItem",
+    "OverdueReport",
+    "ResponseEntry",
+    "Timeline",
+    "TimelineEntry",
+]
+
+NO_LEVEL = "NONE"
+"""The level filter value for obligations nothing has been escalated for yet."""
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DueStatus(StrEnum):
+    """Whether an open obligation's due time has passed."""
+
+    OVERDUE = "OVERDUE"
+    DUE = "DUE"
+
+
+class OverdueItem(_Out):
+    """One open obligation: who owes what on which allegation, by when, and how far it escalated."""
+
+    allegation_id: str
+    recipient: str
+    recipient_class: RecipientClass
+    obligation: ObligationKind
+    reporting_entity: str | None = None
+    policy: str
+    created_at: datetime
+    due_at: datetime
+    status: DueStatus
+    overdue_by_s: float = Field(description="seconds past the due time; negative: seconds until it")
+    level: EscalationLevel | None = Field(
+        default=None, description="the latest escalation of this obligation; null: none yet"
+    )
+    repeat: int = 0
+    last_escalated_at: datetime | None = None
+    escalations_fired: int = 0
+    obligation_key: str
+
+
+class OverdueReport(_Out):
+    """The overdue view at ``as_of``: overdue first (longest overdue first), then by due time."""
+
+    as_of: datetime
+    caught_up: bool = Field(description="false while the view is still reading history: counts may be low")
+    overdue: int
+    due: int
+    items: list[OverdueItem]
+    recipients: list[str] = Field(
+        default=[], description="every recipient with an open obligation, whatever the filters"
+    )
+    reporting_entities: list[str] = Field(
+        default=[], description="every reporting entity with an open obligation, whatever the filters"
+    )
+
+
+class EventEntry(_Out):
+    """An allegation event as published (its type and position, never its content)."""
+
+    kind: Literal["event"] = "event"
+    at: datetime
+    event_id: str
+    event_type: AllegationEventType
+    sequence: int
+    reporting_entity: str
+    status: AllegationStatus
+    changes: list[UpdateKind] = []
+
+
+class NotificationEntry(_Out):
+    """The bus told a recipient, and why (the routing rules that matched)."""
+
+    kind: Literal["notification"] = "notification"
+    at: datetime
+    notification_id: str
+    recipient: str
+    recipient_class: RecipientClass
+    event_type: AllegationEventType
+    sequence: int
+    rules: list[str]
+
+
+class DeliveryEntry(_Out):
+    """One attempt to push a notification over a channel (webhook, e-mail)."""
+
+    kind: Literal["delivery"] = "delivery"
+    at: datetime
+    attempt_id: str
+    notification_id: str
+    recipient: str
+    channel: DeliveryChannel
+    outcome: DeliveryOutcome
+    attempt: int
+    http_status: int | None = None
+
+
+class ResponseEntry(_Out):
+    """A recipient's reply (its kind and the responding office, never its note)."""
+
+    kind: Literal["response"] = "response"
+    at: datetime
+    response_id: str
+    recipient: str
+    response_kind: ResponseKind
+    responder: str
+
+
+class EscalationEntry(_Out):
+    """Something was raised to a person: a reminder, an overdue obligation, an unroutable allegation."""
+
+    kind: Literal["escalation"] = "escalation"
+    at: datetime
+    escalation_id: str
+    level: EscalationLevel
+    recipient: str | None = None
+    obligation: ObligationKind | None = None
+    repeat: int = 0
+    due_at: datetime | None = None
+    reason: str
+
+
+class DeadLetterEntry(_Out):
+    """A message about this allegation the bus could not process (kept on the dead-letter topic)."""
+
+    kind: Literal["deadletter"] = "deadletter"
+    at: datetime
+    reason: DeadLetterReason
+    source_topic: str
+
+
+TimelineEntry = Annotated[
+    EventEntry | NotificationEntry | DeliveryEntry | ResponseEntry | EscalationEntry | DeadLetterEntry,
+    Field(discriminator="kind"),
+]
+
+
+class ObligationSummary(_Out):
+    """The current state of one obligation of the allegation."""
+
+    recipient: str
+    obligation: ObligationKind
+    state: ObligationState
+    due_at: datetime
+    level: EscalationLevel | None = None
+    answered_at: datetime | None = None
+    answered_kind: ResponseKind | None = None
+    cancel_reason: str | None = None
+
+
+class Timeline(_Out):
+    """Everything the bus did about one allegation, oldest first."""
+
+    allegation_id: str
+    reporting_entity: str | None = None
+    caught_up: bool
+    entries: list[TimelineEntry]
+    obligations: list[ObligationSummary]

@@ -1,0 +1,110 @@
+"""Ordering and filtering the open obligations: the overdue view as a pure function.
+
+Overdue obligations come first, the longest overdue at the top; then those not
+yet due, soonest first. An obligation's level is its latest escalation, taken
+from whichever is newer: the escalation record itself or the obligation update
+that recorded it (the two topics are read independently, so either may be
+seen first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from schemas.enums import EscalationLevel
+from schemas.models import Escalation, ObligationUpdate
+from streams.views.models import NO_LEVEL, DueStatus, OverdueItem
+
+__all__ = ["OverdueFilter", "current_level", "open_items", "order_items", "overdue_item"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OverdueFilter:
+    """Keep items matching every given criterion; an empty set means no restriction."""
+
+    recipients: frozenset[str] = field(default_factory=frozenset)
+    entities: frozenset[str] = field(default_factory=frozenset)
+    levels: frozenset[str] = field(default_factory=frozenset)
+    """Escalation level names, or ``NONE`` for not escalated yet."""
+    statuses: frozenset[DueStatus] = field(default_factory=frozenset)
+
+    def matches(self, item: OverdueItem) -> bool:
+        level = item.level.value if item.level is not None else NO_LEVEL
+        return (
+            (not self.recipients or item.recipient in self.recipients)
+            and (not self.entities or (item.reporting_entity or "") in self.entities)
+            and (not self.levels or level in self.levels)
+            and (not self.statuses or item.status in self.statuses)
+        )
+
+
+def current_level(
+    update: ObligationUpdate, escalation: Escalation | None
+) -> tuple[EscalationLevel | None, int, datetime | None]:
+    """The latest level, its repeat and when it fired (from the update or the escalation, newer wins)."""
+    if escalation is not None and (update.last_level is None or escalation.fired_at >= update.updated_at):
+        return escalation.level, escalation.repeat, escalation.fired_at
+    if update.last_level is not None:
+        return update.last_level, 0, None
+    return None, 0, None
+
+
+def overdue_item(
+    update: ObligationUpdate,
+    *,
+    escalation: Escalation | None,
+    reporting_entity: str | None,
+    now: datetime,
+) -> OverdueItem:
+    level, repeat, fired_at = current_level(update, escalation)
+    overdue_by = (now - update.due_at).total_seconds()
+    return OverdueItem(
+        allegation_id=update.allegation_id,
+        recipient=update.recipient,
+        recipient_class=update.recipient_class,
+        obligation=update.kind,
+        reporting_entity=update.reporting_entity or reporting_entity,
+        policy=update.policy,
+        created_at=update.created_at,
+        due_at=update.due_at,
+        status=DueStatus.OVERDUE if overdue_by >= 0 else DueStatus.DUE,
+        overdue_by_s=round(overdue_by, 3),
+        level=level,
+        repeat=repeat,
+        last_escalated_at=fired_at,
+        escalations_fired=update.escalations_fired,
+        obligation_key=update.obligation_key,
+    )
+
+
+def order_items(items: Iterable[OverdueItem]) -> list[OverdueItem]:
+    """Overdue first (longest overdue first), then the rest by due time; ties by reference."""
+
+    def key(item: OverdueItem) -> tuple[int, float, str, str, str]:
+        first = 0 if item.status is DueStatus.OVERDUE else 1
+        return (first, -item.overdue_by_s, item.allegation_id, item.recipient, item.obligation.value)
+
+    return sorted(items, key=key)
+
+
+def open_items(
+    open_updates: Iterable[ObligationUpdate],
+    *,
+    escalations: Mapping[str, Escalation],
+    entities: Mapping[str, str],
+    now: datetime,
+    where: OverdueFilter | None = None,
+) -> list[OverdueItem]:
+    """Every open obligation as an ordered, filtered list of overdue-view items."""
+    items = (
+        overdue_item(
+            u,
+            escalation=escalations.get(u.obligation_key),
+            reporting_entity=entities.get(u.allegation_id),
+            now=now,
+        )
+        for u in open_updates
+    )
+    return order_items(i for i in items if where is None or where.matches(i))

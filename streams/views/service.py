@@ -1,0 +1,101 @@
+"""The read model inside ``seabus run`` (:class:`ViewService`) and on its own (:func:`read_view`).
+
+The service keeps following the topics while the worker runs; the gateway's
+dashboard routes and ``/metrics`` read its index. ``seabus overdue`` builds the
+same index once, up to the end of every topic, without a running bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import mode
+import structlog
+from aiokafka.errors import KafkaError
+
+from schemas.codec import Codec
+from schemas.errors import KafkaUnavailable
+from streams import metrics
+from streams.config import Settings
+from streams.views.index import ViewIndex
+from streams.views.reader import ReaderStatus, ViewReader
+
+__all__ = ["ViewService", "read_view"]
+
+log = structlog.get_logger(__name__)
+
+RETRY_S = 5.0
+
+
+def _index(settings: Settings) -> ViewIndex:
+    return ViewIndex(
+        prefix=settings.topic_prefix,
+        codec=Codec(max_bytes=settings.max_message_bytes),
+        max_bytes=settings.max_message_bytes,
+    )
+
+
+class ViewService(mode.Service):
+    """Follows the bus's topics from the beginning into an in-memory :class:`ViewIndex`.
+
+    Kafka being unreachable never stops the worker: the service logs, retries,
+    and reports itself not ready (``/readyz``) until it has caught up again.
+    """
+
+    def __init__(self, *, settings: Settings, bootstrap: str, refresh_s: float = 5.0) -> None:
+        self.settings = settings
+        self.index = _index(settings)
+        self.reader = ViewReader(index=self.index, bootstrap=bootstrap, refresh_s=refresh_s)
+        self._task: asyncio.Task[None] | None = None
+        self._forget_metrics: Callable[[], None] | None = None
+        super().__init__()
+
+    def status(self) -> ReaderStatus:
+        return self.reader.status()
+
+    async def on_start(self) -> None:
+        self._forget_metrics = metrics.watch_view(self.index)
+        self._task = asyncio.create_task(self._follow(), name="seabus-view")
+        self._task.add_done_callback(_report_crash)
+
+    async def on_stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)  # a crash was logged when it happened
+        await self.reader.stop()
+        if self._forget_metrics is not None:
+            self._forget_metrics()
+
+    async def _follow(self) -> None:
+        while True:
+            try:
+                await self.reader.start()
+                break
+            except KafkaUnavailable as exc:
+                log.warning("read model waiting for Kafka", error=str(exc), retry_s=RETRY_S)
+                await asyncio.sleep(RETRY_S)
+        log.info("read model following topics", prefix=self.index.prefix, partitions=self.status().partitions)
+        while True:
+            try:
+                await self.reader.poll(0.5)
+            except KafkaError as exc:  # the reader resumes where it was; /readyz shows the gap meanwhile
+                log.warning("read model could not fetch; retrying", error=f"{exc.__class__.__name__}: {exc}")
+                await asyncio.sleep(RETRY_S)
+
+
+def _report_crash(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("read model stopped; /readyz stays 503 until a restart", exc_info=task.exception())
+
+
+async def read_view(settings: Settings, *, bootstrap: str, timeout_s: float = 60.0) -> ViewIndex:
+    """The read model up to the current end of every topic (no running bus needed)."""
+    index = _index(settings)
+    reader = ViewReader(index=index, bootstrap=bootstrap, client_id="seabus-overdue", announce=False)
+    await reader.start()
+    try:
+        await reader.catch_up(timeout_s=timeout_s)
+    finally:
+        await reader.stop()
+    return index
