@@ -28,6 +28,7 @@ from schemas.codec import encode_model
 from schemas.enums import ObligationState, RecipientClass
 from schemas.models import AllegationEvent, ObligationUpdate
 from schemas.models import Obligation as NoticeObligation
+from streams import metrics
 from streams.context import BusContext
 from streams.deadlines import DeadlineEngine
 from streams.deadlines.codec import ValueFormat, decode
@@ -214,6 +215,7 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
             if not drafts and not deferred.pending:
                 return
             await send_all(app, ctx, [deadlines.escalation_out(d) for d in drafts])
+            metrics.escalations_fired(drafts)
             changed = deferred.commit()
             await send_all(app, ctx, deadlines.updates_for(changed, now))
             for d in drafts:

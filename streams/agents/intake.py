@@ -15,6 +15,7 @@ import faust
 import structlog
 from faust.types import TableT
 
+from streams import metrics
 from streams.agents.deadlines import Deadlines
 from streams.agents.outbound import send_all
 from streams.context import BusContext
@@ -52,6 +53,7 @@ def register_intake(app: faust.App, ctx: BusContext, deadlines: Deadlines | None
         obligations=deadlines,
     )
     lock = deadlines.lock if deadlines else asyncio.Lock()
+    metrics.track_worker(app, topics=(settings.topic("allegations"), settings.topic("responses")))
 
     @app.agent(topic, name="intake", concurrency=1)
     async def intake_agent(stream: faust.StreamT[Any]) -> None:
@@ -72,6 +74,7 @@ def register_intake(app: faust.App, ctx: BusContext, deadlines: Deadlines | None
                     now=now,
                 )
                 await send_all(app, ctx, result.outbound)
+                metrics.observe_intake(result)
                 if deadlines is not None:
                     changed = deadlines.deferred.commit()
                     await send_all(app, ctx, deadlines.updates_for(changed, now))

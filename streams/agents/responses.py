@@ -8,6 +8,7 @@ import faust
 import structlog
 
 from schemas.enums import DeadLetterReason
+from streams import metrics
 from streams.agents.deadlines import Deadlines
 from streams.agents.outbound import send_all
 from streams.context import BusContext
@@ -48,6 +49,7 @@ def register_responses(app: faust.App, ctx: BusContext, deadlines: Deadlines) ->
             )
             if checked.dead_letter is not None:
                 await send_all(app, ctx, [checked.dead_letter])
+                metrics.observe_response("INVALID", "dead_lettered")
                 log.warning("response dead-lettered", partition=message.partition, offset=message.offset)
                 continue
             response = checked.response
@@ -80,6 +82,7 @@ def register_responses(app: faust.App, ctx: BusContext, deadlines: Deadlines) ->
                 changed = deadlines.deferred.commit()
                 outbound += deadlines.updates_for(changed, now)
                 await send_all(app, ctx, outbound)
+            metrics.observe_response(response.kind.value, result.outcome.value)
             log.info(
                 "response",
                 allegation_id=response.allegation_id,

@@ -1,0 +1,316 @@
+"""Prometheus metrics of one seabus process, served at ``GET /metrics`` on the gateway.
+
+Three sources, each counted where it is known:
+
+* the agents (this worker's share of the partitions): events received, routed,
+  held, duplicate and dead-lettered (by reason), notifications by recipient
+  class, the publish-to-notification latency, responses, escalations fired —
+  each a one-line call in the agent to a function below;
+* the read model (every partition, rebuilt from the topics at start): open and
+  overdue obligations by escalation level, delivery attempts by channel and
+  outcome (from the audit topic, so deliveries made by any process count once);
+* a timer in the worker: consumer lag (highwater - position) per source
+  partition, and whether the worker is ready.
+
+With several workers, sum the agent counters across them; the read-model
+figures are the same on every worker (take one, or the max). Label values are
+enum names, topic names and partition numbers only: never an allegation id.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import structlog
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+
+if TYPE_CHECKING:
+    import faust
+
+    from streams.deadlines.obligations import EscalationDraft
+    from streams.intake import IntakeResult
+
+__all__ = [
+    "CONTENT_TYPE",
+    "LADDER_LEVELS",
+    "REGISTRY",
+    "ViewStats",
+    "WorkerHealth",
+    "escalations_fired",
+    "observe_intake",
+    "observe_response",
+    "render",
+    "track_worker",
+    "watch_view",
+    "worker_health",
+]
+
+log = structlog.get_logger(__name__)
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+"""This process's metrics (not prometheus_client's global registry, so embedding stays clean)."""
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+GCCollector(registry=REGISTRY)
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+LADDER_LEVELS = ("NONE", "REMINDER", "OVERDUE", "SECOND_LEVEL")
+"""Levels an open obligation can be at (``NONE``: nothing escalated yet); always exported, zero or not."""
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400)
+
+EVENTS_RECEIVED = Counter(
+    "seabus_events_received", "Messages read from the allegations topic by this worker.", registry=REGISTRY
+)
+EVENTS_ROUTED = Counter(
+    "seabus_events_routed",
+    "Allegation events applied and routed (a report releasing held updates counts each).",
+    registry=REGISTRY,
+)
+EVENTS_DEAD_LETTERED = Counter(
+    "seabus_events_dead_lettered",
+    "Allegation messages sent to the dead-letter topic, by reason.",
+    ["reason"],
+    registry=REGISTRY,
+)
+EVENTS_HELD = Counter(
+    "seabus_events_held", "Updates held until their allegation's REPORTED event arrives.", registry=REGISTRY
+)
+EVENTS_DUPLICATE = Counter(
+    "seabus_events_duplicate", "Allegation events dropped as already seen (same event_id).", registry=REGISTRY
+)
+NOTIFICATIONS = Counter(
+    "seabus_notifications",
+    "Notifications produced to recipients' topics, by recipient class.",
+    ["recipient_class"],
+    registry=REGISTRY,
+)
+PUBLISH_TO_NOTIFICATION = Histogram(
+    "seabus_publish_to_notification_seconds",
+    "Time from an event's published_at to its notifications' routed_at.",
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+RESPONSES = Counter(
+    "seabus_responses",
+    "Responses read by this worker, by kind and what the deadline engine made of them.",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
+ESCALATIONS = Counter(
+    "seabus_escalations_fired", "Escalations produced by this worker, by level.", ["level"], registry=REGISTRY
+)
+CONSUMER_LAG = Gauge(
+    "seabus_consumer_lag",
+    "Records on a source partition not yet read by this worker (highwater minus position).",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)
+WORKER_READY = Gauge(
+    "seabus_worker_ready",
+    "1 while the worker is started and neither rebalancing nor recovering its tables.",
+    registry=REGISTRY,
+)
+
+
+# -- calls from the agents ----------------------------------------------------------
+
+
+def observe_intake(result: IntakeResult) -> None:
+    """Count what the intake step did with one message (called once per message)."""
+    EVENTS_RECEIVED.inc()
+    outcome = result.outcome.value
+    if outcome == "dead_lettered":
+        EVENTS_DEAD_LETTERED.labels(reason=result.reason.value if result.reason else "UNKNOWN").inc()
+    elif outcome == "held":
+        EVENTS_HELD.inc()
+    elif outcome == "duplicate":
+        EVENTS_DUPLICATE.inc()
+    EVENTS_ROUTED.inc(len(result.applied))
+    latencies: dict[str, float] = {}
+    for note in result.notifications:
+        NOTIFICATIONS.labels(recipient_class=note.recipient_class.value).inc()
+        latencies[note.source_event_id] = (note.routed_at - note.source_published_at).total_seconds()
+    for seconds in latencies.values():
+        PUBLISH_TO_NOTIFICATION.observe(max(0.0, seconds))
+    unroutable = sum(1 for o in result.outbound if o.route == "escalations")
+    if unroutable:
+        ESCALATIONS.labels(level="UNROUTABLE").inc(unroutable)
+
+
+def observe_response(kind: str, outcome: str) -> None:
+    """Count one response (``outcome``: the engine's verdict, or ``dead_lettered``)."""
+    RESPONSES.labels(kind=kind, outcome=outcome).inc()
+
+
+def escalations_fired(drafts: Iterable[EscalationDraft]) -> None:
+    """Count the escalations one deadline tick produced."""
+    for draft in drafts:
+        ESCALATIONS.labels(level=draft.level.value).inc()
+
+
+# -- the read model -----------------------------------------------------------------
+
+
+class ViewStats(Protocol):
+    """What the read model exposes to metrics (:class:`streams.views.ViewIndex` is one)."""
+
+    caught_up: bool
+
+    def level_counts(self, now: datetime) -> tuple[dict[str, int], dict[str, int]]: ...
+
+    def delivery_counts(self) -> Mapping[tuple[str, str], int]: ...
+
+
+class _ViewCollector:
+    """Obligation gauges and delivery counters computed from the read model at scrape time."""
+
+    def __init__(self) -> None:
+        self.views: list[ViewStats] = []
+
+    def collect(self) -> Iterator[Metric]:
+        now = datetime.now(UTC)
+        opened = GaugeMetricFamily(
+            "seabus_obligations_open", "Open obligations, by current escalation level.", labels=["level"]
+        )
+        overdue = GaugeMetricFamily(
+            "seabus_obligations_overdue",
+            "Open obligations past their due time, by current escalation level.",
+            labels=["level"],
+        )
+        deliveries = CounterMetricFamily(
+            "seabus_deliveries",
+            "Delivery attempts recorded on the audit topic, by channel and outcome.",
+            labels=["channel", "outcome"],
+        )
+        caught_up = GaugeMetricFamily(
+            "seabus_view_caught_up", "1 once the read model has read the topics' history.", labels=[]
+        )
+        for view in self.views[-1:]:  # one read model per process; the newest if a test made several
+            open_counts, overdue_counts = view.level_counts(now)
+            for level in sorted(set(LADDER_LEVELS) | set(open_counts)):
+                opened.add_metric([level], open_counts.get(level, 0))
+                overdue.add_metric([level], overdue_counts.get(level, 0))
+            for (channel, outcome), count in sorted(view.delivery_counts().items()):
+                deliveries.add_metric([channel, outcome], count)
+            caught_up.add_metric([], 1 if view.caught_up else 0)
+        yield from (opened, overdue, deliveries, caught_up)
+
+
+_VIEWS = _ViewCollector()
+REGISTRY.register(_VIEWS)
+
+
+def watch_view(view: ViewStats) -> Callable[[], None]:
+    """Export ``view``'s figures; returns the call that stops exporting them."""
+    _VIEWS.views.append(view)
+
+    def forget() -> None:
+        if view in _VIEWS.views:
+            _VIEWS.views.remove(view)
+
+    return forget
+
+
+# -- the worker: consumer lag and readiness ------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerHealth:
+    """The worker's last self-check (monotonic ``checked_at``); ``None`` until the first."""
+
+    ready: bool
+    reason: str
+    checked_at: float
+
+
+_health: WorkerHealth | None = None
+
+
+def worker_health() -> WorkerHealth | None:
+    """The worker's last self-check in this process, or None (no worker here, or not started)."""
+    return _health
+
+
+def _set_health(ready: bool, reason: str) -> None:
+    global _health
+    _health = WorkerHealth(ready=ready, reason=reason, checked_at=time.monotonic())
+    WORKER_READY.set(1 if ready else 0)
+
+
+def track_worker(app: faust.App, *, topics: Iterable[str], interval_s: float = 2.0) -> None:
+    """Every ``interval_s``: consumer lag per source partition, and whether the worker is ready.
+
+    Only what the worker's consumer already knows is read (the highwater of its
+    last fetch, the offset its agents last read): no request to Kafka and no call
+    into the consumer's thread, so sampling can never delay or race a rebalance.
+    Whether Kafka answers is the read model's check (``/readyz``).
+    """
+    from aiokafka.errors import KafkaError
+    from faust.exceptions import ConsumerNotStarted
+
+    sources = frozenset(topics)
+    exported: set[tuple[str, str]] = set()
+
+    @app.timer(interval=interval_s, name="seabus-worker-metrics")  # type: ignore[untyped-decorator]
+    async def sample_worker() -> None:
+        # An exception escaping a Faust timer stops the worker; a metrics sample must never do that.
+        try:
+            _sample()
+        except Exception as exc:  # logged with its traceback, and shown as not ready
+            log.error("worker self-check failed", exc_info=exc)
+            _set_health(False, f"self-check failed ({exc.__class__.__name__}); see the worker's log")
+
+    def _sample() -> None:
+        recovering = not app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
+        if app.rebalancing or app.in_recovery or recovering:
+            _set_health(False, "rebalancing or recovering tables")
+            return
+        consumer: Any = app.consumer
+        try:
+            tps = [tp for tp in consumer.assignment() if tp.topic in sources]
+            lags = {tp: lag for tp in tps if (lag := _lag(consumer, tp)) is not None}
+        except (KafkaError, ConsumerNotStarted) as exc:  # e.g. a partition revoked a moment ago
+            _set_health(False, f"the worker's consumer is changing ({exc.__class__.__name__})")
+            return
+        current = set()
+        for tp, lag in lags.items():
+            labels = (tp.topic, str(tp.partition))
+            CONSUMER_LAG.labels(*labels).set(lag)
+            current.add(labels)
+        for gone in exported - current:
+            CONSUMER_LAG.remove(*gone)
+        exported.clear()
+        exported.update(current)
+        _set_health(True, f"{len(tps)} source partition(s) assigned")
+
+
+def _lag(consumer: Any, tp: Any) -> int | None:
+    """Highwater minus the next offset the agent reads (Faust's own bookkeeping); None if unknown yet."""
+    highwater = consumer.highwater(tp)
+    read = consumer._read_offset.get(tp)  # the offset of the last record handed to the agent
+    position = read + 1 if read is not None else consumer._committed_offset.get(tp)
+    if highwater is None or position is None:
+        return None
+    return max(0, int(highwater) - int(position))
+
+
+def render() -> tuple[bytes, str]:
+    """The Prometheus text exposition of this process and its content type."""
+    return generate_latest(REGISTRY), CONTENT_TYPE
