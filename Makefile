@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-slow check format bench clean
+.PHONY: install browser run test test-slow check format bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "seabus needs Python 3.11+ (set PYTHON=python3.11)"'
@@ -18,12 +18,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## Debian's Chromium for the dashboard's browser test (Playwright drives /usr/bin/chromium).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { echo "Chromium could not be installed: apt-get install -y chromium" >&2; exit 1; }
+
 ## The main job: local Kafka (unless SEABUS_BOOTSTRAP is set), topics, worker.
 run: install
 	$(BIN)/seabus run
 
 ## The test suite against a real broker (started by the suite unless SEABUS_BOOTSTRAP is set).
-test: install check
+test: install browser check
 	$(BIN)/pytest -m "not slow" --timeout=600
 
 ## Slow fault and load runs, kept out of `make test`.

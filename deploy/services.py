@@ -31,7 +31,9 @@ def delivery_services(*, settings: Settings, bootstrap: str, context: BusContext
 
 def view_services(*, settings: Settings, bootstrap: str, context: BusContext) -> list[mode.Service]:
     """Read models for the on-call dashboard and timelines."""
-    return []
+    from streams.views import ViewService
+
+    return [ViewService(settings=settings, bootstrap=bootstrap)]
 
 
 def gateway_routes(
@@ -41,10 +43,16 @@ def gateway_routes(
     from connectors.gateway.responses import response_routes
     from connectors.gateway.webhook_replies import webhook_reply_routes
 
-    return (
+    replies = (
         response_routes(directory=context.directory),
         webhook_reply_routes(directory=context.directory),
     )
+    from connectors.dashboard import dashboard_routes
+    from streams.views import ViewService
+
+    views = [s for s in services if isinstance(s, ViewService)]
+    dashboard = dashboard_routes(view=views[0], settings=settings) if views else ()
+    return (*replies, *dashboard)
 
 
 def worker_services(*, settings: Settings, bootstrap: str, context: BusContext) -> list[mode.Service]:

@@ -1,0 +1,278 @@
+"""HTML of the dashboard pages, as pure functions of the read model's answers.
+
+Every value is escaped here, in one place; the templates (``*.html`` beside
+this module) hold only markup. The row shapes match what ``dashboard.js``
+builds when it refreshes the table, so a page looks the same before and after
+its first refresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from functools import cache
+from html import escape
+from importlib import resources
+from string import Template
+from urllib.parse import quote
+
+from schemas.enums import EscalationLevel
+from streams.views.models import (
+    NO_LEVEL,
+    DeadLetterEntry,
+    DeliveryEntry,
+    DueStatus,
+    EscalationEntry,
+    EventEntry,
+    NotificationEntry,
+    ObligationSummary,
+    OverdueItem,
+    OverdueReport,
+    ResponseEntry,
+    Timeline,
+    TimelineEntry,
+)
+
+__all__ = [
+    "LEVEL_CHOICES",
+    "asset",
+    "dashboard_page",
+    "duration",
+    "login_page",
+    "timeline_page",
+]
+
+LEVELS = {
+    NO_LEVEL: "Not escalated",
+    "REMINDER": "Reminder sent",
+    "OVERDUE": "Overdue",
+    "SECOND_LEVEL": "Second level",
+}
+OBLIGATIONS = {
+    "ACKNOWLEDGE": "Acknowledge receipt",
+    "DECIDE": "Decide on investigation",
+    "REPORT_OUTCOME": "Report the outcome",
+}
+LEVEL_CHOICES: tuple[str, ...] = (NO_LEVEL, "REMINDER", "OVERDUE", "SECOND_LEVEL")
+"""The escalation levels the filter offers (those an obligation can be at)."""
+
+
+@cache
+def asset(name: str) -> str:
+    """A template or static file shipped beside this module."""
+    return resources.files("connectors.dashboard").joinpath(name).read_text(encoding="utf-8")
+
+
+def _fill(name: str, **values: str) -> str:
+    return Template(asset(name)).substitute(values)
+
+
+def duration(seconds: float) -> str:
+    """``45 s``, ``3 min 20 s``, ``2 h 5 min``, ``3 d 4 h`` (the same as dashboard.js)."""
+    s = int(abs(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    if s < 86400:
+        return f"{s // 3600} h {(s % 3600) // 60} min"
+    return f"{s // 86400} d {(s % 86400) // 3600} h"
+
+
+def _utc(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _level_badge(level: EscalationLevel | str | None, repeat: int = 0) -> str:
+    name = level.value if isinstance(level, EscalationLevel) else (level or NO_LEVEL)
+    label = LEVELS.get(name, name.replace("_", " ").capitalize())
+    if repeat > 0:
+        label += f" (repeat {repeat})"
+    return f'<span class="badge level-{escape(name)}">{escape(label)}</span>'
+
+
+def _td(label: str, html: str) -> str:
+    return f'<td role="cell" data-label="{escape(label)}">{html}</td>'
+
+
+def _allegation_link(allegation_id: str) -> str:
+    return f'<a class="ref" href="/allegations/{quote(allegation_id, safe="")}">{escape(allegation_id)}</a>'
+
+
+def overdue_row(item: OverdueItem) -> str:
+    level = item.level.value if item.level is not None else NO_LEVEL
+    if item.status is DueStatus.OVERDUE:
+        late = f'<span class="late">{duration(item.overdue_by_s)}</span>'
+    else:
+        late = f'<span class="early">due in {duration(item.overdue_by_s)}</span>'
+    attrs = " ".join(
+        f'{k}="{escape(v)}"'
+        for k, v in (
+            ("class", f"status-{item.status.value}"),
+            ("data-key", item.obligation_key),
+            ("data-allegation", item.allegation_id),
+            ("data-recipient", item.recipient),
+            ("data-level", level),
+            ("data-status", item.status.value),
+        )
+    )
+    cells = [
+        f'<th scope="row" role="rowheader">{_allegation_link(item.allegation_id)}</th>',
+        _td("Recipient", escape(item.recipient)),
+        _td("Obligation", escape(OBLIGATIONS.get(item.obligation.value, item.obligation.value))),
+        _td("Due (UTC)", _utc(item.due_at)),
+        _td("Overdue by", late),
+        _td("Escalation level", _level_badge(item.level, item.repeat)),
+        _td("Reporting entity", escape(item.reporting_entity or "unknown")),
+    ]
+    return f'<tr role="row" {attrs}>' + "".join(cells) + "</tr>"
+
+
+def _empty_row(columns: int, text: str) -> str:
+    return f'<tr class="empty" role="row"><td colspan="{columns}" role="cell">{escape(text)}</td></tr>'
+
+
+def _options(values: Iterable[str], chosen: str, all_label: str, labels: dict[str, str] | None = None) -> str:
+    wanted = list(values)
+    if chosen and chosen not in wanted:
+        wanted.append(chosen)
+    out = [f'<option value="">{escape(all_label)}</option>']
+    for value in wanted:
+        selected = " selected" if value == chosen else ""
+        label = (labels or {}).get(value, value)
+        out.append(f'<option value="{escape(value)}"{selected}>{escape(label)}</option>')
+    return "".join(out)
+
+
+def summary(report: OverdueReport) -> str:
+    text = f"{report.overdue} overdue, {report.due} not yet due · updated {report.as_of:%H:%M:%S} UTC"
+    if not report.caught_up:
+        text += " · still reading the history, the list may be incomplete"
+    return text
+
+
+def page(*, title: str, main: str, user: str | None, scripts: Sequence[str] = ()) -> str:
+    """The common frame: header (with sign-out when signed in), main content, footer."""
+    account = ""
+    if user is not None:
+        account = (
+            '<div class="account"><span class="who">Signed in as '
+            f"{escape(user)}</span>"
+            '<form method="post" action="/dashboard/logout"><button type="submit">Sign out</button></form></div>'
+        )
+    tags = "".join(f'<script src="{escape(s)}" defer></script>' for s in scripts)
+    return _fill("page.html", title=escape(title), account=account, main=main, scripts=tags)
+
+
+def dashboard_page(
+    report: OverdueReport, *, user: str, recipient: str, entity: str, level: str, poll_s: float
+) -> str:
+    rows = "\n".join(overdue_row(i) for i in report.items) or _empty_row(
+        7, "No open obligations match these filters."
+    )
+    main = _fill(
+        "dashboard.html",
+        poll_every="second" if poll_s == 1 else f"{poll_s:g} seconds",
+        poll_ms=str(int(poll_s * 1000)),
+        recipient_options=_options(report.recipients, recipient, "All recipients"),
+        entity_options=_options(report.reporting_entities, entity, "All entities"),
+        level_options=_options(LEVEL_CHOICES, level, "All levels", LEVELS),
+        summary=escape(summary(report)),
+        rows=rows,
+    )
+    return page(title="Overdue obligations", main=main, user=user, scripts=["/dashboard/static/dashboard.js"])
+
+
+def _obligation_row(o: ObligationSummary) -> str:
+    answered = "not yet"
+    if o.answered_at is not None:
+        kind = o.answered_kind.value if o.answered_kind else "answered"
+        answered = f"{kind} at {_utc(o.answered_at)}"
+    elif o.cancel_reason:
+        answered = f"cancelled: {o.cancel_reason}"
+    return (
+        '<tr role="row">'
+        f'<th scope="row" role="rowheader">{escape(o.recipient)}</th>'
+        + _td("Obligation", escape(OBLIGATIONS.get(o.obligation.value, o.obligation.value)))
+        + _td("State", escape(o.state.value))
+        + _td("Due (UTC)", _utc(o.due_at))
+        + _td("Escalation level", _level_badge(o.level))
+        + _td("Answered", escape(answered))
+        + "</tr>"
+    )
+
+
+def _describe(entry: TimelineEntry) -> tuple[str, str, str]:
+    """(what, who, details) of one timeline entry, as plain text."""
+    if isinstance(entry, EventEntry):
+        changes = f"; changes: {', '.join(c.value for c in entry.changes)}" if entry.changes else ""
+        return (
+            f"{entry.event_type.value} event",
+            entry.reporting_entity,
+            f"sequence {entry.sequence}, status {entry.status.value}{changes}",
+        )
+    if isinstance(entry, NotificationEntry):
+        return (
+            "Notified",
+            entry.recipient,
+            f"{entry.event_type.value} (sequence {entry.sequence}); rules: {', '.join(entry.rules) or 'none'}",
+        )
+    if isinstance(entry, DeliveryEntry):
+        status = f", HTTP {entry.http_status}" if entry.http_status is not None else ""
+        return (
+            f"{entry.channel.value.capitalize()} delivery",
+            entry.recipient,
+            f"attempt {entry.attempt}: {entry.outcome.value}{status}",
+        )
+    if isinstance(entry, ResponseEntry):
+        return ("Reply", entry.recipient, f"{entry.response_kind.value} from {entry.responder}")
+    if isinstance(entry, EscalationEntry):
+        level = LEVELS.get(entry.level.value, entry.level.value.replace("_", " ").capitalize())
+        return (f"Escalation: {level}", entry.recipient or "on-call", entry.reason)
+    assert isinstance(entry, DeadLetterEntry)
+    return ("Dead-lettered", entry.source_topic, f"reason {entry.reason.value}")
+
+
+def _timeline_row(entry: TimelineEntry) -> str:
+    what, who, details = _describe(entry)
+    return (
+        f'<tr role="row" class="entry-{entry.kind}" data-kind="{entry.kind}">'
+        f'<th scope="row" role="rowheader"><time datetime="{entry.at.isoformat()}">{_utc(entry.at)}</time></th>'
+        + _td("What", escape(what))
+        + _td("Who", escape(who))
+        + _td("Details", escape(details))
+        + "</tr>"
+    )
+
+
+def timeline_page(timeline: Timeline, *, user: str) -> str:
+    obligations = "\n".join(_obligation_row(o) for o in timeline.obligations) or _empty_row(
+        6, "No obligations were created for this allegation."
+    )
+    entries = "\n".join(_timeline_row(e) for e in timeline.entries) or _empty_row(4, "Nothing recorded yet.")
+    partial = "" if timeline.caught_up else " The bus is still reading its history: entries may be missing."
+    main = _fill(
+        "timeline.html",
+        allegation_id=escape(timeline.allegation_id),
+        reporting_entity=escape(timeline.reporting_entity or "an unknown entity"),
+        partial=escape(partial),
+        obligation_rows=obligations,
+        timeline_rows=entries,
+    )
+    return page(title=f"Allegation {timeline.allegation_id}", main=main, user=user)
+
+
+def not_found_page(allegation_id: str, *, user: str) -> str:
+    main = (
+        '<p class="back"><a href="/dashboard">Back to overdue obligations</a></p>'
+        f"<h1>Allegation {escape(allegation_id)}</h1>"
+        '<p class="error" role="alert">The bus has recorded nothing about this allegation. Check the '
+        "reference; a new allegation appears once its first event was routed.</p>"
+    )
+    return page(title="Allegation not found", main=main, user=user)
+
+
+def login_page(*, next_path: str, error: str | None = None) -> str:
+    alert = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    main = _fill("login.html", next=escape(next_path), error=alert)
+    return page(title="Sign in", main=main, user=None)

@@ -1,0 +1,46 @@
+"""What the dashboard routes share, reachable as ``request.app[DASHBOARD]``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from aiohttp import web
+
+from connectors.dashboard.auth import DashboardAuth
+from connectors.dashboard.config import DashboardConfig
+from streams.views import ReaderStatus, ViewIndex
+
+__all__ = ["DASHBOARD", "NO_STORE", "DashboardState", "DashboardView"]
+
+NO_STORE = {"Cache-Control": "no-store"}
+"""Operational data about allegations is never kept by browsers or proxies."""
+
+
+class DashboardView(Protocol):
+    """The read model the routes answer from (:class:`streams.views.ViewService` is one)."""
+
+    @property
+    def index(self) -> ViewIndex: ...
+
+    def status(self) -> ReaderStatus: ...
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(kw_only=True)
+class DashboardState:
+    view: DashboardView
+    auth: DashboardAuth
+    clock: Callable[[], datetime] = field(default=_utc_now)
+
+    @property
+    def config(self) -> DashboardConfig:
+        return self.auth.book.config
+
+
+DASHBOARD: web.AppKey[DashboardState] = web.AppKey("seabus_dashboard", DashboardState)
