@@ -33,9 +33,11 @@ def cli(log_level: str | None) -> None:
 
 def _register() -> None:
     from deploy.cli import (
+        demo_cmd,
         gateway_cmd,
         kafka_cmd,
         obligations_cmd,
+        overdue_cmd,
         publish_cmd,
         routes_cmd,
         run_cmd,
@@ -54,6 +56,8 @@ def _register() -> None:
     cli.add_command(gateway_cmd.gateway)
     cli.add_command(obligations_cmd.obligations)
     cli.add_command(obligations_cmd.respond)
+    cli.add_command(overdue_cmd.overdue)
+    cli.add_command(demo_cmd.demo)
 
 
 _register()
