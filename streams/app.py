@@ -17,6 +17,7 @@ from streams.agents.responses import register_responses
 from streams.agents.watchdog import register_watchdog
 from streams.config.settings import Settings
 from streams.context import BusContext
+from streams.stores import store_url
 
 
 def create_app(
@@ -27,7 +28,7 @@ def create_app(
     core = cfg.allegations.over(cfg.defaults)
     options: dict[str, Any] = {
         "broker": ",".join(f"kafka://{host}" for host in bootstrap.split(",")),
-        "store": "memory://",
+        "store": store_url(settings.table_store),
         "topic_partitions": core.partitions,
         "topic_replication_factor": core.replication_factor,
         "topic_allow_declare": True,

@@ -3,9 +3,11 @@
 Faust decides a changelog partition from the *current event*; a timer has none.
 Our tables are keyed so that every key belongs to one allegation, whose
 partition is known when the key is first written (in the agent) or recovered
-(from the changelog). :class:`PartitionedTable` remembers it, which also lets
-the deadline timer act only on *active* partitions — never on standby copies,
-so two workers never fire the same obligation.
+(from the changelog). :class:`PartitionedTable` remembers it — in a dict for
+the in-memory store, by asking which partition database holds the key for the
+RocksDB store (:mod:`streams.stores`) — which also lets the deadline timer act
+only on *active* partitions: never on standby copies, so two workers never
+fire the same obligation.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import faust
 from faust.types import EventT
 
 from schemas.errors import SeabusError
+from streams.stores import SeabusRocksStore
 
 
 class UnknownPartition(SeabusError):
@@ -30,27 +33,40 @@ class PartitionedTable(faust.Table[Any, Any]):
         super().__post_init__()
         self.key_partitions: dict[Any, int] = {}
 
+    @property
+    def _rocks(self) -> SeabusRocksStore | None:
+        data = self.data
+        return data if isinstance(data, SeabusRocksStore) else None
+
     def partition_for_key(self, key: Any) -> int | None:
         event = faust.current_event()
+        rocks = self._rocks
         if event is not None:
             partition = int(event.message.partition)
-            self.key_partitions[key] = partition
+            if rocks is None:
+                self.key_partitions[key] = partition
             return partition
-        try:
-            return self.key_partitions[key]
-        except KeyError:
+        found = self.key_partitions.get(key) if rocks is None else rocks.partition_of(rocks._encode_key(key))
+        if found is None:
             raise UnknownPartition(
                 f"table {self.name}: key {key!r} has no known partition; it must be created from an agent"
-            ) from None
+            )
+        return found
 
     def apply_changelog_batch(self, batch: Iterable[EventT[Any]]) -> None:
         events = list(batch)
-        for event in events:
-            self.key_partitions[self._to_key(event.key)] = int(event.message.partition)
+        if self._rocks is None:
+            for event in events:
+                self.key_partitions[self._to_key(event.key)] = int(event.message.partition)
         super().apply_changelog_batch(events)
 
     def items_in(self, partitions: set[int]) -> Iterator[tuple[Any, Any]]:
         """Items of the given (active) partitions only; standby data is skipped."""
+        rocks = self._rocks
+        if rocks is not None:
+            for raw_key, raw_value in rocks.items_in(partitions):
+                yield rocks._decode_key(raw_key), rocks._decode_value(raw_value)
+            return
         for key, partition in list(self.key_partitions.items()):
             if partition in partitions:
                 value = self.data.get(key)

@@ -49,6 +49,9 @@ def partitioned_table(app: faust.App, name: str, partitions: int) -> Partitioned
         beacon=app.tables.beacon,
         partitions=partitions,
         schema=faust.Schema(key_type=str, value_type=bytes, key_serializer="json", value_serializer="raw"),
+        # Said again for the store, which picks its serialisers from these types (bytes: raw).
+        key_type=str,
+        value_type=bytes,
     )
     app.tables.add(table)
     return table
@@ -65,7 +68,6 @@ class Deadlines:
     deferred: DeferredWrites
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     active: frozenset[int] | None = None
-    reporting_entity: dict[str, str] = field(default_factory=dict)
 
     # -- hooks called by the intake step (inside the agent, under the lock) --
 
@@ -79,7 +81,11 @@ class Deadlines:
             status=event.allegation.status.value,
             at=now,
         )
-        self.engine.on_routed(allegation_id=event.allegation_id, recipients=recipients)
+        self.engine.on_routed(
+            allegation_id=event.allegation_id,
+            recipients=recipients,
+            reporting_entity=event.reporting_entity,
+        )
         case = CaseFacts.of(event.allegation)
         out: dict[str, list[NoticeObligation]] = {}
         for recipient, rclass in recipients.items():
@@ -91,21 +97,21 @@ class Deadlines:
                 notified_at=now,
             )
             out[recipient] = [NoticeObligation(kind=o.kind, due_at=o.due_at) for o in current if o.is_open]
-        self.reporting_entity[event.allegation_id] = event.reporting_entity
         return out
 
     # -- records -------------------------------------------------------------
 
     def updates_for(self, keys: Iterable[str], now: datetime) -> list[Outbound]:
         out = []
+        entities: dict[str, str | None] = {}
         for key in keys:
             raw = self.obligations.get(key)
             if raw is None:
                 continue
             o = decode(Obligation, raw, ValueFormat.JSON_BYTES)
-            update = obligation_update(
-                o, reporting_entity=self.reporting_entity.get(o.allegation_id), now=now
-            )
+            if o.allegation_id not in entities:
+                entities[o.allegation_id] = self.engine.reporting_entity(o.allegation_id)
+            update = obligation_update(o, reporting_entity=entities[o.allegation_id], now=now)
             out.append(
                 Outbound(
                     route="obligations",

@@ -62,17 +62,27 @@ def assert_each_once(found: dict[str, list[Escalation]]) -> None:
         assert len({e.escalation_id for e in items}) == len(items), aid
 
 
-def test_killed_before_due_restarted_after_fires_once(kafka_bootstrap: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("store", "restart_dir"),
+    [
+        ("rocksdb", "data"),  # the local databases survive: only what changed is read back
+        ("rocksdb", "new-disk"),  # the disk is lost: everything comes back from the changelogs
+        ("memory", "data"),
+    ],
+)
+def test_killed_before_due_restarted_after_fires_once(
+    kafka_bootstrap: str, tmp_path: Path, store: str, restart_dir: str
+) -> None:
     prefix = unique_prefix()
     policies = write_fast_policies(tmp_path, due=6, reminder=3, second=3, repeat=3)
-    extra = {"SEABUS_POLICIES_FILE": policies, "SEABUS_TICK_INTERVAL_S": 0.2}
+    extra = {"SEABUS_POLICIES_FILE": policies, "SEABUS_TICK_INTERVAL_S": 0.2, "SEABUS_TABLE_STORE": store}
     bus = start_bus(kafka_bootstrap, prefix, tmp_path / "data", **extra)
     ids = [f"SYNTH-SV-{i:03d}" for i in range(5)]
     publish_allegations(kafka_bootstrap, prefix, ids)
     notified(kafka_bootstrap, prefix, ids)
     bus.kill()  # SIGKILL: no clean shutdown, nothing flushed on the way out
     time.sleep(13)  # reminder, due time, second level and the repeat all pass while it is down
-    restarted = start_bus(kafka_bootstrap, prefix, tmp_path / "data", **extra)
+    restarted = start_bus(kafka_bootstrap, prefix, tmp_path / restart_dir, **extra)
     try:
         found = ladders(kafka_bootstrap, prefix, ids)
         time.sleep(3)  # room for anything fired twice to show up
