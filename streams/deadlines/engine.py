@@ -85,6 +85,7 @@ class AllegationRecord(BaseModel):
     pending: tuple[PendingResponse, ...] = ()
     closed_at: AwareDatetime | None = None
     close_reason: str | None = None
+    reporting_entity: str | None = None
 
     @field_validator("closed_at")
     @classmethod
@@ -113,12 +114,27 @@ class DeadlineEngine:
 
     # ------------------------------------------------------------------ inputs
 
-    def on_routed(self, *, allegation_id: str, recipients: Mapping[str, RecipientClass]) -> None:
-        """Record who the router will notify, so their early responses are kept, not dropped."""
+    def on_routed(
+        self,
+        *,
+        allegation_id: str,
+        recipients: Mapping[str, RecipientClass],
+        reporting_entity: str | None = None,
+    ) -> None:
+        """Record who the router will notify, so their early responses are kept, not dropped.
+
+        The reporting entity is kept too: obligation updates carry it for the
+        dashboards' filters, also after a restart.
+        """
         record = self._record(allegation_id)
+        update: dict[str, Any] = {}
         routed = {**record.routed, **recipients}
         if routed != record.routed:
-            self._save_record(record.model_copy(update={"routed": routed}))
+            update["routed"] = routed
+        if reporting_entity is not None and reporting_entity != record.reporting_entity:
+            update["reporting_entity"] = reporting_entity
+        if update:
+            self._save_record(record.model_copy(update=update))
 
     def on_notification(
         self,
@@ -301,6 +317,10 @@ class DeadlineEngine:
 
     def obligation(self, key: str) -> Obligation | None:
         return self._load(key)
+
+    def reporting_entity(self, allegation_id: str) -> str | None:
+        raw = self._allegations.get(allegation_id)
+        return None if raw is None else decode(AllegationRecord, raw, self._format).reporting_entity
 
     def obligations_of(self, allegation_id: str) -> list[Obligation]:
         record = self._allegations.get(allegation_id)

@@ -385,3 +385,17 @@ def test_property_no_escalation_twice_and_none_after_an_answer(ops: list[tuple[A
     indexed = {k for k in obligations if k in engine.index}
     assert {o.key for o in stored if o.is_open and o.kind == ObligationKind.ACKNOWLEDGE} <= indexed
     assert not {o.key for o in stored if not o.is_open} & indexed
+
+
+def test_reporting_entity_is_kept_with_the_allegation_and_survives_a_restart() -> None:
+    policies = seconds_policies()
+    obligations: dict[str, Any] = {}
+    allegations: dict[str, Any] = {}
+    engine = make_engine(policies, obligations, allegations)
+    engine.on_routed(allegation_id=A1, recipients={"FRA": MS}, reporting_entity="MINUSCA")
+    notify(engine, "FRA")
+    engine.on_routed(allegation_id=A1, recipients={"KEN": MS})  # a later event without it keeps it
+    restarted = make_engine(policies, obligations, allegations)
+    assert restarted.reporting_entity(A1) == "MINUSCA"
+    assert restarted.reporting_entity("SYNTH-2026-9999") is None
+    assert set(AllegationRecord.model_validate_json(allegations[A1]).routed) == {"FRA", "KEN"}
