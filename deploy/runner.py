@@ -24,6 +24,7 @@ from streams import logs
 from streams.app import create_app
 from streams.config import Settings
 from streams.context import load_context
+from streams.restore import restore_tables
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +84,8 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
         app = create_app(
             settings, bootstrap=bootstrap, context=context, loghandlers=[logs.handler()], **app_overrides
         )
+        # RocksDB tables far behind their changelogs (a new or lost disk) are read back in bulk.
+        restore_tables(app, bootstrap=bootstrap, min_records=settings.bulk_restore_min_records)
         with open(os.devnull, "w") as quiet_stdout:  # Faust's spinner writes terminal codes there
             services = worker_services(settings=settings, bootstrap=bootstrap, context=context)
             if GatewayService.enabled(settings):

@@ -95,11 +95,9 @@ class SeabusRocksStore(Store):
         self._db_for_partition(partition).put(key, value)
 
     def items_in(self, partitions: Iterable[int]) -> Iterator[tuple[bytes, bytes]]:
-        """Raw items of the given partitions' databases (only those opened here)."""
+        """Raw items of the given partitions' databases (opened if need be: they are the active ones)."""
         for partition in sorted(partitions):
-            db = self._dbs.get(partition)
-            if db is not None:
-                yield from self._visible_items(db)
+            yield from self._visible_items(self._db_for_partition(partition))
 
 
 STORES.aliases["seabus-rocksdb"] = f"{__name__}:SeabusRocksStore"

@@ -125,6 +125,7 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=0, le=65535)
     tick_interval_s: float = Field(default=0.5, gt=0.0, le=5.0)
     table_store: Literal["rocksdb", "memory"] = "rocksdb"
+    bulk_restore_min_records: int = Field(default=10_000, ge=0)
     consumer_session_timeout_s: float = Field(default=10.0, ge=6.0, le=300.0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 

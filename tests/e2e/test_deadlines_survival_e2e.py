@@ -63,19 +63,25 @@ def assert_each_once(found: dict[str, list[Escalation]]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("store", "restart_dir"),
+    ("store", "restart_dir", "bulk_from"),
     [
-        ("rocksdb", "data"),  # the local databases survive: only what changed is read back
-        ("rocksdb", "new-disk"),  # the disk is lost: everything comes back from the changelogs
-        ("memory", "data"),
+        ("rocksdb", "data", 10_000),  # the local databases survive: only what changed is read back
+        ("rocksdb", "new-disk", 10_000),  # the disk is lost: Faust replays the changelogs
+        ("rocksdb", "new-disk", 0),  # ... or seabus restores them in bulk before the worker joins
+        ("memory", "data", 10_000),
     ],
 )
 def test_killed_before_due_restarted_after_fires_once(
-    kafka_bootstrap: str, tmp_path: Path, store: str, restart_dir: str
+    kafka_bootstrap: str, tmp_path: Path, store: str, restart_dir: str, bulk_from: int
 ) -> None:
     prefix = unique_prefix()
     policies = write_fast_policies(tmp_path, due=6, reminder=3, second=3, repeat=3)
-    extra = {"SEABUS_POLICIES_FILE": policies, "SEABUS_TICK_INTERVAL_S": 0.2, "SEABUS_TABLE_STORE": store}
+    extra = {
+        "SEABUS_POLICIES_FILE": policies,
+        "SEABUS_TICK_INTERVAL_S": 0.2,
+        "SEABUS_TABLE_STORE": store,
+        "SEABUS_BULK_RESTORE_MIN_RECORDS": bulk_from,
+    }
     bus = start_bus(kafka_bootstrap, prefix, tmp_path / "data", **extra)
     ids = [f"SYNTH-SV-{i:03d}" for i in range(5)]
     publish_allegations(kafka_bootstrap, prefix, ids)
@@ -90,6 +96,8 @@ def test_killed_before_due_restarted_after_fires_once(
     finally:
         assert restarted.interrupt() == 0
     assert_each_once(found)
+    bulk = store == "rocksdb" and restart_dir == "new-disk" and bulk_from == 0
+    assert restarted.saw("tables restored in bulk") == bulk
 
 
 def test_rebalance_between_two_workers_keeps_the_promise(kafka_bootstrap: str, tmp_path: Path) -> None:

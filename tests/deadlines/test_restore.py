@@ -1,0 +1,138 @@
+"""Bulk restore of RocksDB tables from a real changelog topic, and where Faust then starts reading."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import faust
+import pytest
+from faust.types import TP
+from kafka.admin import KafkaAdminClient, NewTopic
+from support import unique_prefix
+from support.bus import producer
+
+from streams.agents.deadlines import partitioned_table
+from streams.restore import restore_tables
+from streams.stores import ROCKSDB_URL, SeabusRocksStore
+
+pytestmark = pytest.mark.kafka
+
+PARTITIONS = 3
+
+
+def changelog(bootstrap: str, app_id: str) -> str:
+    topic = f"{app_id}-obligations-changelog"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(topic, PARTITIONS, 1, topic_configs={"cleanup.policy": "compact"})])
+    finally:
+        admin.close()
+    return topic
+
+
+def key(i: int) -> bytes:
+    return json.dumps(f"SYNTH-RS-{i:04d}:KEN:ACKNOWLEDGE").encode()
+
+
+def test_restore_applies_values_and_tombstones_then_records_the_offset(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    app_id = unique_prefix()
+    topic = changelog(kafka_bootstrap, app_id)
+    send = producer(kafka_bootstrap)
+    for i in range(300):
+        send.send(topic, key=key(i), value=f"v1:{i}".encode(), partition=i % PARTITIONS)
+    for i in range(0, 300, 10):  # later values win
+        send.send(topic, key=key(i), value=f"v2:{i}".encode(), partition=i % PARTITIONS)
+    for i in range(5, 300, 50):  # tombstones delete
+        send.send(topic, key=key(i), value=None, partition=i % PARTITIONS)
+    send.flush()
+    send.close()
+
+    app = faust.App(app_id, broker=f"kafka://{kafka_bootstrap}", store=ROCKSDB_URL, datadir=str(tmp_path))
+    table = partitioned_table(app, "obligations", PARTITIONS)
+    report = restore_tables(app, bootstrap=kafka_bootstrap, min_records=0)
+    assert report.records == {topic: 300 + 30 + 6}
+
+    store = table.data
+    assert isinstance(store, SeabusRocksStore)
+    got = dict(table.items_in(set(range(PARTITIONS))))
+    want = {
+        f"SYNTH-RS-{i:04d}:KEN:ACKNOWLEDGE": (f"v2:{i}" if i % 10 == 0 else f"v1:{i}").encode()
+        for i in range(300)
+        if i % 50 != 5
+    }
+    assert got == want
+    for p in range(PARTITIONS):  # Faust's recovery starts from here: nothing left to replay
+        last = sum(1 for i in range(300) if i % PARTITIONS == p)
+        last += sum(1 for i in range(0, 300, 10) if i % PARTITIONS == p)
+        last += sum(1 for i in range(5, 300, 50) if i % PARTITIONS == p)
+        assert store.persisted_offset(TP(topic, p)) == last - 1
+
+    again = restore_tables(app, bootstrap=kafka_bootstrap, min_records=0)
+    assert again.records == {}
+
+
+def test_small_gaps_are_left_to_faust(kafka_bootstrap: str, tmp_path: Path) -> None:
+    app_id = unique_prefix()
+    topic = changelog(kafka_bootstrap, app_id)
+    send = producer(kafka_bootstrap)
+    for i in range(30):
+        send.send(topic, key=key(i), value=b"v", partition=i % PARTITIONS)
+    send.flush()
+    send.close()
+    app = faust.App(app_id, broker=f"kafka://{kafka_bootstrap}", store=ROCKSDB_URL, datadir=str(tmp_path))
+    table = partitioned_table(app, "obligations", PARTITIONS)
+    assert restore_tables(app, bootstrap=kafka_bootstrap, min_records=50).records == {}
+    assert dict(table.items_in(set(range(PARTITIONS)))) == {}
+
+
+def test_a_first_start_without_changelogs_restores_nothing(kafka_bootstrap: str, tmp_path: Path) -> None:
+    app = faust.App(
+        unique_prefix(), broker=f"kafka://{kafka_bootstrap}", store=ROCKSDB_URL, datadir=str(tmp_path)
+    )
+    partitioned_table(app, "obligations", PARTITIONS)
+    assert restore_tables(app, bootstrap=kafka_bootstrap, min_records=0).records == {}
+
+
+def test_a_data_dir_in_use_by_another_worker_is_a_clear_error(kafka_bootstrap: str, tmp_path: Path) -> None:
+    app_id = unique_prefix()
+    topic = changelog(kafka_bootstrap, app_id)
+    send = producer(kafka_bootstrap)
+    send.send(topic, key=key(1), value=b"v", partition=0)
+    send.flush()
+    send.close()
+    holder = faust.App(app_id, broker=f"kafka://{kafka_bootstrap}", store=ROCKSDB_URL, datadir=str(tmp_path))
+    held = partitioned_table(holder, "obligations", PARTITIONS).data
+    assert isinstance(held, SeabusRocksStore)
+    for p in range(PARTITIONS):
+        held._db_for_partition(p)  # this "worker" holds every partition's lock
+    locked = subprocess.run(
+        [sys.executable, "-c", RESTORE_IN_A_SECOND_PROCESS, kafka_bootstrap, app_id, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert locked.returncode == 3, locked.stderr[-2000:]
+    assert "give each worker its own SEABUS_DATA_DIR" in locked.stdout
+
+
+RESTORE_IN_A_SECOND_PROCESS = """
+import sys
+import faust
+from streams.agents.deadlines import partitioned_table
+from streams.restore import DataDirInUse, restore_tables
+from streams.stores import ROCKSDB_URL
+
+bootstrap, app_id, datadir = sys.argv[1:4]
+app = faust.App(app_id, broker="kafka://" + bootstrap, store=ROCKSDB_URL, datadir=datadir)
+partitioned_table(app, "obligations", 3)
+try:
+    restore_tables(app, bootstrap=bootstrap, min_records=0)
+except DataDirInUse as exc:
+    print(exc)
+    sys.exit(3)
+"""
