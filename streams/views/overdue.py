@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from schemas.enums import EscalationLevel
-from schemas.models import Escalation, ObligationUpdate
+from schemas.models import Escalation
 from streams.views.models import NO_LEVEL, DueStatus, OverdueItem
+from streams.views.stored import StoredObligation
 
 __all__ = ["OverdueFilter", "current_level", "open_items", "order_items", "overdue_item"]
 
@@ -41,7 +42,7 @@ class OverdueFilter:
 
 
 def current_level(
-    update: ObligationUpdate, escalation: Escalation | None
+    update: StoredObligation, escalation: Escalation | None
 ) -> tuple[EscalationLevel | None, int, datetime | None]:
     """The latest level, its repeat and when it fired (from the update or the escalation, newer wins)."""
     if escalation is not None and (update.last_level is None or escalation.fired_at >= update.updated_at):
@@ -52,7 +53,7 @@ def current_level(
 
 
 def overdue_item(
-    update: ObligationUpdate,
+    update: StoredObligation,
     *,
     escalation: Escalation | None,
     reporting_entity: str | None,
@@ -90,7 +91,7 @@ def order_items(items: Iterable[OverdueItem]) -> list[OverdueItem]:
 
 
 def open_items(
-    open_updates: Iterable[ObligationUpdate],
+    open_updates: Iterable[StoredObligation],
     *,
     escalations: Mapping[str, Escalation],
     entities: Mapping[str, str],
