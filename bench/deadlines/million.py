@@ -53,13 +53,17 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.partitioner.default import murmur2
 from recovery import REBUILT, Bus, bus_env, free_port_run, rss_mib
 
+from deploy import topics as provisioning
 from deploy.kafka import LocalCluster
 from schemas.codec import Codec, encode_model
 from schemas.enums import PersonnelCategory
 from streams import logs
+from streams.agents.deadlines import obligation_update
 from streams.config import Settings
 from streams.context import load_context
 from streams.deadlines import CaseFacts, DeadlineEngine, RecipientClass, ValueFormat
+from streams.deadlines.codec import decode
+from streams.deadlines.obligations import Obligation
 from streams.deadlines.policy import load_policies
 from streams.intake import Intake
 from streams.records import Source, headers_for
@@ -163,9 +167,26 @@ class Seeded:
     seconds: float
 
 
-def seed(bootstrap: str, app_id: str, policies_file: Path, m: int, due: int, due_at: datetime) -> Seeded:
-    """Obligations made by the engine, produced to the changelogs as the worker would."""
+def seed(
+    bootstrap: str,
+    app_id: str,
+    policies_file: Path,
+    m: int,
+    due: int,
+    due_at: datetime,
+    *,
+    view: bool,
+) -> Seeded:
+    """Obligations made by the engine, produced to the changelogs as the worker would.
+
+    With ``view``, each obligation's ``ObligationUpdate`` also goes to
+    ``<prefix>.obligations``, which the on-call view in the worker reads.
+    """
     topics = make_changelog_topics(bootstrap, app_id)
+    settings = Settings(policies_file=policies_file, topic_prefix=app_id, app_id=app_id, bootstrap=bootstrap)
+    if view:
+        provisioning.apply(settings, load_context(settings).directory.ids(), bootstrap=bootstrap)
+    codec = Codec()
     policies = load_policies(policies_file)
     producer = KafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=512 * 1024, compression_type=None
@@ -214,6 +235,16 @@ def seed(bootstrap: str, app_id: str, policies_file: Path, m: int, due: int, due
                     key=json.dumps(key).encode(),
                     value=value,
                     partition=partition_of(allegation_id.encode()),
+                )
+        if view:
+            for key, value in obligations.items():
+                update = obligation_update(
+                    decode(Obligation, value, ValueFormat.JSON_BYTES), reporting_entity="MINUSCA", now=now
+                )
+                producer.send(
+                    settings.topic("obligations"),
+                    key=key.encode(),
+                    value=encode_model(update, codec=codec),
                 )
         made += len(obligations)
         producer.flush(timeout=300)
@@ -311,6 +342,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--due", type=int, default=1_000, help="how many fall due at one instant")
     parser.add_argument("--store", choices=("rocksdb", "memory"), default="rocksdb", help="table store")
     parser.add_argument(
+        "--view",
+        action="store_true",
+        help="also put every obligation on <prefix>.obligations, which the worker's on-call view reads",
+    )
+    parser.add_argument(
         "--due-after", type=float, default=None, help="seconds after seeding (default: 60 + 240 per million)"
     )
     args = parser.parse_args(argv)
@@ -351,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         estimate = 3.0 * args.m / 1e5  # seconds of seeding, roughly
         due_at = datetime.now(UTC) + timedelta(seconds=estimate + due_after)
         due_at = due_at.replace(microsecond=0)
-        seeded = seed(bootstrap, prefix, policies, args.m, args.due, due_at)
+        seeded = seed(bootstrap, prefix, policies, args.m, args.due, due_at, view=args.view)
         print(
             f"seeded {seeded.obligations} obligations in {seeded.seconds:.0f} s; due at {due_at:%H:%M:%S}",
             file=sys.stderr,
@@ -399,6 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         f"load1 {os.getloadavg()[0]:.1f}; broker {bootstrap}"
         + (" (local KRaft)" if cluster else "")
         + f"; table store {args.store}"
+        + ("; obligations also on the view's topic" if args.view else "")
     )
     print(
         f"seeded: {seeded.obligations} obligations of {seeded.allegations} allegations in {seeded.seconds:.0f} s"
