@@ -17,6 +17,7 @@ from schemas.errors import ConfigError
 from streams.config.recipients import RecipientsDirectory, load_recipients
 from streams.config.settings import Settings
 from streams.deadlines.policy import PolicySet, load_policies
+from streams.intake import Intake, ObligationHook
 from streams.routing.rules import RoutingRules, load_rules
 
 
@@ -45,6 +46,17 @@ class BusContext:
     ensure_topic: Callable[[str], Awaitable[None]] = _no_topic_creation
     max_message_bytes: int = 1_000_000
     tick_interval_s: float = 0.5
+
+    def intake(self, obligations: ObligationHook | None = None) -> Intake:
+        """The routing step configured from this context (the agent's, a benchmark's)."""
+        return Intake(
+            rules=self.rules,
+            codec=self.codec,
+            known_entities=self.known_entities,
+            directory=frozenset(self.directory.ids()),
+            max_bytes=self.max_message_bytes,
+            obligations=obligations,
+        )
 
 
 def load_context(settings: Settings, *, clock: Clock | None = None) -> BusContext:

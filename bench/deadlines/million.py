@@ -65,7 +65,6 @@ from streams.deadlines import CaseFacts, DeadlineEngine, RecipientClass, ValueFo
 from streams.deadlines.codec import decode
 from streams.deadlines.obligations import Obligation
 from streams.deadlines.policy import load_policies
-from streams.intake import Intake
 from streams.records import Source, headers_for
 from streams.synthetic import synthetic_allegation, synthetic_event
 
@@ -132,14 +131,7 @@ def intake_state_template(policies_file: Path) -> tuple[str, str, str]:
     """(allegation id, event id, JSON) of the state the intake agent stores after one report."""
     settings = Settings(policies_file=policies_file)
     ctx = load_context(settings)
-    intake = Intake(
-        rules=ctx.rules,
-        codec=ctx.codec,
-        known_entities=ctx.known_entities,
-        directory=frozenset(ctx.directory.ids()),
-        max_bytes=ctx.max_message_bytes,
-        obligations=None,
-    )
+    intake = ctx.intake()
     now = datetime.now(UTC)
     allegation = synthetic_allegation(
         subjects=[("SYNTH-SUBJ-MIL-0000000", "KEN", "KEN", PersonnelCategory.MILITARY_CONTINGENT)],

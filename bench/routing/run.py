@@ -93,7 +93,7 @@ from streams.agents.deadlines import Deadlines
 from streams.config import Settings, load_settings
 from streams.context import BusContext, load_context
 from streams.deadlines import DeadlineEngine, ValueFormat
-from streams.intake import Intake, Outcome
+from streams.intake import Outcome
 from streams.records import Source, headers_for
 from streams.routing.notifications import build_notifications
 from streams.routing.rules import load_rules
@@ -176,14 +176,7 @@ def bus_outputs(
     deadlines = Deadlines(
         ctx=ctx, engine=engine, obligations=cast(Any, obligations), records=cast(Any, {}), deferred=deferred
     )
-    intake = Intake(
-        rules=ctx.rules,
-        codec=ctx.codec,
-        known_entities=ctx.known_entities,
-        directory=frozenset(ctx.directory.ids()),
-        max_bytes=ctx.max_message_bytes,
-        obligations=deadlines,
-    )
+    intake = ctx.intake(deadlines)
     out: dict[bytes, list[OutRecord]] = {}
     now = datetime.now(UTC)
     for offset, item in enumerate(inputs):

@@ -19,7 +19,7 @@ from streams import metrics
 from streams.agents.deadlines import Deadlines
 from streams.agents.outbound import send_all
 from streams.context import BusContext
-from streams.intake import AllegationState, Intake
+from streams.intake import AllegationState
 from streams.records import Source
 
 log = structlog.get_logger(__name__)
@@ -44,14 +44,7 @@ def register_intake(app: faust.App, ctx: BusContext, deadlines: Deadlines | None
         partitions=partitions,
         key_type=str,
     )
-    intake = Intake(
-        rules=ctx.rules,
-        codec=ctx.codec,
-        known_entities=ctx.known_entities,
-        directory=frozenset(ctx.directory.ids()),
-        max_bytes=ctx.max_message_bytes,
-        obligations=deadlines,
-    )
+    intake = ctx.intake(deadlines)
     lock = deadlines.lock if deadlines else asyncio.Lock()
     metrics.track_worker(app, topics=(settings.topic("allegations"), settings.topic("responses")))
 
