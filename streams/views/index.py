@@ -28,6 +28,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import TypeAdapter
+from sortedcontainers import SortedList
 
 from schemas.codec import Codec, decode_model
 from schemas.enums import ObligationState
@@ -52,12 +53,13 @@ from streams.views.models import (
     EventEntry,
     NotificationEntry,
     ObligationSummary,
+    OverdueItem,
     OverdueReport,
     ResponseEntry,
     Timeline,
     TimelineEntry,
 )
-from streams.views.overdue import OverdueFilter, current_level, open_items
+from streams.views.overdue import OverdueFilter, current_level, overdue_item
 from streams.views.stored import StoredObligation
 from streams.views.topics import SourceTopic, TopicKind, classify
 
@@ -74,6 +76,7 @@ _MODELS: dict[TopicKind, type[SeabusRecord]] = {
 }
 
 _ENTRY: TypeAdapter[TimelineEntry] = TypeAdapter(TimelineEntry)
+_MAX = chr(0x10FFFF)  # sorts after every reference: (t, _MAX) follows every entry due at t
 
 # (time, rank, arrival, identity digest, entry JSON): sorting on the first three is the timeline order.
 _Row = tuple[float, int, int, int, bytes]
@@ -103,7 +106,13 @@ class ViewIndex:
         self.counts: Counter[str] = Counter()
         """Records seen, by outcome (``indexed``, ``duplicate``, ...)."""
         self._obligations: dict[str, StoredObligation] = {}
-        self._obligations_of: dict[str, set[str]] = {}
+        # Open obligations in the overdue list's order (due time, then reference): the list's
+        # first page and its counts need no pass over everything that is open.
+        self._open_order: SortedList = SortedList()
+        self._open_recipients: Counter[str] = Counter()
+        self._open_entities: Counter[str] = Counter()
+        self._escalated_open: set[str] = set()
+        self._obligations_of: dict[str, list[str]] = {}  # a few per allegation: a list is smallest
         self._escalations: dict[str, Escalation] = {}
         self._entities: dict[str, str] = {}
         self._entries: dict[str, list[_Row]] = {}
@@ -124,7 +133,10 @@ class ViewIndex:
             if source.kind is TopicKind.OBLIGATIONS and key is not None:
                 gone = self._obligations.pop(key.decode("utf-8", "replace"), None)  # compaction tombstone
                 if gone is not None:
-                    self._obligations_of.get(gone.allegation_id, set()).discard(gone.obligation_key)
+                    self._unindex_open(gone)
+                    keys = self._obligations_of.get(gone.allegation_id, [])
+                    if gone.obligation_key in keys:
+                        keys.remove(gone.obligation_key)
             return Ingested.IGNORED
         try:
             record = decode_model(value, _MODELS[source.kind], codec=self.codec, max_bytes=self.max_bytes)
@@ -138,7 +150,7 @@ class ViewIndex:
             self._add_obligation(record)
             return Ingested.INDEXED
         if isinstance(record, AllegationEvent):
-            self._entities[record.allegation_id] = record.reporting_entity
+            self._set_entity(record.allegation_id, record.reporting_entity, overwrite=True)
             return self._entry(record.allegation_id, f"event:{record.event_id}", _event_entry(record))
         if isinstance(record, Notification):
             return self._entry(
@@ -164,6 +176,9 @@ class ViewIndex:
                 latest = self._escalations.get(okey)
                 if latest is None or record.fired_at >= latest.fired_at:
                     self._escalations[okey] = record
+                stored = self._obligations.get(okey)
+                if stored is not None and stored.state is ObligationState.OPEN:
+                    self._escalated_open.add(okey)
             return outcome
         if isinstance(record, DeadLetter):
             raw = record.original_key if record.original_key is not None else key
@@ -187,12 +202,65 @@ class ViewIndex:
 
     def _add_obligation(self, update: ObligationUpdate) -> None:
         known = self._obligations.get(update.obligation_key)
+        if update.reporting_entity:
+            self._set_entity(update.allegation_id, update.reporting_entity, overwrite=False)
         if known is None or update.updated_at >= known.updated_at:
             stored = StoredObligation.of(update)
+            if known is not None:
+                self._unindex_open(known)
             self._obligations[stored.obligation_key] = stored
-            self._obligations_of.setdefault(update.allegation_id, set()).add(stored.obligation_key)
-        if update.reporting_entity:
-            self._entities.setdefault(update.allegation_id, update.reporting_entity)
+            keys = self._obligations_of.setdefault(update.allegation_id, [])
+            if stored.obligation_key not in keys:
+                keys.append(stored.obligation_key)
+            self._index_open(stored)
+
+    def _set_entity(self, allegation_id: str, entity: str, *, overwrite: bool) -> None:
+        """Record an allegation's entity; open obligations without their own move in the counts."""
+        known = self._entities.get(allegation_id)
+        if known == entity or (known is not None and not overwrite):
+            return
+        affected = [
+            o
+            for o in (self._obligations[k] for k in self._obligations_of.get(allegation_id, ()))
+            if not o.reporting_entity
+        ]
+        for o in affected:
+            self._unindex_open(o)
+        self._entities[allegation_id] = entity
+        for o in affected:
+            self._index_open(o)
+
+    @staticmethod
+    def _order_key(o: StoredObligation) -> tuple[float, str, str, str, str]:
+        return (o.due_at.timestamp(), o.allegation_id, o.recipient, o.kind.value, o.obligation_key)
+
+    def _entity_of(self, o: StoredObligation) -> str | None:
+        return o.reporting_entity or self._entities.get(o.allegation_id)
+
+    def _index_open(self, o: StoredObligation) -> None:
+        if o.state is not ObligationState.OPEN:
+            return
+        self._open_order.add(self._order_key(o))
+        self._open_recipients[o.recipient] += 1
+        entity = self._entity_of(o)
+        if entity:
+            self._open_entities[entity] += 1
+        if o.last_level is not None or o.obligation_key in self._escalations:
+            self._escalated_open.add(o.obligation_key)
+
+    def _unindex_open(self, o: StoredObligation) -> None:
+        if o.state is not ObligationState.OPEN:
+            return
+        self._open_order.discard(self._order_key(o))
+        self._open_recipients[o.recipient] -= 1
+        if self._open_recipients[o.recipient] <= 0:
+            del self._open_recipients[o.recipient]
+        entity = self._entity_of(o)
+        if entity and entity in self._open_entities:
+            self._open_entities[entity] -= 1
+            if self._open_entities[entity] <= 0:
+                del self._open_entities[entity]
+        self._escalated_open.discard(o.obligation_key)
 
     def _entry(self, allegation_id: str, identity: str, entry: TimelineEntry) -> Ingested:
         digest = int.from_bytes(hashlib.blake2b(identity.encode(), digest_size=8).digest(), "big")
@@ -207,19 +275,56 @@ class ViewIndex:
 
     # -- out --------------------------------------------------------------------
 
-    def overdue(self, now: datetime, where: OverdueFilter | None = None) -> OverdueReport:
-        """Open obligations at ``now``: overdue first (longest overdue first), then by due time."""
-        every = open_items(self._open(), escalations=self._escalations, entities=self._entities, now=now)
-        items = [i for i in every if where is None or where.matches(i)]
-        overdue = sum(1 for i in items if i.status is DueStatus.OVERDUE)
+    def overdue(
+        self, now: datetime, where: OverdueFilter | None = None, *, limit: int | None = None
+    ) -> OverdueReport:
+        """Open obligations at ``now``: overdue first (longest overdue first), then by due time.
+
+        ``limit`` keeps the first items only; the counts still cover every match.
+        Unfiltered, the work is the page plus a binary search; filtered, one pass
+        of cheap comparisons, with items built for the page only.
+        """
+        order = self._open_order
+        cut = order.bisect_right((now.timestamp(), _MAX))  # due at or before now: overdue
+        items: list[OverdueItem] = []
+        wanted = len(order) if limit is None else limit
+        if where is None or where.is_empty():
+            overdue, due = cut, len(order) - cut
+            for *_, okey in order.islice(0, wanted):
+                items.append(self._item(self._obligations[okey], now))
+        else:
+            overdue = due = 0
+            for position, (*_, okey) in enumerate(order):
+                o = self._obligations[okey]
+                status = DueStatus.OVERDUE if position < cut else DueStatus.DUE
+                level, _, _ = current_level(o, self._escalations.get(okey))
+                if not where.matches_fields(
+                    recipient=o.recipient, entity=self._entity_of(o), level=level, status=status
+                ):
+                    continue
+                if status is DueStatus.OVERDUE:
+                    overdue += 1
+                else:
+                    due += 1
+                if len(items) < wanted:
+                    items.append(self._item(o, now))
         return OverdueReport(
             as_of=now,
             caught_up=self.caught_up,
             overdue=overdue,
-            due=len(items) - overdue,
+            due=due,
             items=items,
-            recipients=sorted({i.recipient for i in every}),
-            reporting_entities=sorted({i.reporting_entity for i in every if i.reporting_entity}),
+            truncated=len(items) < overdue + due,
+            recipients=sorted(self._open_recipients),
+            reporting_entities=sorted(self._open_entities),
+        )
+
+    def _item(self, o: StoredObligation, now: datetime) -> OverdueItem:
+        return overdue_item(
+            o,
+            escalation=self._escalations.get(o.obligation_key),
+            reporting_entity=self._entities.get(o.allegation_id),
+            now=now,
         )
 
     def timeline(self, allegation_id: str) -> Timeline | None:
@@ -240,22 +345,32 @@ class ViewIndex:
         )
 
     def level_counts(self, now: datetime) -> tuple[dict[str, int], dict[str, int]]:
-        """Open and overdue obligation counts by current level (``NONE``: not escalated yet)."""
+        """Open and overdue obligation counts by current level (``NONE``: not escalated yet).
+
+        Only escalated obligations are looked at one by one; the rest are counted
+        from the ordered index, so a scrape costs what has escalated, not what is open.
+        """
         opened: Counter[str] = Counter()
         overdue: Counter[str] = Counter()
-        for item in open_items(self._open(), escalations=self._escalations, entities=self._entities, now=now):
-            level = item.level.value if item.level is not None else NO_LEVEL
-            opened[level] += 1
-            if item.status is DueStatus.OVERDUE:
-                overdue[level] += 1
+        now_s = now.timestamp()
+        for okey in self._escalated_open:
+            o = self._obligations[okey]
+            level, _, _ = current_level(o, self._escalations.get(okey))
+            name = level.value if level is not None else NO_LEVEL
+            opened[name] += 1
+            if o.due_at.timestamp() <= now_s:
+                overdue[name] += 1
+        escalated, escalated_overdue = sum(opened.values()), sum(overdue.values())
+        cut = self._open_order.bisect_right((now_s, _MAX))
+        if len(self._open_order) > escalated:
+            opened[NO_LEVEL] += len(self._open_order) - escalated
+        if cut > escalated_overdue:
+            overdue[NO_LEVEL] += cut - escalated_overdue
         return dict(opened), dict(overdue)
 
     def delivery_counts(self) -> Mapping[tuple[str, str], int]:
         """Delivery attempts on the audit topic by (channel, outcome), each attempt once."""
         return dict(self._deliveries)
-
-    def _open(self) -> list[StoredObligation]:
-        return [u for u in self._obligations.values() if u.state is ObligationState.OPEN]
 
     def _summary(self, update: StoredObligation) -> ObligationSummary:
         level, _, _ = current_level(update, self._escalations.get(update.obligation_key))

@@ -90,6 +90,9 @@ class OverdueReport(_Out):
     overdue: int
     due: int
     items: list[OverdueItem]
+    truncated: bool = Field(
+        default=False, description="true when items holds only the first `limit`; overdue and due count all"
+    )
     recipients: list[str] = Field(
         default=[], description="every recipient with an open obligation, whatever the filters"
     )

@@ -31,13 +31,23 @@ class OverdueFilter:
     """Escalation level names, or ``NONE`` for not escalated yet."""
     statuses: frozenset[DueStatus] = field(default_factory=frozenset)
 
+    def is_empty(self) -> bool:
+        return not (self.recipients or self.entities or self.levels or self.statuses)
+
     def matches(self, item: OverdueItem) -> bool:
-        level = item.level.value if item.level is not None else NO_LEVEL
+        return self.matches_fields(
+            recipient=item.recipient, entity=item.reporting_entity, level=item.level, status=item.status
+        )
+
+    def matches_fields(
+        self, *, recipient: str, entity: str | None, level: EscalationLevel | None, status: DueStatus
+    ) -> bool:
+        name = level.value if level is not None else NO_LEVEL
         return (
-            (not self.recipients or item.recipient in self.recipients)
-            and (not self.entities or (item.reporting_entity or "") in self.entities)
-            and (not self.levels or level in self.levels)
-            and (not self.statuses or item.status in self.statuses)
+            (not self.recipients or recipient in self.recipients)
+            and (not self.entities or (entity or "") in self.entities)
+            and (not self.levels or name in self.levels)
+            and (not self.statuses or status in self.statuses)
         )
 
 
