@@ -26,6 +26,8 @@ TIMELINE_PATH = "/v1/allegations/{allegation_id}/timeline"
 SECURITY: list[dict[str, list[str]]] = [{"dashboardToken": []}, {"dashboardSession": []}]
 
 _LEVELS = frozenset({NO_LEVEL, *(level.value for level in EscalationLevel)})
+DEFAULT_LIMIT = 1000
+MAX_LIMIT = 10_000
 _STATUSES = frozenset(s.value for s in DueStatus)
 
 
@@ -65,11 +67,24 @@ def parse_filter(query: MultiMapping[str]) -> OverdueFilter:
     )
 
 
+def parse_limit(query: MultiMapping[str]) -> int:
+    """``limit``: how many items (the counts cover all); a 400 problem unless 1..MAX_LIMIT."""
+    raw = query.get("limit", str(DEFAULT_LIMIT))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise HttpProblem(
+            400,
+            type_=ProblemType.MALFORMED_REQUEST,
+            title="Invalid Limit",
+            detail=f"limit must be a whole number from 1 to {MAX_LIMIT}, not {raw!r}",
+        )
+    return int(raw)
+
+
 async def get_overdue(request: web.Request) -> web.Response:
     state = request.app[DASHBOARD]
     state.auth.api_user(request)
     where = parse_filter(request.query)
-    report = state.view.index.overdue(state.clock(), where)
+    report = state.view.index.overdue(state.clock(), where, limit=parse_limit(request.query))
     return web.json_response(report.model_dump(mode="json"), headers=NO_STORE)
 
 
@@ -127,6 +142,14 @@ def _overdue_operation(doc: OpenApiDocument) -> dict[str, Any]:
                 sorted(_LEVELS),
             ),
             _filter_parameter("status", "OVERDUE or DUE (not yet due).", sorted(_STATUSES)),
+            {
+                "name": "limit",
+                "in": "query",
+                "required": False,
+                "description": "At most this many items, in order; `overdue` and `due` count every match "
+                "and `truncated` says whether items were left out.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+            },
         ],
         "responses": {
             "200": {

@@ -149,6 +149,9 @@
   function say(report) {
     var time = utc(report.as_of).slice(11);
     var text = report.overdue + " overdue, " + report.due + " not yet due · updated " + time + " UTC";
+    if (report.truncated) {
+      text += " · showing the first " + report.items.length;
+    }
     if (!report.caught_up) {
       text += " · still reading the history, the list may be incomplete";
     }

@@ -79,10 +79,10 @@ def _signed_in(request: web.Request, state: DashboardState) -> str:
 async def dashboard(request: web.Request) -> web.Response:
     state = request.app[DASHBOARD]
     user = _signed_in(request, state)
-    from connectors.dashboard.api import parse_filter  # the page takes exactly the API's filters
+    from connectors.dashboard.api import DEFAULT_LIMIT, parse_filter  # the page takes the API's filters
 
     where = parse_filter(request.query)
-    report = state.view.index.overdue(state.clock(), where)
+    report = state.view.index.overdue(state.clock(), where, limit=DEFAULT_LIMIT)
     return _html(
         render.dashboard_page(
             report,

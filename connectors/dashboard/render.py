@@ -146,6 +146,8 @@ def _options(values: Iterable[str], chosen: str, all_label: str, labels: dict[st
 
 def summary(report: OverdueReport) -> str:
     text = f"{report.overdue} overdue, {report.due} not yet due · updated {report.as_of:%H:%M:%S} UTC"
+    if report.truncated:
+        text += f" · showing the first {len(report.items)}"
     if not report.caught_up:
         text += " · still reading the history, the list may be incomplete"
     return text

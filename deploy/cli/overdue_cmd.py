@@ -28,7 +28,8 @@ def _upper(values: tuple[str, ...]) -> frozenset[str]:
 def overdue_table(report: OverdueReport) -> Table:
     """The report as a rich table (overdue rows in bold red)."""
     table = Table(
-        title=f"{report.overdue} overdue, {report.due} not yet due · as of {report.as_of:%Y-%m-%d %H:%M:%S} UTC",
+        title=f"{report.overdue} overdue, {report.due} not yet due · as of {report.as_of:%Y-%m-%d %H:%M:%S} UTC"
+        + (f" · showing the first {len(report.items)}" if report.truncated else ""),
         title_justify="left",
     )
     for column in ("Allegation", "Recipient", "Obligation", "Due (UTC)", "Overdue by", "Level", "Entity"):
@@ -64,6 +65,12 @@ def overdue_table(report: OverdueReport) -> Table:
 )
 @click.option("--overdue-only", is_flag=True, help="Leave out obligations that are not yet due.")
 @click.option(
+    "--limit",
+    default=None,
+    type=click.IntRange(min=1),
+    help="At most this many rows, in order (the counts still cover every match). Default: all.",
+)
+@click.option(
     "--timeout",
     "timeout_s",
     default=60.0,
@@ -77,6 +84,7 @@ def overdue(
     entity: tuple[str, ...],
     level: tuple[str, ...],
     overdue_only: bool,
+    limit: int | None,
     timeout_s: float,
 ) -> None:
     """Open obligations, overdue first (longest overdue first), read from Kafka directly."""
@@ -88,7 +96,7 @@ def overdue(
         levels=_upper(level),
         statuses=frozenset({DueStatus.OVERDUE}) if overdue_only else frozenset(),
     )
-    report = index.overdue(datetime.now(UTC), where)
+    report = index.overdue(datetime.now(UTC), where, limit=limit)
     if as_json:
         click.echo(report.model_dump_json(indent=2))
         return

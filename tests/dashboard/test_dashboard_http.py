@@ -78,6 +78,10 @@ def test_overdue_api_orders_and_filters(offline_settings: Settings, tmp_path: Pa
             "repeated": "?level=SECOND_LEVEL&level=NONE",
             "entity": "?reporting_entity=MONUSCO",
             "bad": "?level=LATE",
+            "first": "?limit=1",
+            "first-ken": "?recipient=KEN&limit=1",
+            "bad-limit": "?limit=0",
+            "huge-limit": "?limit=10001",
         }.items():
             async with http.get(url + "/v1/overdue" + query, headers=bearer()) as r:
                 out[name] = (r.status, await r.json(content_type=None), r.headers.get("Cache-Control"))
@@ -101,6 +105,17 @@ def test_overdue_api_orders_and_filters(offline_settings: Settings, tmp_path: Pa
     bad_status, bad, _ = got["bad"]
     assert bad_status == 400
     assert "LATE is not a filter value" in bad["detail"]
+    assert body["truncated"] is False
+    _, first, _ = got["first"]  # a page: the first item in order, the counts still of all
+    assert [i["allegation_id"] for i in first["items"]] == ["SYNTH-A"]
+    assert (first["overdue"], first["due"], first["truncated"]) == (2, 1, True)
+    _, first_ken, _ = got["first-ken"]
+    assert [i["allegation_id"] for i in first_ken["items"]] == ["SYNTH-A"]
+    assert (first_ken["overdue"], first_ken["due"], first_ken["truncated"]) == (1, 1, True)
+    for name in ("bad-limit", "huge-limit"):
+        limit_status, limit_body, _ = got[name]
+        assert limit_status == 400, name
+        assert "limit must be a whole number from 1 to 10000" in limit_body["detail"]
 
 
 def test_unknown_allegation_is_404(offline_settings: Settings, tmp_path: Path) -> None:
@@ -298,7 +313,13 @@ def test_openapi_describes_the_dashboard_routes(offline_settings: Settings, tmp_
     ]:
         assert method in paths[path], (path, method)
     overdue = paths["/v1/overdue"]["get"]
-    assert {p["name"] for p in overdue["parameters"]} == {"recipient", "reporting_entity", "level", "status"}
+    assert {p["name"] for p in overdue["parameters"]} == {
+        "recipient",
+        "reporting_entity",
+        "level",
+        "status",
+        "limit",
+    }
     assert overdue["security"] == [{"dashboardToken": []}, {"dashboardSession": []}]
     schemes = doc["components"]["securitySchemes"]
     assert schemes["dashboardSession"] == {
