@@ -19,7 +19,7 @@ the worker does from there on is what is measured:
    acknowledge, decide, report the outcome) starts on an empty data directory, so
    every record is read back from Kafka. Measured: "seabus worker ready", the
    first "deadline index rebuilt" (with the number of open steps indexed), VmRSS
-   then and 10 s later.
+   then and 10 s later, and when the on-call view (same process) has read its topics.
 3. 1,000 fall due: ``--due`` of the obligations were made due at one instant, a
    little after the cold start is expected to be done. The escalations topic is
    read: how late each escalation was produced after its due time (Kafka record
@@ -69,6 +69,7 @@ from streams.records import Source, headers_for
 from streams.synthetic import synthetic_allegation, synthetic_event
 
 READY = "seabus worker ready"
+VIEW_CAUGHT_UP = "read model caught up"
 PARTITIONS = 6  # deploy/config/seabus.yaml: sea.allegations
 WINDOW = timedelta(days=365)
 CHUNK = 20_000  # allegations per engine (bounded memory in this process)
@@ -311,15 +312,27 @@ class Start:
     open_steps: int
     rss_rebuilt_mib: float | None
     rss_later_mib: float | None
+    view_s: float
+    rss_view_mib: float | None
 
 
 def measure_start(bus: Bus, timeout: float) -> Start:
+    """Ready, index rebuilt (+ RSS then and 10 s later), on-call view caught up (+ RSS 5 s later)."""
     ready_s, _ = bus.wait(READY, timeout)
     rebuilt_s, line = bus.wait(REBUILT, timeout)
     rss_rebuilt = rss_mib(bus.proc.pid)
     time.sleep(10)
+    rss_later = rss_mib(bus.proc.pid)
+    view_s, _ = bus.wait(VIEW_CAUGHT_UP, timeout)
+    time.sleep(5)
     return Start(
-        ready_s, rebuilt_s, int(json.loads(line).get("open_steps", -1)), rss_rebuilt, rss_mib(bus.proc.pid)
+        ready_s,
+        rebuilt_s,
+        int(json.loads(line).get("open_steps", -1)),
+        rss_rebuilt,
+        rss_later,
+        view_s,
+        rss_mib(bus.proc.pid),
     )
 
 
@@ -432,7 +445,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"seeded: {seeded.obligations} obligations of {seeded.allegations} allegations in {seeded.seconds:.0f} s"
     )
-    header = f"{'start':40} {'open_steps':>10} {'ready s':>8} {'index s':>8} {'RSS MiB':>8} {'+10 s':>6} {'x base':>7}"
+    header = (
+        f"{'start':40} {'open_steps':>10} {'ready s':>8} {'index s':>8} {'RSS MiB':>8} {'+10 s':>6} "
+        f"{'x base':>7} {'view s':>7} {'RSS view':>9}"
+    )
     print(header)
     print("-" * len(header))
     for name, s in (
@@ -442,7 +458,8 @@ def main(argv: list[str] | None = None) -> int:
     ):
         print(
             f"{name:40} {s.open_steps:>10} {s.ready_s:>8.1f} {s.rebuilt_s:>8.1f} "
-            f"{_mib(s.rss_rebuilt_mib):>8} {_mib(s.rss_later_mib):>6} {s.rebuilt_s / baseline.rebuilt_s:>7.2f}"
+            f"{_mib(s.rss_rebuilt_mib):>8} {_mib(s.rss_later_mib):>6} {s.rebuilt_s / baseline.rebuilt_s:>7.2f} "
+            f"{s.view_s:>7.1f} {_mib(s.rss_view_mib):>9}"
         )
     if lateness:
         print(

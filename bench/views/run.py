@@ -1,0 +1,155 @@
+"""The on-call view's read model in-process: memory per allegation and the cost of one overdue list.
+
+Run:  .venv/bin/python bench/views/run.py [--n 10000 40000]
+
+For each N (in a fresh process): N synthetic allegations are made by the real
+intake code (one report each, one KEN subject: notifications to KEN, OSC, VRA)
+and the deadline engine (three obligations for KEN), encoded as the bus writes
+them, and fed to ``ViewIndex.ingest`` as the view's reader does. Measured: VmRSS
+growth per allegation after ingesting (the baseline is the same process before
+it), by topic family, and the time of ``ViewIndex.overdue()`` over every open
+obligation (what each dashboard refresh and ``GET /v1/overdue`` costs), whose
+ratio between the two sizes shows how it grows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from schemas.codec import encode_model
+from schemas.enums import PersonnelCategory
+from streams.agents.deadlines import obligation_update
+from streams.config import Settings
+from streams.context import load_context
+from streams.deadlines import CaseFacts, DeadlineEngine, RecipientClass, ValueFormat
+from streams.records import Source, headers_for
+from streams.synthetic import synthetic_allegation, synthetic_event
+from streams.views.index import ViewIndex
+
+FAMILIES = ("allegations", "notify", "obligations")
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def records(n: int) -> list[tuple[str, bytes | None, bytes]]:
+    ctx = load_context(Settings())
+    intake = ctx.intake()
+    engine = DeadlineEngine(
+        policies=ctx.policies, obligations={}, allegations={}, value_format=ValueFormat.JSON_BYTES
+    )
+    now = datetime.now(UTC)
+    out: list[tuple[str, bytes | None, bytes]] = []
+    for i in range(n):
+        allegation = synthetic_allegation(
+            subjects=[(f"SYNTH-SUBJ-V{i:07d}", "KEN", "KEN", PersonnelCategory.MILITARY_CONTINGENT)],
+            adults=1,
+            reported_at=now,
+        )
+        event = synthetic_event(allegation_id=f"SYNTH-VIEW-{i:07d}", allegation=allegation, published_at=now)
+        value = encode_model(event, codec=ctx.codec)
+        result = intake.handle(
+            key=event.allegation_id.encode(),
+            value=value,
+            headers=headers_for(event, event.event_id, event.allegation_id, now, "seabus/bench"),
+            source=Source(topic="sea.allegations", partition=0, offset=i),
+            state=None,
+            now=now,
+        )
+        out.append(("sea.allegations", event.allegation_id.encode(), value))
+        for o in result.outbound:
+            if o.route == "notify":
+                out.append((f"sea.notify.{o.recipient}", o.key, o.value))
+        for ob in engine.on_notification(
+            allegation_id=event.allegation_id,
+            recipient="KEN",
+            recipient_class=RecipientClass.MEMBER_STATE,
+            case=CaseFacts(),
+            notified_at=now,
+        ):
+            update = obligation_update(ob, reporting_entity="MINUSCA", now=now)
+            out.append(("sea.obligations", ob.key.encode(), encode_model(update, codec=ctx.codec)))
+    return out
+
+
+def child(n: int, family: str) -> dict[str, Any]:
+    made = [r for r in records(n) if family == "all" or r[0].split(".")[1] == family]
+    gc.collect()
+    before = rss_mib()
+    index = ViewIndex(prefix="sea")
+    began = time.perf_counter()
+    for topic, key, value in made:
+        index.ingest(topic, key=key, value=value)
+    ingest_s = time.perf_counter() - began
+    del made
+    gc.collect()
+    grown = rss_mib() - before
+    later = datetime.now(UTC) + timedelta(days=2)  # the acknowledgements are overdue by then
+    timings = []
+    for _ in range(3):
+        began = time.perf_counter()
+        report = index.overdue(later)
+        timings.append(time.perf_counter() - began)
+    return {
+        "n": n,
+        "family": family,
+        "bytes_per_allegation": round(grown * 1024 * 1024 / n),
+        "ingest_us_per_record": round(1e6 * ingest_s / max(sum(index.counts.values()), 1), 1),
+        "overdue_items": len(report.items),
+        "overdue_ms": round(1000 * min(timings), 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[10_000, 40_000])
+    parser.add_argument("--child", nargs=2, metavar=("N", "FAMILY"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(child(int(args.child[0]), args.child[1])))
+        return 0
+    rows = []
+    with tempfile.TemporaryDirectory():
+        for n in args.n:
+            for family in (*FAMILIES, "all"):
+                done = subprocess.run(
+                    [sys.executable, str(Path(__file__)), "--child", str(n), family],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print(
+        f"{'n':>7} {'records of':12} {'B/allegation':>13} {'us/record':>10} {'open items':>11} {'overdue() ms':>13}"
+    )
+    for r in rows:
+        print(
+            f"{r['n']:>7} {r['family']:12} {r['bytes_per_allegation']:>13} {r['ingest_us_per_record']:>10} "
+            f"{r['overdue_items']:>11} {r['overdue_ms']:>13}"
+        )
+    alls = [r for r in rows if r["family"] == "all"]
+    if len(alls) >= 2:
+        a, b = alls[0], alls[-1]
+        print(
+            f"overdue() at {b['n']} vs {a['n']} allegations: x{b['overdue_ms'] / a['overdue_ms']:.1f} "
+            f"for x{b['n'] / a['n']:.1f} the open obligations (grows with what is open, every refresh)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
