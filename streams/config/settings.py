@@ -147,8 +147,18 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, _YamlSource(settings_cls, path))
 
     def resolve(self, name: Path) -> Path:
-        """A data file path, relative ones taken from the config file's folder."""
-        return name if name.is_absolute() else self.config_file.parent / name
+        """A data file path: a relative one from the config file's folder, else from the current directory.
+
+        Paths in the YAML are relative to its folder; a path typed in a shell
+        (``SEABUS_POLICIES_FILE=deploy/config/policies.demo.yaml``) is relative to
+        where it was typed. The config folder wins when both exist.
+        """
+        if name.is_absolute():
+            return name
+        beside_config = self.config_file.parent / name
+        if not beside_config.exists() and name.exists():
+            return name.resolve()
+        return beside_config
 
     def topic(self, name: str) -> str:
         """Full topic name with the configured prefix (e.g. ``sea.allegations``)."""
