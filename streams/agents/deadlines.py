@@ -66,6 +66,7 @@ class Deadlines:
     obligations: PartitionedTable
     records: PartitionedTable
     deferred: DeferredWrites
+    records_deferred: DeferredWrites = field(default_factory=lambda: DeferredWrites({}))
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     active: frozenset[int] | None = None
 
@@ -98,6 +99,19 @@ class Deadlines:
             )
             out[recipient] = [NoticeObligation(kind=o.kind, due_at=o.due_at) for o in current if o.is_open]
         return out
+
+    def commit(self) -> list[str]:
+        """Write what one step changed; returns the changed obligation keys.
+
+        Per-allegation records are written once per step, however many
+        recipients the step touched (one changelog record, not one each).
+        """
+        self.records_deferred.commit()
+        return self.deferred.commit()
+
+    @property
+    def pending(self) -> bool:
+        return bool(self.deferred.pending or self.records_deferred.pending)
 
     # -- records -------------------------------------------------------------
 
@@ -185,6 +199,7 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
     obligations = partitioned_table(app, "obligations", partitions)
     records = partitioned_table(app, "deadline-allegations", partitions)
     deferred = DeferredWrites(obligations)
+    records_deferred = DeferredWrites(records)
     directory = ctx.directory
     policies = ctx.policies
 
@@ -197,11 +212,18 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
     engine = DeadlineEngine(
         policies=policies,
         obligations=deferred,
-        allegations=records,
+        allegations=records_deferred,
         calendar_for=calendar_for,
         value_format=ValueFormat.JSON_BYTES,
     )
-    deadlines = Deadlines(ctx=ctx, engine=engine, obligations=obligations, records=records, deferred=deferred)
+    deadlines = Deadlines(
+        ctx=ctx,
+        engine=engine,
+        obligations=obligations,
+        records=records,
+        deferred=deferred,
+        records_deferred=records_deferred,
+    )
     allegations_topic = settings.topic("allegations")
 
     @app.timer(interval=ctx.tick_interval_s, name="deadline-tick")  # type: ignore[untyped-decorator]
@@ -218,11 +240,11 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
                 log.info("deadline index rebuilt", partitions=sorted(active), open_steps=size)
             now = ctx.clock.now()
             drafts = engine.tick(now)
-            if not drafts and not deferred.pending:
+            if not drafts and not deadlines.pending:
                 return
             await send_all(app, ctx, [deadlines.escalation_out(d) for d in drafts])
             metrics.escalations_fired(drafts)
-            changed = deferred.commit()
+            changed = deadlines.commit()
             await send_all(app, ctx, deadlines.updates_for(changed, now))
             for d in drafts:
                 log.info(

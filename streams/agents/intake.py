@@ -69,7 +69,7 @@ def register_intake(app: faust.App, ctx: BusContext, deadlines: Deadlines | None
                 await send_all(app, ctx, result.outbound)
                 metrics.observe_intake(result)
                 if deadlines is not None:
-                    changed = deadlines.deferred.commit()
+                    changed = deadlines.commit()
                     await send_all(app, ctx, deadlines.updates_for(changed, now))
                 if result.state is not None and table_key:
                     table[table_key] = result.state.model_dump(mode="json")

@@ -79,7 +79,7 @@ def register_responses(app: faust.App, ctx: BusContext, deadlines: Deadlines) ->
                             producer=SOURCE,
                         )
                     )
-                changed = deadlines.deferred.commit()
+                changed = deadlines.commit()
                 outbound += deadlines.updates_for(changed, now)
                 await send_all(app, ctx, outbound)
             metrics.observe_response(response.kind.value, result.outcome.value)

@@ -1,0 +1,70 @@
+"""One step writes an allegation's deadline record once, however many recipients it notified."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from support.routing import event
+
+from schemas.enums import PersonnelCategory as P
+from schemas.enums import RecipientClass
+from streams.agents.deadlines import Deadlines
+from streams.config import Settings
+from streams.context import load_context
+from streams.deadlines import DeadlineEngine, ValueFormat
+from streams.tables import DeferredWrites
+
+
+class WriteLog(dict[str, Any]):
+    """A store that records every write, as a table's changelog would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.writes.append(key)
+        super().__setitem__(key, value)
+
+
+def test_the_record_is_written_once_per_step_and_reads_see_it_before() -> None:
+    ctx = load_context(Settings())
+    obligations, records = WriteLog(), WriteLog()
+    deferred, records_deferred = DeferredWrites(obligations), DeferredWrites(records)
+    engine = DeadlineEngine(
+        policies=ctx.policies,
+        obligations=deferred,
+        allegations=records_deferred,
+        value_format=ValueFormat.JSON_BYTES,
+    )
+    deadlines = Deadlines(
+        ctx=ctx,
+        engine=engine,
+        obligations=cast(Any, obligations),
+        records=cast(Any, records),
+        deferred=deferred,
+        records_deferred=records_deferred,
+    )
+    e = event(
+        "SYNTH-2026-0700",
+        subjects=[
+            ("SYNTH-SUBJ-C1", "KEN", "KEN", P.MILITARY_CONTINGENT),
+            ("SYNTH-SUBJ-C2", "FRA", "FRA", P.MILITARY_CONTINGENT),
+        ],
+    )
+    recipients = {
+        "KEN": RecipientClass.MEMBER_STATE,
+        "FRA": RecipientClass.MEMBER_STATE,
+        "OSC": RecipientClass.OSC,
+    }
+    opened = deadlines.on_event(e, recipients, datetime.now(UTC))
+    assert set(opened) == set(recipients)
+    assert records.writes == []  # nothing reaches the table before the step commits
+    assert deadlines.pending
+    assert engine.reporting_entity(e.allegation_id) == e.reporting_entity  # reads see pending writes
+    changed = deadlines.commit()
+    assert records.writes == [e.allegation_id]  # one changelog record for three recipients
+    assert sorted(changed) == sorted(obligations.writes)
+    assert {k.split("|")[1] for k in changed} >= {"KEN", "FRA"}
+    assert not deadlines.pending
