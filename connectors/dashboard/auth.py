@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from connectors.dashboard.config import TokenBook
-from connectors.gateway.auth import bearer_token, token_sha256
-from connectors.gateway.problems import HttpProblem, ProblemType
+from connectors.gateway.auth import bearer_token, token_sha256, unauthenticated
 
 __all__ = ["COOKIE", "TOKEN_PREFIX", "DashboardAuth", "SessionStore", "new_dashboard_token"]
 
 COOKIE = "seabus_session"
 TOKEN_PREFIX = "sbd_"
+REALM = "seabus-dashboard"
 """Marks dashboard tokens (agency tokens start ``sbk_``), so a leaked one is recognised."""
 
 
@@ -97,17 +97,19 @@ class DashboardAuth:
         if token is not None:
             user = self.user_for_token(token)
             if user is None:
-                raise _unauthenticated(
+                raise unauthenticated(
                     "this token is not a dashboard token of this bus; check it, or ask the operators to add "
                     "its hash to dashboard.yaml (see docs/ONCALL.md)",
                     error="invalid_token",
+                    realm=REALM,
                 )
             return user
         user = self.session_user(request)
         if user is None:
-            raise _unauthenticated(
+            raise unauthenticated(
                 "send a dashboard token as `Authorization: Bearer <token>`, or sign in at /dashboard/login",
                 error=None,
+                realm=REALM,
             )
         return user
 
@@ -120,14 +122,3 @@ class DashboardAuth:
         if user is None:
             return None
         return self.sessions.open(user, token_sha256(token)), user
-
-
-def _unauthenticated(detail: str, *, error: str | None) -> HttpProblem:
-    challenge = 'Bearer realm="seabus-dashboard"' + (f', error="{error}"' if error else "")
-    return HttpProblem(
-        401,
-        type_=ProblemType.UNAUTHENTICATED,
-        title="Unauthenticated",
-        detail=detail,
-        headers={"WWW-Authenticate": challenge},
-    )

@@ -66,10 +66,10 @@ class AgencyAuth:
         """The calling agency's entity code, or a 401 problem."""
         token = bearer_token(request)
         if token is None:
-            raise _unauthenticated("send your agency's token as `Authorization: Bearer <token>`", error=None)
+            raise unauthenticated("send your agency's token as `Authorization: Bearer <token>`", error=None)
         entity = self.entity_for(token)
         if entity is None:
-            raise _unauthenticated(
+            raise unauthenticated(
                 "this token is not configured on the gateway; check it, or ask the operators to add "
                 "its hash (`seabus gateway token ENTITY`) to gateway.yaml",
                 error="invalid_token",
@@ -77,8 +77,9 @@ class AgencyAuth:
         return entity
 
 
-def _unauthenticated(detail: str, *, error: str | None) -> HttpProblem:
-    challenge = 'Bearer realm="seabus"' + (f', error="{error}"' if error else "")
+def unauthenticated(detail: str, *, error: str | None, realm: str = "seabus") -> HttpProblem:
+    """A 401 problem with the Bearer challenge of ``realm`` (agencies, replies, dashboard)."""
+    challenge = f'Bearer realm="{realm}"' + (f', error="{error}"' if error else "")
     return HttpProblem(
         401,
         type_=ProblemType.UNAUTHENTICATED,

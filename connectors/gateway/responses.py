@@ -28,7 +28,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from connectors.gateway.auth import AgencyAuth, bearer_token, token_sha256
+from connectors.gateway.auth import AgencyAuth, bearer_token, token_sha256, unauthenticated
 from connectors.gateway.bodies import read_json_body
 from connectors.gateway.config import GatewayConfig
 from connectors.gateway.openapi import OpenApiDocument, problem_responses
@@ -62,6 +62,7 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 PATH = "/v1/responses"
+REALM = "seabus-replies"
 SOURCE = "seabus-gateway/responses"
 WRONG_RECIPIENT = "urn:seabus:problem:wrong-recipient"
 OPTIONAL_FIELDS = ("response_id", "responded_at", "recipient")
@@ -102,7 +103,9 @@ class RecipientAuth:
         """The answering recipient, or a 401 (403 for an agency's token) problem."""
         token = bearer_token(request)
         if token is None:
-            raise _unauthenticated("send your office's reply token as `Authorization: Bearer <token>`", None)
+            raise unauthenticated(
+                "send your office's reply token as `Authorization: Bearer <token>`", error=None, realm=REALM
+            )
         recipient = self.recipient_for(token)
         if recipient is not None:
             return recipient
@@ -115,22 +118,12 @@ class RecipientAuth:
                 detail=f"this token belongs to the agency {entity}, which publishes allegations; replies "
                 "need the reply token of the Member State or office that was notified",
             )
-        raise _unauthenticated(
+        raise unauthenticated(
             "this token is not configured on the gateway; check it, or ask the operators to add its hash "
             "(`seabus gateway token --recipient XXX`) under `recipients:` in gateway.yaml",
-            "invalid_token",
+            error="invalid_token",
+            realm=REALM,
         )
-
-
-def _unauthenticated(detail: str, error: str | None) -> HttpProblem:
-    challenge = 'Bearer realm="seabus-replies"' + (f', error="{error}"' if error else "")
-    return HttpProblem(
-        401,
-        type_=ProblemType.UNAUTHENTICATED,
-        title="Unauthenticated",
-        detail=detail,
-        headers={"WWW-Authenticate": challenge},
-    )
 
 
 # --- where answers go ----------------------------------------------------------

@@ -9,7 +9,7 @@ seen first).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,7 +18,7 @@ from schemas.models import Escalation
 from streams.views.models import NO_LEVEL, DueStatus, OverdueItem
 from streams.views.stored import StoredObligation
 
-__all__ = ["OverdueFilter", "current_level", "open_items", "order_items", "overdue_item"]
+__all__ = ["OverdueFilter", "current_level", "order_items", "overdue_item"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -91,31 +91,13 @@ def overdue_item(
 
 
 def order_items(items: Iterable[OverdueItem]) -> list[OverdueItem]:
-    """Overdue first (longest overdue first), then the rest by due time; ties by reference."""
+    """Overdue first (longest overdue first), then the rest by due time; ties by reference.
+
+    The rule itself: ``ViewIndex`` keeps this order incrementally, and its tests check it against this.
+    """
 
     def key(item: OverdueItem) -> tuple[int, float, str, str, str]:
         first = 0 if item.status is DueStatus.OVERDUE else 1
         return (first, -item.overdue_by_s, item.allegation_id, item.recipient, item.obligation.value)
 
     return sorted(items, key=key)
-
-
-def open_items(
-    open_updates: Iterable[StoredObligation],
-    *,
-    escalations: Mapping[str, Escalation],
-    entities: Mapping[str, str],
-    now: datetime,
-    where: OverdueFilter | None = None,
-) -> list[OverdueItem]:
-    """Every open obligation as an ordered, filtered list of overdue-view items."""
-    items = (
-        overdue_item(
-            u,
-            escalation=escalations.get(u.obligation_key),
-            reporting_entity=entities.get(u.allegation_id),
-            now=now,
-        )
-        for u in open_updates
-    )
-    return order_items(i for i in items if where is None or where.matches(i))
