@@ -12,6 +12,7 @@ Modules, by what they do:
 - :mod:`schemas.enums`, :mod:`schemas.models`: typed mirrors of the schemas.
 - :mod:`schemas.drift`: proves models and schemas agree.
 - :mod:`schemas.validation`: what the contract means (codes, dates, counts, sequence).
+- :mod:`schemas.limits`: identifier limits and the size budgets of dead letters and escalations.
 - :mod:`schemas.entities`: the configured reporting entities.
 - :mod:`schemas.testing`: synthetic valid messages for tests.
 - :mod:`schemas.errors`: the one exception hierarchy.

@@ -271,7 +271,14 @@ class KafkaHeader(SeabusModel):
 
 
 class DeadLetter(SeabusRecord):
-    """A message the bus could not process, kept byte for byte with the reason."""
+    """A message the bus could not process, with the reason, every part bounded (v2).
+
+    Key, value and headers are kept whole while small (the limits are in
+    :mod:`schemas.limits`); beyond that a prefix is kept and the ``*_truncated``
+    flag set, with the size and SHA-256 digest of the whole, so the original can
+    be fetched from its source coordinates and checked. Records written with
+    schema v1 read with sizes and digests ``None`` and nothing truncated.
+    """
 
     avro_name: ClassVar[str] = "DeadLetter"
 
@@ -284,6 +291,14 @@ class DeadLetter(SeabusRecord):
     reason: DeadLetterReason
     message: str
     dead_lettered_at: Timestamp
+    original_key_size: int | None = None
+    original_key_sha256: str | None = None
+    original_key_truncated: bool = False
+    original_value_size: int | None = None
+    original_value_sha256: str | None = None
+    original_value_truncated: bool = False
+    original_headers_count: int | None = None
+    original_headers_truncated: bool = False
 
 
 class DeliveryAttempt(SeabusRecord):

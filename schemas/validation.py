@@ -2,8 +2,9 @@
 
 Avro guarantees shapes; this module checks meaning: ISO 3166-1 alpha-3 codes
 (from ``pycountry``, not a hand-kept list), reporting entities known to the
-configuration, dates and timestamps not in the future, counts not negative,
-sequences rising. Every check runs and every problem is returned at once, each
+configuration, identifiers within their length and character limits (kept in
+:mod:`schemas.limits`), dates and timestamps not in the future, counts not
+negative, sequences rising. Every check runs and every problem is returned at once, each
 with a field path such as ``allegation.subjects[1].nationality``, so a
 publisher can fix a message in one round trip.
 
@@ -16,7 +17,7 @@ ends up in an error.
 
 from __future__ import annotations
 
-import uuid
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from functools import cache
@@ -31,6 +32,7 @@ from schemas.enums import (
     ResponseKind,
 )
 from schemas.errors import Problem, ValidationFailed
+from schemas.limits import ALLEGATION_ID, ENTITY_CODE, REFERENCE, RESPONDER, IdentifierRule
 from schemas.models import (
     Allegation,
     AllegationEvent,
@@ -58,6 +60,8 @@ __all__ = [
 ]
 
 M = TypeVar("M", bound=SeabusModel)
+
+_UUID_TEXT = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 """How far a timestamp may lie ahead of ``now`` before it counts as future."""
@@ -100,15 +104,36 @@ def _country(problems: list[Problem], path: str, code: str | None) -> None:
 
 
 def _uuid(problems: list[Problem], path: str, value: str) -> None:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        problems.append(Problem(path, "is not a UUID (e.g. 0b6c2d9e-4f1a-4c1e-9a57-2f0e7c3b8d41)"))
+    # The 36-character hyphenated form only: uuid.UUID alone also takes braces, "urn:uuid:"
+    # and any number of hyphens, so a megabyte of "-" plus 32 hex digits would pass.
+    if not _UUID_TEXT.fullmatch(value):
+        problems.append(
+            Problem(
+                path, "is not a UUID in its 36-character form (e.g. 0b6c2d9e-4f1a-4c1e-9a57-2f0e7c3b8d41)"
+            )
+        )
 
 
 def _not_blank(problems: list[Problem], path: str, value: str) -> None:
     if not value.strip():
         problems.append(Problem(path, "is empty"))
+
+
+def _identifier(problems: list[Problem], path: str, value: str | None, rule: IdentifierRule) -> bool:
+    """One problem at most for an identifier (empty, too long, bad characters); True when fine.
+
+    ``None`` is fine (optional fields); the value itself is never quoted.
+    """
+    if value is None:
+        return True
+    if not value.strip():
+        problems.append(Problem(path, "is empty"))
+        return False
+    message = rule.problem(value)
+    if message is not None:
+        problems.append(Problem(path, message))
+        return False
+    return True
 
 
 def _check_now(now: datetime) -> None:
@@ -165,13 +190,14 @@ def allegation_problems(
         if precision is IncidentDatePrecision.YEAR and (incident.month, incident.day) != (1, 1):
             problems.append(Problem(p + "incident_date", "must be 1 January for YEAR precision"))
     _country(problems, p + "location_country", allegation.location_country)
+    _identifier(problems, p + "investigating_entity", allegation.investigating_entity, ENTITY_CODE)
 
     if not allegation.subjects:
         problems.append(Problem(p + "subjects", "must list at least one subject"))
     refs: set[str] = set()
     for i, subject in enumerate(allegation.subjects):
         sp = f"{p}subjects[{i}]."
-        _not_blank(problems, sp + "subject_ref", subject.subject_ref)
+        _identifier(problems, sp + "subject_ref", subject.subject_ref, REFERENCE)
         if subject.subject_ref in refs:
             problems.append(Problem(sp + "subject_ref", "repeats another subject's reference"))
         refs.add(subject.subject_ref)
@@ -216,7 +242,7 @@ def allegation_event_problems(
     _check_now(now)
     problems: list[Problem] = []
     _uuid(problems, "event_id", event.event_id)
-    _not_blank(problems, "allegation_id", event.allegation_id)
+    _identifier(problems, "allegation_id", event.allegation_id, ALLEGATION_ID)
     if event.sequence < 0:
         problems.append(Problem("sequence", "is negative; sequences start at 0 or 1 and rise"))
     elif previous_sequence is not None and event.sequence <= previous_sequence:
@@ -227,7 +253,8 @@ def allegation_event_problems(
                 f"send events of an allegation in order with increasing sequence",
             )
         )
-    if known_entities is not None and event.reporting_entity not in known_entities:
+    entity_ok = _identifier(problems, "reporting_entity", event.reporting_entity, ENTITY_CODE)
+    if entity_ok and known_entities is not None and event.reporting_entity not in known_entities:
         problems.append(
             Problem(
                 "reporting_entity",
@@ -279,9 +306,10 @@ def response_problems(
     _check_now(now)
     problems: list[Problem] = []
     _uuid(problems, "response_id", response.response_id)
-    _not_blank(problems, "allegation_id", response.allegation_id)
+    _identifier(problems, "allegation_id", response.allegation_id, ALLEGATION_ID)
     _recipient(problems, "recipient", response.recipient)
-    _not_blank(problems, "responder", response.responder)
+    _identifier(problems, "responder", response.responder, RESPONDER)
+    _identifier(problems, "in_reply_to", response.in_reply_to, REFERENCE)
     _not_future_ts(problems, "responded_at", response.responded_at, now, max_clock_skew)
     if response.kind is ResponseKind.UNKNOWN:
         problems.append(Problem("kind", "is UNKNOWN; send one of the response kinds"))
@@ -318,6 +346,7 @@ def notification_problems(
     _check_now(now)
     problems: list[Problem] = []
     _not_blank(problems, "notification_id", notification.notification_id)
+    _identifier(problems, "allegation_id", notification.allegation_id, ALLEGATION_ID)
     cls = _recipient(problems, "recipient", notification.recipient)
     if cls is not None and cls is not notification.recipient_class:
         problems.append(

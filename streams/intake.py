@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from schemas.codec import Codec, decode_model, encode_model
 from schemas.enums import AllegationEventType, DeadLetterReason, EscalationLevel, RecipientClass
 from schemas.errors import CodecError, Problem, ValidationFailed
+from schemas.limits import preview
 from schemas.models import (
     AllegationEvent,
     Escalation,
@@ -142,7 +143,7 @@ class Intake:
                 0,
                 Problem(
                     "(record key)",
-                    f"{text_key!r} is not the allegation_id; key every event by its allegation_id",
+                    f"{preview(text_key)} is not the allegation_id; key every event by its allegation_id",
                 ),
             )
         if problems:

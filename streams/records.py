@@ -3,6 +3,13 @@
 One place builds dead letters, escalations and their headers, so every agent
 dead-letters the same way: original bytes, headers and coordinates kept, a
 reason code and a message a person can act on.
+
+Both are built from whatever arrived, so every part is cut to the budgets of
+:mod:`schemas.limits` and the record always fits Kafka's limits, however big the
+input: a dead letter keeps at most a 32 KiB prefix of the original value with
+the digest and size of the whole (the whole stays at its source coordinates), a
+bounded key, bounded headers and message, and is keyed by the original key or
+``sha256:<hex>`` of it; an escalation's identifiers and reason are bounded too.
 """
 
 from __future__ import annotations
@@ -14,9 +21,26 @@ from datetime import datetime
 from schemas.cloudevents import build_headers, ce_type_for
 from schemas.codec import Codec, encode_model
 from schemas.enums import DeadLetterReason
+from schemas.errors import CodecError, CodecReason
+from schemas.limits import (
+    DEAD_LETTER_HEADER_NAME_BYTES,
+    DEAD_LETTER_HEADER_VALUE_BYTES,
+    DEAD_LETTER_HEADERS_BYTES,
+    DEAD_LETTER_MAX_HEADERS,
+    DEAD_LETTER_MESSAGE_BYTES,
+    DEAD_LETTER_VALUE_BYTES,
+    ESCALATION_REASON_BYTES,
+    MAX_KEY_BYTES,
+    bounded_id,
+    bounded_key,
+    clip_bytes,
+    clip_text,
+    sha256_hex,
+)
 from schemas.models import DeadLetter, Escalation, KafkaHeader, SeabusRecord
 
 Headers = list[tuple[str, bytes]]
+_MINIMAL_MESSAGE_BYTES = 2048
 ESCALATION_NAMESPACE = uuid.UUID("8a1f0b3e-5c2d-4e7f-9b61-3d4c5e6f7a82")
 
 
@@ -49,7 +73,21 @@ def headers_for(record: SeabusRecord, record_id: str, subject: str, now: datetim
     )
 
 
+def bounded_escalation(e: Escalation) -> Escalation:
+    """``e`` with identifiers of at most 256 bytes (else ``sha256:<hex>``) and a reason of at most 4 KiB."""
+    update: dict[str, object] = {}
+    for name in ("escalation_id", "allegation_id", "recipient"):
+        value = getattr(e, name)
+        if value is not None and (bounded := bounded_id(value)) != value:
+            update[name] = bounded
+    reason = clip_text(e.reason, ESCALATION_REASON_BYTES)
+    if reason != e.reason:
+        update["reason"] = reason
+    return e.model_copy(update=update) if update else e
+
+
 def escalation_out(e: Escalation, *, codec: Codec, source: str) -> Outbound:
+    e = bounded_escalation(e)
     return Outbound(
         route="escalations",
         recipient=None,
@@ -57,6 +95,24 @@ def escalation_out(e: Escalation, *, codec: Codec, source: str) -> Outbound:
         value=encode_model(e, codec=codec),
         headers=headers_for(e, e.escalation_id, e.allegation_id, e.fired_at, source),
     )
+
+
+def _bounded_headers(headers: Headers) -> tuple[tuple[KafkaHeader, ...], bool]:
+    """At most 32 headers within 8 KiB, names and values cut; True when anything was cut or left out."""
+    kept: list[KafkaHeader] = []
+    cut = len(headers) > DEAD_LETTER_MAX_HEADERS
+    room = DEAD_LETTER_HEADERS_BYTES
+    for name, value in headers[:DEAD_LETTER_MAX_HEADERS]:
+        short_name = clip_text(name, DEAD_LETTER_HEADER_NAME_BYTES)
+        short_value = None if value is None else clip_bytes(bytes(value), DEAD_LETTER_HEADER_VALUE_BYTES)
+        size = len(short_name.encode("utf-8", "surrogatepass")) + len(short_value or b"")
+        if size > room:
+            cut = True
+            break
+        room -= size
+        cut = cut or short_name != name or (value is not None and short_value != value)
+        kept.append(KafkaHeader(key=short_name, value=short_value))
+    return tuple(kept), cut
 
 
 def dead_letter_out(
@@ -71,26 +127,55 @@ def dead_letter_out(
     codec: Codec,
     producer: str,
 ) -> Outbound:
+    """The dead letter of one record, bounded whatever its size (see :mod:`schemas.limits`)."""
+    original = value or b""
+    kept_headers, headers_cut = _bounded_headers(headers)
     record = DeadLetter(
-        original_key=key,
-        original_value=value or b"",
-        original_headers=tuple(KafkaHeader(key=k, value=v) for k, v in headers),
-        source_topic=source.topic,
+        original_key=None if key is None else clip_bytes(key, MAX_KEY_BYTES),
+        original_value=clip_bytes(original, DEAD_LETTER_VALUE_BYTES),
+        original_headers=kept_headers,
+        source_topic=clip_text(source.topic, MAX_KEY_BYTES),
         source_partition=source.partition,
         source_offset=source.offset,
         reason=reason,
-        message=message,
+        message=clip_text(message, DEAD_LETTER_MESSAGE_BYTES),
         dead_lettered_at=now,
+        original_key_size=None if key is None else len(key),
+        original_key_sha256=None if key is None else sha256_hex(key),
+        original_key_truncated=key is not None and len(key) > MAX_KEY_BYTES,
+        original_value_size=len(original),
+        original_value_sha256=sha256_hex(original),
+        original_value_truncated=len(original) > DEAD_LETTER_VALUE_BYTES,
+        original_headers_count=len(headers),
+        original_headers_truncated=headers_cut,
     )
+    try:
+        encoded = encode_model(record, codec=codec)
+    except CodecError as exc:
+        if exc.reason is not CodecReason.OVERSIZED:
+            raise
+        # The codec's limit is below the dead-letter budget (a bus configured with a small
+        # max_message_bytes): keep the digests, sizes and coordinates, drop the copies.
+        record = record.model_copy(
+            update={
+                "original_value": b"",
+                "original_value_truncated": True,
+                "original_headers": (),
+                "original_headers_truncated": bool(headers),
+                "message": clip_text(message, _MINIMAL_MESSAGE_BYTES),
+            }
+        )
+        encoded = encode_model(record, codec=codec)
+    out_key = bounded_key(key)
     return Outbound(
         route="deadletter",
         recipient=None,
-        key=key,
-        value=encode_model(record, codec=codec),
+        key=out_key,
+        value=encoded,
         headers=headers_for(
             record,
             stable_id(source.topic, str(source.partition), str(source.offset), reason.value),
-            key.decode("utf-8", "replace") if key else "-",
+            out_key.decode("utf-8", "replace") if out_key else "-",
             now,
             producer,
         ),

@@ -12,6 +12,7 @@ from datetime import datetime
 from schemas.codec import Codec, decode_model
 from schemas.enums import DeadLetterReason
 from schemas.errors import CodecError, Problem, ValidationFailed
+from schemas.limits import preview
 from schemas.models import Response
 from schemas.validation import response_problems
 from streams.records import Headers, Outbound, Source, dead_letter_out
@@ -59,7 +60,10 @@ def check_response(
     text_key = key.decode("utf-8", "replace") if key is not None else None
     if text_key != response.allegation_id:
         problems.insert(
-            0, Problem("(record key)", f"{text_key!r} is not the allegation_id; key every response by it")
+            0,
+            Problem(
+                "(record key)", f"{preview(text_key)} is not the allegation_id; key every response by it"
+            ),
         )
     if problems:
         return dead(DeadLetterReason.VALIDATION_FAILED, str(ValidationFailed(problems, subject="Response")))

@@ -162,7 +162,8 @@ def _validate(gw: GatewayState, items: list[Any]) -> tuple[list[OutgoingEvent], 
         errors.append(
             {
                 "index": index,
-                "event_id": event_id if isinstance(event_id, str) else None,
+                # Echoed only when it can be an id at all: never a megabyte of someone's body.
+                "event_id": event_id if isinstance(event_id, str) and len(event_id) <= 64 else None,
                 "path": path,
                 "pointer": json_pointer(path, index=index if batch else None),
                 "detail": detail,

@@ -37,6 +37,7 @@ from connectors.gateway.state import GATEWAY, GatewayState, RouteModule
 from schemas.cloudevents import build_headers, ce_type_for, format_time
 from schemas.codec import encode_model
 from schemas.errors import KafkaUnavailable, ValidationFailed
+from schemas.limits import clip_text
 from schemas.models import Response
 from schemas.validation import parse_response
 from streams.config.recipients import RecipientsDirectory, load_recipients
@@ -280,6 +281,10 @@ def _complete(data: Mapping[str, Any], recipient: str, gw: GatewayState) -> dict
     return filled
 
 
+def _named(value: Any) -> str:
+    return clip_text(value, 16) if isinstance(value, str) else "of another type"
+
+
 async def accept_reply(gw: GatewayState, replies: Replies, recipient: str, data: Any) -> web.Response:
     """Check a reply body for ``recipient``, put it on the responses topic, answer 202 (or a problem)."""
     if not isinstance(data, dict):
@@ -295,7 +300,7 @@ async def accept_reply(gw: GatewayState, replies: Replies, recipient: str, data:
             403,
             type_=WRONG_RECIPIENT,
             title="Forbidden",
-            detail=f"you are authenticated as {recipient}, but the response names recipient {named}; a "
+            detail=f"you are authenticated as {recipient}, but the response names recipient {_named(named)}; a "
             "Member State or office answers only for itself. Nothing was sent.",
         )
     try:

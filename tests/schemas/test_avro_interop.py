@@ -27,7 +27,7 @@ FILES = {
     "Notification": SCHEMA_DIR / "notification" / "v1.avsc",
     "Response": SCHEMA_DIR / "response" / "v1.avsc",
     "Escalation": SCHEMA_DIR / "escalation" / "v1.avsc",
-    "DeadLetter": SCHEMA_DIR / "deadletter" / "v1.avsc",
+    "DeadLetter": SCHEMA_DIR / "deadletter" / "v2.avsc",
     "DeliveryAttempt": SCHEMA_DIR / "delivery_attempt" / "v1.avsc",
 }
 BUILDERS: list[Callable[..., SeabusRecord]] = [

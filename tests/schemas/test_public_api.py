@@ -56,6 +56,16 @@ PUBLIC = {
         "VictimCount",
     ],
     "schemas.errors": ["CodecError", "CodecReason", "Problem", "SeabusError", "ValidationFailed"],
+    "schemas.limits": [
+        "ALLEGATION_ID",
+        "DEAD_LETTER_MAX_BYTES",
+        "ENTITY_CODE",
+        "ESCALATION_MAX_BYTES",
+        "REFERENCE",
+        "RESPONDER",
+        "bounded_key",
+        "clip_text",
+    ],
 }
 
 
