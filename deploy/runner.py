@@ -17,7 +17,6 @@ import structlog
 
 from deploy import topics as provisioning
 from deploy.gateway_service import GatewayService
-from deploy.groups import seed_group_offsets
 from deploy.kafka import LocalCluster
 from deploy.services import gateway_routes, worker_services
 from streams import logs
@@ -75,11 +74,6 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
         bootstrap = settings.bootstrap
     try:
         provisioning.apply(settings, directory.ids(), bootstrap=bootstrap)
-        seed_group_offsets(
-            bootstrap=bootstrap,
-            group_id=settings.app_id,
-            topics=[settings.topic("allegations"), settings.topic("responses")],
-        )
         context.ensure_topic = provisioning.NotifyTopicEnsurer(settings=settings, bootstrap=bootstrap)
         app = create_app(
             settings, bootstrap=bootstrap, context=context, loghandlers=[logs.handler()], **app_overrides

@@ -11,10 +11,11 @@ from typing import Any
 
 import faust
 
+from streams import faust_compat
 from streams.agents.deadlines import register_deadlines
 from streams.agents.intake import register_intake
 from streams.agents.responses import register_responses
-from streams.agents.watchdog import register_watchdog
+from streams.agents.sources import register_progress
 from streams.config.settings import Settings
 from streams.context import BusContext
 from streams.stores import store_url
@@ -38,6 +39,8 @@ def create_app(
         "producer_enable_idempotence": True,
         "processing_guarantee": "at_least_once",
         "web_enabled": True,
+        # Faust's table views would serve allegation state to anyone on the port.
+        "web_tables_enabled": False,
         "web_bind": settings.web_host,
         "web_host": settings.web_host,
         "web_port": settings.web_port,
@@ -53,12 +56,13 @@ def create_app(
         "datadir": str(settings.data_dir / "faust" / settings.app_id),
     }
     options.update(overrides)
+    faust_compat.install_patches()
     # Faust creates only the last path component of its data dir.
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
     app = faust.App(settings.app_id, **options)
     if context is not None:
+        progress = register_progress(app, context, bootstrap=bootstrap)
         deadlines = register_deadlines(app, context)
-        register_intake(app, context, deadlines)
-        register_responses(app, context, deadlines)
-        register_watchdog(app, topics={settings.topic("allegations"), settings.topic("responses")})
+        register_intake(app, context, progress, deadlines)
+        register_responses(app, context, progress, deadlines)
     return app

@@ -9,8 +9,9 @@ Three sources, each counted where it is known:
 * the read model (every partition, rebuilt from the topics at start): open and
   overdue obligations by escalation level, delivery attempts by channel and
   outcome (from the audit topic, so deliveries made by any process count once);
-* a timer in the worker: consumer lag (highwater - position) per source
-  partition, and whether the worker is ready.
+* a timer in the worker: lag per source partition (Kafka's end offset minus the
+  bus's own next expected offset, :mod:`streams.progress`), and whether the worker
+  is ready (settled, no agent crashed recently, no partition stalled).
 
 With several workers, sum the agent counters across them; the read-model
 figures are the same on every worker (take one, or the max). Label values are
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import structlog
 from prometheus_client import (
@@ -122,9 +123,36 @@ CONSUMER_LAG = Gauge(
     ["topic", "partition"],
     registry=REGISTRY,
 )
+SOURCE_OFFSETS = Counter(
+    "seabus_source_offsets",
+    "Source records the progress guard did not simply process in order, by kind: gap (records "
+    "skipped by the consumer, sought back), redelivered (already processed, skipped), hole (offsets "
+    "Kafka holds no record for), stalled (a partition with records and no progress, sought back).",
+    ["topic", "kind"],
+    registry=REGISTRY,
+)
+AGENT_FAILURES = Counter(
+    "seabus_agent_record_failures",
+    "Records an agent could not process and dead-lettered instead (kind: the exception class).",
+    ["agent", "kind"],
+    registry=REGISTRY,
+)
+AGENT_RETRIES = Counter(
+    "seabus_agent_retries",
+    "Attempts an agent repeated because Kafka did not answer (the record is never skipped).",
+    ["agent"],
+    registry=REGISTRY,
+)
+AGENT_RESTARTS = Counter(
+    "seabus_agent_restarts",
+    "Agent restarts by cause: crash (an exception escaped, logged at error level) or rebalance.",
+    ["agent", "cause"],
+    registry=REGISTRY,
+)
 WORKER_READY = Gauge(
     "seabus_worker_ready",
-    "1 while the worker is started and neither rebalancing nor recovering its tables.",
+    "1 while the worker is started, neither rebalancing nor recovering its tables, no agent "
+    "crashed recently and no source partition with records has stalled.",
     registry=REGISTRY,
 )
 
@@ -255,18 +283,16 @@ def _set_health(ready: bool, reason: str) -> None:
 
 
 def track_worker(app: faust.App, *, topics: Iterable[str], interval_s: float = 2.0) -> None:
-    """Every ``interval_s``: consumer lag per source partition, and whether the worker is ready.
+    """Every ``interval_s``: whether the worker is ready.
 
-    Only what the worker's consumer already knows is read (the highwater of its
-    last fetch, the offset its agents last read): no request to Kafka and no call
-    into the consumer's thread, so sampling can never delay or race a rebalance.
-    Whether Kafka answers is the read model's check (``/readyz``).
+    Ready means settled (no rebalance or table recovery under way) and no problem
+    reported (:func:`set_problem`): an agent that crashed recently, a source
+    partition with records and no progress, a record waiting too long for Kafka.
+    The lag gauge is set by the progress timer from the bus's own offsets.
     """
-    from aiokafka.errors import KafkaError
-    from faust.exceptions import ConsumerNotStarted
+    from streams import faust_compat
 
     sources = frozenset(topics)
-    exported: set[tuple[str, str]] = set()
 
     @app.timer(interval=interval_s, name="seabus-worker-metrics")  # type: ignore[untyped-decorator]
     async def sample_worker() -> None:
@@ -278,39 +304,54 @@ def track_worker(app: faust.App, *, topics: Iterable[str], interval_s: float = 2
             _set_health(False, f"self-check failed ({exc.__class__.__name__}); see the worker's log")
 
     def _sample() -> None:
-        recovering = not app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
-        if app.rebalancing or app.in_recovery or recovering:
+        if not faust_compat.app_settled(app):
             _set_health(False, "rebalancing or recovering tables")
             return
-        consumer: Any = app.consumer
-        try:
-            tps = [tp for tp in consumer.assignment() if tp.topic in sources]
-            lags = {tp: lag for tp in tps if (lag := _lag(consumer, tp)) is not None}
-        except (KafkaError, ConsumerNotStarted) as exc:  # e.g. a partition revoked a moment ago
-            _set_health(False, f"the worker's consumer is changing ({exc.__class__.__name__})")
+        found = problems()
+        if found:
+            _set_health(False, "; ".join(found[k] for k in sorted(found)))
             return
-        current = set()
-        for tp, lag in lags.items():
-            labels = (tp.topic, str(tp.partition))
-            CONSUMER_LAG.labels(*labels).set(lag)
-            current.add(labels)
-        for gone in exported - current:
-            CONSUMER_LAG.remove(*gone)
-        exported.clear()
-        exported.update(current)
-        _set_health(True, f"{len(tps)} source partition(s) assigned")
-
-
-def _lag(consumer: Any, tp: Any) -> int | None:
-    """Highwater minus the next offset the agent reads (Faust's own bookkeeping); None if unknown yet."""
-    highwater = consumer.highwater(tp)
-    read = consumer._read_offset.get(tp)  # the offset of the last record handed to the agent
-    position = read + 1 if read is not None else consumer._committed_offset.get(tp)
-    if highwater is None or position is None:
-        return None
-    return max(0, int(highwater) - int(position))
+        count = len(faust_compat.active_source_partitions(app, sources))
+        _set_health(True, f"{count} source partition(s) assigned")
 
 
 def render() -> tuple[bytes, str]:
     """The Prometheus text exposition of this process and its content type."""
     return generate_latest(REGISTRY), CONTENT_TYPE
+
+
+# -- problems reported by the agents and the progress guard -------------------------
+
+_problems: dict[str, tuple[str, float | None]] = {}
+
+
+def set_problem(key: str, text: str | None, *, for_s: float | None = None) -> None:
+    """Report (or clear, with None) a reason the worker is not ready; shown by ``/readyz``.
+
+    ``for_s``: the problem clears itself after that many seconds (a crash that is over).
+    """
+    if text is None:
+        _problems.pop(key, None)
+    else:
+        _problems[key] = (text, time.monotonic() + for_s if for_s is not None else None)
+
+
+def problems() -> dict[str, str]:
+    now = time.monotonic()
+    for key in [k for k, (_, until) in _problems.items() if until is not None and until <= now]:
+        del _problems[key]
+    return {k: text for k, (text, _) in _problems.items()}
+
+
+def report_lag(lags: Mapping[tuple[str, int], int]) -> None:
+    """Lag per source partition from the bus's own expected offsets (the progress timer)."""
+    current = {(topic, str(partition)) for topic, partition in lags}
+    for (topic, partition), lag in lags.items():
+        CONSUMER_LAG.labels(topic, str(partition)).set(lag)
+    for gone in _exported_lag - current:
+        CONSUMER_LAG.remove(*gone)
+    _exported_lag.clear()
+    _exported_lag.update(current)
+
+
+_exported_lag: set[tuple[str, str]] = set()

@@ -29,6 +29,7 @@ from faust.types import TP
 from kafka import KafkaConsumer, TopicPartition
 
 from schemas.errors import SeabusError
+from streams import faust_compat
 from streams.stores import SeabusRocksStore
 
 __all__ = ["DataDirInUse", "RestoreReport", "restore_tables"]
@@ -126,7 +127,7 @@ def _restore_topic(consumer: KafkaConsumer, topic: str, store: SeabusRocksStore,
                     batch.delete(record.key)
                 else:
                     batch.put(record.key, record.value)
-            db = store._db_for_partition(tp.partition)
+            db = faust_compat.db_for_partition(store, tp.partition)
             db.write(batch)
             store.set_persisted_offset(TP(topic, tp.partition), records[-1].offset)
             applied += len(records)
@@ -139,6 +140,6 @@ def _restore_topic(consumer: KafkaConsumer, topic: str, store: SeabusRocksStore,
 
 
 def _close(store: SeabusRocksStore, partition: int) -> None:
-    db = store._dbs.pop(partition, None)
+    db = faust_compat.pop_partition_db(store, partition)
     if db is not None:
         db.close()

@@ -27,6 +27,8 @@ from faust import current_event
 from faust.stores import STORES
 from faust.stores.rocksdb import RocksDBOptions, Store
 
+from streams import faust_compat
+
 __all__ = ["ROCKSDB_URL", "SeabusRocksStore", "store_url"]
 
 ROCKSDB_URL = "seabus-rocksdb://"
@@ -76,28 +78,30 @@ class SeabusRocksStore(Store):
 
     def partition_of(self, key: bytes) -> int | None:
         """The partition whose local database holds ``key``, or None."""
-        known = self._key_index.get(key)
-        if known is not None and known in self._dbs:
+        index = faust_compat.key_index(self)
+        known = index.get(key)
+        dbs = dict(faust_compat.partition_dbs(self))
+        if known is not None and known in dbs:
             return known
-        for partition, db in list(self._dbs.items()):
+        for partition, db in dbs.items():
             if db.key_may_exist(key) and db.get(key) is not None:
-                self._key_index[key] = partition
+                index[key] = partition
                 return partition
         return None
 
-    def _set(self, key: bytes, value: bytes | None) -> None:
+    def _set(self, key: bytes, value: bytes | None) -> None:  # Faust's Store extension point
         if current_event() is not None:
             super()._set(key, value)
             return
         partition = self.partition_of(key)
         if partition is None:
             raise KeyError(f"table {self.table.name}: no local partition holds key {key!r}")
-        self._db_for_partition(partition).put(key, value)
+        faust_compat.db_for_partition(self, partition).put(key, value)
 
     def items_in(self, partitions: Iterable[int]) -> Iterator[tuple[bytes, bytes]]:
         """Raw items of the given partitions' databases (opened if need be: they are the active ones)."""
         for partition in sorted(partitions):
-            yield from self._visible_items(self._db_for_partition(partition))
+            yield from faust_compat.visible_items(self, faust_compat.db_for_partition(self, partition))
 
 
 STORES.aliases["seabus-rocksdb"] = f"{__name__}:SeabusRocksStore"

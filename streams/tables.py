@@ -19,6 +19,7 @@ import faust
 from faust.types import EventT
 
 from schemas.errors import SeabusError
+from streams import faust_compat
 from streams.stores import SeabusRocksStore
 
 
@@ -46,7 +47,11 @@ class PartitionedTable(faust.Table[Any, Any]):
             if rocks is None:
                 self.key_partitions[key] = partition
             return partition
-        found = self.key_partitions.get(key) if rocks is None else rocks.partition_of(rocks._encode_key(key))
+        found = (
+            self.key_partitions.get(key)
+            if rocks is None
+            else rocks.partition_of(faust_compat.encode_key(rocks, key))
+        )
         if found is None:
             raise UnknownPartition(
                 f"table {self.name}: key {key!r} has no known partition; it must be created from an agent"
@@ -65,7 +70,7 @@ class PartitionedTable(faust.Table[Any, Any]):
         rocks = self._rocks
         if rocks is not None:
             for raw_key, raw_value in rocks.items_in(partitions):
-                yield rocks._decode_key(raw_key), rocks._decode_value(raw_value)
+                yield faust_compat.decode_key(rocks, raw_key), faust_compat.decode_value(rocks, raw_value)
             return
         for key, partition in list(self.key_partitions.items()):
             if partition in partitions:

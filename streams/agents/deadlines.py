@@ -28,7 +28,7 @@ from schemas.codec import encode_model
 from schemas.enums import ObligationState, RecipientClass
 from schemas.models import AllegationEvent, ObligationUpdate
 from schemas.models import Obligation as NoticeObligation
-from streams import metrics
+from streams import faust_compat, metrics
 from streams.context import BusContext
 from streams.deadlines import DeadlineEngine
 from streams.deadlines.codec import ValueFormat, decode
@@ -108,6 +108,11 @@ class Deadlines:
         """
         self.records_deferred.commit()
         return self.deferred.commit()
+
+    def rollback(self) -> None:
+        """Drop what a failed step wrote (call under the lock): it is redone or dead-lettered."""
+        self.records_deferred.pending.clear()
+        self.deferred.pending.clear()
 
     @property
     def pending(self) -> bool:
@@ -189,7 +194,7 @@ def obligation_update(o: Obligation, *, reporting_entity: str | None, now: datet
 
 
 def active_partitions(app: faust.App, topic: str) -> frozenset[int]:
-    return frozenset(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic)
+    return frozenset(tp.partition for tp in faust_compat.active_source_partitions(app, [topic]))
 
 
 def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
@@ -228,7 +233,7 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
 
     @app.timer(interval=ctx.tick_interval_s, name="deadline-tick")  # type: ignore[untyped-decorator]
     async def deadline_tick() -> None:
-        if app.rebalancing or app.in_recovery or not app.tables.recovery.completed.is_set():  # type: ignore[attr-defined]
+        if not faust_compat.app_settled(app):
             return
         from streams.agents.outbound import send_all
 

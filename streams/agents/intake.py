@@ -1,4 +1,8 @@
-"""The intake agent on ``sea.allegations``: one message at a time per partition.
+"""The intake agent on ``sea.allegations``: one message at a time, every offset in order.
+
+Every message goes through :class:`streams.agents.guard.RecordGuard`: the bus's own
+progress record decides whether it is the next one to process, a failure on it
+ends in a dead letter, and Kafka being away is waited out.
 
 Concurrency stays 1: Faust's ``concurrency>1`` can commit offsets past unfinished
 messages (faust-streaming issue #606) and would reorder an allegation's events.
@@ -17,9 +21,11 @@ from faust.types import TableT
 
 from streams import metrics
 from streams.agents.deadlines import Deadlines
+from streams.agents.guard import RecordGuard, agent_lifecycle
 from streams.agents.outbound import send_all
 from streams.context import BusContext
-from streams.intake import AllegationState
+from streams.intake import SOURCE, AllegationState
+from streams.progress import SourceProgress
 from streams.records import Source
 
 log = structlog.get_logger(__name__)
@@ -27,7 +33,9 @@ log = structlog.get_logger(__name__)
 STATE_TABLE = "allegation-state"
 
 
-def register_intake(app: faust.App, ctx: BusContext, deadlines: Deadlines | None = None) -> TableT[str, Any]:
+def register_intake(
+    app: faust.App, ctx: BusContext, progress: SourceProgress, deadlines: Deadlines | None = None
+) -> TableT[str, Any]:
     settings = ctx.settings
     partitions = settings.topics.allegations.over(settings.topics.defaults).partitions
     topic = app.topic(
@@ -47,16 +55,22 @@ def register_intake(app: faust.App, ctx: BusContext, deadlines: Deadlines | None
     intake = ctx.intake(deadlines)
     lock = deadlines.lock if deadlines else asyncio.Lock()
     metrics.track_worker(app, topics=(settings.topic("allegations"), settings.topic("responses")))
+    guard = RecordGuard(
+        agent="intake",
+        ctx=ctx,
+        progress=progress,
+        send=lambda records: send_all(app, ctx, records),
+        producer=SOURCE,
+        should_stop=lambda: bool(app.should_stop),
+    )
 
-    @app.agent(topic, name="intake", concurrency=1)
-    async def intake_agent(stream: faust.StreamT[Any]) -> None:
-        async for event in stream.events():
-            message = event.message
-            key: bytes | None = message.key
-            table_key = key.decode("utf-8", "replace") if key else None
-            raw_state = table.get(table_key) if table_key else None
-            state = AllegationState.model_validate(raw_state) if raw_state else None
-            async with lock:
+    async def step(message: Any) -> None:
+        key: bytes | None = message.key
+        table_key = key.decode("utf-8", "replace") if key else None
+        raw_state = table.get(table_key) if table_key else None
+        state = AllegationState.model_validate(raw_state) if raw_state else None
+        async with lock:
+            try:
                 now = ctx.clock.now()
                 result = intake.handle(
                     key=key,
@@ -67,21 +81,31 @@ def register_intake(app: faust.App, ctx: BusContext, deadlines: Deadlines | None
                     now=now,
                 )
                 await send_all(app, ctx, result.outbound)
-                metrics.observe_intake(result)
                 if deadlines is not None:
                     changed = deadlines.commit()
                     await send_all(app, ctx, deadlines.updates_for(changed, now))
-                if result.state is not None and table_key:
-                    table[table_key] = result.state.model_dump(mode="json")
-            log.info(
-                "allegation event",
-                outcome=result.outcome.value,
-                allegation_id=result.event.allegation_id if result.event else None,
-                event_id=result.event.event_id if result.event else None,
-                reason=result.reason.value if result.reason else None,
-                recipients=[n.recipient for n in result.notifications],
-                partition=message.partition,
-                offset=message.offset,
-            )
+            except BaseException:
+                if deadlines is not None:
+                    deadlines.rollback()  # this step's obligation writes must not ride on the next step
+                raise
+            if result.state is not None and table_key:
+                table[table_key] = result.state.model_dump(mode="json")
+        metrics.observe_intake(result)
+        log.info(
+            "allegation event",
+            outcome=result.outcome.value,
+            allegation_id=result.event.allegation_id if result.event else None,
+            event_id=result.event.event_id if result.event else None,
+            reason=result.reason.value if result.reason else None,
+            recipients=[n.recipient for n in result.notifications],
+            partition=message.partition,
+            offset=message.offset,
+        )
+
+    @app.agent(topic, name="intake", concurrency=1)
+    async def intake_agent(stream: faust.StreamT[Any]) -> None:
+        async with agent_lifecycle("intake", not_ready_s=settings.not_ready_after_s):
+            async for event in stream.events():
+                await guard.handle(event.message, step)
 
     return table

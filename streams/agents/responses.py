@@ -10,16 +10,20 @@ import structlog
 from schemas.enums import DeadLetterReason
 from streams import metrics
 from streams.agents.deadlines import Deadlines
+from streams.agents.guard import RecordGuard, agent_lifecycle
 from streams.agents.outbound import send_all
 from streams.context import BusContext
 from streams.deadlines import ResponseOutcome
+from streams.progress import SourceProgress
 from streams.records import Source, dead_letter_out
 from streams.responses import SOURCE, check_response, unknown_message
 
 log = structlog.get_logger(__name__)
 
 
-def register_responses(app: faust.App, ctx: BusContext, deadlines: Deadlines) -> None:
+def register_responses(
+    app: faust.App, ctx: BusContext, progress: SourceProgress, deadlines: Deadlines
+) -> None:
     settings = ctx.settings
     partitions = settings.topics.responses.over(settings.topics.defaults).partitions
     topic = app.topic(
@@ -31,30 +35,37 @@ def register_responses(app: faust.App, ctx: BusContext, deadlines: Deadlines) ->
         partitions=partitions,
     )
 
-    @app.agent(topic, name="responses", concurrency=1)
-    async def responses_agent(stream: faust.StreamT[Any]) -> None:
-        async for event in stream.events():
-            message = event.message
-            now = ctx.clock.now()
-            source = Source(topic=message.topic, partition=message.partition, offset=message.offset)
-            headers = list(message.headers or [])
-            checked = check_response(
-                key=message.key,
-                value=message.value,
-                headers=headers,
-                source=source,
-                now=now,
-                codec=ctx.codec,
-                max_bytes=ctx.max_message_bytes,
-            )
-            if checked.dead_letter is not None:
-                await send_all(app, ctx, [checked.dead_letter])
-                metrics.observe_response("INVALID", "dead_lettered")
-                log.warning("response dead-lettered", partition=message.partition, offset=message.offset)
-                continue
-            response = checked.response
-            assert response is not None
-            async with deadlines.lock:
+    guard = RecordGuard(
+        agent="responses",
+        ctx=ctx,
+        progress=progress,
+        send=lambda records: send_all(app, ctx, records),
+        producer=SOURCE,
+        should_stop=lambda: bool(app.should_stop),
+    )
+
+    async def step(message: Any) -> None:
+        now = ctx.clock.now()
+        source = Source(topic=message.topic, partition=message.partition, offset=message.offset)
+        headers = list(message.headers or [])
+        checked = check_response(
+            key=message.key,
+            value=message.value,
+            headers=headers,
+            source=source,
+            now=now,
+            codec=ctx.codec,
+            max_bytes=ctx.max_message_bytes,
+        )
+        if checked.dead_letter is not None:
+            await send_all(app, ctx, [checked.dead_letter])
+            metrics.observe_response("INVALID", "dead_lettered")
+            log.warning("response dead-lettered", partition=message.partition, offset=message.offset)
+            return
+        response = checked.response
+        assert response is not None
+        async with deadlines.lock:
+            try:
                 result = deadlines.engine.on_response(
                     allegation_id=response.allegation_id,
                     recipient=response.recipient,
@@ -82,12 +93,21 @@ def register_responses(app: faust.App, ctx: BusContext, deadlines: Deadlines) ->
                 changed = deadlines.commit()
                 outbound += deadlines.updates_for(changed, now)
                 await send_all(app, ctx, outbound)
-            metrics.observe_response(response.kind.value, result.outcome.value)
-            log.info(
-                "response",
-                allegation_id=response.allegation_id,
-                recipient=response.recipient,
-                kind=response.kind.value,
-                outcome=result.outcome.value,
-                satisfied=[o.kind.value for o in result.changed],
-            )
+            except BaseException:
+                deadlines.rollback()
+                raise
+        metrics.observe_response(response.kind.value, result.outcome.value)
+        log.info(
+            "response",
+            allegation_id=response.allegation_id,
+            recipient=response.recipient,
+            kind=response.kind.value,
+            outcome=result.outcome.value,
+            satisfied=[o.kind.value for o in result.changed],
+        )
+
+    @app.agent(topic, name="responses", concurrency=1)
+    async def responses_agent(stream: faust.StreamT[Any]) -> None:
+        async with agent_lifecycle("responses", not_ready_s=settings.not_ready_after_s):
+            async for event in stream.events():
+                await guard.handle(event.message, step)

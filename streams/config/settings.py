@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     table_store: Literal["rocksdb", "memory"] = "rocksdb"
     bulk_restore_min_records: int = Field(default=10_000, ge=0)
     consumer_session_timeout_s: float = Field(default=10.0, ge=6.0, le=300.0)
+    progress_check_interval_s: float = Field(default=2.0, gt=0.0, le=60.0)
+    progress_stall_s: float = Field(default=5.0, gt=0.0, le=600.0)
+    not_ready_after_s: float = Field(default=30.0, gt=0.0, le=3600.0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("bootstrap")

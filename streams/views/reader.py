@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from schemas.errors import KafkaUnavailable
+from streams import faust_compat
 from streams.views.errors import ViewError
 from streams.views.index import ViewIndex
 from streams.views.topics import topic_pattern
@@ -207,6 +208,6 @@ class ViewReader:
 
 async def _cluster_partitions(consumer: AIOKafkaConsumer) -> dict[str, Iterable[int]]:
     """Every topic and its partition ids, from a fresh metadata request (it fails when Kafka is down)."""
-    client: Any = consumer._client  # aiokafka offers no public call returning partitions of all topics
+    client: Any = faust_compat.client_of(consumer)
     cluster = await client.fetch_all_metadata()
     return {t: cluster.partitions_for_topic(t) or () for t in cluster.topics()}

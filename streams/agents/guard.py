@@ -1,0 +1,230 @@
+"""One record at a time, never skipped, never able to stop its agent.
+
+Each agent hands every message to :meth:`RecordGuard.handle`, which
+
+1. asks :class:`streams.progress.SourceProgress` whether this offset is the next
+   one to process (redeliveries are skipped, gaps sought back);
+2. runs the agent's step; when Kafka does not answer (a broker down, a leader
+   moving, a timeout) the step is repeated with backoff, as long as it takes:
+   the record is not skipped and readiness turns false after a while;
+3. on any other failure (a record that cannot be encoded, a produce refused as
+   too large, a bug) rolls the step back and dead-letters the record with the
+   failure's class, so the agent goes on with the next one;
+4. records the offset as processed only after the outputs were acknowledged.
+
+It also counts agent (re)starts and crashes (:func:`agent_lifecycle`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiokafka.errors import (
+    InvalidTopicError,
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+)
+from faust.exceptions import ProducerSendError
+
+from schemas.enums import DeadLetterReason
+from streams import metrics
+from streams.context import BusContext
+from streams.progress import Admission, SourceProgress
+from streams.records import Outbound, Source, dead_letter_out
+
+log = structlog.get_logger(__name__)
+
+#: Kafka errors that belong to the record, not to the cluster: retrying cannot help.
+_PERMANENT_KAFKA = (MessageSizeTooLargeError, RecordListTooLargeError, InvalidTopicError)
+
+Send = Callable[[list[Outbound]], Awaitable[None]]
+
+
+def root_cause(exc: BaseException) -> BaseException:
+    while isinstance(exc, ProducerSendError) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when the failure is the cluster's (wait and retry), False when it is the record's."""
+    cause = root_cause(exc)
+    if isinstance(cause, _PERMANENT_KAFKA):
+        return False
+    if isinstance(cause, KafkaError | ProducerSendError):
+        return True  # retriable errors, timeouts, authorization and availability: the cluster's state
+    return isinstance(cause, asyncio.TimeoutError | ConnectionError | KafkaTimeoutError)
+
+
+def failure_text(agent: str, exc: BaseException) -> str:
+    """Why, never what: an exception's text may quote record content, so only Kafka's is kept."""
+    cause = root_cause(exc)
+    detail = f": {str(cause)[:300]}" if isinstance(cause, KafkaError) else ""
+    return (
+        f"PROCESSING_FAILED: the {agent} agent could not process this record ({cause.__class__.__name__}"
+        f"{detail}). The record was not applied; fix it (or the bus, if the record is valid) and republish. "
+        "The worker's error log has the details."
+    )
+
+
+@dataclass(kw_only=True)
+class RecordGuard:
+    agent: str
+    ctx: BusContext
+    progress: SourceProgress
+    send: Send
+    producer: str
+    should_stop: Callable[[], bool]
+    max_delay_s: float = 30.0
+
+    async def handle(self, message: Any, step: Callable[[Any], Awaitable[None]]) -> Admission:
+        """Process ``message`` with ``step`` unless it was already processed; returns the admission.
+
+        ``step`` rolls back its own partial writes when it raises (under its own lock).
+        """
+        tp, offset = message.tp, message.offset
+        admission: Admission = await self._retrying(lambda: self.progress.admit(tp, offset), message)
+        if admission is not Admission.PROCESS:
+            return admission
+        try:
+            await self._retrying(lambda: step(message), message)
+        except _Failed as failed:
+            await self._dead_letter(message, failed.exc)
+        self.progress.done(tp, offset)
+        return admission
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[Any]], message: Any) -> Any:
+        delay, waited_since = 0.5, time.monotonic()
+        key = f"{self.agent}-waiting"
+        try:
+            while True:
+                try:
+                    return await attempt()
+                except asyncio.CancelledError:
+                    self.progress.abandon(message.topic)
+                    raise
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise _Failed(exc) from exc
+                    if self.should_stop():
+                        self.progress.abandon(message.topic)
+                        raise
+                    waited = time.monotonic() - waited_since
+                    metrics.AGENT_RETRIES.labels(self.agent).inc()
+                    log.warning(
+                        "record waits for Kafka",
+                        agent=self.agent,
+                        partition=message.partition,
+                        offset=message.offset,
+                        error=root_cause(exc).__class__.__name__,
+                        waited_s=round(waited, 1),
+                    )
+                    if waited >= self.ctx.settings.not_ready_after_s:
+                        metrics.set_problem(
+                            key,
+                            f"the {self.agent} agent has waited {waited:.0f}s for Kafka on "
+                            f"{message.topic}[{message.partition}]@{message.offset}",
+                        )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_delay_s)
+        finally:
+            metrics.set_problem(key, None)
+
+    async def _dead_letter(self, message: Any, exc: BaseException) -> None:
+        cause = root_cause(exc)
+        metrics.AGENT_FAILURES.labels(self.agent, cause.__class__.__name__).inc()
+        log.error(
+            "record could not be processed; dead-lettered",
+            agent=self.agent,
+            partition=message.partition,
+            offset=message.offset,
+            error=cause.__class__.__name__,
+            exc_info=cause,
+        )
+        source = Source(topic=message.topic, partition=message.partition, offset=message.offset)
+        reason = (
+            DeadLetterReason.OVERSIZED
+            if isinstance(cause, _PERMANENT_KAFKA)
+            else DeadLetterReason.PROCESSING_FAILED
+        )
+        letters = [
+            self._letter(message, source, reason, failure_text(self.agent, exc), keep_original=True),
+            self._letter(message, source, reason, failure_text(self.agent, exc), keep_original=False),
+        ]
+        for letter in letters:
+            try:
+                await self._retrying(lambda letter=letter: self.send([letter]), message)  # type: ignore[misc]
+                return
+            except _Failed as again:
+                log.error(
+                    "dead letter refused; trying without the original",
+                    agent=self.agent,
+                    error=root_cause(again.exc).__class__.__name__,
+                )
+        log.critical(
+            "record neither processed nor dead-lettered; it stays in Kafka at this offset",
+            agent=self.agent,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+        )
+
+    def _letter(
+        self, message: Any, source: Source, reason: DeadLetterReason, text: str, *, keep_original: bool
+    ) -> Outbound:
+        return dead_letter_out(
+            key=message.key if keep_original else None,
+            value=message.value if keep_original else None,
+            headers=list(message.headers or []) if keep_original else [],
+            source=source,
+            reason=reason,
+            message=text,
+            now=self.ctx.clock.now(),
+            codec=self.ctx.codec,
+            producer=self.producer,
+        )
+
+
+class _Failed(Exception):
+    """A step failed for a reason retrying cannot fix."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(str(exc))
+        self.exc = exc
+
+
+_exits: dict[str, str] = {}
+
+
+@asynccontextmanager
+async def agent_lifecycle(agent: str, *, not_ready_s: float) -> AsyncIterator[None]:
+    """Counts (re)starts and crashes of an agent; a crash makes the worker not ready for a while."""
+    cause = _exits.pop(agent, None)
+    if cause is not None:
+        metrics.AGENT_RESTARTS.labels(agent, cause).inc()
+        if cause == "crash":
+            log.error("agent restarted after a crash", agent=agent)
+        else:
+            log.info("agent restarted", agent=agent, cause=cause)
+    try:
+        yield
+    except asyncio.CancelledError:
+        _exits[agent] = "rebalance"
+        raise
+    except Exception as exc:
+        _exits[agent] = "crash"
+        log.error("agent crashed", agent=agent, error=exc.__class__.__name__, exc_info=exc)
+        metrics.set_problem(
+            f"{agent}-crashed", f"the {agent} agent crashed ({exc.__class__.__name__})", for_s=not_ready_s
+        )
+        raise
+    else:
+        _exits[agent] = "stopped"

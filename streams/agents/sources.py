@@ -1,0 +1,75 @@
+"""Wiring of the progress guard: its table, its independent reader and its timer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import faust
+import structlog
+from faust.types import TP
+
+from streams import faust_compat, metrics
+from streams.context import BusContext
+from streams.progress import TABLE, Prober, SourceProgress
+
+log = structlog.get_logger(__name__)
+
+
+class FaustSeeker:
+    """Seeks Faust's consumer (its public ``seek`` also resets the fetcher's read offset)."""
+
+    def __init__(self, app: faust.App) -> None:
+        self.app = app
+
+    async def seek(self, tp: Any, offset: int) -> None:
+        await self.app.consumer.seek(TP(tp.topic, tp.partition), offset)
+
+
+def register_progress(app: faust.App, ctx: BusContext, *, bootstrap: str) -> SourceProgress:
+    settings = ctx.settings
+    sources = (settings.topic("allegations"), settings.topic("responses"))
+    table = app.Table(
+        TABLE,
+        default=None,
+        partitions=settings.topics.allegations.over(settings.topics.defaults).partitions,
+        key_type=str,
+        value_type=int,
+    )
+    prober = Prober(client_options={"bootstrap_servers": bootstrap.split(",")})
+    progress = SourceProgress(
+        table=table,
+        seeker=FaustSeeker(app),
+        reader=prober,
+        stall_after_s=settings.progress_stall_s,
+        on_event=lambda kind, tp: metrics.SOURCE_OFFSETS.labels(tp.topic, kind).inc(),
+    )
+
+    @app.timer(interval=settings.progress_check_interval_s, name="source-progress")  # type: ignore[untyped-decorator]
+    async def check_progress() -> None:
+        # An exception escaping a Faust timer stops the worker: report it as not ready instead.
+        try:
+            if not faust_compat.app_settled(app):
+                return
+            active = faust_compat.active_source_partitions(app, sources)
+            checked = await progress.check(active)
+        except Exception as exc:
+            log.warning("progress check failed", error=exc.__class__.__name__)
+            metrics.set_problem(
+                "progress",
+                f"the progress check failed ({exc.__class__.__name__})",
+                for_s=settings.not_ready_after_s,
+            )
+            return
+        metrics.report_lag(checked.lags)
+        late = [s for s in checked.stalls if s.idle_s >= settings.not_ready_after_s]
+        metrics.set_problem(
+            "stalled",
+            "; ".join(
+                f"{s.tp.topic}[{s.tp.partition}] has {s.end - s.expected} record(s) to process and no "
+                f"progress for {s.idle_s:.0f}s"
+                for s in late
+            )
+            or None,
+        )
+
+    return progress
