@@ -10,15 +10,18 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from typing import Any
 
 import faust
 import structlog
+from kafka.errors import KafkaError
 
 from deploy import topics as provisioning
 from deploy.gateway_service import GatewayService
 from deploy.kafka import LocalCluster
 from deploy.services import gateway_routes, worker_services
+from schemas.errors import KafkaUnavailable
 from streams import logs
 from streams.app import create_app
 from streams.config import Settings
@@ -73,7 +76,7 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
         assert settings.bootstrap is not None
         bootstrap = settings.bootstrap
     try:
-        provisioning.apply(settings, directory.ids(), bootstrap=bootstrap)
+        _provision_when_kafka_answers(settings, directory.ids(), bootstrap=bootstrap)
         context.ensure_topic = provisioning.NotifyTopicEnsurer(settings=settings, bootstrap=bootstrap)
         app = create_app(
             settings, bootstrap=bootstrap, context=context, loghandlers=[logs.handler()], **app_overrides
@@ -99,6 +102,29 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
         if cluster is not None and started_here:
             log.info("stopping the local kafka this run started")
             cluster.down()
+
+
+def _provision_when_kafka_answers(
+    settings: Settings, recipients: list[str], *, bootstrap: str, max_delay_s: float = 15.0
+) -> None:
+    """Topics first; a cluster that does not answer (yet) is waited for, never a reason to exit.
+
+    A wrong configuration (ProvisioningError) still stops the bus at once.
+    """
+    delay = 1.0
+    while True:
+        try:
+            provisioning.apply(settings, recipients, bootstrap=bootstrap)
+            return
+        except (KafkaUnavailable, KafkaError) as exc:
+            log.warning(
+                "waiting for the Kafka cluster",
+                bootstrap=bootstrap,
+                error=exc.__class__.__name__,
+                retry_in_s=delay,
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, max_delay_s)
 
 
 def _execute(worker: faust.Worker) -> int:

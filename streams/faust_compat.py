@@ -16,6 +16,9 @@ gaps, and where seabus deals with each:
 * Table iteration includes standby partitions: :class:`streams.tables.PartitionedTable`
   iterates only the partitions it is asked for.
 * Faust's web server serves table contents (``web_tables_enabled``): off.
+* On a first start, table writes raise ``PartitionsMismatch`` ("changelog topic has 0
+  partitions") until the changelog topic's metadata arrives; the agent crash-looped.
+  :func:`install_patches` reads 0 as "not known yet".
 * Declaring a topic while a broker is down raises ``NodeNotReadyError`` (Faust asks
   the first broker of its metadata, dead or not) and stops the worker:
   :func:`install_patches` makes topic creation wait and retry until the cluster answers.
@@ -69,6 +72,7 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("aiokafka.consumer.consumer:AIOKafkaConsumer", "_client"),
     ("faust.tables.manager:TableManager", "recovery"),
     ("faust.transport.drivers.aiokafka:Transport", "_create_topic"),
+    ("faust.tables.base:Collection", "_verify_source_topic_partitions"),
 )
 
 #: Errors that mean "the cluster is not answering yet", worth waiting out.
@@ -118,6 +122,20 @@ def install_patches(*, max_delay_s: float = 10.0) -> None:
                 log.debug("metadata refresh failed", error=exc.__class__.__name__)
 
     Transport._create_topic = _create_topic  # type: ignore[method-assign]
+
+    from faust.tables.base import Collection
+
+    verify = Collection._verify_source_topic_partitions
+
+    @functools.wraps(verify)
+    def _verify_source_topic_partitions(self: Any, source_topic: str) -> None:
+        # 0 partitions means the changelog's metadata has not arrived yet (a first start),
+        # not a mismatch; the check runs again on the next write.
+        if self.app.consumer.topic_partitions(self.changelog_topic_name) == 0:
+            return
+        verify(self, source_topic)
+
+    Collection._verify_source_topic_partitions = _verify_source_topic_partitions  # type: ignore[method-assign]
     _patched = True
 
 

@@ -32,7 +32,7 @@ from aiokafka.errors import (
     MessageSizeTooLargeError,
     RecordListTooLargeError,
 )
-from faust.exceptions import ProducerSendError
+from faust.exceptions import FaustError, ProducerSendError
 
 from schemas.enums import DeadLetterReason
 from streams import metrics
@@ -55,13 +55,19 @@ def root_cause(exc: BaseException) -> BaseException:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """True when the failure is the cluster's (wait and retry), False when it is the record's."""
+    """True when the failure is the cluster's or the framework's (wait and retry: the record is
+    fine), False when it is the record's (dead-letter it).
+
+    Faust's own errors count as transient: on a first start its table writes raise
+    ``PartitionsMismatch`` until the changelog's metadata arrives, and a valid record
+    must never be dead-lettered for that.
+    """
     cause = root_cause(exc)
     if isinstance(cause, _PERMANENT_KAFKA):
         return False
-    if isinstance(cause, KafkaError | ProducerSendError):
+    if isinstance(cause, KafkaError | FaustError):
         return True  # retriable errors, timeouts, authorization and availability: the cluster's state
-    return isinstance(cause, asyncio.TimeoutError | ConnectionError | KafkaTimeoutError)
+    return isinstance(cause, asyncio.TimeoutError | OSError | KafkaTimeoutError)
 
 
 def failure_text(agent: str, exc: BaseException) -> str:

@@ -1,0 +1,172 @@
+"""The record guard: waits out Kafka, dead-letters what cannot be processed, never stops."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError, NotLeaderForPartitionError
+from aiokafka.structs import TopicPartition
+from faust.exceptions import PartitionsMismatch, ProducerSendError
+
+from schemas.codec import decode_model
+from schemas.enums import DeadLetterReason
+from schemas.models import DeadLetter
+from streams import metrics
+from streams.agents.guard import RecordGuard, agent_lifecycle, is_transient
+from streams.config import load_settings
+from streams.context import BusContext, load_context
+from streams.progress import Admission, SourceProgress, progress_key
+from streams.records import Outbound
+
+TOPIC = "sea.allegations"
+
+
+@dataclass
+class Message:
+    offset: int
+    topic: str = TOPIC
+    partition: int = 0
+    key: bytes | None = b"SYNTH-GUARD-1"
+    value: bytes | None = b"\x00poison"
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+    @property
+    def tp(self) -> TopicPartition:
+        return TopicPartition(self.topic, self.partition)
+
+
+class Kafka:
+    async def seek(self, tp: TopicPartition, offset: int) -> None:
+        raise AssertionError("no seek expected")
+
+    async def first_offset(self, tp: TopicPartition, start: int, *, timeout_s: float | None = None) -> int:
+        return start
+
+    async def end_offsets(self, tps: object) -> dict[TopicPartition, int]:
+        return {}
+
+    async def start_offsets(self, tps: object) -> dict[TopicPartition, int]:
+        return {TopicPartition(TOPIC, 0): 0}
+
+
+@pytest.fixture
+def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BusContext:
+    for key in [k for k in __import__("os").environ if k.startswith("SEABUS_")]:
+        monkeypatch.delenv(key)
+    return load_context(load_settings(data_dir=tmp_path, not_ready_after_s=0.05))
+
+
+def make_guard(ctx: BusContext, sent: list[Outbound], *, refuse: int = 0) -> tuple[RecordGuard, dict[str, int]]:
+    table: dict[str, int] = {}
+    refusals = {"left": refuse}
+
+    async def send(records: list[Outbound]) -> None:
+        if refusals["left"]:
+            refusals["left"] -= 1
+            raise ProducerSendError("refused") from MessageSizeTooLargeError()
+        sent.extend(records)
+
+    progress = SourceProgress(table=table, seeker=Kafka(), reader=Kafka())
+    guard = RecordGuard(
+        agent="intake", ctx=ctx, progress=progress, send=send, producer="seabus/test", should_stop=lambda: False
+    )
+    guard.max_delay_s = 0.01
+    return guard, table
+
+
+def test_the_clusters_errors_are_transient_and_the_records_are_not() -> None:
+    assert is_transient(ProducerSendError("x")) is True
+    assert is_transient(KafkaTimeoutError()) is True
+    assert is_transient(NotLeaderForPartitionError()) is True
+    wrapped = ProducerSendError("x")
+    wrapped.__cause__ = MessageSizeTooLargeError()
+    assert is_transient(wrapped) is False
+    assert is_transient(ValueError("bad record")) is False
+    # Faust's first-start metadata race: the record is fine, it must wait, not be dead-lettered
+    assert is_transient(PartitionsMismatch("changelog topic has 0 partitions")) is True
+
+
+def test_a_failing_step_is_dead_lettered_and_the_offset_recorded(ctx: BusContext) -> None:
+    sent: list[Outbound] = []
+    guard, table = make_guard(ctx, sent)
+
+    async def step(message: Message) -> None:
+        raise ValueError("narrative text that must not leak")
+
+    assert asyncio.run(guard.handle(Message(0), step)) is Admission.PROCESS
+    assert table[progress_key(TopicPartition(TOPIC, 0))] == 1
+    [letter] = sent
+    record = decode_model(letter.value, DeadLetter)
+    assert record.reason is DeadLetterReason.PROCESSING_FAILED
+    assert "ValueError" in record.message
+    assert "narrative" not in record.message
+    assert record.original_value == b"\x00poison"
+
+
+def test_kafka_away_is_waited_out_and_reported_then_cleared(ctx: BusContext) -> None:
+    sent: list[Outbound] = []
+    guard, table = make_guard(ctx, sent)
+    attempts = {"n": 0}
+    seen_problems: list[dict[str, str]] = []
+
+    async def step(message: Message) -> None:
+        attempts["n"] += 1
+        seen_problems.append(metrics.problems())
+        if attempts["n"] < 4:
+            await asyncio.sleep(0.03)
+            raise KafkaTimeoutError()
+
+    asyncio.run(guard.handle(Message(0), step))
+    assert attempts["n"] == 4
+    assert sent == []  # nothing dead-lettered: the record was processed
+    assert table[progress_key(TopicPartition(TOPIC, 0))] == 1
+    assert any("intake-waiting" in p for p in seen_problems)
+    assert "intake-waiting" not in metrics.problems()
+
+
+def test_a_refused_dead_letter_is_sent_again_without_the_original(ctx: BusContext) -> None:
+    sent: list[Outbound] = []
+    guard, _ = make_guard(ctx, sent, refuse=1)
+
+    async def step(message: Message) -> None:
+        raise ProducerSendError("too big") from MessageSizeTooLargeError()
+
+    asyncio.run(guard.handle(Message(0), step))
+    [letter] = sent
+    record = decode_model(letter.value, DeadLetter)
+    assert record.reason is DeadLetterReason.OVERSIZED
+    assert record.original_value == b""
+
+
+def test_redelivered_records_do_not_run_the_step(ctx: BusContext) -> None:
+    sent: list[Outbound] = []
+    guard, table = make_guard(ctx, sent)
+    table[progress_key(TopicPartition(TOPIC, 0))] = 5
+    ran: list[int] = []
+
+    async def step(message: Message) -> None:
+        ran.append(message.offset)
+
+    assert asyncio.run(guard.handle(Message(3), step)) is Admission.DONE
+    assert asyncio.run(guard.handle(Message(5), step)) is Admission.PROCESS
+    assert ran == [5]
+
+
+def test_a_crash_is_counted_and_makes_the_worker_not_ready_for_a_while() -> None:
+    before = metrics.AGENT_RESTARTS.labels("probe-agent", "crash")._value.get()
+
+    async def crash_once() -> None:
+        with pytest.raises(RuntimeError):
+            async with agent_lifecycle("probe-agent", not_ready_s=0.2):
+                raise RuntimeError("boom")
+        assert "probe-agent-crashed" in metrics.problems()
+        async with agent_lifecycle("probe-agent", not_ready_s=0.2):
+            pass
+        await asyncio.sleep(0.25)
+        assert "probe-agent-crashed" not in metrics.problems()
+
+    asyncio.run(crash_once())
+    assert metrics.AGENT_RESTARTS.labels("probe-agent", "crash")._value.get() == before + 1
