@@ -15,7 +15,7 @@ from typing import Any
 
 from dashboard.dashboard_support import TOKEN, write_dashboard_file
 from support import unique_prefix, wait_for
-from support.bus import BusProcess, producer, read_topic, start_bus
+from support.bus import BusPool, BusProcess, producer, read_topic
 from support.deadline_policies import write_fast_policies
 from views.view_support import report
 
@@ -45,27 +45,28 @@ def running_bus(bootstrap: str, tmp: Path, *, due: int, poll_s: float = 1.0) -> 
     prefix = unique_prefix()
     policies = write_fast_policies(tmp, due=due, reminder=max(1, due // 2), second=3, repeat=3)
     dashboard = write_dashboard_file(tmp, poll_s=poll_s)
-    process = start_bus(
-        bootstrap,
-        prefix,
-        tmp / "data",
-        SEABUS_POLICIES_FILE=policies,
-        SEABUS_TICK_INTERVAL_S=0.2,
-        SEABUS_DASHBOARD_FILE=dashboard,
-    )
-    bus = RunningBus(
-        prefix=prefix,
-        process=process,
-        url=f"http://127.0.0.1:{process.env['SEABUS_GATEWAY_PORT']}",
-        bootstrap=bootstrap,
-        data_dir=tmp / "data",
-        dashboard_file=dashboard,
-    )
-    try:
-        wait_for(lambda: get(bus, "/readyz")[0] == 200, timeout=60, what="/readyz answering 200")
-        yield bus
-    finally:
-        assert process.interrupt() == 0
+    with BusPool() as pool:
+        process = pool.start(
+            bootstrap,
+            prefix,
+            tmp / "data",
+            SEABUS_POLICIES_FILE=policies,
+            SEABUS_TICK_INTERVAL_S=0.2,
+            SEABUS_DASHBOARD_FILE=dashboard,
+        )
+        bus = RunningBus(
+            prefix=prefix,
+            process=process,
+            url=f"http://127.0.0.1:{process.env['SEABUS_GATEWAY_PORT']}",
+            bootstrap=bootstrap,
+            data_dir=tmp / "data",
+            dashboard_file=dashboard,
+        )
+        try:
+            wait_for(lambda: get(bus, "/readyz")[0] == 200, timeout=60, what="/readyz answering 200")
+            yield bus
+        finally:
+            assert process.interrupt() == 0
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

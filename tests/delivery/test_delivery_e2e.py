@@ -27,7 +27,7 @@ from delivery.delivery_support import (
     write_recipients,
 )
 from support import unique_prefix, wait_for
-from support.bus import BusProcess, producer, start_bus
+from support.bus import BusPool, BusProcess, producer
 from support.routing import event
 
 from connectors.email.testing import CapturingSmtpServer
@@ -60,7 +60,7 @@ def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "KEN": {"secrets": [SECRETS["KEN"]], "stall": True},
         "URY": {"secrets": [SECRETS["URY"]]},
     }
-    with ReceiverThread(specs) as receivers, CapturingSmtpServer() as smtp:
+    with ReceiverThread(specs) as receivers, CapturingSmtpServer() as smtp, BusPool() as pool:
         recipients = write_recipients(
             tmp,
             [
@@ -83,7 +83,7 @@ def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             ],
         )
         prefix = unique_prefix()
-        process = start_bus(
+        process = pool.start(
             kafka_bootstrap,
             prefix,
             tmp / "data",

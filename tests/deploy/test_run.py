@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from kafka.admin import KafkaAdminClient
-from support import bus_env, free_base_port, unique_prefix, wait_for
-from support.bus import BusProcess
+from support import JAR_CACHE, bus_env, free_base_port, unique_prefix, wait_for
+from support.bus import BusPool
+
+from deploy.kafka import LocalCluster
 
 
-def test_run_against_configured_cluster(kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_run_against_configured_cluster(kafka_bootstrap: str, tmp_path: Path, buses: BusPool) -> None:
     prefix = unique_prefix()
-    run = BusProcess(bus_env(bootstrap=kafka_bootstrap, prefix=prefix, data_dir=tmp_path / "data"))
+    run = buses.spawn(bus_env(bootstrap=kafka_bootstrap, prefix=prefix, data_dir=tmp_path / "data"))
     try:
         wait_for(
             lambda: run.saw("seabus worker ready") or run.proc.poll() is not None,
@@ -30,10 +33,21 @@ def test_run_against_configured_cluster(kafka_bootstrap: str, tmp_path: Path) ->
     assert not any("Traceback" in line for line in run.lines)
 
 
-def test_run_starts_and_stops_its_own_local_kafka(tmp_path: Path) -> None:
+def _stop_local_kafka(directory: Path) -> None:
+    """Whatever the test found, no broker of this run stays up (its JVM has a session of its own,
+    so stopping the bus's process group does not reach it)."""
+    cluster = LocalCluster.existing(directory=directory, cache_dir=JAR_CACHE)
+    if cluster is not None:
+        cluster.down()
+
+
+def test_run_starts_and_stops_its_own_local_kafka(
+    tmp_path: Path, buses: BusPool, request: pytest.FixtureRequest
+) -> None:
     data = tmp_path / "data"
     port = free_base_port(2)
-    run = BusProcess(
+    request.addfinalizer(lambda: _stop_local_kafka(data / "kafka"))
+    run = buses.spawn(
         bus_env(bootstrap=None, prefix=unique_prefix(), data_dir=data, SEABUS_LOCAL_KAFKA_PORT=port)
     )
     try:

@@ -7,14 +7,13 @@ status cancels everything; a response for an unknown allegation is dead-lettered
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from support import unique_prefix
-from support.bus import BusProcess, producer, read_topic, start_bus
+from support.bus import BusPool, BusProcess, producer, read_all, read_topic
 from support.deadline_policies import write_fast_policies
 from support.routing import event
 
@@ -33,11 +32,12 @@ def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     prefix = unique_prefix()
     tmp = tmp_path_factory.mktemp("deadlines")
     policies = write_fast_policies(tmp, due=4, reminder=2, second=2, repeat=2)
-    process = start_bus(
-        kafka_bootstrap, prefix, tmp / "data", SEABUS_POLICIES_FILE=policies, SEABUS_TICK_INTERVAL_S=0.2
-    )
-    yield prefix, process
-    assert process.interrupt() == 0
+    with BusPool() as pool:
+        process = pool.start(
+            kafka_bootstrap, prefix, tmp / "data", SEABUS_POLICIES_FILE=policies, SEABUS_TICK_INTERVAL_S=0.2
+        )
+        yield prefix, process
+        assert process.interrupt() == 0
 
 
 def publish(bootstrap: str, topic: str, key: str, value: bytes) -> None:
@@ -58,17 +58,29 @@ def respond(bootstrap: str, prefix: str, aid: str, recipient: str, kind: Respons
     publish(bootstrap, f"{prefix}.responses", aid, encode_model(response))
 
 
+def _of(aid: str, values: list[bytes]) -> list[Escalation]:
+    return [e for e in (decode_model(v, Escalation) for v in values) if e.allegation_id == aid]
+
+
 def escalations(
     bootstrap: str, prefix: str, aid: str, *, at_least: int, timeout: float = 60
 ) -> list[Escalation]:
-    def mine(values: list[bytes]) -> list[Escalation]:
-        return [e for e in (decode_model(v, Escalation) for v in values) if e.allegation_id == aid]
-
-    return mine(
+    """``aid``'s escalations, once there are at least ``at_least`` (waiting for them)."""
+    assert at_least > 0, "to show there are none, use escalations_now"
+    return _of(
+        aid,
         read_topic(
-            bootstrap, f"{prefix}.escalations", until=lambda vs: len(mine(vs)) >= at_least, timeout=timeout
-        )
+            bootstrap,
+            f"{prefix}.escalations",
+            until=lambda vs: len(_of(aid, vs)) >= at_least,
+            timeout=timeout,
+        ),
     )
+
+
+def escalations_now(bootstrap: str, prefix: str, aid: str) -> list[Escalation]:
+    """Every escalation of ``aid`` on the topic now: read to its end offsets, not waited for."""
+    return _of(aid, read_all(bootstrap, f"{prefix}.escalations"))
 
 
 def levels(items: list[Escalation]) -> list[tuple[str, str, int]]:
@@ -90,9 +102,18 @@ def test_silence_escalates_in_order_each_once(kafka_bootstrap: str, bus: tuple[s
     )
     note = wait_notified(kafka_bootstrap, prefix, aid)
     assert {o.kind.value for o in note.obligations} == {"ACKNOWLEDGE", "DECIDE", "REPORT_OUTCOME"}
-    got = escalations(kafka_bootstrap, prefix, aid, at_least=4)
-    time.sleep(3)  # room for a duplicate or an extra repeat to show up
-    got = escalations(kafka_bootstrap, prefix, aid, at_least=4)
+    escalations(kafka_bootstrap, prefix, aid, at_least=4)
+    # Room for a duplicate or an extra repeat (due 2 s after the last one) to show up, measured
+    # by the bus's own progress: a marker published now is overdue 4 s later.
+    marker = "SYNTH-DL-0001-MARKER"
+    publish(
+        kafka_bootstrap,
+        f"{prefix}.allegations",
+        marker,
+        encode_model(event(marker, subjects=SUBJECTS, adults=0)),
+    )
+    escalations(kafka_bootstrap, prefix, marker, at_least=2)
+    got = escalations_now(kafka_bootstrap, prefix, aid)
     assert levels(got) == [
         ("ACKNOWLEDGE", "REMINDER", 0),
         ("ACKNOWLEDGE", "OVERDUE", 0),
@@ -127,7 +148,7 @@ def test_acknowledgement_in_time_prevents_escalation(
         encode_model(event(marker, subjects=SUBJECTS, adults=0)),
     )
     escalations(kafka_bootstrap, prefix, marker, at_least=3)
-    assert escalations(kafka_bootstrap, prefix, aid, at_least=0) == []
+    assert escalations_now(kafka_bootstrap, prefix, aid) == []
 
     def satisfied(values: list[bytes]) -> list[ObligationUpdate]:
         updates = [decode_model(v, ObligationUpdate) for v in values]
@@ -160,7 +181,7 @@ def test_late_acknowledgement_stops_escalation(kafka_bootstrap: str, bus: tuple[
         encode_model(event(marker, subjects=SUBJECTS, adults=0)),
     )
     escalations(kafka_bootstrap, prefix, marker, at_least=4)  # a full ladder later
-    got = escalations(kafka_bootstrap, prefix, aid, at_least=2)
+    got = escalations_now(kafka_bootstrap, prefix, aid)
     assert levels(got) == [("ACKNOWLEDGE", "REMINDER", 0), ("ACKNOWLEDGE", "OVERDUE", 0)]
 
 
@@ -186,7 +207,7 @@ def test_closing_status_cancels_everything(kafka_bootstrap: str, bus: tuple[str,
         encode_model(event(marker, subjects=SUBJECTS, adults=0)),
     )
     escalations(kafka_bootstrap, prefix, marker, at_least=3)
-    assert escalations(kafka_bootstrap, prefix, aid, at_least=0) == []
+    assert escalations_now(kafka_bootstrap, prefix, aid) == []
 
     def cancelled(values: list[bytes]) -> set[str]:
         updates = [decode_model(v, ObligationUpdate) for v in values]

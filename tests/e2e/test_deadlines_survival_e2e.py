@@ -3,12 +3,12 @@ and a rebalance between two workers — what fell due fires once, nothing twice.
 
 from __future__ import annotations
 
-import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support import bus_env, unique_prefix
-from support.bus import BusProcess, producer, read_topic, start_bus
+from support import bus_env, unique_prefix, wait_for
+from support.bus import BusPool, producer, read_topic
 from support.deadline_policies import write_fast_policies
 from support.routing import event
 
@@ -34,11 +34,35 @@ def publish_allegations(bootstrap: str, prefix: str, ids: list[str]) -> None:
     p.close()
 
 
-def notified(bootstrap: str, prefix: str, ids: list[str]) -> None:
-    def seen(values: list[bytes]) -> set[str]:
-        return {decode_model(v, Notification).allegation_id for v in values} & set(ids)
+def notified(bootstrap: str, prefix: str, ids: list[str]) -> list[Notification]:
+    def mine(values: list[bytes]) -> list[Notification]:
+        return [n for n in (decode_model(v, Notification) for v in values) if n.allegation_id in ids]
 
-    read_topic(bootstrap, f"{prefix}.notify.KEN", until=lambda vs: seen(vs) == set(ids), timeout=120)
+    return mine(
+        read_topic(
+            bootstrap,
+            f"{prefix}.notify.KEN",
+            until=lambda vs: {n.allegation_id for n in mine(vs)} == set(ids),
+            timeout=120,
+        )
+    )
+
+
+def last_step_at(notes: list[Notification], *, second: int, repeat: int) -> datetime:
+    """When the last step of the ACKNOWLEDGE ladder (the one repeat of the second level) is due."""
+    due = max(o.due_at for n in notes for o in n.obligations if o.kind.value == "ACKNOWLEDGE")
+    return due + timedelta(seconds=second + repeat)
+
+
+def quiet_after(bootstrap: str, prefix: str, marker: str) -> None:
+    """Room for anything fired twice to show up, measured by the bus's own progress: a marker
+    allegation published now, and its first escalation (its reminder) out."""
+    publish_allegations(bootstrap, prefix, [marker])
+
+    def marker_escalated(values: list[bytes]) -> bool:
+        return any(decode_model(v, Escalation).allegation_id == marker for v in values)
+
+    read_topic(bootstrap, f"{prefix}.escalations", until=marker_escalated, timeout=60)
 
 
 def ladders(bootstrap: str, prefix: str, ids: list[str], timeout: float = 120) -> dict[str, list[Escalation]]:
@@ -72,7 +96,7 @@ def assert_each_once(found: dict[str, list[Escalation]]) -> None:
     ],
 )
 def test_killed_before_due_restarted_after_fires_once(
-    kafka_bootstrap: str, tmp_path: Path, store: str, restart_dir: str, bulk_from: int
+    kafka_bootstrap: str, tmp_path: Path, buses: BusPool, store: str, restart_dir: str, bulk_from: int
 ) -> None:
     prefix = unique_prefix()
     policies = write_fast_policies(tmp_path, due=6, reminder=3, second=3, repeat=3)
@@ -82,16 +106,18 @@ def test_killed_before_due_restarted_after_fires_once(
         "SEABUS_TABLE_STORE": store,
         "SEABUS_BULK_RESTORE_MIN_RECORDS": bulk_from,
     }
-    bus = start_bus(kafka_bootstrap, prefix, tmp_path / "data", **extra)
+    bus = buses.start(kafka_bootstrap, prefix, tmp_path / "data", **extra)
     ids = [f"SYNTH-SV-{i:03d}" for i in range(5)]
     publish_allegations(kafka_bootstrap, prefix, ids)
-    notified(kafka_bootstrap, prefix, ids)
+    notes = notified(kafka_bootstrap, prefix, ids)
     bus.kill()  # SIGKILL: no clean shutdown, nothing flushed on the way out
-    time.sleep(13)  # reminder, due time, second level and the repeat all pass while it is down
-    restarted = start_bus(kafka_bootstrap, prefix, tmp_path / restart_dir, **extra)
+    # reminder, due time, second level and the repeat all pass while it is down
+    last = last_step_at(notes, second=3, repeat=3) + timedelta(seconds=1)
+    wait_for(lambda: datetime.now(UTC) > last, timeout=60, what="the whole ladder to fall due")
+    restarted = buses.start(kafka_bootstrap, prefix, tmp_path / restart_dir, **extra)
     try:
-        found = ladders(kafka_bootstrap, prefix, ids)
-        time.sleep(3)  # room for anything fired twice to show up
+        ladders(kafka_bootstrap, prefix, ids)
+        quiet_after(kafka_bootstrap, prefix, "SYNTH-SV-MARKER")
         found = ladders(kafka_bootstrap, prefix, ids)
     finally:
         assert restarted.interrupt() == 0
@@ -100,20 +126,22 @@ def test_killed_before_due_restarted_after_fires_once(
     assert restarted.saw("tables restored in bulk") == bulk
 
 
-def test_rebalance_between_two_workers_keeps_the_promise(kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_rebalance_between_two_workers_keeps_the_promise(
+    kafka_bootstrap: str, tmp_path: Path, buses: BusPool
+) -> None:
     prefix = unique_prefix()
     policies = write_fast_policies(tmp_path, due=10, reminder=5, second=3, repeat=3)
     extra = {"SEABUS_POLICIES_FILE": policies, "SEABUS_TICK_INTERVAL_S": 0.2}
-    first = start_bus(kafka_bootstrap, prefix, tmp_path / "a", **extra)
-    second = BusProcess(bus_env(bootstrap=kafka_bootstrap, prefix=prefix, data_dir=tmp_path / "b", **extra))
+    first = buses.start(kafka_bootstrap, prefix, tmp_path / "a", **extra)
+    second = buses.spawn(bus_env(bootstrap=kafka_bootstrap, prefix=prefix, data_dir=tmp_path / "b", **extra))
     second.wait_ready()
     ids = [f"SYNTH-RB-{i:03d}" for i in range(12)]  # spread over the partitions of both workers
     publish_allegations(kafka_bootstrap, prefix, ids)
     notified(kafka_bootstrap, prefix, ids)
     second.kill()  # its partitions move to the first worker before anything is due
     try:
-        found = ladders(kafka_bootstrap, prefix, ids, timeout=180)
-        time.sleep(3)
+        ladders(kafka_bootstrap, prefix, ids, timeout=180)
+        quiet_after(kafka_bootstrap, prefix, "SYNTH-RB-MARKER")
         found = ladders(kafka_bootstrap, prefix, ids)
     finally:
         assert first.interrupt() == 0

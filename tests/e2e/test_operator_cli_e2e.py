@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from support import bus_env, unique_prefix, wait_for
-from support.bus import producer, start_bus
+from support.bus import BusPool, producer
 from support.routing import event
 
 from schemas.codec import encode_model
@@ -24,9 +24,9 @@ def seabus(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_obligations_then_respond(kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_obligations_then_respond(kafka_bootstrap: str, tmp_path: Path, buses: BusPool) -> None:
     prefix = unique_prefix()
-    bus = start_bus(kafka_bootstrap, prefix, tmp_path / "data")
+    bus = buses.start(kafka_bootstrap, prefix, tmp_path / "data")
     env = bus_env(bootstrap=kafka_bootstrap, prefix=prefix, data_dir=tmp_path / "cli")
     aid = "SYNTH-CLI-0001"
     try:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from support import unique_prefix
-from support.bus import BusProcess, producer, read_topic, start_bus
+from support.bus import BusPool, BusProcess, producer, read_topic
 from support.routing import event
 
 from schemas.codec import decode_model, encode_model
@@ -21,9 +21,10 @@ pytestmark = pytest.mark.kafka
 @pytest.fixture(scope="module")
 def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BusProcess]]:
     prefix = unique_prefix()
-    process = start_bus(kafka_bootstrap, prefix, tmp_path_factory.mktemp("bus"))
-    yield prefix, process
-    assert process.interrupt() == 0
+    with BusPool() as pool:
+        process = pool.start(kafka_bootstrap, prefix, tmp_path_factory.mktemp("bus"))
+        yield prefix, process
+        assert process.interrupt() == 0
 
 
 def notes(bootstrap: str, topic: str, allegation_id: str, count: int) -> list[Notification]:

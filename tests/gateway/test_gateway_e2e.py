@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from gateway.gateway_support import bearer, event_json
 from support import unique_prefix
-from support.bus import read_topic, start_bus
+from support.bus import BusPool, read_topic
 
 from connectors.gateway import AgencyToken, GatewayConfig, start_gateway, token_sha256
 from schemas.codec import decode_model
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.kafka
 
 
 def test_http_event_reaches_the_member_state(
-    kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, buses: BusPool
 ) -> None:
     prefix = unique_prefix()
     for key in [k for k in os.environ if k.startswith("SEABUS_")]:
@@ -30,7 +30,7 @@ def test_http_event_reaches_the_member_state(
     settings = load_settings(
         bootstrap=kafka_bootstrap, topic_prefix=prefix, app_id=prefix, data_dir=tmp_path / "gw"
     )
-    bus = start_bus(kafka_bootstrap, prefix, tmp_path / "bus")
+    bus = buses.start(kafka_bootstrap, prefix, tmp_path / "bus")
     token = "sbk_e2e-unmiss-token"
     config = GatewayConfig(agencies=(AgencyToken(entity="UNMISS", token_sha256=token_sha256(token)),))
     event = event_json("SYNTH-GW-E2E-1", entity="UNMISS", nationality="KEN")

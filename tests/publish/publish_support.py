@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+from support import reading as support_reading
 
 from schemas.codec import decode_model
 from schemas.enums import AllegationEventType, PersonnelCategory
@@ -51,33 +51,19 @@ class Record:
 def read_records(
     bootstrap: str, topic: str, *, until: Callable[[list[Record]], bool], timeout: float = 60
 ) -> list[Record]:
-    """Every record of ``topic`` from the beginning (with keys and headers), until ``until`` holds."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        records: list[Record] = []
-        deadline = time.monotonic() + timeout
-        while True:
-            for batch in consumer.poll(timeout_ms=200).values():
-                records.extend(
-                    Record(
-                        key=r.key,
-                        value=r.value,
-                        headers=dict(r.headers),
-                        partition=r.partition,
-                        offset=r.offset,
-                    )
-                    for r in batch
-                )
-            if until(records):
-                return records
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out on {topic} with {len(records)} record(s)")
-    finally:
-        consumer.close()
+    """Every record of ``topic`` (with keys and headers) up to its end offsets at call time,
+    and on until ``until`` holds; an ``AssertionError`` if that takes longer than ``timeout``."""
+    records: list[Record] = []
+
+    def holds(raw: list[ConsumerRecord]) -> bool:
+        records.extend(
+            Record(key=r.key, value=r.value, headers=dict(r.headers), partition=r.partition, offset=r.offset)
+            for r in raw[len(records) :]
+        )
+        return until(records)
+
+    support_reading.read_records(bootstrap, topic, until=holds, timeout=timeout)
+    return records
 
 
 def event_ids(records: list[Record]) -> list[str]:

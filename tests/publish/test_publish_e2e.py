@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 from publish.publish_support import event, event_ids, read_records
 from support import unique_prefix
-from support.bus import BusProcess, read_topic, start_bus
+from support.bus import BusPool, BusProcess, read_topic
 
 from connectors.publisher import Publisher, stable_event_id
 from deploy.cli import main as cli_main
@@ -35,9 +35,10 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 @pytest.fixture(scope="module")
 def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BusProcess]]:
     prefix = unique_prefix()
-    process = start_bus(kafka_bootstrap, prefix, tmp_path_factory.mktemp("bus"))
-    yield prefix, process
-    assert process.interrupt() == 0
+    with BusPool() as pool:
+        process = pool.start(kafka_bootstrap, prefix, tmp_path_factory.mktemp("bus"))
+        yield prefix, process
+        assert process.interrupt() == 0
 
 
 def notes_until(bootstrap: str, topic: str, want: set[tuple[str, int]]) -> list[Notification]:

@@ -10,7 +10,7 @@ import yaml
 from delivery.delivery_support import notification_for, webhook, write_delivery, write_recipients
 from replies.replies_support import FRA_TOKEN, KEN_TOKEN, bearer, post, reply, signed
 from support import unique_prefix
-from support.bus import BusProcess, producer, read_topic, start_bus
+from support.bus import BusPool, BusProcess, producer, read_topic
 from support.routing import event
 
 from connectors.gateway import token_sha256
@@ -59,20 +59,19 @@ def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         ],
     )
     prefix = unique_prefix()
-    process = start_bus(
-        kafka_bootstrap,
-        prefix,
-        tmp / "data",
-        SEABUS_GATEWAY_FILE=gateway,
-        SEABUS_RECIPIENTS_FILE=recipients,
-        SEABUS_DELIVERY_FILE=write_delivery(tmp, enabled=False),
-        WEBHOOK_SECRET_FRA=FRA_SECRET,
-    )
-    try:
+    with BusPool() as pool:
+        process = pool.start(
+            kafka_bootstrap,
+            prefix,
+            tmp / "data",
+            SEABUS_GATEWAY_FILE=gateway,
+            SEABUS_RECIPIENTS_FILE=recipients,
+            SEABUS_DELIVERY_FILE=write_delivery(tmp, enabled=False),
+            WEBHOOK_SECRET_FRA=FRA_SECRET,
+        )
         yield Bus(
             prefix=prefix, process=process, url=f"http://127.0.0.1:{process.env['SEABUS_GATEWAY_PORT']}"
         )
-    finally:
         assert process.interrupt() == 0
 
 
