@@ -59,7 +59,9 @@ def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> BusContext:
     return load_context(load_settings(data_dir=tmp_path, not_ready_after_s=0.05))
 
 
-def make_guard(ctx: BusContext, sent: list[Outbound], *, refuse: int = 0) -> tuple[RecordGuard, dict[str, int]]:
+def make_guard(
+    ctx: BusContext, sent: list[Outbound], *, refuse: int = 0
+) -> tuple[RecordGuard, dict[str, int]]:
     table: dict[str, int] = {}
     refusals = {"left": refuse}
 
@@ -71,7 +73,12 @@ def make_guard(ctx: BusContext, sent: list[Outbound], *, refuse: int = 0) -> tup
 
     progress = SourceProgress(table=table, seeker=Kafka(), reader=Kafka())
     guard = RecordGuard(
-        agent="intake", ctx=ctx, progress=progress, send=send, producer="seabus/test", should_stop=lambda: False
+        agent="intake",
+        ctx=ctx,
+        progress=progress,
+        send=send,
+        producer="seabus/test",
+        should_stop=lambda: False,
     )
     guard.max_delay_s = 0.01
     return guard, table
