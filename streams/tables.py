@@ -23,6 +23,16 @@ from streams import faust_compat
 from streams.stores import SeabusRocksStore
 
 
+def changelog_config(settings: Any) -> dict[str, str]:
+    """Topic configs for every table's changelog: as durable as the topics it mirrors.
+
+    Faust creates changelogs with the broker's default ``min.insync.replicas`` (1): a
+    changelog acknowledged by one replica could lose the bus's own progress record.
+    """
+    core = settings.topics.allegations.over(settings.topics.defaults)
+    return {"min.insync.replicas": str(core.min_insync_replicas)}
+
+
 class UnknownPartition(SeabusError):
     """A table key was written outside an agent before its partition was known."""
 

@@ -35,13 +35,15 @@ from streams.deadlines.codec import ValueFormat, decode
 from streams.deadlines.obligations import EscalationDraft, Obligation
 from streams.deadlines.policy import CaseFacts
 from streams.records import Outbound
-from streams.tables import DeferredWrites, PartitionedTable
+from streams.tables import DeferredWrites, PartitionedTable, changelog_config
 
 log = structlog.get_logger(__name__)
 SOURCE = "seabus/deadlines"
 
 
-def partitioned_table(app: faust.App, name: str, partitions: int) -> PartitionedTable:
+def partitioned_table(
+    app: faust.App, name: str, partitions: int, *, configs: dict[str, str] | None = None
+) -> PartitionedTable:
     table = PartitionedTable(
         app,
         name=name,
@@ -52,6 +54,7 @@ def partitioned_table(app: faust.App, name: str, partitions: int) -> Partitioned
         # Said again for the store, which picks its serialisers from these types (bytes: raw).
         key_type=str,
         value_type=bytes,
+        extra_topic_configs=configs or {},
     )
     app.tables.add(table)
     return table
@@ -201,8 +204,9 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
     settings = ctx.settings
     partitions = settings.topics.allegations.over(settings.topics.defaults).partitions
     assert partitions is not None
-    obligations = partitioned_table(app, "obligations", partitions)
-    records = partitioned_table(app, "deadline-allegations", partitions)
+    configs = changelog_config(settings)
+    obligations = partitioned_table(app, "obligations", partitions, configs=configs)
+    records = partitioned_table(app, "deadline-allegations", partitions, configs=configs)
     deferred = DeferredWrites(obligations)
     records_deferred = DeferredWrites(records)
     directory = ctx.directory

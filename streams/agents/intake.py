@@ -27,6 +27,7 @@ from streams.context import BusContext
 from streams.intake import SOURCE, AllegationState
 from streams.progress import SourceProgress
 from streams.records import Source
+from streams.tables import changelog_config
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +52,7 @@ def register_intake(
         default=None,
         partitions=partitions,
         key_type=str,
+        extra_topic_configs=changelog_config(settings),
     )
     intake = ctx.intake(deadlines)
     lock = deadlines.lock if deadlines else asyncio.Lock()

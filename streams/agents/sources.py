@@ -11,6 +11,7 @@ from faust.types import TP
 from streams import faust_compat, metrics
 from streams.context import BusContext
 from streams.progress import TABLE, Prober, SourceProgress
+from streams.tables import changelog_config
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +35,7 @@ def register_progress(app: faust.App, ctx: BusContext, *, bootstrap: str) -> Sou
         partitions=settings.topics.allegations.over(settings.topics.defaults).partitions,
         key_type=str,
         value_type=int,
+        extra_topic_configs=changelog_config(settings),
     )
     prober = Prober(client_options={"bootstrap_servers": bootstrap.split(",")})
     progress = SourceProgress(
