@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -82,7 +83,10 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
             settings, bootstrap=bootstrap, context=context, loghandlers=[logs.handler()], **app_overrides
         )
         # RocksDB tables far behind their changelogs (a new or lost disk) are read back in bulk.
-        restore_tables(app, bootstrap=bootstrap, min_records=settings.bulk_restore_min_records)
+        _when_kafka_answers(
+            "bulk table restore",
+            lambda: restore_tables(app, bootstrap=bootstrap, min_records=settings.bulk_restore_min_records),
+        )
         with open(os.devnull, "w") as quiet_stdout:  # Faust's spinner writes terminal codes there
             services = worker_services(settings=settings, bootstrap=bootstrap, context=context)
             if GatewayService.enabled(settings):
@@ -111,17 +115,23 @@ def _provision_when_kafka_answers(
 
     A wrong configuration (ProvisioningError) still stops the bus at once.
     """
+    _when_kafka_answers(
+        "topic provisioning",
+        lambda: provisioning.apply(settings, recipients, bootstrap=bootstrap),
+        max_delay_s=max_delay_s,
+    )
+
+
+def _when_kafka_answers(step: str, attempt: Callable[[], object], *, max_delay_s: float = 15.0) -> None:
+    """Run a start-up step, waiting out a cluster that does not answer (a broker down)."""
     delay = 1.0
     while True:
         try:
-            provisioning.apply(settings, recipients, bootstrap=bootstrap)
+            attempt()
             return
         except (KafkaUnavailable, KafkaError) as exc:
             log.warning(
-                "waiting for the Kafka cluster",
-                bootstrap=bootstrap,
-                error=exc.__class__.__name__,
-                retry_in_s=delay,
+                "waiting for the Kafka cluster", step=step, error=exc.__class__.__name__, retry_in_s=delay
             )
         time.sleep(delay)
         delay = min(delay * 2, max_delay_s)
