@@ -33,8 +33,10 @@ from aiokafka.errors import (
     RecordListTooLargeError,
 )
 from faust.exceptions import FaustError, ProducerSendError
+from kafka.errors import KafkaError as KafkaPythonError
 
 from schemas.enums import DeadLetterReason
+from schemas.errors import KafkaUnavailable
 from streams import metrics
 from streams.context import BusContext
 from streams.progress import Admission, SourceProgress
@@ -65,7 +67,9 @@ def is_transient(exc: BaseException) -> bool:
     cause = root_cause(exc)
     if isinstance(cause, _PERMANENT_KAFKA):
         return False
-    if isinstance(cause, KafkaError | FaustError):
+    if isinstance(cause, KafkaError | KafkaPythonError | KafkaUnavailable | FaustError):
+        # kafka-python (the admin that creates a new recipient's topic) and seabus's own
+        # "cannot reach Kafka" are the cluster's state just as much as aiokafka's errors
         return True  # retriable errors, timeouts, authorization and availability: the cluster's state
     return isinstance(cause, asyncio.TimeoutError | OSError | KafkaTimeoutError)
 

@@ -10,6 +10,7 @@ import pytest
 from aiokafka.errors import KafkaTimeoutError, MessageSizeTooLargeError, NotLeaderForPartitionError
 from aiokafka.structs import TopicPartition
 from faust.exceptions import PartitionsMismatch, ProducerSendError
+from kafka.errors import KafkaConnectionError as KafkaPythonConnectionError
 
 from schemas.codec import decode_model
 from schemas.enums import DeadLetterReason
@@ -94,6 +95,8 @@ def test_the_clusters_errors_are_transient_and_the_records_are_not() -> None:
     assert is_transient(ValueError("bad record")) is False
     # Faust's first-start metadata race: the record is fine, it must wait, not be dead-lettered
     assert is_transient(PartitionsMismatch("changelog topic has 0 partitions")) is True
+    # kafka-python's admin (a new recipient's topic created during a broker outage)
+    assert is_transient(KafkaPythonConnectionError("Connection reset by peer")) is True
 
 
 def test_a_failing_step_is_dead_lettered_and_the_offset_recorded(ctx: BusContext) -> None:
