@@ -66,7 +66,7 @@ def running_bus(bootstrap: str, tmp: Path, *, due: int, poll_s: float = 1.0) -> 
             wait_for(lambda: get(bus, "/readyz")[0] == 200, timeout=60, what="/readyz answering 200")
             yield bus
         finally:
-            assert process.interrupt() == 0
+            process.stop_cleanly()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

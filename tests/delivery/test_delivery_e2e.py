@@ -98,7 +98,7 @@ def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             yield Bus(prefix=prefix, process=process, receivers=receivers, smtp=smtp)
         finally:
             receivers.release("KEN")
-            assert process.interrupt() == 0
+            process.stop_cleanly()
 
 
 def publish(

@@ -37,7 +37,7 @@ def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             kafka_bootstrap, prefix, tmp / "data", SEABUS_POLICIES_FILE=policies, SEABUS_TICK_INTERVAL_S=0.2
         )
         yield prefix, process
-        assert process.interrupt() == 0
+        process.stop_cleanly()
 
 
 def publish(bootstrap: str, topic: str, key: str, value: bytes) -> None:

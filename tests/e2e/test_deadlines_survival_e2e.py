@@ -120,7 +120,7 @@ def test_killed_before_due_restarted_after_fires_once(
         quiet_after(kafka_bootstrap, prefix, "SYNTH-SV-MARKER")
         found = ladders(kafka_bootstrap, prefix, ids)
     finally:
-        assert restarted.interrupt() == 0
+        restarted.stop_cleanly()
     assert_each_once(found)
     bulk = store == "rocksdb" and restart_dir == "new-disk" and bulk_from == 0
     assert restarted.saw("tables restored in bulk") == bulk
@@ -144,5 +144,5 @@ def test_rebalance_between_two_workers_keeps_the_promise(
         quiet_after(kafka_bootstrap, prefix, "SYNTH-RB-MARKER")
         found = ladders(kafka_bootstrap, prefix, ids)
     finally:
-        assert first.interrupt() == 0
+        first.stop_cleanly()
     assert_each_once(found)

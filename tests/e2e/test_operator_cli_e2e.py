@@ -73,4 +73,4 @@ def test_obligations_then_respond(kafka_bootstrap: str, tmp_path: Path, buses: B
         missing = seabus(env, "obligations", "SYNTH-CLI-NEVER")
         assert missing.returncode == 1
     finally:
-        assert bus.interrupt() == 0
+        bus.stop_cleanly()

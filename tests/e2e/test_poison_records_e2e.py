@@ -30,7 +30,7 @@ def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     with BusPool() as pool:
         process = pool.start(kafka_bootstrap, prefix, tmp_path_factory.mktemp("bus"))
         yield prefix, process
-        assert process.interrupt() == 0
+        process.stop_cleanly()
 
 
 def big_producer(bootstrap: str) -> KafkaProducer:

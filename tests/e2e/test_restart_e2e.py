@@ -81,7 +81,7 @@ def test_sigkill_mid_stream_loses_and_reorders_nothing(
 
         values = read_topic(kafka_bootstrap, osc, until=complete, timeout=240)
     finally:
-        assert restarted.interrupt() == 0
+        restarted.stop_cleanly()
     notes = [decode_model(v, Notification) for v in values]
     ids_per_event: dict[str, set[str]] = defaultdict(set)
     for n in notes:

@@ -8,6 +8,7 @@ to catch up; it never decides the verdict.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -97,12 +98,56 @@ def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
 
 
 def committed_offsets(bootstrap: str, group: str, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+    """The group's committed offsets; a partition with no commit (Kafka says -1) is left out."""
     admin = admin_client(bootstrap, timeout_ms=15000)
     try:
         raw = admin.list_group_offsets({group: tps}).get(group, {})
-        return {tp: om.offset for tp, om in raw.items() if om is not None and om.offset is not None}
+        return {
+            tp: om.offset
+            for tp, om in raw.items()
+            if om is not None and om.offset is not None and om.offset >= 0
+        }
     finally:
         admin.close()
+
+
+def bus_progress(bootstrap: str, app_id: str, *, timeout_s: float = 60.0) -> dict[TopicPartition, int]:
+    """The bus's own next expected offset per source partition, read from the changelog of its
+    ``source-progress`` table (key ``topic#partition``, JSON integer value; last write wins).
+
+    This is what the bus's correctness rests on, not the group's commits."""
+    topic = f"{app_id}-source-progress-changelog"
+    consumer = _consumer(bootstrap)
+    try:
+        parts = consumer.partitions_for_topic(topic)
+        if not parts:
+            raise IncompleteRead(f"no partition metadata for {topic}")
+        tps = [TopicPartition(topic, p) for p in sorted(parts)]
+        end = consumer.end_offsets(tps)
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        remaining = {tp for tp in tps if end[tp] > 0}
+        progress: dict[TopicPartition, int] = {}
+        deadline = time.monotonic() + timeout_s
+        while remaining:
+            for _tp, batch in consumer.poll(timeout_ms=500, max_records=5000).items():
+                for r in batch:
+                    if r.key is None:
+                        continue
+                    name, _, part = r.key.decode().strip('"').rpartition("#")
+                    source = TopicPartition(name, int(part))
+                    if r.value is None:
+                        progress.pop(source, None)
+                    else:
+                        progress[source] = int(json.loads(r.value))
+            for tp in list(remaining):
+                if consumer.position(tp) >= end[tp]:
+                    remaining.discard(tp)
+            if remaining and time.monotonic() > deadline:
+                raise IncompleteRead(f"{topic}: {len(remaining)} partition(s) not read to their end offsets")
+        return progress
+    finally:
+        consumer.close()
 
 
 def decode_notification(value: bytes | None) -> Notification | None:

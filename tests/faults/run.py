@@ -42,11 +42,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kafka import TopicPartition
 from support import REPO, bus_env, unique_prefix
 
 from faults.cluster import FaultCluster
 from faults.events import Planned, plan_events
-from faults.observe import Collector, committed_offsets, end_offsets, read_to_end, topics_with_prefix
+from faults.observe import (
+    Collector,
+    bus_progress,
+    committed_offsets,
+    end_offsets,
+    read_to_end,
+    topics_with_prefix,
+)
 from faults.publisher import LoadPublisher
 from faults.verify import Verdict, expected_pairs, load_routing, verify
 from faults.workers import Worker
@@ -118,6 +126,9 @@ class FaultReport:
     dead_letters: dict[str, int] = field(default_factory=dict)
     lag_committed: int | None = None
     lag_detail: dict[str, int] = field(default_factory=dict)
+    lag_bus: int | None = None
+    last_fault_to_lag0_s: float | None = None
+    lag_bus_detail: dict[str, int] = field(default_factory=dict)
     recipients: dict[str, int] = field(default_factory=dict)
     setup_s: float = 0.0
     publish_s: float = 0.0
@@ -137,7 +148,13 @@ class FaultReport:
 
     @property
     def ok(self) -> bool:
-        return self.schedule_done and self.expected > 0 and self.missing == 0 and not self.mismatched
+        return (
+            self.schedule_done
+            and self.expected > 0
+            and self.missing == 0
+            and not self.mismatched
+            and self.lag_bus == 0
+        )
 
     @property
     def exit_code(self) -> int:
@@ -180,8 +197,16 @@ class FaultReport:
             f"{self.held_in_logs}",
             f"  dead letters         {self.dead_letters or 0}",
             f"  worker error lines   {self.errors_in_logs}",
-            f"  lag at end           {self.lag_committed if self.lag_committed is not None else '-'} "
-            f"(end offset - committed, {self.prefix}.allegations + responses) {self.lag_detail or ''}",
+            f"  lag at end           {self.lag_bus if self.lag_bus is not None else '-'} "
+            f"(end offset - the bus's expected offset in source-progress, {self.prefix}.allegations + "
+            f"responses) {self.lag_bus_detail or ''}; 0 reached "
+            + (
+                f"{self.last_fault_to_lag0_s:.1f}s after the last fault"
+                if self.last_fault_to_lag0_s is not None
+                else "never"
+            ),
+            f"  group lag at end     {self.lag_committed if self.lag_committed is not None else '-'} "
+            f"(end offset - committed offset; informative, the bus does not rely on it) {self.lag_detail or ''}",
             f"  durations            setup {self.setup_s:.0f}s, publishing {self.publish_s:.0f}s, total "
             f"{self.total_s:.0f}s",
             "  last fault -> complete  "
@@ -634,18 +659,42 @@ class FaultRun:
         self._operational(acked)
 
     def _lag(self) -> None:
+        """Poll the bus's own lag until it is 0, at most until ``complete_timeout`` after the
+        last fault (but at least once); the run fails unless it reached 0."""
+        deadline = self.last_fault_end + self.config.complete_timeout_s
+        while True:
+            self._measure_lag()
+            if self.report.lag_bus == 0:
+                self.report.last_fault_to_lag0_s = time.monotonic() - self.last_fault_end
+                return
+            if time.monotonic() > deadline:
+                self.echo(
+                    f"bus lag still {self.report.lag_bus} at the deadline: {self.report.lag_bus_detail}"
+                )
+                return
+            self.idle(2.0)
+
+    def _measure_lag(self) -> None:
         topics = [f"{self.prefix}.allegations", f"{self.prefix}.responses"]
         try:
             end = end_offsets(self.cluster.bootstrap, topics)
             committed = committed_offsets(self.cluster.bootstrap, self.prefix, list(end))
+            progress = bus_progress(self.cluster.bootstrap, self.prefix)
         except Exception as exc:
             self.echo(f"could not measure lag: {exc!r}")
+            self.report.lag_bus = None
             return
-        detail = {
-            f"{tp.topic.rsplit('.', 1)[1]}/{tp.partition}": end[tp] - committed.get(tp, 0) for tp in end
-        }
-        self.report.lag_committed = sum(detail.values())
-        self.report.lag_detail = {k: v for k, v in detail.items() if v}
+
+        def name(tp: TopicPartition) -> str:
+            return f"{tp.topic.rsplit('.', 1)[1]}/{tp.partition}"
+
+        # An empty partition nobody has read has no commit and no progress: lag 0, not -1.
+        group = {name(tp): end[tp] - committed.get(tp, 0) for tp in end}
+        bus = {name(tp): end[tp] - progress.get(tp, 0) for tp in end}
+        self.report.lag_committed = sum(group.values())
+        self.report.lag_detail = {k: v for k, v in group.items() if v}
+        self.report.lag_bus = sum(bus.values())
+        self.report.lag_bus_detail = {k: v for k, v in bus.items() if v}
 
     def _record_verdict(self, v: Verdict) -> None:
         r = self.report

@@ -65,4 +65,4 @@ def test_http_event_reaches_the_member_state(
         ]
         assert (note.recipient, note.allegation_id) == ("KEN", "SYNTH-GW-E2E-1")
     finally:
-        assert bus.interrupt() == 0
+        bus.stop_cleanly()

@@ -72,7 +72,7 @@ def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield Bus(
             prefix=prefix, process=process, url=f"http://127.0.0.1:{process.env['SEABUS_GATEWAY_PORT']}"
         )
-        assert process.interrupt() == 0
+        process.stop_cleanly()
 
 
 def notified(kafka_bootstrap: str, prefix: str, aid: str) -> None:

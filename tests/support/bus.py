@@ -145,6 +145,12 @@ class BusProcess:
         self._finish()
         return code
 
+    def stop_cleanly(self, timeout: float = 120) -> None:
+        """Ctrl-C and require exit code 0; otherwise an error that shows why (its last log lines)."""
+        code = self.interrupt(timeout=timeout)
+        if code != 0:
+            raise AssertionError(f"bus exited with code {code} after SIGINT:\n" + self.tail(80))
+
     def kill(self) -> None:
         """SIGKILL the worker itself (a crash, no clean shutdown); the rest of its group is
         stopped by :meth:`stop` when the test ends."""
