@@ -16,6 +16,7 @@ from schemas.entities import load_reporting_entities
 from schemas.errors import ConfigError
 from streams.config.recipients import RecipientsDirectory, load_recipients
 from streams.config.settings import Settings
+from streams.deadlines.calendar import WorkingCalendar
 from streams.deadlines.policy import PolicySet, load_policies
 from streams.intake import Intake, ObligationHook
 from streams.routing.rules import RoutingRules, load_rules
@@ -46,6 +47,13 @@ class BusContext:
     ensure_topic: Callable[[str], Awaitable[None]] = _no_topic_creation
     max_message_bytes: int = 1_000_000
     tick_interval_s: float = 0.5
+
+    def calendar_for(self, recipient: str) -> WorkingCalendar:
+        """The recipient's own calendar (recipients.yaml ``calendar``) in its time zone, else the default."""
+        entry = self.directory.get(recipient)
+        if entry is None:
+            return self.policies.calendar()
+        return self.policies.calendar(entry.calendar, time_zone=entry.timezone)
 
     def intake(self, obligations: ObligationHook | None = None) -> Intake:
         """The routing step configured from this context (the agent's, a benchmark's)."""

@@ -79,6 +79,10 @@ calendars:
   default:
     weekend: [SATURDAY, SUNDAY]
     holidays: []
+  kenya:  # named by KEN in the shipped recipients.yaml
+    time_zone: Africa/Nairobi
+    weekend: [SATURDAY, SUNDAY]
+    country: KEN
 policies:
   - name: acknowledge
     obligation: ACKNOWLEDGE

@@ -18,7 +18,6 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import faust
 import structlog
@@ -209,20 +208,11 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
     records = partitioned_table(app, "deadline-allegations", partitions, configs=configs)
     deferred = DeferredWrites(obligations)
     records_deferred = DeferredWrites(records)
-    directory = ctx.directory
-    policies = ctx.policies
-
-    def calendar_for(recipient: str) -> Any:
-        entry = directory.get(recipient)
-        if entry is None:
-            return policies.calendar()
-        return policies.calendar(entry.calendar, time_zone=entry.timezone)
-
     engine = DeadlineEngine(
-        policies=policies,
+        policies=ctx.policies,
         obligations=deferred,
         allegations=records_deferred,
-        calendar_for=calendar_for,
+        calendar_for=ctx.calendar_for,
         value_format=ValueFormat.JSON_BYTES,
     )
     deadlines = Deadlines(

@@ -11,6 +11,7 @@ closing:
   statuses: [SUBSTANTIATED, NOT_SUBSTANTIATED, CLOSED_OTHER_CIRCUMSTANCES]
 calendars:
   default: {time_zone: UTC, weekend: [SATURDAY, SUNDAY], holidays: []}
+  kenya: {time_zone: Africa/Nairobi, weekend: [SATURDAY, SUNDAY], country: KEN}
 policies:
   - name: test-acknowledge
     obligation: ACKNOWLEDGE
