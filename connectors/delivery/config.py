@@ -1,4 +1,4 @@
-"""``delivery.yaml``: retry pacing, the SMTP relay and what e-mails tell recipients.
+"""``delivery.yaml``: retry pacing, the SMTP relay, what e-mails tell recipients, who is paged.
 
 Which recipient gets which channel is in the recipients directory; this file
 holds what is shared by all of them. It sits next to the main configuration
@@ -6,6 +6,12 @@ holds what is shared by all of them. It sits next to the main configuration
 ``SEABUS_DELIVERY_FILE`` names another. The SMTP settings can come from the
 environment instead (``SEABUS_SMTP_HOST``, ``_PORT``, ``_FROM``, ``_STARTTLS``,
 ``_USERNAME``, ``_PASSWORD``); the password is only ever read from there.
+
+The ``oncall`` section names the receivers paged for every escalation: a
+webhook speaking PagerDuty Events v2 and/or e-mail addresses
+(``SEABUS_ONCALL_WEBHOOK_URL``, ``SEABUS_ONCALL_WEBHOOK_ALLOW_PRIVATE``,
+``SEABUS_ONCALL_EMAIL_TO`` override the file; the routing key and signing
+secrets are read from the environment variables it names).
 """
 
 from __future__ import annotations
@@ -13,18 +19,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from connectors.errors import DeliveryConfigError
 from connectors.webhooks import RetryPolicy
+from schemas.enums import EscalationLevel
 from streams.config import Settings
+from streams.config.recipients import EmailChannel, WebhookChannel
 
 __all__ = [
     "DEFAULT_DELIVERY_FILE",
     "DeliveryConfig",
     "EmailSettings",
+    "OncallSettings",
+    "OncallWebhook",
     "RetrySettings",
     "SmtpSettings",
     "delivery_config_path",
@@ -34,6 +45,9 @@ __all__ = [
 DEFAULT_DELIVERY_FILE = Path("delivery.yaml")
 FILE_ENV = "SEABUS_DELIVERY_FILE"
 PASSWORD_ENV = "SEABUS_SMTP_PASSWORD"
+URL_ENV = "SEABUS_ONCALL_WEBHOOK_URL"
+PRIVATE_ENV = "SEABUS_ONCALL_WEBHOOK_ALLOW_PRIVATE"
+EMAIL_ENV = "SEABUS_ONCALL_EMAIL_TO"
 _SMTP_OVERRIDES = {
     "host": "SEABUS_SMTP_HOST",
     "port": "SEABUS_SMTP_PORT",
@@ -80,6 +94,41 @@ class EmailSettings(_Strict):
     """Where e-mails tell recipients to reply; empty: the gateway's own host and port."""
 
 
+class OncallWebhook(WebhookChannel):
+    """The on-call webhook: a PagerDuty Events v2 endpoint (or anything that speaks it)."""
+
+    secrets_env: list[str] = Field(default=["SEABUS_ONCALL_WEBHOOK_SECRET"], min_length=1)
+    routing_key_env: str = "SEABUS_ONCALL_ROUTING_KEY"
+    """The variable holding the Events v2 integration (routing) key; it is a secret."""
+
+
+PAGED_BY_DEFAULT: list[EscalationLevel] = [
+    level for level in EscalationLevel if level is not EscalationLevel.UNKNOWN
+]
+
+
+class OncallSettings(_Strict):
+    """Who is paged for escalations, and for which levels."""
+
+    name: str = Field(default="on-call", min_length=1, max_length=200)
+    source: str = Field(default="seabus", min_length=1, max_length=255)
+    """PagerDuty ``payload.source``: where the page comes from."""
+    levels: list[EscalationLevel] = Field(default_factory=lambda: list(PAGED_BY_DEFAULT))
+    webhook: OncallWebhook | None = None
+    email: EmailChannel | None = None
+    time_zone: str = "UTC"
+    """How due times are shown in on-call e-mails (UTC always, this zone besides)."""
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/Geneva") from exc
+        return v
+
+
 class DeliveryConfig(_Strict):
     enabled: bool = True
     retry: RetrySettings = RetrySettings()
@@ -87,12 +136,32 @@ class DeliveryConfig(_Strict):
     shutdown_grace_s: float = Field(default=10.0, ge=0)
     smtp: SmtpSettings = SmtpSettings()
     email: EmailSettings = EmailSettings()
+    oncall: OncallSettings = OncallSettings()
     source: Path | None = None
     """The file this came from (for messages); not a setting."""
 
     @property
     def smtp_password(self) -> str | None:
         return os.environ.get(PASSWORD_ENV) or None
+
+
+def _oncall_overrides(raw: object) -> object:
+    """The file's ``oncall`` section with the SEABUS_ONCALL_* variables applied."""
+    if raw is not None and not isinstance(raw, dict):
+        return raw  # validation names the entry
+    oncall = dict(raw or {})
+    url, private = os.environ.get(URL_ENV), os.environ.get(PRIVATE_ENV)
+    if url or private:
+        webhook = oncall.get("webhook")
+        webhook = dict(webhook) if isinstance(webhook, dict) else {}
+        if url:
+            webhook["url"] = url
+        if private:
+            webhook["allow_private"] = private
+        oncall["webhook"] = webhook
+    if to := os.environ.get(EMAIL_ENV):
+        oncall["email"] = {"to": [a.strip() for a in to.split(",") if a.strip()]}
+    return oncall
 
 
 def delivery_config_path(settings: Settings) -> Path:
@@ -121,7 +190,13 @@ def load_delivery_config(settings: Settings, *, path: Path | None = None) -> Del
     for key, env in _SMTP_OVERRIDES.items():
         if os.environ.get(env):
             smtp[key] = os.environ[env]
-    data = {**data, "smtp": smtp, "email": data.get("email") or {}, "retry": data.get("retry") or {}}
+    data = {
+        **data,
+        "smtp": smtp,
+        "email": data.get("email") or {},
+        "retry": data.get("retry") or {},
+        "oncall": _oncall_overrides(data.get("oncall")),
+    }
     try:
         return DeliveryConfig.model_validate({**data, "source": source})
     except ValidationError as exc:
@@ -129,4 +204,6 @@ def load_delivery_config(settings: Settings, *, path: Path | None = None) -> Del
             f"{'.'.join(str(p) for p in e['loc']) or '<file>'}: {e['msg']}"
             for e in exc.errors(include_input=False)
         )
-        raise DeliveryConfigError(f"{source} (or SEABUS_SMTP_*): {lines}. Fix these entries.") from exc
+        raise DeliveryConfigError(
+            f"{source} (or SEABUS_SMTP_*, SEABUS_ONCALL_*): {lines}. Fix these entries."
+        ) from exc

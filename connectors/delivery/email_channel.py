@@ -1,4 +1,4 @@
-"""E-mail delivery of one notification: build the minimal notice, send, retry, record.
+"""E-mail delivery of one notification or escalation: build the minimal message, send, retry, record.
 
 The notice is built from three facts of the notification (reference, event
 type, obligations with due dates) and nothing else; see
@@ -19,11 +19,12 @@ from email.message import EmailMessage
 from connectors.delivery.plan import EmailTarget
 from connectors.delivery.records import ChannelOutcome, email_attempt_id
 from connectors.email import Obligation, SmtpSender, notice_from_notification, render_email
+from connectors.email.escalation import render_escalation_email
 from connectors.email.notice import ObligationKind
 from connectors.errors import EmailConfigError, EmailPermanentFailure, EmailTemporaryFailure
 from connectors.webhooks import AttemptOutcome, DeliveredStore, RetryPolicy
 from schemas.enums import DeliveryChannel, DeliveryOutcome
-from schemas.models import DeliveryAttempt, Notification
+from schemas.models import DeliveryAttempt, Escalation, Notification
 
 __all__ = ["EmailDelivery"]
 
@@ -75,11 +76,64 @@ class EmailDelivery:
         )
         return render_email(notice, message_id=self.notice_message_id(note), date=self._clock())
 
+    def escalation_message(
+        self, target: EmailTarget, e: Escalation, *, recipient: str, page: bool = False
+    ) -> EmailMessage:
+        domain = self.sender.from_address.rpartition("@")[2] or "seabus.invalid"
+        return render_escalation_email(
+            e,
+            to=target.to,
+            addressee=f"on-call ({target.recipient_name})"
+            if page
+            else f"the focal point of {target.recipient_name} ({recipient})",
+            message_id=f"<{e.escalation_id}.{recipient.lower()}@{domain}>",
+            date=self._clock(),
+            time_zone=target.time_zone,
+            gateway_url=None if page else self.gateway_url,
+            page=page,
+        )
+
     async def deliver(
         self, target: EmailTarget, note: Notification, *, first_attempt: int = 1
     ) -> ChannelOutcome:
         """Returns once the outcome is final (DELIVERED or FAILED); store and record errors propagate."""
-        recipient, nid = note.recipient, note.notification_id
+        return await self.send(
+            recipient=note.recipient,
+            delivery_id=note.notification_id,
+            allegation_id=note.allegation_id,
+            build=lambda: self.message(target, note),
+            first_attempt=first_attempt,
+        )
+
+    async def deliver_escalation(
+        self,
+        target: EmailTarget,
+        e: Escalation,
+        *,
+        recipient: str,
+        page: bool = False,
+        first_attempt: int = 1,
+    ) -> ChannelOutcome:
+        """An escalation to ``recipient``'s addresses (``page``: on-call's), once per escalation id."""
+        return await self.send(
+            recipient=recipient,
+            delivery_id=e.escalation_id,
+            allegation_id=e.allegation_id,
+            build=lambda: self.escalation_message(target, e, recipient=recipient, page=page),
+            first_attempt=first_attempt,
+        )
+
+    async def send(
+        self,
+        *,
+        recipient: str,
+        delivery_id: str,
+        allegation_id: str,
+        build: Callable[[], EmailMessage],
+        first_attempt: int = 1,
+    ) -> ChannelOutcome:
+        """Send what ``build`` makes, with retries, recording every attempt under ``delivery_id``."""
+        nid = delivery_id
         if await self._delivered.is_delivered(recipient, nid):
             return ChannelOutcome(
                 channel=DeliveryChannel.EMAIL,
@@ -93,7 +147,7 @@ class EmailDelivery:
                 DeliveryAttempt(
                     attempt_id=email_attempt_id(recipient, nid, attempt),
                     notification_id=nid,
-                    allegation_id=note.allegation_id,
+                    allegation_id=allegation_id,
                     recipient=recipient,
                     channel=DeliveryChannel.EMAIL,
                     attempt=attempt,
@@ -109,7 +163,7 @@ class EmailDelivery:
             )
 
         try:
-            message = self.message(target, note)
+            message = build()
         except EmailConfigError as exc:
             await record(first_attempt, DeliveryOutcome.FAILED, self._clock(), str(exc))
             return final(AttemptOutcome.FAILED, str(exc), 1)

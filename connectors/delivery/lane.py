@@ -22,16 +22,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
-from connectors.delivery.pipeline import DeliveryPipeline, Incoming
+from connectors.delivery.pipeline import Incoming
 from connectors.delivery.plan import RecipientPlan
 
-__all__ = ["RecipientLane"]
+__all__ = ["Processor", "RecipientLane"]
+
+
+class Processor(Protocol):
+    """What a lane hands each record to: the delivery pipeline, or the on-call pager."""
+
+    async def process(self, plan: RecipientPlan, incoming: Incoming) -> object: ...
+
 
 log = structlog.get_logger(__name__)
 
@@ -64,7 +71,7 @@ class RecipientLane:
         self,
         *,
         plan: RecipientPlan,
-        pipeline: DeliveryPipeline,
+        pipeline: Processor,
         bootstrap: str,
         topic: str,
         group_id: str,

@@ -1,6 +1,8 @@
 """Deliver one record of a notify topic over the recipient's channels, to a final outcome.
 
-The steps, in order: decode the notification; deliver it by webhook and by
+A record is a notification or an escalation (a reminder or overdue step for the
+recipient who owes, a second-level step on OSC's topic); both go the same way.
+The steps, in order: decode the record; deliver it by webhook and by
 e-mail at the same time (each channel retries on its own and records every
 attempt on the audit topic before the next one starts); once both are final,
 write one dead letter and the escalations for what failed. Only then may the
@@ -20,6 +22,7 @@ import structlog
 from connectors.delivery.audit import AuditIndex
 from connectors.delivery.email_channel import EmailDelivery
 from connectors.delivery.plan import RecipientPlan
+from connectors.delivery.pushed import Pushed
 from connectors.delivery.records import (
     ChannelOutcome,
     attempt_from_webhook,
@@ -27,17 +30,21 @@ from connectors.delivery.records import (
     outcome_records,
     undecodable_records,
 )
-from connectors.delivery.sink import RecordSink
+from connectors.delivery.sink import Sink
 from connectors.webhooks import AttemptRecord, WebhookDeliverer
 from schemas.codec import Codec, decode_model
-from schemas.enums import DeadLetterReason, DeliveryChannel
+from schemas.enums import DeadLetterReason, DeliveryChannel, EscalationLevel
 from schemas.errors import CodecError, ValidationFailed
-from schemas.models import DeliveryAttempt, Notification
+from schemas.models import DeliveryAttempt, Escalation, Notification
+from streams.deadlines.obligations import notify_target
 from streams.records import Headers, Source
 
 __all__ = ["DeliveryPipeline", "Incoming"]
 
 log = structlog.get_logger(__name__)
+
+DEADLINE_LEVELS = frozenset({EscalationLevel.REMINDER, EscalationLevel.OVERDUE, EscalationLevel.SECOND_LEVEL})
+"""The escalations that travel on notify topics (the others go to on-call only)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,7 +83,7 @@ class DeliveryPipeline:
         *,
         codec: Codec,
         clock: Callable[[], datetime],
-        sink: RecordSink,
+        sink: Sink,
         index: AuditIndex,
         plans: list[RecipientPlan],
         webhooks: WebhookDeliverer | None = None,
@@ -108,8 +115,8 @@ class DeliveryPipeline:
     async def process(self, plan: RecipientPlan, incoming: Incoming) -> list[ChannelOutcome]:
         """Deliver ``incoming`` on every channel of ``plan``; returns when the offset may be committed."""
         source = Source(topic=incoming.topic, partition=incoming.partition, offset=incoming.offset)
-        note, reason, problem = self._decode(plan, incoming)
-        if note is None:
+        item, reason, problem = self._decode(plan, incoming)
+        if item is None:
             await self._sink.send_all(
                 undecodable_records(
                     recipient=plan.recipient,
@@ -130,16 +137,18 @@ class DeliveryPipeline:
                 offset=incoming.offset,
             )
             return []
-        async with asyncio.TaskGroup() as group:
-            tasks = []
-            if plan.webhook is not None:
-                tasks.append(group.create_task(self._webhook(plan, note)))
-            if plan.email is not None:
-                tasks.append(group.create_task(self._email(plan, note)))
-        outcomes = [t.result() for t in tasks]
+        outcomes = await self.push(plan, item)
+        await self.report(plan, item, incoming, outcomes)
+        return outcomes
+
+    async def report(
+        self, plan: RecipientPlan, item: Pushed, incoming: Incoming, outcomes: list[ChannelOutcome]
+    ) -> None:
+        """Dead letter and escalations for what failed (acknowledged by Kafka), and the log lines."""
+        source = Source(topic=incoming.topic, partition=incoming.partition, offset=incoming.offset)
         records = outcome_records(
-            notification_id=note.notification_id,
-            allegation_id=note.allegation_id,
+            notification_id=item.delivery_id,
+            allegation_id=item.allegation_id,
             recipient=plan.recipient,
             outcomes=outcomes,
             key=incoming.key,
@@ -153,59 +162,87 @@ class DeliveryPipeline:
         for outcome in outcomes:
             emit = log.info if outcome.delivered else log.error
             emit(
-                "notification delivered" if outcome.delivered else "notification NOT delivered",
+                f"{item.kind} delivered" if outcome.delivered else f"{item.kind} NOT delivered",
                 recipient=plan.recipient,
                 channel=outcome.channel.value,
-                notification_id=note.notification_id,
-                allegation_id=note.allegation_id,
+                delivery_id=item.delivery_id,
+                allegation_id=item.allegation_id,
                 outcome=outcome.outcome.value,
                 attempts=outcome.attempts,
                 duplicate=outcome.duplicate,
             )
-        return outcomes
 
-    def _decode(
-        self, plan: RecipientPlan, incoming: Incoming
-    ) -> tuple[Notification | None, DeadLetterReason, str]:
+    async def push(
+        self, plan: RecipientPlan, item: Pushed, *, body: bytes | None = None, page: bool = False
+    ) -> list[ChannelOutcome]:
+        """Every channel of ``plan`` at once, each to its final outcome.
+
+        The webhook body is the record as JSON unless ``body`` is given (the
+        on-call pager's event); ``page`` words the e-mail for on-call.
+        """
+        async with asyncio.TaskGroup() as group:
+            tasks = []
+            if plan.webhook is not None:
+                tasks.append(
+                    group.create_task(self._webhook(plan, item, item.body() if body is None else body))
+                )
+            if plan.email is not None:
+                tasks.append(group.create_task(self._email(plan, item, page=page)))
+        return [t.result() for t in tasks]
+
+    def _decode(self, plan: RecipientPlan, incoming: Incoming) -> tuple[Pushed | None, DeadLetterReason, str]:
         if incoming.value is None:
             return None, DeadLetterReason.MALFORMED_BYTES, "the record has no value"
         try:
-            note = decode_model(incoming.value, Notification, codec=self._codec, max_bytes=self._max_bytes)
+            record = decode_model(incoming.value, codec=self._codec, max_bytes=self._max_bytes)
         except CodecError as exc:
             return None, DeadLetterReason(exc.reason.value), str(exc)
         except ValidationFailed as exc:
             return None, DeadLetterReason.SCHEMA_INVALID, str(exc)
-        if note.recipient != plan.recipient:
-            return (
-                None,
-                DeadLetterReason.UNKNOWN_RECIPIENT,
-                f"the notification is addressed to {note.recipient}",
-            )
-        return note, DeadLetterReason.UNKNOWN, ""
+        if isinstance(record, Notification):
+            if record.recipient != plan.recipient:
+                return (
+                    None,
+                    DeadLetterReason.UNKNOWN_RECIPIENT,
+                    f"the notification is addressed to {record.recipient}",
+                )
+            return Pushed(record), DeadLetterReason.UNKNOWN, ""
+        if isinstance(record, Escalation) and record.level in DEADLINE_LEVELS:
+            addressed = notify_target(record.recipient or "", record.level)
+            if addressed != plan.recipient:
+                return (
+                    None,
+                    DeadLetterReason.UNKNOWN_RECIPIENT,
+                    f"the {record.level.value} escalation is addressed to {addressed}",
+                )
+            return Pushed(record), DeadLetterReason.UNKNOWN, ""
+        return (
+            None,
+            DeadLetterReason.SCHEMA_INVALID,
+            f"a {record.avro_name} is neither a notification nor a deadline escalation",
+        )
 
-    async def _webhook(self, plan: RecipientPlan, note: Notification) -> ChannelOutcome:
+    async def _webhook(self, plan: RecipientPlan, item: Pushed, body: bytes) -> ChannelOutcome:
         assert plan.webhook is not None
         assert self.webhooks is not None
         result = await self.webhooks.deliver(
             plan.webhook,
-            webhook_id=note.notification_id,
-            body=note.model_dump_json().encode(),
-            allegation_id=note.allegation_id,
-            first_attempt=self._index.last_attempt(
-                DeliveryChannel.WEBHOOK, plan.recipient, note.notification_id
-            )
+            webhook_id=item.delivery_id,
+            body=body,
+            allegation_id=item.allegation_id,
+            first_attempt=self._index.last_attempt(DeliveryChannel.WEBHOOK, plan.recipient, item.delivery_id)
             + 1,
+            headers=item.headers(),
         )
         return ChannelOutcome.from_webhook(result, endpoint_key=plan.webhook.key)
 
-    async def _email(self, plan: RecipientPlan, note: Notification) -> ChannelOutcome:
+    async def _email(self, plan: RecipientPlan, item: Pushed, *, page: bool) -> ChannelOutcome:
         assert plan.email is not None
         assert self.email is not None
-        return await self.email.deliver(
-            plan.email,
-            note,
-            first_attempt=self._index.last_attempt(
-                DeliveryChannel.EMAIL, plan.recipient, note.notification_id
-            )
-            + 1,
+        first = self._index.last_attempt(DeliveryChannel.EMAIL, plan.recipient, item.delivery_id) + 1
+        record = item.record
+        if isinstance(record, Notification):
+            return await self.email.deliver(plan.email, record, first_attempt=first)
+        return await self.email.deliver_escalation(
+            plan.email, record, recipient=plan.recipient, page=page, first_attempt=first
         )

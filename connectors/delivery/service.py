@@ -1,4 +1,4 @@
-"""The delivery service `seabus run` starts: one lane per recipient with a push channel.
+"""The delivery service `seabus run` starts: one lane per recipient with a push channel, one for on-call.
 
 :class:`Delivery` is the whole thing with a plain ``start()``/``stop()`` (tests
 and the benchmark drive it directly); :class:`DeliveryService` is the same as a
@@ -20,6 +20,7 @@ from connectors.delivery.audit import AuditIndex, ChannelDelivered
 from connectors.delivery.config import DeliveryConfig, load_delivery_config
 from connectors.delivery.email_channel import EmailDelivery
 from connectors.delivery.lane import RecipientLane
+from connectors.delivery.pager import ONCALL, OncallPlan, Pager, plan_oncall
 from connectors.delivery.pipeline import DeliveryPipeline
 from connectors.delivery.plan import RecipientPlan, plan_delivery
 from connectors.delivery.sink import RecordSink
@@ -52,11 +53,14 @@ class Delivery:
         codec: Codec,
         clock: Callable[[], datetime],
         gateway_url: str,
+        oncall: OncallPlan | None = None,
         getaddrinfo: GetAddrInfo | None = None,
     ) -> None:
         self.settings = settings
         self.bootstrap = bootstrap
         self.plans = plans
+        self.oncall = oncall
+        self.pager: Pager | None = None
         self.config = config
         self.gateway_url = gateway_url
         self.index = AuditIndex()
@@ -77,15 +81,16 @@ class Delivery:
         await self._sink.start()
         try:
             read = await self.catch_up()
+            every = [*self.plans, *([self.oncall.plan] if self.oncall else [])]
             pipeline = self.pipeline = DeliveryPipeline(
                 codec=self._codec,
                 clock=self._clock,
                 sink=self._sink,
                 index=self.index,
-                plans=self.plans,
+                plans=every,
                 max_bytes=self.settings.max_message_bytes,
             )
-            if any(p.webhook for p in self.plans):
+            if any(p.webhook for p in every):
                 self._deliverer = pipeline.webhooks = WebhookDeliverer(
                     policy=self.config.retry.policy(max_attempts=DEFAULT_WEBHOOK_ATTEMPTS),
                     on_attempt=pipeline.on_webhook_attempt,
@@ -95,7 +100,7 @@ class Delivery:
                     max_in_flight=self.config.max_in_flight,
                     getaddrinfo=self._getaddrinfo,
                 )
-            if any(p.email for p in self.plans):
+            if any(p.email for p in every):
                 smtp = self.config.smtp
                 assert smtp.host is not None  # plan_delivery refused e-mail channels without a relay
                 pipeline.email = EmailDelivery(
@@ -126,12 +131,31 @@ class Delivery:
                 )
                 await lane.start()
                 self.lanes.append(lane)
+            if self.oncall is not None:
+                self.pager = Pager(
+                    pipeline=pipeline,
+                    oncall=self.oncall,
+                    codec=self._codec,
+                    max_bytes=self.settings.max_message_bytes,
+                )
+                lane = RecipientLane(
+                    plan=self.oncall.plan,
+                    pipeline=self.pager,
+                    bootstrap=self.bootstrap,
+                    topic=self.settings.topic("escalations"),
+                    group_id=f"{self.settings.app_id}-delivery-{ONCALL}",
+                    catch_up=self.catch_up,
+                    session_timeout_s=self.settings.consumer_session_timeout_s,
+                )
+                await lane.start()
+                self.lanes.append(lane)
         except BaseException:
             await self.stop()
             raise
         log.info(
             "delivery started",
             recipients={p.recipient: list(p.channels) for p in self.plans},
+            oncall=list(self.oncall.plan.channels) if self.oncall else [],
             audit_records_read=read,
         )
 
@@ -186,7 +210,13 @@ def build_delivery(
     plans = plan_delivery(
         directory, config=config, recipients_file=settings.resolve(settings.recipients_file)
     )
-    if not plans:
+    oncall = plan_oncall(config)
+    if oncall is None:
+        log.warning(
+            "on-call is not paged: no oncall webhook or e-mail in the delivery configuration",
+            file=str(config.source),
+        )
+    if not plans and oncall is None:
         return None
     gateway_url = config.email.gateway_url or (_gateway_url(settings) if any(p.email for p in plans) else "")
     return Delivery(
@@ -197,4 +227,5 @@ def build_delivery(
         codec=codec,
         clock=clock,
         gateway_url=gateway_url,
+        oncall=oncall,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -20,9 +20,25 @@ from aiokafka.errors import KafkaError
 from schemas.errors import KafkaUnavailable
 from streams.records import Outbound
 
-__all__ = ["RecordSink"]
+__all__ = ["InMemorySink", "RecordSink", "Sink"]
 
 log = structlog.get_logger(__name__)
+
+
+class Sink(Protocol):
+    """Where delivery's records go; returns once they are durable."""
+
+    async def send_all(self, records: Iterable[Outbound]) -> None: ...
+
+
+class InMemorySink:
+    """The twin of :class:`RecordSink` for tests without Kafka: keeps what was sent, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[Outbound] = []
+
+    async def send_all(self, records: Iterable[Outbound]) -> None:
+        self.sent.extend(records)
 
 
 class RecordSink:

@@ -5,22 +5,33 @@
     def handle(notification):            # or: async def handle(notification)
         ...                              # store it in the national case system
 
+    def chased(escalation):              # a reminder or OVERDUE step of something owed
+        ...                              # (on OSC's topic also second-level steps)
+
     Subscriber(
         bootstrap="kafka.example.org:9093",
         recipient="FRA",
         group_id="fra-case-system",
         handler=handle,
+        on_escalation=chased,            # optional: without it escalations are skipped
         seen_store=SqliteSeenStore("seen.sqlite3"),
     ).run_forever()
 
 See :mod:`connectors.subscriber.client` for the guarantees and docs/MEMBER_STATES.md.
 """
 
-from connectors.subscriber.client import ErrorPolicy, Handler, Subscriber, retry_handler_failures
+from connectors.subscriber.client import (
+    ErrorPolicy,
+    EscalationHandler,
+    Handler,
+    Subscriber,
+    retry_handler_failures,
+)
 from connectors.subscriber.seen import InMemorySeenStore, SeenStore, SqliteSeenStore
 
 __all__ = [
     "ErrorPolicy",
+    "EscalationHandler",
     "Handler",
     "InMemorySeenStore",
     "SeenStore",

@@ -3,10 +3,16 @@
 What it promises:
 
 * the handler gets each notification as a typed :class:`~schemas.models.Notification`;
+* the same topic carries escalations addressed to this recipient (a reminder or
+  OVERDUE step of something it owes; on OSC's topic, second-level steps), each a
+  typed :class:`~schemas.models.Escalation` handed to ``on_escalation``; without
+  one they are skipped (committed, counted in ``escalations_skipped``), so a
+  subscriber written before escalations came does not stop on them;
 * an offset is committed only after the handler returned, so a handler that
   raises (or a process that dies) leaves the notification to be offered again;
 * a notification already handled (same ``notification_id``: a redelivery after
-  a crash, or a re-publication by the bus) is skipped, using a seen-store;
+  a crash, or a re-publication by the bus) is skipped, using a seen-store; so is
+  an escalation already handled (same ``escalation_id``);
 * notifications of one allegation arrive in order (they share a partition key),
   and a failing notification holds back only the ones behind it on its partition.
 
@@ -33,15 +39,18 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from connectors.errors import HandlerFailed, NotificationUndecodable, SubscriberError
 from connectors.subscriber.seen import InMemorySeenStore, SeenStore
 from schemas.codec import Codec, decode_model, default_codec
-from schemas.errors import CodecError, ValidationFailed
-from schemas.models import Notification
+from schemas.errors import CodecError, CodecReason, ValidationFailed
+from schemas.models import Escalation, Notification
 
-__all__ = ["ErrorPolicy", "Handler", "Subscriber", "retry_handler_failures"]
+__all__ = ["ErrorPolicy", "EscalationHandler", "Handler", "Subscriber", "retry_handler_failures"]
 
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[Notification], Awaitable[None] | None]
 """Called once per new notification; may be a plain function or a coroutine function."""
+
+EscalationHandler = Callable[[Escalation], Awaitable[None] | None]
+"""Called once per new escalation (``escalation_id``) on the recipient's topic."""
 
 ErrorPolicy = Callable[[SubscriberError], bool]
 """True: leave the notification uncommitted and offer it again later; False: stop and raise."""
@@ -73,6 +82,7 @@ class Subscriber:
         recipient: str,
         group_id: str,
         handler: Handler,
+        on_escalation: EscalationHandler | None = None,
         topic_prefix: str = "sea",
         seen_store: SeenStore | None = None,
         on_error: ErrorPolicy = retry_handler_failures,
@@ -91,8 +101,13 @@ class Subscriber:
         self.handled = 0
         """Notifications handed to the handler successfully since this client started."""
         self.skipped = 0
-        """Notifications skipped as already handled."""
+        """Notifications and escalations skipped as already handled."""
+        self.escalations_handled = 0
+        """Escalations handed to ``on_escalation`` successfully since this client started."""
+        self.escalations_skipped = 0
+        """Escalations passed over because no ``on_escalation`` was given."""
         self._handler = handler
+        self._on_escalation = on_escalation
         self._on_error = on_error
         self._retry_delay_s = retry_delay_s
         self._max_retry_delay_s = max_retry_delay_s
@@ -174,7 +189,12 @@ class Subscriber:
     async def _process(self, consumer: AIOKafkaConsumer, tp: TopicPartition, record: ConsumerRecord) -> bool:
         """True when the record is finished with (handled, or skipped); False to offer it again."""
         try:
-            note = decode_model(record.value, Notification, codec=self._codec)
+            item = decode_model(record.value, codec=self._codec)
+            if not isinstance(item, Notification | Escalation):
+                raise CodecError(
+                    CodecReason.SCHEMA_INVALID,
+                    f"a {item.avro_name} is neither a notification nor an escalation",
+                )
         except (CodecError, ValidationFailed) as exc:
             error: SubscriberError = NotificationUndecodable(
                 f"the record at {tp.topic}[{tp.partition}]@{record.offset} is not a notification this "
@@ -185,35 +205,45 @@ class Subscriber:
             )
             error.__cause__ = exc
             return self._failed(tp, error)
-        if self.seen.is_seen(self.recipient, note.notification_id):
+        call: Callable[[], Awaitable[None] | None]
+        if isinstance(item, Escalation):
+            on_escalation, escalation = self._on_escalation, item
+            if on_escalation is None:
+                self.escalations_skipped += 1
+                await self._commit(consumer, tp, record)
+                return True
+            item_id, kind = item.escalation_id, "escalation"
+            call = lambda: on_escalation(escalation)  # noqa: E731
+        else:
+            handler, note = self._handler, item
+            item_id, kind = item.notification_id, "notification"
+            call = lambda: handler(note)  # noqa: E731
+        if self.seen.is_seen(self.recipient, item_id):
             self.skipped += 1
-            log.info(
-                "notification already handled; skipped",
-                notification_id=note.notification_id,
-                allegation_id=note.allegation_id,
-            )
+            log.info(f"{kind} already handled; skipped", id=item_id, allegation_id=item.allegation_id)
             await self._commit(consumer, tp, record)
             return True
         try:
-            result = self._handler(note)
+            result = call()
             if inspect.isawaitable(result):
                 await result
         except Exception as exc:
             error = HandlerFailed(
-                f"the handler raised {type(exc).__name__} on notification {note.notification_id}; it was "
+                f"the handler raised {type(exc).__name__} on {kind} {item_id}; it was "
                 "not committed and will be offered again",
-                notification_id=note.notification_id,
+                notification_id=item_id,
                 partition=tp.partition,
                 offset=record.offset,
             )
             error.__cause__ = exc
             return self._failed(tp, error)
-        self.seen.mark_seen(self.recipient, note.notification_id)
-        self.handled += 1
+        self.seen.mark_seen(self.recipient, item_id)
+        if kind == "escalation":
+            self.escalations_handled += 1
+        else:
+            self.handled += 1
         self._failures.pop(tp, None)
-        log.info(
-            "notification handled", notification_id=note.notification_id, allegation_id=note.allegation_id
-        )
+        log.info(f"{kind} handled", id=item_id, allegation_id=item.allegation_id)
         await self._commit(consumer, tp, record)
         return True
 

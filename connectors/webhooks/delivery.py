@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -183,8 +183,12 @@ class WebhookDeliverer:
         allegation_id: str,
         content_type: str = "application/json",
         first_attempt: int = 1,
+        headers: Mapping[str, str] | None = None,
     ) -> DeliveryResult:
-        """Deliver ``body`` to ``endpoint`` under ``webhook_id`` (the notification id).
+        """Deliver ``body`` to ``endpoint`` under ``webhook_id`` (the notification or escalation id).
+
+        ``headers`` are sent with every attempt besides the signature headers
+        (e.g. CloudEvents ``ce-type``, so a receiver tells record types apart).
 
         Returns once the outcome is final: DELIVERED, FAILED, DISABLED or
         REFUSED. Exceptions from the stores or ``on_attempt`` propagate.
@@ -201,6 +205,7 @@ class WebhookDeliverer:
                 allegation_id=allegation_id,
                 content_type=content_type,
                 first_attempt=first_attempt,
+                headers=headers or {},
             )
 
     async def _deliver(
@@ -212,6 +217,7 @@ class WebhookDeliverer:
         allegation_id: str,
         content_type: str,
         first_attempt: int,
+        headers: Mapping[str, str],
     ) -> DeliveryResult:
         host = endpoint.host
         records: list[AttemptRecord] = []
@@ -269,7 +275,7 @@ class WebhookDeliverer:
 
             now = self._clock()
             answer = await self._request(
-                endpoint, webhook_id=webhook_id, body=body, content_type=content_type, now=now
+                endpoint, webhook_id=webhook_id, body=body, content_type=content_type, now=now, extra=headers
             )
             if answer.refused:
                 await record(attempt, AttemptOutcome.REFUSED, now, error=answer.error)
@@ -332,8 +338,12 @@ class WebhookDeliverer:
         body: bytes,
         content_type: str,
         now: datetime,
+        extra: Mapping[str, str],
     ) -> _Answer:
-        headers = sign_headers(webhook_id=webhook_id, timestamp=now, body=body, secrets=endpoint.secrets)
+        headers = {**extra}
+        headers.update(
+            sign_headers(webhook_id=webhook_id, timestamp=now, body=body, secrets=endpoint.secrets)
+        )
         headers["content-type"] = content_type
         try:
             check_host(endpoint.host, allow_private=endpoint.allow_private)

@@ -41,6 +41,8 @@ class ReceivedRequest:
     error: str | None
     status: int
     received_monotonic: float
+    event_type: str | None = None
+    """The CloudEvents ``ce-type`` header: which record type the body is."""
 
 
 class WebhookReceiver:
@@ -131,6 +133,7 @@ class WebhookReceiver:
                 error=error,
                 status=reply.status,
                 received_monotonic=arrived_at,
+                event_type=request.headers.get("ce-type"),
             )
         )
         return web.Response(status=reply.status, headers=dict(reply.headers))

@@ -1,4 +1,4 @@
-"""``seabus tail RECIPIENT``: print a recipient's decoded notifications as they arrive."""
+"""``seabus tail RECIPIENT``: print a recipient's decoded notifications and escalations as they arrive."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from kafka import KafkaConsumer, TopicPartition
 
 from deploy.cli.common import bootstrap_or_local, settings
 from schemas.codec import decode_model
-from schemas.errors import CodecError, ValidationFailed
-from schemas.models import Notification
+from schemas.errors import CodecError, CodecReason, ValidationFailed
+from schemas.models import Escalation, Notification
 
 
 @click.command()
@@ -22,7 +22,7 @@ from schemas.models import Notification
 def tail(
     recipient: str, from_beginning: bool, max_messages: int | None, timeout: float | None, full: bool
 ) -> None:
-    """Follow sea.notify.RECIPIENT (read-only: no consumer group, no commits)."""
+    """Follow sea.notify.RECIPIENT: notifications and escalations (read-only: no group, no commits)."""
     s = settings()
     topic = s.notify_topic(recipient.upper())
     consumer = KafkaConsumer(
@@ -46,12 +46,22 @@ def tail(
     try:
         for record in consumer:
             try:
-                note = decode_model(record.value, Notification)
+                note = decode_model(record.value)
+                if not isinstance(note, Notification | Escalation):
+                    raise CodecError(CodecReason.SCHEMA_INVALID, f"a {note.avro_name} on a notify topic")
             except (CodecError, ValidationFailed) as exc:
                 click.echo(f"[{record.partition}:{record.offset}] undecodable: {exc}")
                 continue
             if full:
                 click.echo(json.dumps(note.model_dump(mode="json"), indent=2))
+            elif isinstance(note, Escalation):
+                due = f" due {note.due_at:%Y-%m-%dT%H:%M:%SZ}" if note.due_at else ""
+                click.echo(
+                    f"{note.fired_at:%Y-%m-%dT%H:%M:%SZ} {note.allegation_id} ESCALATION {note.level.value}"
+                    f"{f' repeat {note.repeat}' if note.repeat else ''} "
+                    f"{note.obligation.value if note.obligation else '-'} owed by {note.recipient}{due} "
+                    f"id {note.escalation_id}"
+                )
             else:
                 click.echo(
                     f"{note.routed_at:%Y-%m-%dT%H:%M:%SZ} {note.allegation_id} seq {note.sequence} "

@@ -8,6 +8,9 @@
 * A tick emits escalations first and records them as fired only after Kafka
   acknowledged them: a crash in between repeats the step with the same
   ``escalation_id`` (recognisable) instead of losing it.
+* Each step goes to ``sea.escalations`` and to its target's
+  ``sea.notify.<ID>`` (the owing recipient; OSC for SECOND_LEVEL), where push
+  delivery takes it to the target's webhook and e-mail like a notification.
 * Every change of an obligation is published to the compacted
   ``sea.obligations`` topic, from which dashboards rebuild the overdue view.
 """
@@ -150,21 +153,26 @@ class Deadlines:
             )
         return out
 
-    def escalation_out(self, draft: EscalationDraft) -> Outbound:
+    def escalation_out(self, draft: EscalationDraft) -> list[Outbound]:
+        """The step on ``sea.escalations`` (on-call is paged from there) and on its target's topic.
+
+        Both carry the same record and ``escalation_id``, so the push delivery of
+        the target's topic and the pager recognise a step fired again after a crash.
+        """
         record = draft.to_record()
-        return Outbound(
-            route="escalations",
-            recipient=None,
-            key=record.allegation_id.encode(),
-            value=encode_model(record, codec=self.ctx.codec),
-            headers=build_headers(
-                event_id=record.escalation_id,
-                source=SOURCE,
-                type_=ce_type_for("Escalation"),
-                time=record.fired_at,
-                subject=record.allegation_id,
-            ),
+        value = encode_model(record, codec=self.ctx.codec)
+        headers = build_headers(
+            event_id=record.escalation_id,
+            source=SOURCE,
+            type_=ce_type_for("Escalation"),
+            time=record.fired_at,
+            subject=record.allegation_id,
         )
+        key = record.allegation_id.encode()
+        return [
+            Outbound(route="escalations", recipient=None, key=key, value=value, headers=headers),
+            Outbound(route="notify", recipient=draft.target, key=key, value=value, headers=headers),
+        ]
 
 
 def obligation_update(o: Obligation, *, reporting_entity: str | None, now: datetime) -> ObligationUpdate:
@@ -241,7 +249,7 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
             drafts = engine.tick(now)
             if not drafts and not deadlines.pending:
                 return
-            await send_all(app, ctx, [deadlines.escalation_out(d) for d in drafts])
+            await send_all(app, ctx, [out for d in drafts for out in deadlines.escalation_out(d)])
             metrics.escalations_fired(drafts)
             changed = deadlines.commit()
             await send_all(app, ctx, deadlines.updates_for(changed, now))
@@ -254,6 +262,7 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
                     level=d.level.value,
                     repeat=d.repeat,
                     escalation_id=d.escalation_id,
+                    to=d.target,
                 )
 
     return deadlines

@@ -7,8 +7,9 @@ escalation steps were already emitted (``fired`` and ``repeats_done``), so
 replaying a tick is idempotent and the due-time index can be rebuilt from the
 values alone.
 
-The ladder: reminders before the due time, OVERDUE (to on-call) at it,
-SECOND_LEVEL (to the Special Coordinator) some time after, then repeats of the
+The ladder: reminders before the due time (to the recipient who owes), OVERDUE
+(to that recipient, paging on-call) at it, SECOND_LEVEL (to the Special
+Coordinator) some time after, then repeats of the
 last level every ``repeat_every`` until answered (at most ``max_repeats``).
 Steps fire in that order, each once. After downtime every pending reminder and
 level still fires once, in order, but only the latest repeat that fell due is
@@ -51,6 +52,7 @@ __all__ = [
     "fire_due",
     "merge_planned",
     "next_step",
+    "notify_target",
     "obligation_key",
     "plan_obligations",
     "schedule",
@@ -174,7 +176,10 @@ class Step:
 
 
 class EscalationDraft(_Value):
-    """An escalation to publish on ``sea.escalations``; carries no confidential data."""
+    """An escalation to publish on ``sea.escalations`` and on ``target``'s notify topic.
+
+    It carries no confidential data: ids, recipient, step and due time only.
+    """
 
     escalation_id: str
     obligation_key: str
@@ -437,7 +442,7 @@ def _draft(obligation: Obligation, policy: Policy, step: Step, now: datetime) ->
         policy=policy.name,
         level=step.level,
         repeat=step.repeat,
-        target=_target(obligation, step.level),
+        target=notify_target(obligation.recipient, step.level),
         due_at=obligation.due_at,
         fire_at=step.fire_at,
         fired_at=now,
@@ -445,12 +450,16 @@ def _draft(obligation: Obligation, policy: Policy, step: Step, now: datetime) ->
     )
 
 
-def _target(obligation: Obligation, level: EscalationLevel) -> str:
-    if level == EscalationLevel.REMINDER:
-        return obligation.recipient
-    if level == EscalationLevel.OVERDUE:
-        return "on-call"
-    return RecipientClass.OSC.value
+def notify_target(recipient: str, level: EscalationLevel) -> str:
+    """Whose ``sea.notify.<ID>`` topic (and channels) an escalation step goes to.
+
+    Reminders and OVERDUE (and their repeats) go to the recipient who owes the
+    answer; SECOND_LEVEL (and its repeats) to the Special Coordinator. On-call is
+    paged for every step besides, from ``sea.escalations``.
+    """
+    if level == EscalationLevel.SECOND_LEVEL:
+        return RecipientClass.OSC.value
+    return recipient
 
 
 def _reason(obligation: Obligation, step: Step) -> str:

@@ -30,7 +30,7 @@ from enum import StrEnum
 from pydantic import TypeAdapter
 from sortedcontainers import SortedList
 
-from schemas.codec import Codec, decode_model
+from schemas.codec import Codec, decode_model, default_codec
 from schemas.enums import ObligationState
 from schemas.errors import CodecError, ValidationFailed
 from schemas.models import (
@@ -139,6 +139,11 @@ class ViewIndex:
                         keys.remove(gone.obligation_key)
             return Ingested.IGNORED
         try:
+            if (
+                source.kind is TopicKind.NOTIFY
+                and (self.codec or default_codec()).peek_writer(value).name == "Escalation"
+            ):
+                return Ingested.IGNORED  # the same step is indexed from the escalations topic
             record = decode_model(value, _MODELS[source.kind], codec=self.codec, max_bytes=self.max_bytes)
         except (CodecError, ValidationFailed):
             return Ingested.UNDECODABLE  # the bus dead-letters such records itself

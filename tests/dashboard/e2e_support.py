@@ -17,11 +17,12 @@ from dashboard.dashboard_support import TOKEN, write_dashboard_file
 from support import unique_prefix, wait_for
 from support.bus import BusPool, BusProcess, producer, read_topic
 from support.deadline_policies import write_fast_policies
+from support.notify import notifications_among
 from views.view_support import report
 
-from schemas.codec import decode_model, encode_model
+from schemas.codec import encode_model
 from schemas.enums import ResponseKind
-from schemas.models import Notification, Response
+from schemas.models import Response
 
 
 @dataclass
@@ -110,7 +111,7 @@ def publish_report(bus: RunningBus, aid: str, *, state: str, entity: str = "MINU
     )
 
     def mine(values: list[bytes]) -> bool:
-        return any(decode_model(v, Notification).allegation_id == aid for v in values)
+        return any(n.allegation_id == aid for n in notifications_among(values))
 
     read_topic(bus.bootstrap, f"{bus.prefix}.notify.{state}", until=mine)
 

@@ -152,7 +152,7 @@ def test_no_response_fires_reminder_overdue_second_level_in_order_each_once(
         (85, SEC, 1),
         (115, SEC, 2),
     ]
-    assert [d.target for _, d in emitted] == ["FRA", "on-call", "OSC", "OSC", "OSC"]
+    assert [d.target for _, d in emitted] == ["FRA", "FRA", "OSC", "OSC", "OSC"]
     assert len({d.escalation_id for _, d in emitted}) == 5
     assert next_step(final, policy_of(seconds_policies, final)) is None
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import yaml
 from support.bus import read_topic
+from support.notify import notifications_among
 
 from connectors.webhooks.testing import Reply, WebhookReceiver
 from schemas.codec import decode_model
@@ -91,7 +92,7 @@ def decoded(values: list[bytes], model: type[R], keep: Callable[[R], bool]) -> l
 
 def notification_for(bootstrap: str, prefix: str, recipient: str, aid: str) -> Notification:
     def mine(values: list[bytes]) -> list[Notification]:
-        return decoded(values, Notification, lambda n: n.allegation_id == aid)
+        return [n for n in notifications_among(values) if n.allegation_id == aid]
 
     return mine(read_topic(bootstrap, f"{prefix}.notify.{recipient}", until=lambda vs: bool(mine(vs))))[0]
 

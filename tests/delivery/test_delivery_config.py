@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from connectors.delivery import DeliveryConfig, load_delivery_config, plan_delivery
+from connectors.delivery import ONCALL, DeliveryConfig, load_delivery_config, plan_delivery, plan_oncall
 from connectors.errors import DeliveryConfigError
 from connectors.webhooks import generate_secret
 from schemas.errors import ConfigError
@@ -110,3 +110,84 @@ def test_the_shipped_file_is_valid(settings: Settings, monkeypatch: pytest.Monke
     shipped = Path(__file__).resolve().parents[2] / "deploy" / "config" / "delivery.yaml"
     monkeypatch.setenv("SEABUS_DELIVERY_FILE", str(shipped))
     assert load_delivery_config(settings).retry.max_delay_s == 300
+
+
+# --- on-call receivers (the ``oncall`` section) -------------------------------------------
+
+
+def _oncall_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Path:
+    path = tmp_path / "delivery.yaml"
+    path.write_text(text)
+    monkeypatch.setenv("SEABUS_DELIVERY_FILE", str(path))
+    for name in (
+        "SEABUS_ONCALL_WEBHOOK_URL",
+        "SEABUS_ONCALL_WEBHOOK_ALLOW_PRIVATE",
+        "SEABUS_ONCALL_EMAIL_TO",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return path
+
+
+ONCALL_HOOK = """
+oncall:
+  webhook:
+    url: https://events.pagerduty.example.org/v2/enqueue
+    routing_key_env: SYNTH_ONCALL_KEY
+    secrets_env: [SYNTH_ONCALL_SECRET]
+"""
+
+
+def test_no_oncall_section_pages_nobody(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _oncall_file(tmp_path, monkeypatch, "enabled: true\n")
+    assert plan_oncall(load_delivery_config(settings)) is None
+
+
+def test_an_unset_routing_key_stops_start_up_naming_file_entry_and_fix(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _oncall_file(tmp_path, monkeypatch, ONCALL_HOOK)
+    monkeypatch.setenv("SYNTH_ONCALL_SECRET", generate_secret())
+    monkeypatch.delenv("SYNTH_ONCALL_KEY", raising=False)
+    with pytest.raises(DeliveryConfigError) as caught:
+        plan_oncall(load_delivery_config(settings))
+    message = str(caught.value)
+    assert str(path) in message
+    assert "oncall.webhook.routing_key_env" in message
+    assert "SYNTH_ONCALL_KEY" in message and "export" in message  # noqa: PT018
+
+    monkeypatch.setenv("SYNTH_ONCALL_KEY", "synthetic-routing-key")
+    monkeypatch.delenv("SYNTH_ONCALL_SECRET")
+    with pytest.raises(DeliveryConfigError, match=r"oncall\.webhook: .*SYNTH_ONCALL_SECRET"):
+        plan_oncall(load_delivery_config(settings))
+
+
+def test_oncall_email_needs_a_relay_and_levels_must_be_known(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _oncall_file(tmp_path, monkeypatch, "oncall:\n  email:\n    to: [oncall@ops.example.org]\n")
+    with pytest.raises(DeliveryConfigError, match=r"oncall\.email: .*SEABUS_SMTP_HOST"):
+        plan_oncall(load_delivery_config(settings))
+    _oncall_file(tmp_path, monkeypatch, "oncall:\n  levels: [OVERDUE, LATE]\n")
+    with pytest.raises(DeliveryConfigError, match=r"oncall\.levels\.1"):
+        load_delivery_config(settings)
+
+
+def test_environment_overrides_make_the_oncall_receivers(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _oncall_file(tmp_path, monkeypatch, "smtp:\n  host: relay.example.org\n")
+    monkeypatch.setenv("SEABUS_ONCALL_WEBHOOK_URL", "http://127.0.0.1:9/v2/enqueue")
+    monkeypatch.setenv("SEABUS_ONCALL_WEBHOOK_ALLOW_PRIVATE", "true")
+    monkeypatch.setenv("SEABUS_ONCALL_EMAIL_TO", "a@ops.example.org, b@ops.example.org")
+    monkeypatch.setenv("SEABUS_ONCALL_ROUTING_KEY", "synthetic-routing-key")
+    monkeypatch.setenv("SEABUS_ONCALL_WEBHOOK_SECRET", generate_secret())
+    oncall = plan_oncall(load_delivery_config(settings))
+    assert oncall is not None
+    assert oncall.plan.recipient == ONCALL
+    assert oncall.plan.channels == ("webhook", "email")
+    assert oncall.plan.email is not None
+    assert oncall.plan.email.to == ("a@ops.example.org", "b@ops.example.org")
+    assert oncall.routing_key == "synthetic-routing-key"
+    assert "synthetic-routing-key" not in repr(oncall)

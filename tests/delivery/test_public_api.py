@@ -9,6 +9,7 @@ import pytest
 PUBLIC = {
     "connectors.subscriber": [
         "ErrorPolicy",
+        "EscalationHandler",
         "Handler",
         "InMemorySeenStore",
         "SeenStore",
@@ -18,6 +19,7 @@ PUBLIC = {
     ],
     "connectors.delivery": [
         "ENDPOINT_HEADER",
+        "ONCALL",
         "AuditIndex",
         "ChannelDelivered",
         "ChannelOutcome",
@@ -28,16 +30,26 @@ PUBLIC = {
         "EmailDelivery",
         "EmailSettings",
         "EmailTarget",
+        "InMemorySink",
         "Incoming",
+        "OncallPlan",
+        "OncallSettings",
+        "OncallWebhook",
+        "Pager",
+        "Processor",
+        "Pushed",
         "RecipientLane",
         "RecipientPlan",
         "RecordSink",
         "RetrySettings",
+        "Sink",
         "SmtpSettings",
         "build_delivery",
         "delivery_config_path",
         "load_delivery_config",
+        "pagerduty_event",
         "plan_delivery",
+        "plan_oncall",
     ],
 }
 

@@ -15,6 +15,7 @@ import pytest
 from support import unique_prefix
 from support.bus import BusPool, BusProcess, producer, read_all, read_topic
 from support.deadline_policies import write_fast_policies
+from support.notify import notifications_among
 from support.routing import event
 
 from schemas.codec import decode_model, encode_model
@@ -89,7 +90,7 @@ def levels(items: list[Escalation]) -> list[tuple[str, str, int]]:
 
 def wait_notified(bootstrap: str, prefix: str, aid: str) -> Notification:
     def mine(values: list[bytes]) -> list[Notification]:
-        return [n for n in (decode_model(v, Notification) for v in values) if n.allegation_id == aid]
+        return [n for n in notifications_among(values) if n.allegation_id == aid]
 
     return mine(read_topic(bootstrap, f"{prefix}.notify.KEN", until=lambda vs: bool(mine(vs))))[0]
 

@@ -10,6 +10,7 @@ import pytest
 from support import bus_env, unique_prefix, wait_for
 from support.bus import BusPool, producer, read_topic
 from support.deadline_policies import write_fast_policies
+from support.notify import notifications_among
 from support.routing import event
 
 from schemas.codec import decode_model, encode_model
@@ -36,7 +37,7 @@ def publish_allegations(bootstrap: str, prefix: str, ids: list[str]) -> None:
 
 def notified(bootstrap: str, prefix: str, ids: list[str]) -> list[Notification]:
     def mine(values: list[bytes]) -> list[Notification]:
-        return [n for n in (decode_model(v, Notification) for v in values) if n.allegation_id in ids]
+        return [n for n in notifications_among(values) if n.allegation_id in ids]
 
     return mine(
         read_topic(

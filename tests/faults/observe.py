@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, TopicPartition
 
 from faults.cluster import admin_client
-from schemas.codec import decode_model
+from schemas.codec import decode_model, peek_writer
 from schemas.errors import CodecError, ValidationFailed
 from schemas.models import Notification
 
@@ -148,6 +148,14 @@ def bus_progress(bootstrap: str, app_id: str, *, timeout_s: float = 60.0) -> dic
         return progress
     finally:
         consumer.close()
+
+
+def is_escalation(value: bytes | None) -> bool:
+    """Escalations share the notify topics (reminders, overdue, second level); they are not notifications."""
+    try:
+        return value is not None and peek_writer(value).name == "Escalation"
+    except CodecError:
+        return False
 
 
 def decode_notification(value: bytes | None) -> Notification | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from faults.events import Planned
-from faults.observe import Record, decode_notification
+from faults.observe import Record, decode_notification, is_escalation
 from faults.publisher import Acked
 from schemas.models import AllegationEvent, Notification
 from streams.routing.rules import RoutingRules, load_rules
@@ -103,6 +103,8 @@ def verify(acked: list[Acked], planned: dict[str, Planned], records: list[Record
     first_seen: dict[tuple[str, str], list[int]] = defaultdict(list)
     delivered: set[str] = set()
     for rec in sorted(records, key=lambda r: (r.topic, r.partition, r.offset)):
+        if is_escalation(rec.value):
+            continue
         n: Notification | None = decode_notification(rec.value)
         if n is None:
             verdict.undecodable += 1

@@ -199,6 +199,9 @@ def test_ingest_decodes_by_topic_and_skips_what_it_cannot_read() -> None:
     topic = f"sea.notify.{note.recipient}"
     assert view.ingest(topic, key=b"SYNTH-I", value=encode_model(note)) is Ingested.INDEXED
     assert view.ingest(topic, key=b"SYNTH-I", value=encode_model(note)) is Ingested.DUPLICATE
+    step = escalation("SYNTH-I", EscalationLevel.REMINDER, at=T0 + S)
+    assert view.ingest(topic, key=b"SYNTH-I", value=encode_model(step)) is Ingested.IGNORED  # a copy
+    assert view.ingest("sea.escalations", key=b"SYNTH-I", value=encode_model(step)) is Ingested.INDEXED
     assert view.ingest("sea.allegations", key=b"x", value=b"not avro") is Ingested.UNDECODABLE
     assert view.ingest("sea.responses", key=b"x", value=encode_model(e)) is Ingested.UNDECODABLE  # wrong type
     assert view.ingest("other.allegations", key=b"SYNTH-I", value=encode_model(e)) is Ingested.IGNORED
@@ -208,7 +211,7 @@ def test_ingest_decodes_by_topic_and_skips_what_it_cannot_read() -> None:
     assert len(view.overdue(T0).items) == 1
     view.ingest("sea.obligations", key=key, value=None)  # a compaction tombstone
     assert view.overdue(T0).items == []
-    assert view.counts == {"indexed": 3, "duplicate": 1, "undecodable": 2, "ignored": 2}
+    assert view.counts == {"indexed": 4, "duplicate": 1, "undecodable": 2, "ignored": 3}
 
 
 def test_unknown_allegation_has_no_timeline() -> None:
