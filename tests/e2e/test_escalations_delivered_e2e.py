@@ -26,7 +26,7 @@ import pytest
 import yaml
 from delivery.delivery_support import ReceiverThread, attempts, webhook, write_delivery
 from support import unique_prefix, wait_for
-from support.bus import BusPool, BusProcess, producer, read_topic
+from support.bus import BusPool, BusProcess, producer, read_all, read_topic
 from support.deadline_policies import write_fast_policies
 from support.notify import escalations_among, notifications_among
 from support.routing import event
@@ -79,41 +79,57 @@ def _recipients(tmp: Path, receivers: ReceiverThread) -> Path:
     return path
 
 
+def _start(
+    pool: BusPool, kafka: str, tmp: Path, receivers: ReceiverThread, smtp: CapturingSmtpServer, **timing: int
+) -> tuple[str, BusProcess, dict[str, object]]:
+    """`seabus run` with fast policies, KEN's and OSC's webhooks, KEN's e-mail and on-call paged."""
+    oncall = {
+        "name": "on-call (test)",
+        "source": "seabus-e2e",
+        "webhook": {
+            **webhook(receivers[ONCALL].url, "SECRET_ONCALL"),
+            "routing_key_env": "SYNTH_ONCALL_ROUTING_KEY",
+        },
+        "email": {"to": [ONCALL_TO]},
+    }
+    env: dict[str, object] = {
+        "SEABUS_POLICIES_FILE": write_fast_policies(
+            tmp, **(timing or {"due": 6, "reminder": 3, "second": 3, "repeat": 3})
+        ),
+        "SEABUS_TICK_INTERVAL_S": 0.2,
+        "SEABUS_RECIPIENTS_FILE": _recipients(tmp, receivers),
+        "SEABUS_DELIVERY_FILE": write_delivery(tmp, oncall=oncall),
+        "SEABUS_SMTP_HOST": smtp.host,
+        "SEABUS_SMTP_PORT": smtp.port,
+        "SEABUS_SMTP_FROM": "seabus@bus.example.org",
+        "SYNTH_ONCALL_ROUTING_KEY": ROUTING_KEY,
+        "SECRET_KEN": SECRETS["KEN"],
+        "SECRET_OSC": SECRETS["OSC"],
+        "SECRET_ONCALL": SECRETS[ONCALL],
+    }
+    prefix = unique_prefix()
+    return prefix, pool.start(kafka, prefix, tmp / "data", **env), env
+
+
 @pytest.fixture(scope="module")
 def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bus]:
     tmp = tmp_path_factory.mktemp("escalations")
     specs = {name: {"secrets": [secret]} for name, secret in SECRETS.items()}
     with ReceiverThread(specs) as receivers, CapturingSmtpServer() as smtp, BusPool() as pool:
-        oncall = {
-            "name": "on-call (test)",
-            "source": "seabus-e2e",
-            "webhook": {
-                **webhook(receivers[ONCALL].url, "SECRET_ONCALL"),
-                "routing_key_env": "SYNTH_ONCALL_ROUTING_KEY",
-            },
-            "email": {"to": [ONCALL_TO]},
-        }
-        prefix = unique_prefix()
-        process = pool.start(
-            kafka_bootstrap,
-            prefix,
-            tmp / "data",
-            SEABUS_POLICIES_FILE=write_fast_policies(tmp, due=6, reminder=3, second=3, repeat=3),
-            SEABUS_TICK_INTERVAL_S=0.2,
-            SEABUS_RECIPIENTS_FILE=_recipients(tmp, receivers),
-            SEABUS_DELIVERY_FILE=write_delivery(tmp, oncall=oncall),
-            SEABUS_SMTP_HOST=smtp.host,
-            SEABUS_SMTP_PORT=smtp.port,
-            SEABUS_SMTP_FROM="seabus@bus.example.org",
-            SYNTH_ONCALL_ROUTING_KEY=ROUTING_KEY,
-            SECRET_KEN=SECRETS["KEN"],
-            SECRET_OSC=SECRETS["OSC"],
-            SECRET_ONCALL=SECRETS[ONCALL],
-        )
+        prefix, process, _ = _start(pool, kafka_bootstrap, tmp, receivers, smtp)
         try:
             yield Bus(prefix=prefix, process=process, receivers=receivers, smtp=smtp)
         finally:
             process.stop_cleanly()
+
+
+def publish(kafka: str, prefix: str, aid: str) -> None:
+    p = producer(kafka)
+    value = encode_model(
+        event(aid, subjects=[("SYNTH-SUBJ-ESC-1", "KEN", "KEN", P.MILITARY_CONTINGENT)], adults=0)
+    )
+    p.send(f"{prefix}.allegations", key=aid.encode(), value=value).get(timeout=30)
+    p.close()
 
 
 def _apache_decode(values: list[bytes]) -> list[tuple[str, dict[str, Any]]]:
@@ -132,18 +148,30 @@ def _apache_decode(values: list[bytes]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def _steps(values: list[bytes]) -> list[tuple[EscalationLevel, int]]:
+def _steps(values: list[bytes], aid: str = AID) -> list[tuple[EscalationLevel, int]]:
     """The allegation's steps in topic order, each once (a step fired again after a crash repeats)."""
-    steps = [(e.level, e.repeat) for e in escalations_among(values) if e.allegation_id == AID]
+    steps = [(e.level, e.repeat) for e in escalations_among(values) if e.allegation_id == aid]
     return list(dict.fromkeys(steps))
 
 
-def _webhook_escalations(bus: Bus, name: str) -> list[Escalation]:
-    return [
+def _hooked(receivers: ReceiverThread, name: str, aid: str = AID) -> list[Escalation]:
+    """Escalations of ``aid`` a receiver accepted (2xx), in arrival order."""
+    got = [
         Escalation.model_validate_json(r.body)
-        for r in bus.receivers[name].requests
+        for r in receivers[name].requests
         if r.event_type == "org.seabus.Escalation" and 200 <= r.status < 300
     ]
+    return [e for e in got if e.allegation_id == aid]
+
+
+def _paged(receivers: ReceiverThread, aid: str) -> set[str]:
+    """The dedup keys (escalation ids) of the pages about ``aid`` on-call accepted."""
+    events = [json.loads(r.body) for r in receivers[ONCALL].requests if 200 <= r.status < 300]
+    return {e["dedup_key"] for e in events if e["payload"]["custom_details"]["allegation_id"] == aid}
+
+
+def _webhook_escalations(bus: Bus, name: str) -> list[Escalation]:
+    return _hooked(bus.receivers, name)
 
 
 def test_unanswered_acknowledgement_reaches_state_osc_and_on_call_once_each(
@@ -229,3 +257,40 @@ def test_unanswered_acknowledgement_reaches_state_osc_and_on_call_once_each(
     audit = attempts(kafka_bootstrap, bus.prefix, until=lambda items: want <= set(delivered(items)))
     mine = [d for d in delivered(audit) if d[2] in {rem, ovd, sec0, sec1}]
     assert sorted(mine) == sorted(want)  # exactly once each
+
+
+def test_a_worker_killed_mid_ladder_delivers_each_step_once_per_id_after_restart(
+    kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """SIGKILL once KEN has its reminder; the restarted worker goes on with the same ids."""
+    aid = "SYNTH-ESC-E2E-0002"
+    specs = {name: {"secrets": [secret]} for name, secret in SECRETS.items()}
+    with ReceiverThread(specs) as receivers, CapturingSmtpServer() as smtp, BusPool() as pool:
+        timing = {"due": 12, "reminder": 6, "second": 3, "repeat": 3}
+        prefix, first, env = _start(pool, kafka_bootstrap, tmp_path, receivers, smtp, **timing)
+        publish(kafka_bootstrap, prefix, aid)
+        wait_for(lambda: _hooked(receivers, "KEN", aid), timeout=90, what="KEN's reminder at its webhook")
+        first.kill()  # no clean shutdown: whatever was in flight is redone after the restart
+        restarted = pool.start(kafka_bootstrap, prefix, tmp_path / "data", **env)
+        try:
+            values = read_topic(
+                kafka_bootstrap,
+                f"{prefix}.notify.OSC",
+                until=lambda vs: len(_steps(vs, aid)) >= 2,
+                timeout=120,
+            )
+            wait_for(lambda: len({e.escalation_id for e in _hooked(receivers, "OSC", aid)}) >= 2, timeout=60)
+            wait_for(lambda: len(_paged(receivers, aid)) >= 4, timeout=60, what="four pages")
+        finally:
+            restarted.stop_cleanly()
+        ken_values = read_all(kafka_bootstrap, f"{prefix}.notify.KEN")
+    on_topics = [e for e in escalations_among(ken_values + values) if e.allegation_id == aid]
+    steps: dict[tuple[EscalationLevel, int], set[str]] = {(e.level, e.repeat): set() for e in on_topics}
+    for e in on_topics:
+        steps[(e.level, e.repeat)].add(e.escalation_id)
+    assert sorted(steps) == sorted([(REM, 0), (OVD, 0), (SEC, 0), (SEC, 1)])
+    assert all(len(ids) == 1 for ids in steps.values()), steps  # a restart makes no second id
+    ids = {step: next(iter(found)) for step, found in steps.items()}
+    assert {e.escalation_id for e in _hooked(receivers, "KEN", aid)} == {ids[(REM, 0)], ids[(OVD, 0)]}
+    assert {e.escalation_id for e in _hooked(receivers, "OSC", aid)} == {ids[(SEC, 0)], ids[(SEC, 1)]}
+    assert _paged(receivers, aid) == set(ids.values())
