@@ -7,7 +7,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install browser run test test-slow test-faults check format bench clean
+.PHONY: install browser run demo-run demo-receivers test test-slow test-faults check format bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "seabus needs Python 3.11+ (set PYTHON=python3.11)"'
@@ -27,6 +27,20 @@ browser:
 ## The main job: local Kafka (unless SEABUS_BOOTSTRAP is set), topics, worker.
 run: install
 	$(BIN)/seabus run
+
+## The README's demo: the bus with windows of seconds, webhooks for the demo states and OSC,
+## and on-call paged, all at `make demo-receivers` on 127.0.0.1:8090. The secret and the routing
+## key are synthetic and for this demo only; real endpoints get their own (recipients.yaml).
+DEMO_ENV := SEABUS_POLICIES_FILE=deploy/config/policies.demo.yaml \
+	SEABUS_RECIPIENTS_FILE=deploy/config/recipients.demo.yaml \
+	SEABUS_DELIVERY_FILE=deploy/config/delivery.demo.yaml \
+	SEABUS_DEMO_WEBHOOK_SECRET=whsec_c2VhYnVzLWRlbW8tb25seS1ub3QtYS1zZWNyZXQtMDE= \
+	SEABUS_DEMO_ROUTING_KEY=synthetic-demo-routing-key
+demo-run: install
+	$(DEMO_ENV) $(BIN)/seabus run
+
+demo-receivers: install
+	$(DEMO_ENV) $(BIN)/seabus demo-receivers
 
 ## The test suite against a real broker (started by the suite unless SEABUS_BOOTSTRAP is set).
 test: install browser check

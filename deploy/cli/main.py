@@ -34,6 +34,7 @@ def cli(log_level: str | None) -> None:
 def _register() -> None:
     from deploy.cli import (
         demo_cmd,
+        demo_receivers_cmd,
         gateway_cmd,
         kafka_cmd,
         obligations_cmd,
@@ -58,6 +59,7 @@ def _register() -> None:
     cli.add_command(obligations_cmd.respond)
     cli.add_command(overdue_cmd.overdue)
     cli.add_command(demo_cmd.demo)
+    cli.add_command(demo_receivers_cmd.demo_receivers)
 
 
 _register()
