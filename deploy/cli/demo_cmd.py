@@ -165,7 +165,8 @@ def demo(
     )
     click.echo(
         "The bus must run with the demo deadline policies (otherwise nothing falls due for days):\n"
-        f"    SEABUS_POLICIES_FILE={policies} seabus run"
+        f"    make demo-run   (or: SEABUS_POLICIES_FILE={policies} seabus run)\n"
+        "and `make demo-receivers` shows the escalations and pages it pushes."
     )
     url = _dashboard_url(s)
     if url is None:
@@ -206,7 +207,8 @@ def demo(
         publisher.close()
     click.echo(
         f"done: {count} published, {answered} answered, {count - answered} left unanswered; their "
-        "acknowledgements fall overdue on the dashboard (and in `seabus overdue`)."
+        "acknowledgements are reminded, fall overdue and reach OSC at second level (the states' and OSC's "
+        "topics and webhooks, on-call pages), on the dashboard and in `seabus overdue`."
     )
 
 

@@ -109,7 +109,9 @@ def test_a_missing_file_means_defaults(
 def test_the_shipped_file_is_valid(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     shipped = Path(__file__).resolve().parents[2] / "deploy" / "config" / "delivery.yaml"
     monkeypatch.setenv("SEABUS_DELIVERY_FILE", str(shipped))
-    assert load_delivery_config(settings).retry.max_delay_s == 300
+    config = load_delivery_config(settings)
+    assert config.retry.max_delay_s == 300
+    assert plan_oncall(config) is None  # nobody to page until an operator names someone
 
 
 # --- on-call receivers (the ``oncall`` section) -------------------------------------------

@@ -15,11 +15,18 @@ import pytest
 from support.bus import producer
 
 from connectors.errors import HandlerFailed, NotificationUndecodable
-from connectors.subscriber import Handler, InMemorySeenStore, SeenStore, SqliteSeenStore, Subscriber
+from connectors.subscriber import (
+    EscalationHandler,
+    Handler,
+    InMemorySeenStore,
+    SeenStore,
+    SqliteSeenStore,
+    Subscriber,
+)
 from deploy import topics
 from schemas.codec import encode_model
-from schemas.models import Notification
-from schemas.testing import synthetic_notification
+from schemas.models import Escalation, Notification
+from schemas.testing import synthetic_escalation, synthetic_notification
 from streams.config import Settings
 
 pytestmark = pytest.mark.kafka
@@ -49,6 +56,7 @@ def run_until(
     handler: Handler,
     done: Callable[[], bool],
     seen_store: SeenStore | None = None,
+    on_escalation: EscalationHandler | None = None,
 ) -> Subscriber:
     """Run a subscriber until ``done()``, then stop it; returns it for its counters."""
     subscriber = Subscriber(
@@ -57,6 +65,7 @@ def run_until(
         topic_prefix=settings.topic_prefix,
         group_id=group,
         handler=handler,
+        on_escalation=on_escalation,
         seen_store=seen_store,
         retry_delay_s=0.05,
         max_retry_delay_s=0.2,
@@ -198,3 +207,51 @@ def test_the_error_policy_can_stop_on_handler_failures(
         asyncio.run(subscriber.run())
     assert caught.value.notification_id == "SYNTH-N-1"
     assert isinstance(caught.value.__cause__, ValueError)
+
+
+def publish_escalation(bootstrap: str, topic: str, escalation_id: str) -> None:
+    e = synthetic_escalation(1, escalation_id=escalation_id, allegation_id=AID, recipient="FRA")
+    p = producer(bootstrap)
+    p.send(topic, key=AID.encode(), value=encode_model(e)).get(timeout=30)
+    p.close()
+
+
+def test_escalations_go_to_on_escalation_typed_once_and_a_handler_alone_never_sees_them(
+    settings: Settings, kafka_bootstrap: str, topic: str
+) -> None:
+    publish(kafka_bootstrap, topic, "SYNTH-N-E1")
+    publish_escalation(kafka_bootstrap, topic, "SYNTH-E-1")
+    publish_escalation(kafka_bootstrap, topic, "SYNTH-E-1")  # a step the bus sent again
+    publish(kafka_bootstrap, topic, "SYNTH-N-E2")
+
+    # A subscriber written before escalations: its handler gets notifications only, and it goes on.
+    notes: list[str] = []
+    old = run_until(
+        settings,
+        kafka_bootstrap,
+        group=f"{settings.app_id}-fra-old",
+        handler=lambda n: notes.append(n.notification_id),
+        done=lambda: len(notes) == 2,
+    )
+    assert notes == ["SYNTH-N-E1", "SYNTH-N-E2"]
+    assert old.escalations_skipped == 2
+
+    # With on_escalation: each escalation handed over typed, once per escalation_id, in topic order.
+    order: list[str] = []
+    seen: list[Escalation] = []
+
+    def chased(e: Escalation) -> None:
+        seen.append(e)
+        order.append(e.escalation_id)
+
+    new = run_until(
+        settings,
+        kafka_bootstrap,
+        group=f"{settings.app_id}-fra-new",
+        handler=lambda n: order.append(n.notification_id),
+        on_escalation=chased,
+        done=lambda: len(order) == 3,
+    )
+    assert order == ["SYNTH-N-E1", "SYNTH-E-1", "SYNTH-N-E2"]
+    assert all(isinstance(e, Escalation) for e in seen)
+    assert (new.escalations_handled, new.skipped) == (1, 1)
