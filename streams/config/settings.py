@@ -186,7 +186,10 @@ class Settings(BaseSettings):
                 "no Kafka cluster is configured (SEABUS_BOOTSTRAP is empty); start the local one with "
                 "`seabus kafka up` or set SEABUS_BOOTSTRAP"
             )
-        return KafkaConnection(bootstrap=self.bootstrap, security=self.kafka)
+        files = ("password_file", "ca_file", "cert_file", "key_file")
+        # Relative paths, like the data files: from the config file's folder, else the current directory.
+        found = {f: self.resolve(p) for f in files if (p := getattr(self.kafka, f)) is not None}
+        return KafkaConnection(bootstrap=self.bootstrap, security=self.kafka.model_copy(update=found))
 
     @property
     def local_kafka(self) -> bool:

@@ -117,7 +117,10 @@ def test_a_password_file_is_read_at_each_use(ca_file: Path, tmp_path: Path) -> N
         ({"username": "u"}, "SASL settings given"),
         ({"security_protocol": "SSL", "cert_file": "c.pem"}, "both cert_file and key_file"),
         ({"ca_file": "ca.pem"}, "TLS files given"),
-        ({"security_protocol": "SASL_SSL", "sasl_mechanism": "GSSAPI", "username": "u", "password": "p"}, "sasl_mechanism"),
+        (
+            {"security_protocol": "SASL_SSL", "sasl_mechanism": "GSSAPI", "username": "u", "password": "p"},
+            "sasl_mechanism",
+        ),
     ],
 )
 def test_inconsistent_settings_are_refused(fields: dict[str, object], message: str) -> None:
