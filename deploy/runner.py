@@ -63,15 +63,13 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
     cluster: LocalCluster | None = None
     started_here = False
     if settings.local_kafka:
-        cluster = LocalCluster.existing(directory=settings.data_dir / "kafka", cache_dir=settings.cache_dir)
-        if cluster is None:
-            cluster = LocalCluster(
-                directory=settings.data_dir / "kafka",
-                cache_dir=settings.cache_dir,
-                nodes=settings.local_kafka_nodes,
-                base_port=settings.local_kafka_port,
-                insecure=settings.local_kafka_insecure,
-            )
+        cluster = LocalCluster.wanted(
+            directory=settings.data_dir / "kafka",
+            cache_dir=settings.cache_dir,
+            nodes=settings.local_kafka_nodes,
+            base_port=settings.local_kafka_port,
+            insecure=settings.local_kafka_insecure,
+        )
         started_here = not cluster.status().running
         # The local cluster's own credentials: the bus's principal, its password file, the CA.
         kafka = cluster.up().connection

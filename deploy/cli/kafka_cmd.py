@@ -8,6 +8,7 @@ import time
 import click
 
 from deploy.cli.common import local_cluster, settings
+from deploy.kafka import LocalCluster
 from schemas.errors import ConfigError
 
 
@@ -43,7 +44,17 @@ def up(nodes: str | None, insecure: bool | None) -> None:
     """
     _refuse_when_external()
     s = settings()
-    cluster = local_cluster(s, nodes=int(nodes) if nodes else None, insecure=insecure)
+    asked = s.local_kafka_insecure if insecure is None else insecure
+    if nodes:
+        cluster = local_cluster(s, nodes=int(nodes), insecure=asked)
+    else:
+        cluster = LocalCluster.wanted(
+            directory=s.data_dir / "kafka",
+            cache_dir=s.cache_dir,
+            nodes=s.local_kafka_nodes,
+            base_port=s.local_kafka_port,
+            insecure=asked,
+        )
     started = time.monotonic()
     info = cluster.up()
     sec = info.connection.security

@@ -3,7 +3,8 @@
 State lives in the cluster directory (``cluster.json`` plus one folder per node),
 so ``up`` after ``down`` restarts on the existing data and ``status`` works from
 another process. Nodes are always stopped together: a lone surviving controller
-would wait for quorum on shutdown.
+would wait for quorum on shutdown. Unless ``insecure``, the cluster is SASL_SSL with
+SCRAM-SHA-512 and the StandardAuthorizer, its secrets made by :mod:`deploy.kafka.security`.
 """
 
 from __future__ import annotations
@@ -130,6 +131,22 @@ class LocalCluster:
         self._procs: dict[int, subprocess.Popen[bytes]] = {}
 
     @classmethod
+    def wanted(
+        cls, *, directory: Path, cache_dir: Path, nodes: int, base_port: int, insecure: bool
+    ) -> LocalCluster:
+        """The cluster to start: the recorded shape if one exists, with the security asked for.
+
+        Asking for the security explicitly (never inheriting it from old data) is what makes
+        ``up`` refuse to bring back a plaintext cluster nobody asked for.
+        """
+        existing = cls.existing(directory=directory, cache_dir=cache_dir)
+        if existing is not None:
+            nodes, base_port = existing.layout.nodes, existing.layout.base_port
+        return cls(
+            directory=directory, cache_dir=cache_dir, nodes=nodes, base_port=base_port, insecure=insecure
+        )
+
+    @classmethod
     def existing(cls, *, directory: Path, cache_dir: Path) -> LocalCluster | None:
         """The cluster recorded in ``directory``, with its own node count and ports."""
         state = directory / "cluster.json"
@@ -223,6 +240,14 @@ class LocalCluster:
     def up(self, *, timeout_s: float = 90.0) -> ClusterInfo:
         """Format storage if new, start every node, and wait until all answer."""
         java = require_program("java", purpose="run the local Kafka broker")
+        # Before anything else, a running cluster included: its shape and security are what was asked.
+        cluster_id = self._check_recorded_shape()
+        if not self.secure:
+            log.warning(
+                "INSECURE LOCAL KAFKA: plaintext listeners, no authentication, no authorization; "
+                "anyone who can reach the ports reads and writes every topic",
+                bootstrap=self.bootstrap,
+            )
         current = self.status()
         if current.running:
             return current
@@ -230,7 +255,6 @@ class LocalCluster:
             # Some nodes up, some not: stop the rest together, then start cleanly.
             self.down()
         lib = ensure_jars(self.cache_dir)
-        cluster_id = self._check_recorded_shape()
         for node in self.layout.node_layouts:
             for port in (node.broker_port, node.controller_port):
                 if _port_open(port):
@@ -244,12 +268,6 @@ class LocalCluster:
             cluster_id = new_cluster_id()
         if self.secure:
             self.layout.secrets.ensure(self.layout.nodes)
-        else:
-            log.warning(
-                "INSECURE LOCAL KAFKA: plaintext listeners, no authentication, no authorization; "
-                "anyone who can reach the ports reads and writes every topic",
-                bootstrap=self.bootstrap,
-            )
         for node in self.layout.node_layouts:
             node.directory.mkdir(parents=True, exist_ok=True)
             # Owner-only: it holds the keystore and inter-broker passwords.

@@ -237,3 +237,12 @@ def test_a_cluster_keeps_the_security_it_was_formatted_with(tmp_path: Path) -> N
     insecure = LocalCluster(directory=directory, cache_dir=JAR_CACHE, nodes=1, base_port=30000, insecure=True)
     with pytest.raises(ProvisioningError, match="holds a sasl_ssl cluster; you asked for a plaintext one"):
         insecure.up()
+    # Data from before the local cluster was secured is plaintext: `seabus run` and `kafka up`
+    # ask for security explicitly, so they refuse to bring it back without --insecure.
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / "cluster.json").write_text(json.dumps({"cluster_id": "x", "nodes": 1, "base_port": 30010}))
+    asked = LocalCluster.wanted(directory=legacy, cache_dir=JAR_CACHE, nodes=3, base_port=1, insecure=False)
+    assert (asked.layout.nodes, asked.layout.base_port, asked.secure) == (1, 30010, True)
+    with pytest.raises(ProvisioningError, match=r"holds a plaintext cluster.*kafka down --purge"):
+        asked.up()
