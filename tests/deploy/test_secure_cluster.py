@@ -29,6 +29,10 @@ def secured(kafka: KafkaConnection) -> KafkaConnection:
 
 # The broker drops a connection that does not speak TLS then SASL first.
 DROPPED = r"socket disconnected|Invalid frame length|closed"
+# A failed SCRAM exchange: the broker answers with the error, then closes the connection. On a
+# loaded machine kafka-python sometimes sees the close before it reads the answer (seen once
+# in a full run), so either is the refusal; the bus principal's test is the control.
+REFUSED_LOGIN = r"SaslAuthenticationFailed|socket disconnected"
 
 
 def _variants(good: KafkaConnection) -> dict[str, tuple[KafkaConnection, str]]:
@@ -47,13 +51,13 @@ def _variants(good: KafkaConnection) -> dict[str, tuple[KafkaConnection, str]]:
                 bootstrap=good.bootstrap,
                 security=sec.model_copy(update={"password_file": None, "password": SecretStr("not-it")}),
             ),
-            "SaslAuthenticationFailed",
+            REFUSED_LOGIN,
         ),
         "unknown principal": (
             KafkaConnection(
                 bootstrap=good.bootstrap, security=sec.model_copy(update={"username": "mallory"})
             ),
-            "SaslAuthenticationFailed",
+            REFUSED_LOGIN,
         ),
         "untrusted certificate": (
             KafkaConnection(bootstrap=good.bootstrap, security=sec.model_copy(update={"ca_file": None})),
