@@ -1,12 +1,22 @@
 """The subscriber client: how a Member State reads its notifications from Kafka.
 
-    from connectors.subscriber import Subscriber, SqliteSeenStore
+    from connectors.subscriber import KafkaConnection, KafkaSecurity, Subscriber, SqliteSeenStore
 
     def handle(notification):            # or: async def handle(notification)
         ...                              # store it in the national case system
 
-    Subscriber(
+    kafka = KafkaConnection(
         bootstrap="kafka.example.org:9093",
+        security=KafkaSecurity(
+            security_protocol="SASL_SSL",
+            sasl_mechanism="SCRAM-SHA-512",
+            username="FRA",
+            password_file=Path("/run/secrets/seabus-fra"),   # or password=SecretStr(os.environ[...])
+            ca_file=Path("ca.pem"),                           # omit for a publicly trusted CA
+        ),
+    )
+    Subscriber(
+        kafka=kafka,
         recipient="FRA",
         group_id="fra-case-system",
         handler=handle,
@@ -18,11 +28,14 @@ See :mod:`connectors.subscriber.client` for the guarantees and docs/MEMBER_STATE
 
 from connectors.subscriber.client import ErrorPolicy, Handler, Subscriber, retry_handler_failures
 from connectors.subscriber.seen import InMemorySeenStore, SeenStore, SqliteSeenStore
+from streams.kafka_connection import KafkaConnection, KafkaSecurity
 
 __all__ = [
     "ErrorPolicy",
     "Handler",
     "InMemorySeenStore",
+    "KafkaConnection",
+    "KafkaSecurity",
     "SeenStore",
     "SqliteSeenStore",
     "Subscriber",

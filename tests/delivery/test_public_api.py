@@ -11,6 +11,8 @@ PUBLIC = {
         "ErrorPolicy",
         "Handler",
         "InMemorySeenStore",
+        "KafkaConnection",
+        "KafkaSecurity",
         "SeenStore",
         "SqliteSeenStore",
         "Subscriber",

@@ -21,6 +21,7 @@ from schemas.codec import encode_model
 from schemas.models import Notification
 from schemas.testing import synthetic_notification
 from streams.config import Settings
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -28,13 +29,13 @@ AID = "SYNTH-SUB-0001"
 
 
 @pytest.fixture
-def topic(settings: Settings, kafka_bootstrap: str) -> str:
-    topics.apply(settings, ["FRA"], bootstrap=kafka_bootstrap)
+def topic(settings: Settings, kafka: KafkaConnection) -> str:
+    topics.apply(settings, ["FRA"], kafka=kafka)
     return settings.notify_topic("FRA")
 
 
-def publish(bootstrap: str, topic: str, *notification_ids: str) -> None:
-    p = producer(bootstrap)
+def publish(kafka: KafkaConnection, topic: str, *notification_ids: str) -> None:
+    p = producer(kafka)
     for nid in notification_ids:
         note = synthetic_notification(1, recipient="FRA", notification_id=nid, allegation_id=AID)
         p.send(topic, key=AID.encode(), value=encode_model(note)).get(timeout=30)
@@ -43,7 +44,7 @@ def publish(bootstrap: str, topic: str, *notification_ids: str) -> None:
 
 def run_until(
     settings: Settings,
-    bootstrap: str,
+    kafka: KafkaConnection,
     *,
     group: str,
     handler: Handler,
@@ -52,7 +53,7 @@ def run_until(
 ) -> Subscriber:
     """Run a subscriber until ``done()``, then stop it; returns it for its counters."""
     subscriber = Subscriber(
-        bootstrap=bootstrap,
+        kafka=kafka,
         recipient="FRA",
         topic_prefix=settings.topic_prefix,
         group_id=group,
@@ -77,9 +78,9 @@ def run_until(
 
 
 def test_a_failing_handler_gets_the_notification_again_and_it_is_handled_once(
-    settings: Settings, kafka_bootstrap: str, topic: str
+    settings: Settings, kafka: KafkaConnection, topic: str
 ) -> None:
-    publish(kafka_bootstrap, topic, "SYNTH-N-1", "SYNTH-N-2")
+    publish(kafka, topic, "SYNTH-N-1", "SYNTH-N-2")
     calls: list[str] = []
     handled: list[str] = []
 
@@ -90,17 +91,17 @@ def test_a_failing_handler_gets_the_notification_again_and_it_is_handled_once(
         handled.append(note.notification_id)
 
     group = f"{settings.app_id}-fra"
-    first = run_until(settings, kafka_bootstrap, group=group, handler=flaky, done=lambda: len(handled) == 2)
+    first = run_until(settings, kafka, group=group, handler=flaky, done=lambda: len(handled) == 2)
     assert calls == ["SYNTH-N-1", "SYNTH-N-1", "SYNTH-N-2"]  # N-2 waited behind the failed N-1
     assert handled == ["SYNTH-N-1", "SYNTH-N-2"]
     assert first.handled == 2
 
     # Same group after a restart: the committed offsets are past both, only the marker comes.
-    publish(kafka_bootstrap, topic, "SYNTH-N-MARKER")
+    publish(kafka, topic, "SYNTH-N-MARKER")
     after: list[str] = []
     run_until(
         settings,
-        kafka_bootstrap,
+        kafka,
         group=group,
         handler=lambda n: after.append(n.notification_id),
         done=lambda: bool(after),
@@ -109,9 +110,9 @@ def test_a_failing_handler_gets_the_notification_again_and_it_is_handled_once(
 
 
 def test_a_republished_notification_reaches_the_handler_once(
-    settings: Settings, kafka_bootstrap: str, topic: str
+    settings: Settings, kafka: KafkaConnection, topic: str
 ) -> None:
-    publish(kafka_bootstrap, topic, "SYNTH-N-1", "SYNTH-N-1", "SYNTH-N-MARKER")
+    publish(kafka, topic, "SYNTH-N-1", "SYNTH-N-1", "SYNTH-N-MARKER")
     handled: list[str] = []
 
     async def handler(note: Notification) -> None:  # coroutine handlers work the same way
@@ -119,7 +120,7 @@ def test_a_republished_notification_reaches_the_handler_once(
 
     subscriber = run_until(
         settings,
-        kafka_bootstrap,
+        kafka,
         group=f"{settings.app_id}-fra",
         handler=handler,
         done=lambda: "SYNTH-N-MARKER" in handled,
@@ -130,27 +131,27 @@ def test_a_republished_notification_reaches_the_handler_once(
 
 
 def test_the_sqlite_store_keeps_handled_ids_across_restarts(
-    settings: Settings, kafka_bootstrap: str, topic: str, tmp_path: Path
+    settings: Settings, kafka: KafkaConnection, topic: str, tmp_path: Path
 ) -> None:
-    publish(kafka_bootstrap, topic, "SYNTH-N-1", "SYNTH-N-2")
+    publish(kafka, topic, "SYNTH-N-1", "SYNTH-N-2")
     path = tmp_path / "seen.sqlite3"
     before: list[str] = []
     with SqliteSeenStore(path) as store:
         run_until(
             settings,
-            kafka_bootstrap,
+            kafka,
             group=f"{settings.app_id}-first",
             handler=lambda n: before.append(n.notification_id),
             done=lambda: len(before) == 2,
             seen_store=store,
         )
-    publish(kafka_bootstrap, topic, "SYNTH-N-MARKER")
+    publish(kafka, topic, "SYNTH-N-MARKER")
     after: list[str] = []
     with SqliteSeenStore(path) as store:
         # A new group reads the topic from the beginning, as after lost offsets or a group reset.
         restarted = run_until(
             settings,
-            kafka_bootstrap,
+            kafka,
             group=f"{settings.app_id}-second",
             handler=lambda n: after.append(n.notification_id),
             done=lambda: bool(after),
@@ -163,15 +164,15 @@ def test_the_sqlite_store_keeps_handled_ids_across_restarts(
 
 
 def test_an_unreadable_record_stops_the_subscriber_unless_told_otherwise(
-    settings: Settings, kafka_bootstrap: str, topic: str
+    settings: Settings, kafka: KafkaConnection, topic: str
 ) -> None:
-    p = producer(kafka_bootstrap)
+    p = producer(kafka)
     p.send(topic, key=AID.encode(), value=b'{"not": "a notification"}').get(timeout=30)
     p.close()
     with pytest.raises(NotificationUndecodable, match="upgrade seabus"):
         run_until(
             settings,
-            kafka_bootstrap,
+            kafka,
             group=f"{settings.app_id}-fra",
             handler=lambda n: None,
             done=lambda: False,
@@ -179,15 +180,15 @@ def test_an_unreadable_record_stops_the_subscriber_unless_told_otherwise(
 
 
 def test_the_error_policy_can_stop_on_handler_failures(
-    settings: Settings, kafka_bootstrap: str, topic: str
+    settings: Settings, kafka: KafkaConnection, topic: str
 ) -> None:
-    publish(kafka_bootstrap, topic, "SYNTH-N-1")
+    publish(kafka, topic, "SYNTH-N-1")
 
     def broken(note: Notification) -> None:
         raise ValueError("synthetic failure")
 
     subscriber = Subscriber(
-        bootstrap=kafka_bootstrap,
+        kafka=kafka,
         recipient="FRA",
         topic_prefix=settings.topic_prefix,
         group_id=f"{settings.app_id}-fra",
