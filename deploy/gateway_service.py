@@ -10,6 +10,7 @@ from connectors.gateway.config import load_gateway_config
 from connectors.gateway.server import GatewayHandle
 from schemas.entities import load_reporting_entities
 from streams.config import Settings
+from streams.kafka_connection import KafkaConnection
 
 log = structlog.get_logger(__name__)
 
@@ -18,10 +19,10 @@ class GatewayService(mode.Service):
     """Listens while the worker runs; a gateway that cannot start stops the worker with its error."""
 
     def __init__(
-        self, *, settings: Settings, bootstrap: str, extra_routes: tuple[RouteModule, ...] = ()
+        self, *, settings: Settings, kafka: KafkaConnection, extra_routes: tuple[RouteModule, ...] = ()
     ) -> None:
         self.settings = settings
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.extra_routes = extra_routes
         self.handle: GatewayHandle | None = None
         super().__init__()
@@ -34,7 +35,7 @@ class GatewayService(mode.Service):
 
     async def on_start(self) -> None:
         self.handle = await start_gateway(
-            settings=self.settings, bootstrap=self.bootstrap, extra_routes=self.extra_routes
+            settings=self.settings, kafka=self.kafka, extra_routes=self.extra_routes
         )
         log.info("gateway listening", url=self.handle.url)
 

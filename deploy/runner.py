@@ -27,6 +27,7 @@ from streams import logs
 from streams.app import create_app
 from streams.config import Settings
 from streams.context import load_context
+from streams.kafka_connection import KafkaConnection
 from streams.restore import restore_tables
 
 log = structlog.get_logger(__name__)
@@ -62,36 +63,36 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
     cluster: LocalCluster | None = None
     started_here = False
     if settings.local_kafka:
-        cluster = LocalCluster.existing(directory=settings.data_dir / "kafka", cache_dir=settings.cache_dir)
-        if cluster is None:
-            cluster = LocalCluster(
-                directory=settings.data_dir / "kafka",
-                cache_dir=settings.cache_dir,
-                nodes=settings.local_kafka_nodes,
-                base_port=settings.local_kafka_port,
-            )
+        cluster = LocalCluster.wanted(
+            directory=settings.data_dir / "kafka",
+            cache_dir=settings.cache_dir,
+            nodes=settings.local_kafka_nodes,
+            base_port=settings.local_kafka_port,
+            insecure=settings.local_kafka_insecure,
+        )
         started_here = not cluster.status().running
-        bootstrap = cluster.up().bootstrap
-        log.info("local kafka ready", bootstrap=bootstrap, started_here=started_here)
+        # The local cluster's own credentials: the bus's principal, its password file, the CA.
+        kafka = cluster.up().connection
+        log.info("local kafka ready", started_here=started_here, **kafka.describe())
     else:
-        assert settings.bootstrap is not None
-        bootstrap = settings.bootstrap
+        kafka = settings.connection()
+        log.info("kafka cluster configured", **kafka.describe())
     try:
-        _provision_when_kafka_answers(settings, directory.ids(), bootstrap=bootstrap)
-        context.ensure_topic = provisioning.NotifyTopicEnsurer(settings=settings, bootstrap=bootstrap)
+        _provision_when_kafka_answers(settings, directory.ids(), kafka=kafka)
+        context.ensure_topic = provisioning.NotifyTopicEnsurer(settings=settings, kafka=kafka)
         app = create_app(
-            settings, bootstrap=bootstrap, context=context, loghandlers=[logs.handler()], **app_overrides
+            settings, kafka=kafka, context=context, loghandlers=[logs.handler()], **app_overrides
         )
         # RocksDB tables far behind their changelogs (a new or lost disk) are read back in bulk.
         _when_kafka_answers(
             "bulk table restore",
-            lambda: restore_tables(app, bootstrap=bootstrap, min_records=settings.bulk_restore_min_records),
+            lambda: restore_tables(app, kafka=kafka, min_records=settings.bulk_restore_min_records),
         )
         with open(os.devnull, "w") as quiet_stdout:  # Faust's spinner writes terminal codes there
-            services = worker_services(settings=settings, bootstrap=bootstrap, context=context)
+            services = worker_services(settings=settings, kafka=kafka, context=context)
             if GatewayService.enabled(settings):
                 routes = gateway_routes(settings=settings, context=context, services=services)
-                services.append(GatewayService(settings=settings, bootstrap=bootstrap, extra_routes=routes))
+                services.append(GatewayService(settings=settings, kafka=kafka, extra_routes=routes))
             worker = _Worker(
                 app,
                 *services,
@@ -109,7 +110,7 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
 
 
 def _provision_when_kafka_answers(
-    settings: Settings, recipients: list[str], *, bootstrap: str, max_delay_s: float = 15.0
+    settings: Settings, recipients: list[str], *, kafka: KafkaConnection, max_delay_s: float = 15.0
 ) -> None:
     """Topics first; a cluster that does not answer (yet) is waited for, never a reason to exit.
 
@@ -117,7 +118,7 @@ def _provision_when_kafka_answers(
     """
     _when_kafka_answers(
         "topic provisioning",
-        lambda: provisioning.apply(settings, recipients, bootstrap=bootstrap),
+        lambda: provisioning.apply(settings, recipients, kafka=kafka),
         max_delay_s=max_delay_s,
     )
 

@@ -13,15 +13,18 @@ import mode
 from connectors.gateway import RouteModule
 from streams.config import Settings
 from streams.context import BusContext
+from streams.kafka_connection import KafkaConnection
 
 
-def delivery_services(*, settings: Settings, bootstrap: str, context: BusContext) -> list[mode.Service]:
+def delivery_services(
+    *, settings: Settings, kafka: KafkaConnection, context: BusContext
+) -> list[mode.Service]:
     """Webhook and e-mail delivery of notifications (Member State side)."""
     from connectors.delivery import DeliveryService, build_delivery
 
     delivery = build_delivery(
         settings=settings,
-        bootstrap=bootstrap,
+        kafka=kafka,
         directory=context.directory,
         codec=context.codec,
         clock=context.clock.now,
@@ -29,11 +32,11 @@ def delivery_services(*, settings: Settings, bootstrap: str, context: BusContext
     return [] if delivery is None else [DeliveryService(delivery=delivery)]
 
 
-def view_services(*, settings: Settings, bootstrap: str, context: BusContext) -> list[mode.Service]:
+def view_services(*, settings: Settings, kafka: KafkaConnection, context: BusContext) -> list[mode.Service]:
     """Read models for the on-call dashboard and timelines."""
     from streams.views import ViewService
 
-    return [ViewService(settings=settings, bootstrap=bootstrap)]
+    return [ViewService(settings=settings, kafka=kafka)]
 
 
 def gateway_routes(
@@ -55,8 +58,8 @@ def gateway_routes(
     return (*replies, *dashboard)
 
 
-def worker_services(*, settings: Settings, bootstrap: str, context: BusContext) -> list[mode.Service]:
+def worker_services(*, settings: Settings, kafka: KafkaConnection, context: BusContext) -> list[mode.Service]:
     return [
-        *delivery_services(settings=settings, bootstrap=bootstrap, context=context),
-        *view_services(settings=settings, bootstrap=bootstrap, context=context),
+        *delivery_services(settings=settings, kafka=kafka, context=context),
+        *view_services(settings=settings, kafka=kafka, context=context),
     ]

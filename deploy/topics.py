@@ -21,6 +21,7 @@ from kafka.admin import (
 
 from schemas.errors import KafkaUnavailable, ProvisioningError
 from streams.config.settings import Settings, TopicSpec
+from streams.kafka_connection import KafkaConnection
 
 log = structlog.get_logger(__name__)
 
@@ -146,14 +147,12 @@ def plan(
     return result
 
 
-def _admin(bootstrap: str) -> KafkaAdminClient:
+def _admin(kafka: KafkaConnection) -> KafkaAdminClient:
     try:
-        return KafkaAdminClient(
-            bootstrap_servers=bootstrap, client_id="seabus-topics", request_timeout_ms=15000
-        )
+        return kafka.kafka_admin(client_id="seabus-topics", request_timeout_ms=15000)
     except Exception as exc:
         raise KafkaUnavailable(
-            f"cannot reach Kafka at {bootstrap} ({exc.__class__.__name__}: {exc}); check SEABUS_BOOTSTRAP "
+            f"cannot reach Kafka at {kafka.bootstrap} ({exc.__class__.__name__}: {exc}); check SEABUS_BOOTSTRAP "
             "or start a local broker with `seabus kafka up`."
         ) from exc
 
@@ -195,10 +194,12 @@ def _wait_for_partitions(admin: KafkaAdminClient, want: dict[str, int], timeout_
         time.sleep(0.2)
 
 
-def apply(settings: Settings, recipients: list[str], *, bootstrap: str, dry_run: bool = False) -> Plan:
+def apply(
+    settings: Settings, recipients: list[str], *, kafka: KafkaConnection, dry_run: bool = False
+) -> Plan:
     """Create or update topics; raises ProvisioningError (changing nothing) on any refusal."""
     desired = desired_topics(settings, recipients)
-    admin = _admin(bootstrap)
+    admin = _admin(kafka)
     try:
         fixed = frozenset({settings.topic("allegations"), settings.topic("responses")})
         result = plan(desired, observe(admin, [d.name for d in desired]), fixed=fixed)
@@ -242,9 +243,9 @@ class NotifyTopicEnsurer:
     its topic is created with the configured notify shape the first time.
     """
 
-    def __init__(self, *, settings: Settings, bootstrap: str) -> None:
+    def __init__(self, *, settings: Settings, kafka: KafkaConnection) -> None:
         self.settings = settings
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self._known: set[str] = set()
 
     async def __call__(self, recipient: str) -> None:
@@ -261,7 +262,7 @@ class NotifyTopicEnsurer:
 
         cfg = self.settings.topics
         want = _desired(name, cfg.notify.over(cfg.defaults))
-        admin = _admin(self.bootstrap)
+        admin = _admin(self.kafka)
         try:
             if name in set(admin.list_topics()):
                 return

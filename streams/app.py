@@ -18,17 +18,17 @@ from streams.agents.responses import register_responses
 from streams.agents.sources import register_progress
 from streams.config.settings import Settings
 from streams.context import BusContext
+from streams.kafka_connection import KafkaConnection
 from streams.stores import store_url
 
 
 def create_app(
-    settings: Settings, *, bootstrap: str, context: BusContext | None = None, **overrides: Any
+    settings: Settings, *, kafka: KafkaConnection, context: BusContext | None = None, **overrides: Any
 ) -> faust.App:
     """A configured app with its agents; nothing connects until a worker starts it."""
     cfg = settings.topics
     core = cfg.allegations.over(cfg.defaults)
     options: dict[str, Any] = {
-        "broker": ",".join(f"kafka://{host}" for host in bootstrap.split(",")),
         "store": store_url(settings.table_store),
         "topic_partitions": core.partitions,
         "topic_replication_factor": core.replication_factor,
@@ -59,9 +59,9 @@ def create_app(
     faust_compat.install_patches()
     # Faust creates only the last path component of its data dir.
     (settings.data_dir / "faust").mkdir(parents=True, exist_ok=True)
-    app = faust.App(settings.app_id, **options)
+    app = kafka.faust_app(settings.app_id, **options)  # broker URLs and credentials (TLS, SASL)
     if context is not None:
-        progress = register_progress(app, context, bootstrap=bootstrap)
+        progress = register_progress(app, context, kafka=kafka)
         deadlines = register_deadlines(app, context)
         register_intake(app, context, progress, deadlines)
         register_responses(app, context, progress, deadlines)

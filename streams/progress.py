@@ -41,6 +41,8 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import IllegalStateError, KafkaError
 from aiokafka.structs import TopicPartition
 
+from streams.kafka_connection import KafkaConnection
+
 log = structlog.get_logger(__name__)
 
 TABLE = "source-progress"
@@ -272,19 +274,16 @@ class SourceProgress:
 class Prober:
     """An independent consumer (no group) that reads what Kafka holds at an offset."""
 
-    def __init__(self, *, client_options: dict[str, Any], timeout_s: float = 10.0) -> None:
-        self.client_options = client_options
+    def __init__(self, *, kafka: KafkaConnection, timeout_s: float = 10.0) -> None:
+        self.kafka = kafka
         self.timeout_s = timeout_s
         self._consumer: AIOKafkaConsumer | None = None
         self._lock = asyncio.Lock()
 
     async def _ensure(self) -> AIOKafkaConsumer:
         if self._consumer is None:
-            consumer = AIOKafkaConsumer(
-                group_id=None,
-                enable_auto_commit=False,
-                auto_offset_reset="earliest",
-                **self.client_options,
+            consumer = self.kafka.aio_consumer(
+                group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
             )
             await consumer.start()
             self._consumer = consumer

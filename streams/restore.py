@@ -30,6 +30,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from schemas.errors import SeabusError
 from streams import faust_compat
+from streams.kafka_connection import KafkaConnection
 from streams.stores import SeabusRocksStore
 
 __all__ = ["DataDirInUse", "RestoreReport", "restore_tables"]
@@ -60,12 +61,13 @@ def _rocks_tables(app: faust.App) -> Iterable[tuple[str, SeabusRocksStore]]:
             yield table.changelog_topic_name, store
 
 
-def restore_tables(app: faust.App, *, bootstrap: str, min_records: int = MIN_RECORDS) -> RestoreReport:
+def restore_tables(
+    app: faust.App, *, kafka: KafkaConnection, min_records: int = MIN_RECORDS
+) -> RestoreReport:
     """Bring every lagging local table partition up to its changelog's end; returns what was applied."""
     report = RestoreReport()
     began = time.perf_counter()
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
+    consumer = kafka.kafka_consumer(
         group_id=None,
         enable_auto_commit=False,
         fetch_max_bytes=64 * 1024 * 1024,

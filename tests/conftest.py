@@ -21,20 +21,22 @@ from support.bus import BusPool, live_buses, stop_buses
 
 from deploy.kafka import LocalCluster
 from streams.config import Settings, load_settings
+from streams.kafka_connection import KafkaConnection
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    external = os.environ.get("SEABUS_BOOTSTRAP")
-    if external:
-        yield external
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaConnection]:
+    """The session's cluster as the bus's principal: a local SASL_SSL + SCRAM-SHA-512 broker,
+    or the one SEABUS_BOOTSTRAP and SEABUS_KAFKA__* name."""
+    if os.environ.get("SEABUS_BOOTSTRAP"):
+        yield load_settings().connection()
         return
     cluster = LocalCluster(
         directory=tmp_path_factory.mktemp("kafka"), cache_dir=JAR_CACHE, nodes=1, base_port=free_base_port(2)
     )
     info = cluster.up()
     try:
-        yield info.bootstrap
+        yield info.connection
     finally:
         stop_buses(grace=10)  # while the broker is still there to shut down against
         cluster.down()
@@ -61,7 +63,7 @@ def _stop_leftover_buses() -> Iterator[None]:
 
 @pytest.fixture
 def buses() -> Iterator[BusPool]:
-    """Start bus processes with ``buses.start(bootstrap, prefix, data_dir, **env)`` or
+    """Start bus processes with ``buses.start(kafka, prefix, data_dir, **env)`` or
     ``buses.spawn(env)``; each is interrupted, then SIGKILLed with its process group, when
     the test ends, pass or fail."""
     with BusPool() as pool:
@@ -75,11 +77,14 @@ def prefix() -> str:
 
 
 @pytest.fixture
-def settings(prefix: str, tmp_path: Path, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(
+    prefix: str, tmp_path: Path, kafka: KafkaConnection, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
     for key in [k for k in os.environ if k.startswith("SEABUS_")]:
         monkeypatch.delenv(key)
     return load_settings(
-        bootstrap=kafka_bootstrap,
+        bootstrap=kafka.bootstrap,
+        kafka=kafka.security,
         topic_prefix=prefix,
         app_id=prefix,
         data_dir=tmp_path / "data",

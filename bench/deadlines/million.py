@@ -48,8 +48,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import KafkaAdminClient, NewTopic
+from kafka import TopicPartition
+from kafka.admin import NewTopic
 from kafka.partitioner.default import murmur2
 from recovery import REBUILT, Bus, bus_env, free_port_run, rss_mib
 
@@ -65,6 +65,7 @@ from streams.deadlines import CaseFacts, DeadlineEngine, RecipientClass, ValueFo
 from streams.deadlines.codec import decode
 from streams.deadlines.obligations import Obligation
 from streams.deadlines.policy import load_policies
+from streams.kafka_connection import KafkaConnection
 from streams.records import Source, headers_for
 from streams.synthetic import synthetic_allegation, synthetic_event
 
@@ -115,11 +116,11 @@ def partition_of(key: bytes) -> int:
     return int((murmur2(key) & 0x7FFFFFFF) % PARTITIONS)
 
 
-def make_changelog_topics(bootstrap: str, app_id: str) -> dict[str, str]:
+def make_changelog_topics(kafka: KafkaConnection, app_id: str) -> dict[str, str]:
     names = {
         t: f"{app_id}-{t}-changelog" for t in ("obligations", "deadline-allegations", "allegation-state")
     }
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = kafka.kafka_admin()
     try:
         admin.create_topics(
             [
@@ -165,7 +166,7 @@ class Seeded:
 
 
 def seed(
-    bootstrap: str,
+    kafka: KafkaConnection,
     app_id: str,
     policies_file: Path,
     m: int,
@@ -179,15 +180,19 @@ def seed(
     With ``view``, each obligation's ``ObligationUpdate`` also goes to
     ``<prefix>.obligations``, which the on-call view in the worker reads.
     """
-    topics = make_changelog_topics(bootstrap, app_id)
-    settings = Settings(policies_file=policies_file, topic_prefix=app_id, app_id=app_id, bootstrap=bootstrap)
+    topics = make_changelog_topics(kafka, app_id)
+    settings = Settings(
+        policies_file=policies_file,
+        topic_prefix=app_id,
+        app_id=app_id,
+        bootstrap=kafka.bootstrap,
+        kafka=kafka.security,
+    )
     if view:
-        provisioning.apply(settings, load_context(settings).directory.ids(), bootstrap=bootstrap)
+        provisioning.apply(settings, load_context(settings).directory.ids(), kafka=kafka)
     codec = Codec()
     policies = load_policies(policies_file)
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=512 * 1024, compression_type=None
-    )
+    producer = kafka.kafka_producer(acks="all", linger_ms=20, batch_size=512 * 1024, compression_type=None)
     allegations = -(-m // 3)
     due_allegations = -(-due // 3)
     template_id, template_event, template_state = intake_state_template(policies_file)
@@ -283,10 +288,10 @@ class CpuSampler:
         self._thread.join(timeout=5)
 
 
-def escalations(bootstrap: str, topic: str, want: int, timeout: float) -> list[tuple[float, float]]:
+def escalations(kafka: KafkaConnection, topic: str, want: int, timeout: float) -> list[tuple[float, float]]:
     """(fire_at, produced) epoch seconds of the first ``want`` escalations on the topic."""
     codec = Codec()
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = kafka.kafka_consumer(group_id=None, enable_auto_commit=False)
     try:
         deadline = time.monotonic() + timeout
         partitions: set[int] = set()
@@ -366,18 +371,18 @@ def main(argv: list[str] | None = None) -> int:
     policies = work / "policies.yaml"
     policies.write_text(POLICIES, encoding="utf-8")
     cluster: LocalCluster | None = None
-    bootstrap = args.bootstrap
-    if bootstrap is None:
+    kafka = Settings(bootstrap=args.bootstrap).connection() if args.bootstrap else None
+    if kafka is None:
         cluster = LocalCluster(
             directory=work / "kafka",
             cache_dir=Path.home() / ".cache" / "seabus",
             nodes=1,
             base_port=free_port_run(2),
         )
-        bootstrap = cluster.up().bootstrap
+        kafka = cluster.up().connection
 
     def env_for(prefix: str) -> dict[str, str]:
-        env = bus_env(bootstrap, prefix, work / prefix, policies)
+        env = bus_env(kafka, prefix, work / prefix, policies)
         env["SEABUS_TABLE_STORE"] = args.store
         return env
 
@@ -396,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         estimate = 3.0 * args.m / 1e5  # seconds of seeding, roughly
         due_at = datetime.now(UTC) + timedelta(seconds=estimate + due_after)
         due_at = due_at.replace(microsecond=0)
-        seeded = seed(bootstrap, prefix, policies, args.m, args.due, due_at, view=args.view)
+        seeded = seed(kafka, prefix, policies, args.m, args.due, due_at, view=args.view)
         print(
             f"seeded {seeded.obligations} obligations in {seeded.seconds:.0f} s; due at {due_at:%H:%M:%S}",
             file=sys.stderr,
@@ -415,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 idle_cpu = float("nan")
             fired = escalations(
-                bootstrap,
+                kafka,
                 f"{prefix}.escalations",
                 seeded.due,
                 max(0.0, due_at.timestamp() - time.time()) + 120,
@@ -441,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
     lateness = sorted(p - f for f, p in fired)
     print(
         f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPU(s), "
-        f"load1 {os.getloadavg()[0]:.1f}; broker {bootstrap}"
+        f"load1 {os.getloadavg()[0]:.1f}; broker {kafka.bootstrap}"
         + (" (local KRaft)" if cluster else "")
         + f"; table store {args.store}"
         + ("; obligations also on the view's topic" if args.view else "")

@@ -53,13 +53,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import TopicPartition
 
 from deploy.kafka import LocalCluster
 from schemas.codec import Codec, encode_model
 from schemas.enums import PersonnelCategory
 from streams import logs
+from streams.config import Settings
 from streams.deadlines.policy import load_policies
+from streams.kafka_connection import KafkaConnection
 from streams.synthetic import synthetic_allegation, synthetic_event
 
 REPO = Path(__file__).resolve().parents[2]
@@ -200,11 +202,10 @@ class Bus:
         return [line for _, line in self.lines if "Traceback" in line or '"level": "error"' in line]
 
 
-def bus_env(bootstrap: str, prefix: str, data_dir: Path, policies: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEABUS_")}
+def bus_env(kafka: KafkaConnection, prefix: str, data_dir: Path, policies: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEABUS_")} | kafka.env()
     env.update(
         {
-            "SEABUS_BOOTSTRAP": bootstrap,
             "SEABUS_TOPIC_PREFIX": prefix,
             "SEABUS_APP_ID": prefix,
             "SEABUS_DATA_DIR": str(data_dir),
@@ -220,14 +221,12 @@ def bus_env(bootstrap: str, prefix: str, data_dir: Path, policies: Path) -> dict
 class NotifiedCounter:
     """Counts distinct source_event_id on a notify topic, in a thread."""
 
-    def __init__(self, bootstrap: str, topic: str, stop_at: float) -> None:
+    def __init__(self, kafka: KafkaConnection, topic: str, stop_at: float) -> None:
         self.seen: set[str] = set()
         self._codec = Codec()
         self._stop = threading.Event()
         self._stop_at = stop_at
-        self.consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=200
-        )
+        self.consumer = kafka.kafka_consumer(group_id=None, enable_auto_commit=False, fetch_max_wait_ms=200)
         deadline = time.monotonic() + 60
         partitions: set[int] | None = None
         while not partitions:
@@ -279,13 +278,13 @@ class Load:
 
 
 def load(
-    bus: Bus, bootstrap: str, prefix: str, events: Sequence[tuple[str, bytes, bytes]], budget_s: float
+    bus: Bus, kafka: KafkaConnection, prefix: str, events: Sequence[tuple[str, bytes, bytes]], budget_s: float
 ) -> Load:
     began = time.monotonic()
     stop_publishing = began + 0.85 * budget_s
     hard_stop = began + budget_s
-    counter = NotifiedCounter(bootstrap, f"{prefix}.notify.KEN", hard_stop + 5)
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5)
+    counter = NotifiedCounter(kafka, f"{prefix}.notify.KEN", hard_stop + 5)
+    producer = kafka.kafka_producer(acks="all", enable_idempotence=True, linger_ms=5)
     topic = f"{prefix}.allegations"
     published = 0
     last_report = began
@@ -376,8 +375,8 @@ def profiled_restart(env: dict[str, str], out: Path, timeout: float) -> str:
     return text.getvalue()
 
 
-def changelog_records(bootstrap: str, app_id: str) -> dict[str, int]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+def changelog_records(kafka: KafkaConnection, app_id: str) -> dict[str, int]:
+    consumer = kafka.kafka_consumer(group_id=None, enable_auto_commit=False)
     try:
         out = {}
         for table in TABLES:
@@ -417,15 +416,15 @@ def main(argv: list[str] | None = None) -> int:
     policies.write_text(POLICIES, encoding="utf-8")
     load_policies(policies)  # a bad file fails here, not in the bus
     cluster: LocalCluster | None = None
-    bootstrap = args.bootstrap
-    if bootstrap is None:
+    kafka = Settings(bootstrap=args.bootstrap).connection() if args.bootstrap else None
+    if kafka is None:
         cluster = LocalCluster(
             directory=work / "kafka",
             cache_dir=Path.home() / ".cache" / "seabus",
             nodes=1,
             base_port=free_port_run(2),
         )
-        bootstrap = cluster.up().bootstrap
+        kafka = cluster.up().connection
     try:
         allegations = -(-args.m // 3)
         codec = Codec()
@@ -434,17 +433,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{allegations} events encoded in {time.perf_counter() - t:.1f} s", file=sys.stderr)
 
         base_prefix = "rc" + uuid.uuid4().hex[:8]
-        base_env = bus_env(bootstrap, base_prefix, work / base_prefix, policies)
+        base_env = bus_env(kafka, base_prefix, work / base_prefix, policies)
         start_and_stop(base_env, 180)
         baseline = measured_start(base_env, 180)
         print(f"baseline restart: ready {baseline.ready_s:.1f} s", file=sys.stderr)
 
         prefix = "rc" + uuid.uuid4().hex[:8]
-        env = bus_env(bootstrap, prefix, work / prefix, policies)
+        env = bus_env(kafka, prefix, work / prefix, policies)
         bus = Bus(env)
         try:
             bus.wait(READY, 180)
-            loaded = load(bus, bootstrap, prefix, events, args.max_load_minutes * 60)
+            loaded = load(bus, kafka, prefix, events, args.max_load_minutes * 60)
         finally:
             code, stop_s = bus.stop()
         print(
@@ -452,9 +451,9 @@ def main(argv: list[str] | None = None) -> int:
             f"stopped in {stop_s:.1f} s (exit {code}); {bus.event_lines} 'allegation event' lines",
             file=sys.stderr,
         )
-        records = changelog_records(bootstrap, prefix)
+        records = changelog_records(kafka, prefix)
         restart = measured_start(env, 600)
-        base_records = changelog_records(bootstrap, base_prefix)
+        base_records = changelog_records(kafka, base_prefix)
         profile_text = profiled_restart(env, args.profile.resolve(), 600) if args.profile else ""
     finally:
         if cluster is not None:
@@ -464,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     obligations = 3 * loaded.notified
     print(
         f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPU(s), "
-        f"load1 {os.getloadavg()[0]:.1f}; broker {bootstrap}" + (" (local KRaft)" if cluster else "")
+        f"load1 {os.getloadavg()[0]:.1f}; broker {kafka.bootstrap}" + (" (local KRaft)" if cluster else "")
     )
     print(
         f"load: {loaded.published} allegations published, {loaded.notified} notified in {loaded.seconds:.0f} s "

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import TopicPartition
 from run import HEALTHY_IDS, serve_receivers
 
 from connectors.delivery import Delivery, DeliveryConfig, RetrySettings, build_delivery
@@ -54,6 +54,7 @@ from schemas.testing import synthetic_notification
 from streams import logs
 from streams.config import load_settings
 from streams.config.recipients import RecipientsDirectory
+from streams.kafka_connection import KafkaConnection
 
 STALLED = "ZMB"  # a real alpha-3 code, not among HEALTHY_IDS
 
@@ -96,8 +97,8 @@ def directory(urls: dict[str, str], secret_env: str, stall_timeout_s: float) -> 
     return RecipientsDirectory.model_validate({"recipients": entries})
 
 
-def backlog(bootstrap: str, prefix: str, recipients: list[str], per_recipient: int) -> None:
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+def backlog(kafka: KafkaConnection, prefix: str, recipients: list[str], per_recipient: int) -> None:
+    producer = kafka.kafka_producer(acks="all", linger_ms=5)
     for rid in recipients:
         for n in range(per_recipient):
             aid = f"SYNTH-BENCH-{n % 50:04d}"
@@ -109,9 +110,9 @@ def backlog(bootstrap: str, prefix: str, recipients: list[str], per_recipient: i
     producer.close()
 
 
-def delivered_times(bootstrap: str, topic: str, expected: int) -> list[int]:
+def delivered_times(kafka: KafkaConnection, topic: str, expected: int) -> list[int]:
     """Kafka timestamps (ms) of the DELIVERED audit records, once ``expected`` of them are there."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = kafka.kafka_consumer(group_id=None, enable_auto_commit=False)
     tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
     consumer.assign(tps)
     consumer.seek_to_beginning(*tps)
@@ -134,7 +135,7 @@ def pct(values: list[float], q: float) -> float:
 async def one_run(
     *,
     label: str,
-    bootstrap: str,
+    kafka: KafkaConnection,
     urls: dict[str, str],
     per_recipient: int,
     stall_timeout_s: float,
@@ -142,13 +143,19 @@ async def one_run(
 ) -> Result:
     prefix = "bench" + uuid.uuid4().hex[:8]
     with tempfile.TemporaryDirectory() as data:
-        settings = load_settings(bootstrap=bootstrap, topic_prefix=prefix, app_id=prefix, data_dir=Path(data))
+        settings = load_settings(
+            bootstrap=kafka.bootstrap,
+            kafka=kafka.security,
+            topic_prefix=prefix,
+            app_id=prefix,
+            data_dir=Path(data),
+        )
         ids = list(urls)
-        topics.apply(settings, ids, bootstrap=bootstrap)
-        backlog(bootstrap, prefix, ids, per_recipient)
+        topics.apply(settings, ids, kafka=kafka)
+        backlog(kafka, prefix, ids, per_recipient)
         delivery: Delivery | None = build_delivery(
             settings=settings,
-            bootstrap=bootstrap,
+            kafka=kafka,
             directory=directory(urls, secret_env, stall_timeout_s),
             codec=default_codec(),
             clock=lambda: datetime.now(UTC),
@@ -167,7 +174,7 @@ async def one_run(
         stalled = sum(lane.processed for lane in delivery.lanes if lane.plan.recipient == STALLED)
         await delivery.stop()
         count = per_recipient * len(healthy)
-        times = await asyncio.to_thread(delivered_times, bootstrap, settings.topic("audit"), count)
+        times = await asyncio.to_thread(delivered_times, kafka, settings.topic("audit"), count)
     latencies = sorted(t - started_ms for t in times)
     return Result(label, count, seconds, pct(latencies, 0.5), pct(latencies, 0.99), stalled)
 
@@ -197,16 +204,16 @@ def main() -> None:
     healthy = dict(zip(HEALTHY_IDS[: args.recipients], served["healthy"], strict=True))
 
     cluster: LocalCluster | None = None
-    bootstrap = os.environ.get("SEABUS_BOOTSTRAP")
+    kafka = load_settings().connection() if os.environ.get("SEABUS_BOOTSTRAP") else None
     workdir = tempfile.TemporaryDirectory()
-    if not bootstrap:
+    if not kafka:
         cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "seabus"
         cluster = LocalCluster(directory=Path(workdir.name), cache_dir=cache, nodes=1, base_port=free_port())
-        bootstrap = cluster.up().bootstrap
+        kafka = cluster.up().connection
     try:
         run = functools.partial(
             one_run,
-            bootstrap=bootstrap,
+            kafka=kafka,
             per_recipient=args.per_recipient,
             stall_timeout_s=args.stall_timeout,
             secret_env=secret_env,

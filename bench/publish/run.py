@@ -45,8 +45,6 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
-from kafka import KafkaProducer
 
 from connectors.gateway import AgencyAuth, GatewayConfig, KafkaGatewayProducer, build_gateway_app
 from connectors.publisher import OutgoingEvent, Publisher, prepare_event
@@ -55,6 +53,7 @@ from deploy.kafka import LocalCluster
 from schemas.entities import load_reporting_entities
 from schemas.models import AllegationEvent
 from streams.config import Settings, load_settings
+from streams.kafka_connection import KafkaConnection
 from streams.synthetic import random_event
 
 TOKEN = "sbk_bench-token"
@@ -116,10 +115,10 @@ def _timed(case: str, fn: Callable[[], list[float]], ops: int) -> Row:
 
 
 def bench_sdk(
-    bootstrap: str, topic: str, events: list[AllegationEvent], wire: list[OutgoingEvent]
+    kafka: KafkaConnection, topic: str, events: list[AllegationEvent], wire: list[OutgoingEvent]
 ) -> list[Row]:
     rows = []
-    with Publisher(bootstrap=bootstrap, topic=topic, known_entities=load_reporting_entities()) as publisher:
+    with Publisher(kafka=kafka, topic=topic, known_entities=load_reporting_entities()) as publisher:
         publisher.publish(events[0])  # connect
 
         def single() -> list[float]:
@@ -139,7 +138,7 @@ def bench_sdk(
         sdk_single = _timed("SDK publish (single)", single, len(events))
         sdk_batch = _timed(f"SDK publish_many ({BATCH})", batch, len(events))
 
-    bare = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=0)
+    bare = kafka.kafka_producer(acks="all", enable_idempotence=True, linger_ms=0)
     bare.send(topic, key=wire[0].key, value=wire[0].value, headers=list(wire[0].headers)).get(timeout=30)
 
     def bare_single() -> list[float]:
@@ -193,10 +192,14 @@ async def _run_concurrent(
 
 
 async def bench_gateway(
-    settings: Settings, bootstrap: str, bodies: list[bytes], wire: list[OutgoingEvent], concurrency: int
+    settings: Settings,
+    kafka: KafkaConnection,
+    bodies: list[bytes],
+    wire: list[OutgoingEvent],
+    concurrency: int,
 ) -> list[Row]:
     topic = settings.topic("allegations")
-    producer = KafkaGatewayProducer(bootstrap=bootstrap, topic=topic)
+    producer = KafkaGatewayProducer(kafka=kafka, topic=topic)
     await producer.start()
     app = build_gateway_app(
         settings=settings,
@@ -250,7 +253,7 @@ async def bench_gateway(
         await runner.cleanup()
         await producer.stop()
 
-    bare = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=0)
+    bare = kafka.aio_producer(acks="all", enable_idempotence=True, linger_ms=0)
     await bare.start()
     try:
 
@@ -292,10 +295,10 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-def report(rows: list[Row], *, bootstrap: str, started_local: bool) -> None:
+def report(rows: list[Row], *, kafka: KafkaConnection, started_local: bool) -> None:
     by_case = {r.case: r for r in rows}
     print(
-        f"python {platform.python_version()} on {platform.machine()}, {platform.system()}; broker {bootstrap}"
+        f"python {platform.python_version()} on {platform.machine()}, {platform.system()}; broker {kafka.bootstrap}"
         + (" (local KRaft, started for this run)" if started_local else "")
     )
     header = f"{'case':42} {'ops':>6} {'ops/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs bare':>8}"
@@ -321,35 +324,39 @@ def main(argv: list[str] | None = None) -> int:
 
     cluster: LocalCluster | None = None
     workdir = tempfile.TemporaryDirectory(prefix="seabus-bench-publish-")
-    bootstrap = args.bootstrap
-    if bootstrap is None:
+    kafka = Settings(bootstrap=args.bootstrap).connection() if args.bootstrap else None
+    if kafka is None:
         cache = Path.home() / ".cache" / "seabus"
         cluster = LocalCluster(
             directory=Path(workdir.name) / "kafka", cache_dir=cache, nodes=1, base_port=_free_base_port(2)
         )
-        bootstrap = cluster.up().bootstrap
+        kafka = cluster.up().connection
     try:
         prefix = "bench" + uuid.uuid4().hex[:8]
         settings = load_settings(
-            bootstrap=bootstrap, topic_prefix=prefix, app_id=prefix, data_dir=Path(workdir.name)
+            bootstrap=kafka.bootstrap,
+            kafka=kafka.security,
+            topic_prefix=prefix,
+            app_id=prefix,
+            data_dir=Path(workdir.name),
         )
-        topics.apply(settings, [], bootstrap=bootstrap)
+        topics.apply(settings, [], kafka=kafka)
         topic = settings.topic("allegations")
 
         events = _events(args.n, entity="MINUSCA")
         wire = [prepare_event(e, source="seabus-sdk") for e in events]
-        runs = [bench_sdk(bootstrap, topic, events, wire) for _ in range(args.repeat)]
+        runs = [bench_sdk(kafka, topic, events, wire) for _ in range(args.repeat)]
 
         gw_events = _events(args.requests, entity="MINUSCA")
         bodies = [e.model_dump_json().encode() for e in gw_events]
         gw_wire = [prepare_event(e, source="seabus-gateway") for e in gw_events]
         assert json.loads(bodies[0])["event_id"] == gw_wire[0].event_id
         runs += [
-            asyncio.run(bench_gateway(settings, bootstrap, bodies, gw_wire, args.concurrency))
+            asyncio.run(bench_gateway(settings, kafka, bodies, gw_wire, args.concurrency))
             for _ in range(args.repeat)
         ]
         rows = best_of(runs)
-        report(rows, bootstrap=bootstrap, started_local=cluster is not None)
+        report(rows, kafka=kafka, started_local=cluster is not None)
     finally:
         if cluster is not None:
             cluster.down()

@@ -81,8 +81,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import TopicPartition
 
 from deploy import topics
 from deploy.kafka import LocalCluster
@@ -94,6 +93,7 @@ from streams.config import Settings, load_settings
 from streams.context import BusContext, load_context
 from streams.deadlines import DeadlineEngine, ValueFormat
 from streams.intake import Outcome
+from streams.kafka_connection import KafkaConnection
 from streams.records import Source, headers_for
 from streams.routing.notifications import build_notifications
 from streams.routing.rules import load_rules
@@ -282,11 +282,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bus_env(bootstrap: str, prefix: str, data_dir: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEABUS_")}
+def bus_env(kafka: KafkaConnection, prefix: str, data_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEABUS_")} | kafka.env()
     env.update(
         {
-            "SEABUS_BOOTSTRAP": bootstrap,
             "SEABUS_TOPIC_PREFIX": prefix,
             "SEABUS_APP_ID": prefix,
             "SEABUS_DATA_DIR": str(data_dir),
@@ -308,13 +307,11 @@ def bus_env(bootstrap: str, prefix: str, data_dir: Path) -> dict[str, str]:
 class Watch:
     """Consumes ``<prefix>.notify.OSC`` in a thread, noting when each source_event_id first arrived."""
 
-    def __init__(self, bootstrap: str, topic: str, codec: Codec, budget: Budget) -> None:
+    def __init__(self, kafka: KafkaConnection, topic: str, codec: Codec, budget: Budget) -> None:
         self.seen: dict[str, float] = {}
         self.codec = codec
         self._stop = threading.Event()
-        self.consumer = KafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=100
-        )
+        self.consumer = kafka.kafka_consumer(group_id=None, enable_auto_commit=False, fetch_max_wait_ms=100)
         deadline = time.monotonic() + budget.left(60)
         partitions: set[int] | None = None
         while not partitions:
@@ -354,10 +351,8 @@ class Watch:
 
 
 class Publisher:
-    def __init__(self, bootstrap: str) -> None:
-        self.producer = KafkaProducer(
-            bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=0
-        )
+    def __init__(self, kafka: KafkaConnection) -> None:
+        self.producer = kafka.kafka_producer(acks="all", enable_idempotence=True, linger_ms=0)
 
     def burst(self, topic: str, inputs: Sequence[Input]) -> dict[str, float]:
         sent: dict[str, float] = {}
@@ -412,7 +407,7 @@ class Result:
 def measure(
     result: Result,
     *,
-    bootstrap: str,
+    kafka: KafkaConnection,
     input_topic: str,
     notify_topic: str,
     work: Workload,
@@ -421,8 +416,8 @@ def measure(
     pid: int,
 ) -> Result:
     """Warm-up, then the burst and the paced phase against a loop that is already running."""
-    watch = Watch(bootstrap, notify_topic, codec, budget)
-    publisher = Publisher(bootstrap)
+    watch = Watch(kafka, notify_topic, codec, budget)
+    publisher = Publisher(kafka)
     try:
         publisher.burst(input_topic, work.warmup)
         if not watch.wait_all([i.event_id for i in work.warmup], budget.left(180)):
@@ -462,7 +457,7 @@ def measure(
 
 
 def bench_seabus(
-    bootstrap: str,
+    kafka: KafkaConnection,
     work: Workload,
     codec: Codec,
     budget: Budget,
@@ -474,7 +469,7 @@ def bench_seabus(
     argv = [sys.executable, "-m", "deploy.cli.main", "run"]
     if profile is not None:
         argv = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "deploy.cli.main", "run"]
-    bus = Child(argv, bus_env(bootstrap, prefix, workdir / prefix))
+    bus = Child(argv, bus_env(kafka, prefix, workdir / prefix))
     name = "seabus worker" + (" under cProfile" if profile else "")
     result = Result(name)
     try:
@@ -483,7 +478,7 @@ def bench_seabus(
             work = Workload(work.warmup, work.burst, [])
         result = measure(
             result,
-            bootstrap=bootstrap,
+            kafka=kafka,
             input_topic=f"{prefix}.allegations",
             notify_topic=f"{prefix}.notify.OSC",
             work=work,
@@ -514,7 +509,7 @@ def bench_seabus(
 
 def bench_loop(
     kind: str,
-    bootstrap: str,
+    kafka: KafkaConnection,
     work: Workload,
     codec: Codec,
     budget: Budget,
@@ -522,9 +517,11 @@ def bench_loop(
     ctx: BusContext,
 ) -> Result:
     prefix = "rb" + uuid.uuid4().hex[:8]
-    settings: Settings = load_settings(bootstrap=bootstrap, topic_prefix=prefix, app_id=prefix)
-    topics.apply(settings, list(ctx.directory.ids()), bootstrap=bootstrap)
-    argv = [sys.executable, __file__, "--run-loop", kind, "--bootstrap", bootstrap, "--prefix", prefix]
+    settings: Settings = load_settings(
+        bootstrap=kafka.bootstrap, kafka=kafka.security, topic_prefix=prefix, app_id=prefix
+    )
+    topics.apply(settings, list(ctx.directory.ids()), kafka=kafka)
+    argv = [sys.executable, __file__, "--run-loop", kind, "--prefix", prefix]  # the cluster: env
     argv += ["--max-seconds", str(int(budget.left(600)) + 5)]
     label = {"naive": "naive kafka-python script"}.get(kind, "")
     per_event: float | None = None
@@ -535,13 +532,13 @@ def bench_loop(
         table.write_bytes(pickle.dumps(outputs))
         argv += ["--outputs", str(table)]
         label = "bare aiokafka loop (" + ("notifications" if kind == "bare" else "all bus records") + ")"
-    child = Child(argv, {**os.environ, "PYTHONPATH": str(REPO)})
+    child = Child(argv, {**os.environ, **kafka.env(), "PYTHONPATH": str(REPO)})
     result = Result(label, outputs_per_event=per_event)
     try:
         child.wait_line(LOOP_READY, budget.left(60))
         result = measure(
             result,
-            bootstrap=bootstrap,
+            kafka=kafka,
             input_topic=f"{prefix}.allegations",
             notify_topic=f"{prefix}.notify.OSC",
             work=work,
@@ -560,22 +557,21 @@ def bench_loop(
 
 
 async def bare_loop(
-    bootstrap: str, prefix: str, outputs: dict[bytes, list[OutRecord]], max_seconds: float
+    kafka: KafkaConnection, prefix: str, outputs: dict[bytes, list[OutRecord]], max_seconds: float
 ) -> None:
     """Consume, produce the pre-computed records of each input, await their acks, next input."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    consumer = AIOKafkaConsumer(
+    consumer = kafka.aio_consumer(
         f"{prefix}.allegations",
-        bootstrap_servers=bootstrap,
         group_id=prefix,
         auto_offset_reset="earliest",
         enable_auto_commit=True,
         auto_commit_interval_ms=1000,
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = kafka.aio_producer(acks="all", enable_idempotence=True)
     await producer.start()
     await consumer.start()
     print(LOOP_READY, file=sys.stderr, flush=True)
@@ -595,21 +591,20 @@ async def bare_loop(
         await producer.stop()
 
 
-def naive_loop(bootstrap: str, prefix: str, max_seconds: float) -> None:
+def naive_loop(kafka: KafkaConnection, prefix: str, max_seconds: float) -> None:
     """kafka-python: decode, route, build, encode, and ``send().get()`` each notification."""
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     codec = Codec()
     rules = load_rules(REPO / "deploy" / "config" / "routes.yaml")
-    consumer = KafkaConsumer(
+    consumer = kafka.kafka_consumer(
         f"{prefix}.allegations",
-        bootstrap_servers=bootstrap,
         group_id=prefix,
         auto_offset_reset="earliest",
         enable_auto_commit=True,
     )
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=0)
+    producer = kafka.kafka_producer(acks="all", enable_idempotence=True, linger_ms=0)
     print(LOOP_READY, file=sys.stderr, flush=True)
     deadline = time.monotonic() + max_seconds
     try:
@@ -740,10 +735,12 @@ def _f(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
 
-def report(results: list[Result], *, bootstrap: str, started_local: bool, rates: Sequence[float]) -> str:
+def report(
+    results: list[Result], *, kafka: KafkaConnection, started_local: bool, rates: Sequence[float]
+) -> str:
     out = io.StringIO()
     print(
-        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPU(s); broker {bootstrap}"
+        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPU(s); broker {kafka.bootstrap}"
         + (" (local KRaft, started for this run)" if started_local else ""),
         file=out,
     )
@@ -816,29 +813,30 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.run_loop is not None:  # child process: one loop under test
+        loop_kafka = load_settings().connection()  # SEABUS_BOOTSTRAP, SEABUS_KAFKA__* from the parent
         if args.run_loop == "naive":
-            naive_loop(args.bootstrap, args.prefix, args.max_seconds)
+            naive_loop(loop_kafka, args.prefix, args.max_seconds)
         else:
             outputs: dict[bytes, list[OutRecord]] = pickle.loads(args.outputs.read_bytes())
-            asyncio.run(bare_loop(args.bootstrap, args.prefix, outputs, args.max_seconds))
+            asyncio.run(bare_loop(loop_kafka, args.prefix, outputs, args.max_seconds))
         return 0
 
     logs.configure(level="warning")  # provisioning chatter off stdout; the tables are the output
     budget = Budget(args.max_minutes * 60)
     workdir = tempfile.TemporaryDirectory(prefix="seabus-bench-routing-")
     cluster: LocalCluster | None = None
-    bootstrap = args.bootstrap
-    if bootstrap is None:
+    kafka = Settings(bootstrap=args.bootstrap).connection() if args.bootstrap else None
+    if kafka is None:
         cluster = LocalCluster(
             directory=Path(workdir.name) / "kafka",
             cache_dir=Path.home() / ".cache" / "seabus",
             nodes=1,
             base_port=free_port_run(2),
         )
-        bootstrap = cluster.up().bootstrap
+        kafka = cluster.up().connection
     try:
         codec = Codec()
-        ctx = load_context(load_settings(bootstrap=bootstrap))
+        ctx = load_context(load_settings(bootstrap=kafka.bootstrap, kafka=kafka.security))
         rates = [float(r) for r in args.rate.split(",")]
         work = make_workload(args.n, rates, args.seconds, codec)
         results: list[Result] = []
@@ -849,17 +847,17 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 began = time.monotonic()
                 if case == "seabus":
-                    result = bench_seabus(bootstrap, work, codec, budget, Path(workdir.name))
+                    result = bench_seabus(kafka, work, codec, budget, Path(workdir.name))
                 else:
-                    result = bench_loop(case, bootstrap, work, codec, budget, Path(workdir.name), ctx)
+                    result = bench_loop(case, kafka, work, codec, budget, Path(workdir.name), ctx)
                 result.round = round_
                 result.load = os.getloadavg()[0]
                 results.append(result)
                 print(f"round {round_} {result.case}: {time.monotonic() - began:.0f} s", file=sys.stderr)
-        print(report(results, bootstrap=bootstrap, started_local=cluster is not None, rates=rates))
+        print(report(results, kafka=kafka, started_local=cluster is not None, rates=rates))
         if args.profile is not None and budget.left(1) > 0:
             profiled = bench_seabus(
-                bootstrap, work, codec, budget, Path(workdir.name), profile=args.profile.resolve()
+                kafka, work, codec, budget, Path(workdir.name), profile=args.profile.resolve()
             )
             print(
                 f"under cProfile: {profiled.routed}/{profiled.n} routed, "

@@ -32,6 +32,7 @@ from schemas.codec import Codec, decode_model
 from schemas.enums import DeliveryChannel, DeliveryOutcome
 from schemas.errors import CodecError, CodecReason, ValidationFailed
 from schemas.models import DeliveryAttempt
+from streams.kafka_connection import KafkaConnection
 
 __all__ = ["ENDPOINT_HEADER", "AuditIndex", "ChannelDelivered"]
 
@@ -68,13 +69,14 @@ class AuditIndex:
                 ),
             )
 
-    async def catch_up(self, *, bootstrap: str, topic: str, codec: Codec, **consumer_options: object) -> int:
+    async def catch_up(
+        self, *, kafka: KafkaConnection, topic: str, codec: Codec, **consumer_options: object
+    ) -> int:
         """Read ``topic`` from where this index stopped up to its current end; returns records read."""
         async with self._lock:
             # Naming the topic makes start() wait for its metadata (partitions); then assign by hand.
-            consumer = AIOKafkaConsumer(
+            consumer = kafka.aio_consumer(
                 topic,
-                bootstrap_servers=bootstrap,
                 group_id=None,
                 enable_auto_commit=False,
                 **consumer_options,

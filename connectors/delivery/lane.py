@@ -25,11 +25,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
 from connectors.delivery.pipeline import Incoming
 from connectors.delivery.plan import RecipientPlan
+from streams.kafka_connection import KafkaConnection
 
 __all__ = ["Processor", "RecipientLane"]
 
@@ -72,7 +73,7 @@ class RecipientLane:
         *,
         plan: RecipientPlan,
         pipeline: Processor,
-        bootstrap: str,
+        kafka: KafkaConnection,
         topic: str,
         group_id: str,
         catch_up: Callable[[], Awaitable[object]],
@@ -89,8 +90,7 @@ class RecipientLane:
         self._retry_delay_s = retry_delay_s
         self._max_retry_delay_s = max_retry_delay_s
         self._listener = _OnAssigned(plan.recipient, catch_up)
-        self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
+        self._consumer = kafka.aio_consumer(
             group_id=group_id,
             client_id=f"seabus-delivery-{plan.recipient}",
             enable_auto_commit=False,

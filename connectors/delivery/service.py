@@ -32,6 +32,7 @@ from schemas.codec import Codec
 from schemas.enums import DeliveryChannel
 from streams.config import Settings
 from streams.config.recipients import RecipientsDirectory
+from streams.kafka_connection import KafkaConnection
 
 __all__ = ["Delivery", "DeliveryService", "build_delivery"]
 
@@ -47,7 +48,7 @@ class Delivery:
         self,
         *,
         settings: Settings,
-        bootstrap: str,
+        kafka: KafkaConnection,
         plans: list[RecipientPlan],
         config: DeliveryConfig,
         codec: Codec,
@@ -57,7 +58,7 @@ class Delivery:
         getaddrinfo: GetAddrInfo | None = None,
     ) -> None:
         self.settings = settings
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.plans = plans
         self.oncall = oncall
         self.pager: Pager | None = None
@@ -69,12 +70,12 @@ class Delivery:
         self._codec = codec
         self._clock = clock
         self._getaddrinfo = getaddrinfo
-        self._sink = RecordSink(bootstrap=bootstrap, topic_for=settings.topic)
+        self._sink = RecordSink(kafka=kafka, topic_for=settings.topic)
         self._deliverer: WebhookDeliverer | None = None
 
     async def catch_up(self) -> int:
         return await self.index.catch_up(
-            bootstrap=self.bootstrap, topic=self.settings.topic("audit"), codec=self._codec
+            kafka=self.kafka, topic=self.settings.topic("audit"), codec=self._codec
         )
 
     async def start(self) -> None:
@@ -123,7 +124,7 @@ class Delivery:
                 lane = RecipientLane(
                     plan=plan,
                     pipeline=pipeline,
-                    bootstrap=self.bootstrap,
+                    kafka=self.kafka,
                     topic=self.settings.notify_topic(plan.recipient),
                     group_id=f"{self.settings.app_id}-delivery-{plan.recipient}",
                     catch_up=self.catch_up,
@@ -141,7 +142,7 @@ class Delivery:
                 lane = RecipientLane(
                     plan=self.oncall.plan,
                     pipeline=self.pager,
-                    bootstrap=self.bootstrap,
+                    kafka=self.kafka,
                     topic=self.settings.topic("escalations"),
                     group_id=f"{self.settings.app_id}-delivery-{ONCALL}",
                     catch_up=self.catch_up,
@@ -193,7 +194,7 @@ def _gateway_url(settings: Settings) -> str:
 def build_delivery(
     *,
     settings: Settings,
-    bootstrap: str,
+    kafka: KafkaConnection,
     directory: RecipientsDirectory,
     codec: Codec,
     clock: Callable[[], datetime],
@@ -221,7 +222,7 @@ def build_delivery(
     gateway_url = config.email.gateway_url or (_gateway_url(settings) if any(p.email for p in plans) else "")
     return Delivery(
         settings=settings,
-        bootstrap=bootstrap,
+        kafka=kafka,
         plans=plans,
         config=config,
         codec=codec,

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from schemas.errors import KafkaUnavailable
+from streams.kafka_connection import KafkaConnection
 from streams.records import Outbound
 
 __all__ = ["InMemorySink", "RecordSink", "Sink"]
@@ -47,14 +48,14 @@ class RecordSink:
     def __init__(
         self,
         *,
-        bootstrap: str,
+        kafka: KafkaConnection,
         topic_for: Callable[[str], str],
         client_id: str = "seabus-delivery",
         retry_delay_s: float = 0.5,
         max_retry_delay_s: float = 30.0,
         **producer_options: Any,
     ) -> None:
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self._topic_for = topic_for
         self._retry_delay_s = retry_delay_s
         self._max_retry_delay_s = max_retry_delay_s
@@ -69,8 +70,7 @@ class RecordSink:
 
     async def start(self) -> None:
         """Connect (aiokafka objects must be made inside the running event loop)."""
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
+        self._producer = self.kafka.aio_producer(
             acks="all",
             enable_idempotence=True,
             linger_ms=0,
@@ -81,7 +81,7 @@ class RecordSink:
         except KafkaError as exc:
             await self._producer.stop()
             raise KafkaUnavailable(
-                f"delivery cannot reach Kafka at {self.bootstrap} ({exc}); start the broker or fix "
+                f"delivery cannot reach Kafka at {self.kafka.bootstrap} ({exc}); start the broker or fix "
                 "SEABUS_BOOTSTRAP, then start the bus again."
             ) from exc
 

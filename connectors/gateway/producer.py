@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 import structlog
-from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from connectors.publisher.errors import PublishFailed
 from connectors.publisher.outgoing import OutgoingEvent
 from connectors.publisher.sdk import PublishReceipt
 from schemas.errors import KafkaUnavailable
+from streams.kafka_connection import KafkaConnection
 
 __all__ = ["GatewayProducer", "KafkaGatewayProducer", "SendOutcome"]
 
@@ -39,15 +39,14 @@ class KafkaGatewayProducer:
     def __init__(
         self,
         *,
-        bootstrap: str,
+        kafka: KafkaConnection,
         topic: str,
         client_id: str = "seabus-gateway",
         request_timeout_ms: int = 30_000,
     ) -> None:
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.topic = topic
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap,
+        self._producer = kafka.aio_producer(
             client_id=client_id,
             acks="all",
             enable_idempotence=True,
@@ -61,7 +60,7 @@ class KafkaGatewayProducer:
         except KafkaError as exc:
             await self._producer.stop()
             raise KafkaUnavailable(
-                f"the gateway cannot reach Kafka at {self.bootstrap} ({exc}); start the broker "
+                f"the gateway cannot reach Kafka at {self.kafka.bootstrap} ({exc}); start the broker "
                 f"(`seabus kafka up`) or set SEABUS_BOOTSTRAP, then start the gateway again."
             ) from exc
 

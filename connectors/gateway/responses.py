@@ -41,6 +41,7 @@ from schemas.limits import clip_text
 from schemas.models import Response
 from schemas.validation import parse_response
 from streams.config.recipients import RecipientsDirectory, load_recipients
+from streams.kafka_connection import KafkaConnection
 
 __all__ = [
     "EXAMPLE",
@@ -141,16 +142,17 @@ class ResponseSink(Protocol):
 class KafkaResponseSink:
     """:class:`ResponseSink` on an idempotent ``acks=all`` producer; raises KafkaUnavailable if not acked."""
 
-    def __init__(self, *, bootstrap: str, topic: str, client_id: str = "seabus-gateway-replies") -> None:
-        self.bootstrap = bootstrap
+    def __init__(
+        self, *, kafka: KafkaConnection, topic: str, client_id: str = "seabus-gateway-replies"
+    ) -> None:
+        self.kafka = kafka
         self.topic = topic
         self._client_id = client_id
         self._producer: AIOKafkaProducer | None = None
 
     async def start(self) -> None:
         """Connect (aiokafka objects must be made inside the running event loop)."""
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
+        self._producer = self.kafka.aio_producer(
             client_id=self._client_id,
             acks="all",
             enable_idempotence=True,
@@ -161,7 +163,7 @@ class KafkaResponseSink:
         except KafkaError as exc:
             await self._producer.stop()
             raise KafkaUnavailable(
-                f"the reply routes cannot reach Kafka at {self.bootstrap} ({exc}); start the broker or fix "
+                f"the reply routes cannot reach Kafka at {self.kafka.bootstrap} ({exc}); start the broker or fix "
                 "SEABUS_BOOTSTRAP, then start the gateway again."
             ) from exc
 
@@ -216,11 +218,13 @@ def _webhook_secrets(directory: RecipientsDirectory | None) -> dict[str, tuple[s
     return secrets
 
 
-def _bootstrap_of(gw: GatewayState) -> str:
-    address = getattr(gw.producer, "bootstrap", None) or gw.settings.bootstrap
-    if not isinstance(address, str) or not address:
-        raise ValueError("the reply routes need a Kafka bootstrap address: pass bootstrap= or sink=")
-    return address
+def _connection_of(gw: GatewayState) -> KafkaConnection:
+    connection = getattr(gw.producer, "kafka", None)
+    if isinstance(connection, KafkaConnection):
+        return connection
+    if gw.settings.bootstrap:
+        return gw.settings.connection()
+    raise ValueError("the reply routes need a Kafka connection: pass kafka= or sink=")
 
 
 def ensure_replies(
@@ -230,7 +234,7 @@ def ensure_replies(
     auth: RecipientAuth | None = None,
     sink: ResponseSink | None = None,
     directory: RecipientsDirectory | None = None,
-    bootstrap: str | None = None,
+    kafka: KafkaConnection | None = None,
 ) -> Replies:
     """The app's :class:`Replies`, made on first use (later calls get the same one).
 
@@ -243,19 +247,19 @@ def ensure_replies(
     if directory is None:
         directory = load_recipients(gw.settings.resolve(gw.settings.recipients_file))
     if sink is None:
-        kafka = KafkaResponseSink(
-            bootstrap=bootstrap or _bootstrap_of(gw), topic=gw.settings.topic("responses")
+        kafka_sink = KafkaResponseSink(
+            kafka=kafka or _connection_of(gw), topic=gw.settings.topic("responses")
         )
 
         async def start(_app: web.Application) -> None:
-            await kafka.start()
+            await kafka_sink.start()
 
         async def stop(_app: web.Application) -> None:
-            await kafka.stop()
+            await kafka_sink.stop()
 
         app.on_startup.append(start)
         app.on_cleanup.append(stop)
-        sink = kafka
+        sink = kafka_sink
     replies = Replies(
         auth=auth or RecipientAuth.from_config(gw.config, directory),
         sink=sink,
@@ -376,12 +380,12 @@ def response_routes(
     auth: RecipientAuth | None = None,
     sink: ResponseSink | None = None,
     directory: RecipientsDirectory | None = None,
-    bootstrap: str | None = None,
+    kafka: KafkaConnection | None = None,
 ) -> RouteModule:
     """The route module for ``POST /v1/responses`` (see :func:`ensure_replies` for the defaults)."""
 
     def register(app: web.Application, gw: GatewayState) -> None:
-        ensure_replies(app, gw, auth=auth, sink=sink, directory=directory, bootstrap=bootstrap)
+        ensure_replies(app, gw, auth=auth, sink=sink, directory=directory, kafka=kafka)
         app.router.add_post(PATH, post_response)
         gw.openapi.add_operation(PATH, "post", _operation(gw.openapi))
 

@@ -16,6 +16,7 @@ from connectors.gateway.config import GatewayConfig, gateway_config_path, load_g
 from connectors.gateway.producer import KafkaGatewayProducer
 from schemas.entities import load_reporting_entities
 from streams.config import Settings
+from streams.kafka_connection import KafkaConnection
 
 __all__ = ["GatewayHandle", "serve_gateway", "start_gateway"]
 
@@ -46,25 +47,22 @@ async def start_gateway(
     settings: Settings,
     host: str | None = None,
     port: int | None = None,
-    bootstrap: str | None = None,
+    kafka: KafkaConnection | None = None,
     config: GatewayConfig | None = None,
     config_path: Path | None = None,
     extra_routes: tuple[RouteModule, ...] = (),
 ) -> GatewayHandle:
     """Connect to Kafka, then listen; raises KafkaUnavailable or GatewayConfigError without listening.
 
-    ``bootstrap`` defaults to ``settings.bootstrap``; ``port=0`` picks a free port
+    ``kafka`` defaults to ``settings.connection()`` (``settings.bootstrap`` and ``settings.kafka``); ``port=0`` picks a free port
     (read it from the handle).
     """
     entities_file = settings.reporting_entities_file
     known = load_reporting_entities(settings.resolve(entities_file) if entities_file else None)
     if config is None:
         config = load_gateway_config(settings, path=config_path, known_entities=known)
-    address = bootstrap or settings.bootstrap
-    if not address:
-        raise ValueError("start_gateway needs a Kafka bootstrap address (settings.bootstrap or bootstrap=)")
     producer = KafkaGatewayProducer(
-        bootstrap=address,
+        kafka=kafka or settings.connection(),
         topic=settings.topic("allegations"),
         request_timeout_ms=int(config.ack_timeout_s * 1000),
     )
@@ -101,7 +99,7 @@ async def start_gateway(
 def serve_gateway(
     *,
     settings: Settings,
-    bootstrap: str,
+    kafka: KafkaConnection,
     host: str | None,
     port: int | None,
     config_path: Path | None,
@@ -118,7 +116,7 @@ def serve_gateway(
             settings=settings,
             host=host,
             port=port,
-            bootstrap=bootstrap,
+            kafka=kafka,
             config_path=config_path,
             extra_routes=extra_routes,
         )

@@ -37,6 +37,7 @@ from connectors.gateway.responses import (
 from connectors.gateway.state import GATEWAY, GatewayState, RouteModule
 from connectors.webhooks import verify_webhook
 from streams.config.recipients import RecipientsDirectory
+from streams.kafka_connection import KafkaConnection
 
 __all__ = ["PATH", "post_webhook_reply", "webhook_reply_routes"]
 
@@ -139,12 +140,12 @@ def webhook_reply_routes(
     auth: RecipientAuth | None = None,
     sink: ResponseSink | None = None,
     directory: RecipientsDirectory | None = None,
-    bootstrap: str | None = None,
+    kafka: KafkaConnection | None = None,
 ) -> RouteModule:
     """The route module for signed replies; shares its set-up with :func:`response_routes`."""
 
     def register(app: web.Application, gw: GatewayState) -> None:
-        ensure_replies(app, gw, auth=auth, sink=sink, directory=directory, bootstrap=bootstrap)
+        ensure_replies(app, gw, auth=auth, sink=sink, directory=directory, kafka=kafka)
         app.router.add_post(PATH, post_webhook_reply)
         gw.openapi.add_operation(PATH, "post", _operation(gw.openapi))
 

@@ -3,7 +3,9 @@
 :class:`Publisher` validates, encodes and sends with ``acks=all`` and the
 idempotent producer, returning a :class:`PublishReceipt` only after the broker
 acknowledged. :mod:`connectors.publisher.importer` reads JSON, NDJSON and CSV
-files for ``seabus publish``. Recipients verifying the bus's webhooks use
+files for ``seabus publish``. A :class:`KafkaConnection` (re-exported from
+:mod:`streams.kafka_connection`) says where the cluster is and how to authenticate
+(TLS, SASL): ``Publisher(kafka=KafkaConnection(bootstrap=..., security=KafkaSecurity(...)), ...)``. Recipients verifying the bus's webhooks use
 :func:`verify_webhook` (re-exported from :mod:`connectors.webhooks`).
 """
 
@@ -13,6 +15,7 @@ from connectors.publisher.importer import FileFormat, ImportRow, detect_format, 
 from connectors.publisher.outgoing import OutgoingEvent, check_event, event_problems, prepare_event
 from connectors.publisher.sdk import BatchResult, EventFailure, Publisher, PublishReceipt
 from connectors.webhooks import verify_webhook
+from streams.kafka_connection import KafkaConnection, KafkaSecurity
 
 __all__ = [
     "IMPORT_NAMESPACE",
@@ -22,6 +25,8 @@ __all__ = [
     "GatewayConfigError",
     "ImportFileError",
     "ImportRow",
+    "KafkaConnection",
+    "KafkaSecurity",
     "OutgoingEvent",
     "PublishFailed",
     "PublishReceipt",

@@ -33,6 +33,7 @@ from connectors.publisher.outgoing import (
 )
 from schemas.codec import Codec
 from schemas.errors import ValidationFailed
+from streams.kafka_connection import KafkaConnection
 
 __all__ = ["BatchResult", "EventFailure", "PublishReceipt", "Publisher", "producer_config"]
 
@@ -85,16 +86,16 @@ class BatchResult:
         return not self.failures
 
 
-def producer_config(*, bootstrap: str, delivery_timeout_s: float, client_id: str) -> dict[str, Any]:
+def producer_config(*, delivery_timeout_s: float, client_id: str) -> dict[str, Any]:
     """kafka-python settings that make "acknowledged" mean durable, and failure come in time.
 
     Idempotence with at most 5 requests in flight keeps per-partition order
     across retries; every timeout is bounded by ``delivery_timeout_s`` so a dead
-    broker yields an error rather than a hang.
+    broker yields an error rather than a hang. Where and how to connect (TLS, SASL) is
+    the :class:`~streams.kafka_connection.KafkaConnection`'s part, added when the producer is made.
     """
     timeout_ms = max(1000, int(delivery_timeout_s * 1000))
     return {
-        "bootstrap_servers": bootstrap,
         "client_id": client_id,
         "acks": "all",
         "enable_idempotence": True,
@@ -120,7 +121,7 @@ class Publisher:
     def __init__(
         self,
         *,
-        bootstrap: str,
+        kafka: KafkaConnection,
         topic: str,
         known_entities: frozenset[str] | None = None,
         source: str = "seabus-sdk",
@@ -132,16 +133,16 @@ class Publisher:
     ) -> None:
         if delivery_timeout_s <= 0:
             raise ValueError("delivery_timeout_s must be positive")
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.topic = topic
         self.known_entities = known_entities
         self.source = source
         self.delivery_timeout_s = delivery_timeout_s
         self.clock = clock
         self.codec = codec
-        self._config = producer_config(
-            bootstrap=bootstrap, delivery_timeout_s=delivery_timeout_s, client_id=client_id
-        ) | dict(extra_config or {})
+        self._config = producer_config(delivery_timeout_s=delivery_timeout_s, client_id=client_id) | dict(
+            extra_config or {}
+        )
         self._lock = threading.Lock()
         self._producer: KafkaProducer | None = None
         self._closed = False
@@ -198,7 +199,7 @@ class Publisher:
         try:
             producer = self._ensure_producer()
         except PublishFailed as exc:
-            log.warning("cannot connect to kafka", bootstrap=self.bootstrap, error=str(exc))
+            log.warning("cannot connect to kafka", bootstrap=self.kafka.bootstrap, error=str(exc))
             return [self._failure(o, exc.__cause__ or exc) for o in batch]
         pending: list[Any] = []
         broken: BaseException | None = None
@@ -267,7 +268,7 @@ class Publisher:
                 raise PublisherClosed("this publisher was closed; create a new Publisher to publish again")
             if self._producer is None:
                 try:
-                    self._producer = KafkaProducer(**self._config)
+                    self._producer = self.kafka.kafka_producer(**self._config)
                 except KafkaError as exc:
                     raise PublishFailed(str(exc)) from exc
             return self._producer
@@ -282,7 +283,7 @@ class Publisher:
 
     def _failure(self, outgoing: OutgoingEvent, cause: BaseException) -> PublishFailed:
         error = PublishFailed(
-            f"Kafka at {self.bootstrap} did not acknowledge event {outgoing.event_id} "
+            f"Kafka at {self.kafka.bootstrap} did not acknowledge event {outgoing.event_id} "
             f"(allegation {outgoing.allegation_id}) on {self.topic} within "
             f"{self.delivery_timeout_s:g}s ({_describe(cause)}). The event was NOT "
             f"accepted: publish it again later with the same event_id, which is safe because the "

@@ -1,6 +1,6 @@
 """The subscriber client: how a Member State reads its notifications from Kafka.
 
-    from connectors.subscriber import Subscriber, SqliteSeenStore
+    from connectors.subscriber import KafkaConnection, KafkaSecurity, Subscriber, SqliteSeenStore
 
     def handle(notification):            # or: async def handle(notification)
         ...                              # store it in the national case system
@@ -8,8 +8,18 @@
     def chased(escalation):              # a reminder or OVERDUE step of something owed
         ...                              # (on OSC's topic also second-level steps)
 
-    Subscriber(
+    kafka = KafkaConnection(
         bootstrap="kafka.example.org:9093",
+        security=KafkaSecurity(
+            security_protocol="SASL_SSL",
+            sasl_mechanism="SCRAM-SHA-512",
+            username="FRA",
+            password_file=Path("/run/secrets/seabus-fra"),   # or password=SecretStr(os.environ[...])
+            ca_file=Path("ca.pem"),                           # omit for a publicly trusted CA
+        ),
+    )
+    Subscriber(
+        kafka=kafka,
         recipient="FRA",
         group_id="fra-case-system",
         handler=handle,
@@ -28,12 +38,15 @@ from connectors.subscriber.client import (
     retry_handler_failures,
 )
 from connectors.subscriber.seen import InMemorySeenStore, SeenStore, SqliteSeenStore
+from streams.kafka_connection import KafkaConnection, KafkaSecurity
 
 __all__ = [
     "ErrorPolicy",
     "EscalationHandler",
     "Handler",
     "InMemorySeenStore",
+    "KafkaConnection",
+    "KafkaSecurity",
     "SeenStore",
     "SqliteSeenStore",
     "Subscriber",

@@ -41,6 +41,7 @@ from connectors.subscriber.seen import InMemorySeenStore, SeenStore
 from schemas.codec import Codec, decode_model, default_codec
 from schemas.errors import CodecError, CodecReason, ValidationFailed
 from schemas.models import Escalation, Notification
+from streams.kafka_connection import KafkaConnection
 
 __all__ = ["ErrorPolicy", "EscalationHandler", "Handler", "Subscriber", "retry_handler_failures"]
 
@@ -64,10 +65,11 @@ def retry_handler_failures(error: SubscriberError) -> bool:
 class Subscriber:
     """Consume one recipient's notification topic with manual commits and duplicate skipping.
 
-    ``group_id`` is the recipient's own consumer group (its Kafka principal must
-    be allowed to use it). ``consumer_options`` go to ``AIOKafkaConsumer`` as
-    they are: ``security_protocol``, ``sasl_mechanism``, ``ssl_context`` and so
-    on for a production cluster. Without ``seen_store`` an in-memory one is
+    ``kafka`` says where the cluster is and how to authenticate (TLS, SASL: a
+    :class:`~streams.kafka_connection.KafkaConnection`, re-exported here). ``group_id``
+    is the recipient's own consumer group (its Kafka principal must be allowed to use
+    it). ``consumer_options`` go to ``AIOKafkaConsumer`` as they are (fetch sizes,
+    timeouts). Without ``seen_store`` an in-memory one is
     used; pass a :class:`~connectors.subscriber.SqliteSeenStore` to skip
     duplicates across restarts too.
 
@@ -78,7 +80,7 @@ class Subscriber:
     def __init__(
         self,
         *,
-        bootstrap: str,
+        kafka: KafkaConnection,
         recipient: str,
         group_id: str,
         handler: Handler,
@@ -93,7 +95,7 @@ class Subscriber:
     ) -> None:
         if retry_delay_s < 0 or max_retry_delay_s < retry_delay_s:
             raise ValueError("retry delays must be non-negative and max_retry_delay_s >= retry_delay_s")
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.recipient = recipient
         self.group_id = group_id
         self.topic = f"{topic_prefix}.notify.{recipient}"
@@ -148,9 +150,8 @@ class Subscriber:
         """Consume until :meth:`stop`; raises the :class:`SubscriberError` ``on_error`` refused."""
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        consumer = AIOKafkaConsumer(
+        consumer = self.kafka.aio_consumer(
             self.topic,
-            bootstrap_servers=self.bootstrap,
             group_id=self.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",

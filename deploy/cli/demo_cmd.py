@@ -22,12 +22,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 
 from connectors.dashboard import issue_local_token, load_dashboard_config
 from connectors.gateway.config import load_gateway_config
 from connectors.publisher.sdk import Publisher
-from deploy.cli.common import bootstrap_or_local, settings
+from deploy.cli.common import connection_or_local, settings
 from deploy.cli.publish_cmd import known_entities
 from schemas.cloudevents import build_headers, ce_type_for
 from schemas.codec import encode_model
@@ -35,6 +35,7 @@ from schemas.enums import ResponseKind
 from schemas.errors import SeabusError
 from schemas.models import AllegationEvent, Response
 from streams.config import Settings
+from streams.kafka_connection import KafkaConnection
 from streams.synthetic import random_event, synthetic_event_id
 
 __all__ = ["DemoCase", "demo", "make_case"]
@@ -94,8 +95,8 @@ def _responses(case: DemoCase, now: datetime) -> list[Response]:
     return out
 
 
-def _require_topics(s: Settings, bootstrap: str) -> None:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=15000, enable_auto_commit=False)
+def _require_topics(s: Settings, kafka: KafkaConnection) -> None:
+    consumer = kafka.kafka_consumer(request_timeout_ms=15000, enable_auto_commit=False)
     try:
         existing = consumer.topics()
     finally:
@@ -103,7 +104,7 @@ def _require_topics(s: Settings, bootstrap: str) -> None:
     missing = [t for t in (s.topic("allegations"), s.topic("responses")) if t not in existing]
     if missing:
         raise click.ClickException(
-            f"{', '.join(missing)} do not exist on {bootstrap}: start the bus first, e.g. "
+            f"{', '.join(missing)} do not exist on {kafka.bootstrap}: start the bus first, e.g. "
             "`SEABUS_POLICIES_FILE=deploy/config/policies.demo.yaml make run`, then run the demo again."
         )
 
@@ -154,8 +155,8 @@ def demo(
 ) -> None:
     """Publish clearly synthetic allegations to a running bus; answer some in time, leave the rest."""
     s = settings()
-    bootstrap = bootstrap_or_local(s)
-    _require_topics(s, bootstrap)
+    kafka = connection_or_local(s)
+    _require_topics(s, kafka)
     rng = random.Random(seed)
     run_id = datetime.now(UTC).strftime("%H%M%S") + f"{rng.randrange(16**2):02X}"
     policies = s.resolve(DEMO_POLICIES)
@@ -180,9 +181,9 @@ def demo(
         click.echo(f"Sign in with this dashboard token (valid 24 h; revoke by deleting {path}):\n    {token}")
 
     publisher = Publisher(
-        bootstrap=bootstrap, topic=s.topic("allegations"), known_entities=known_entities(s), source=SOURCE
+        kafka=kafka, topic=s.topic("allegations"), known_entities=known_entities(s), source=SOURCE
     )
-    replies = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    replies = kafka.kafka_producer(acks="all", enable_idempotence=True)
     pending: list[tuple[float, DemoCase]] = []
     answered = 0
     try:

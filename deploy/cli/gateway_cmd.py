@@ -9,7 +9,7 @@ import click
 from connectors.gateway.auth import new_token, token_sha256
 from connectors.gateway.config import gateway_config_path
 from connectors.gateway.server import serve_gateway
-from deploy.cli.common import bootstrap_or_local, settings
+from deploy.cli.common import connection_or_local, settings
 from deploy.cli.publish_cmd import known_entities
 from schemas.errors import ConfigError
 from streams.config import Settings
@@ -43,7 +43,7 @@ def gateway(ctx: click.Context, host: str | None, port: int | None, config_path:
     directory = load_recipients(s.resolve(s.recipients_file))
     serve_gateway(
         settings=s,
-        bootstrap=bootstrap_or_local(s),
+        kafka=connection_or_local(s),
         host=host,
         port=port,
         config_path=config_path,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import click
 
 from deploy.cli.common import local_cluster, settings
+from deploy.kafka import LocalCluster
 from schemas.errors import ConfigError
 
 
@@ -28,16 +30,48 @@ def _refuse_when_external() -> None:
 @click.option(
     "--nodes", type=click.Choice(["1", "3"]), default=None, help="Cluster size (default: settings)."
 )
-def up(nodes: str | None) -> None:
-    """Format storage if new, start the node(s) on loopback and wait until they answer."""
+@click.option(
+    "--insecure",
+    is_flag=True,
+    default=None,
+    help="Plaintext listeners, no authentication or authorization (default: SASL_SSL + SCRAM-SHA-512).",
+)
+def up(nodes: str | None, insecure: bool | None) -> None:
+    """Format storage if new, start the node(s) on loopback and wait until they answer.
+
+    Secure by default: TLS from a CA made for this cluster, SCRAM-SHA-512 logins and the
+    StandardAuthorizer; certificates and passwords live in the cluster's data directory.
+    """
     _refuse_when_external()
     s = settings()
-    cluster = local_cluster(s, nodes=int(nodes) if nodes else None)
+    asked = s.local_kafka_insecure if insecure is None else insecure
+    if nodes:
+        cluster = local_cluster(s, nodes=int(nodes), insecure=asked)
+    else:
+        cluster = LocalCluster.wanted(
+            directory=s.data_dir / "kafka",
+            cache_dir=s.cache_dir,
+            nodes=s.local_kafka_nodes,
+            base_port=s.local_kafka_port,
+            insecure=asked,
+        )
     started = time.monotonic()
     info = cluster.up()
+    sec = info.connection.security
     click.echo(f"kafka ready in {time.monotonic() - started:.1f}s: bootstrap {info.bootstrap}")
     click.echo(f"  data: {info.directory}")
-    click.echo(f"  export SEABUS_BOOTSTRAP={info.bootstrap}   # to point other tools at it")
+    if cluster.secure:
+        click.echo(f"  {sec.security_protocol} {sec.sasl_mechanism}, principal {sec.username}")
+        click.echo(f"  CA: {sec.ca_file}   password file: {sec.password_file}")
+        click.echo(
+            "  seabus commands use it when SEABUS_BOOTSTRAP is unset; `seabus kafka status --json` for tools"
+        )
+    else:
+        click.echo(
+            "  WARNING: INSECURE cluster: plaintext, no authentication; anyone reaching the port reads "
+            "and writes every topic",
+            err=True,
+        )
 
 
 @kafka.command()
@@ -51,10 +85,14 @@ def down(purge: bool) -> None:
 
 
 @kafka.command()
-def status() -> None:
+@click.option("--json", "as_json", is_flag=True, help="bootstrap, ca_file, security protocol etc. as JSON.")
+def status(as_json: bool) -> None:
     """Show each node's process and whether it answers; exit 1 unless all are up."""
     _refuse_when_external()
     info = local_cluster(settings()).status()
+    if as_json:
+        click.echo(json.dumps(info.as_json(), indent=2))
+        raise SystemExit(0 if info.running else 1)
     for node in info.nodes:
         state = "up" if node.running and node.answering else ("starting" if node.running else "down")
         click.echo(f"node {node.node_id}: {state} (port {node.port}, pid {node.pid or '-'})")

@@ -13,22 +13,25 @@ import uuid
 from datetime import UTC, datetime
 
 import click
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from deploy.cli.common import bootstrap_or_local, settings
+from deploy.cli.common import connection_or_local, settings
 from schemas.cloudevents import build_headers, ce_type_for
 from schemas.codec import decode_model, encode_model
 from schemas.enums import ResponseKind
 from schemas.errors import CodecError, KafkaUnavailable, ValidationFailed
 from schemas.models import ObligationUpdate
 from schemas.validation import parse_response
+from streams.kafka_connection import KafkaConnection
 
 
-def read_obligations(*, bootstrap: str, topic: str, allegation_id: str | None) -> list[ObligationUpdate]:
+def read_obligations(
+    *, kafka: KafkaConnection, topic: str, allegation_id: str | None
+) -> list[ObligationUpdate]:
     """Latest state of each obligation on the topic (of one allegation, or all)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = kafka.kafka_consumer(group_id=None, enable_auto_commit=False)
     try:
         partitions = consumer.partitions_for_topic(topic)
         if not partitions:
@@ -59,7 +62,7 @@ def obligations(allegation_id: str, as_json: bool) -> None:
     """Print ALLEGATION_ID's open and closed obligations with due times and who answered."""
     s = settings()
     updates = read_obligations(
-        bootstrap=bootstrap_or_local(s), topic=s.topic("obligations"), allegation_id=allegation_id
+        kafka=connection_or_local(s), topic=s.topic("obligations"), allegation_id=allegation_id
     )
     if as_json:
         click.echo(json.dumps([u.model_dump(mode="json") for u in updates], indent=2))
@@ -140,9 +143,7 @@ def respond(
         },
         now=datetime.now(UTC),
     )
-    producer = KafkaProducer(
-        bootstrap_servers=bootstrap_or_local(s), acks="all", enable_idempotence=True, max_block_ms=15000
-    )
+    producer = connection_or_local(s).kafka_producer(acks="all", enable_idempotence=True, max_block_ms=15000)
     try:
         metadata = producer.send(
             s.topic("responses"),

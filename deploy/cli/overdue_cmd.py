@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from connectors.dashboard.render import LEVEL_CHOICES, LEVELS, OBLIGATIONS, duration
-from deploy.cli.common import bootstrap_or_local, settings
+from deploy.cli.common import connection_or_local, settings
 from streams.views import DueStatus, OverdueFilter, OverdueReport, read_view
 
 __all__ = ["overdue", "overdue_table"]
@@ -89,7 +89,7 @@ def overdue(
 ) -> None:
     """Open obligations, overdue first (longest overdue first), read from Kafka directly."""
     s = settings()
-    index = asyncio.run(read_view(s, bootstrap=bootstrap_or_local(s), timeout_s=timeout_s))
+    index = asyncio.run(read_view(s, kafka=connection_or_local(s), timeout_s=timeout_s))
     where = OverdueFilter(
         recipients=_upper(recipient),
         entities=_upper(entity),

@@ -23,7 +23,7 @@ from connectors.publisher.errors import PublishFailed
 from connectors.publisher.importer import FileFormat, ImportRow, read_file
 from connectors.publisher.outgoing import utc_now
 from connectors.publisher.sdk import Publisher
-from deploy.cli.common import bootstrap_or_local, settings
+from deploy.cli.common import connection_or_local, settings
 from schemas.codec import Codec
 from schemas.entities import load_reporting_entities
 from streams.config import Settings
@@ -101,7 +101,7 @@ def publish(file: Path, fmt: str | None, dry_run: bool, batch_size: int, timeout
     published = 0
     if good:
         publisher = Publisher(
-            bootstrap=bootstrap_or_local(s),
+            kafka=connection_or_local(s),
             topic=s.topic("allegations"),
             known_entities=entities,
             source="seabus-import",

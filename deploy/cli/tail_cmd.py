@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import click
-from kafka import KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 
-from deploy.cli.common import bootstrap_or_local, settings
+from deploy.cli.common import connection_or_local, settings
 from schemas.codec import decode_model
 from schemas.errors import CodecError, CodecReason, ValidationFailed
 from schemas.models import Escalation, Notification
@@ -25,8 +25,7 @@ def tail(
     """Follow sea.notify.RECIPIENT: notifications and escalations (read-only: no group, no commits)."""
     s = settings()
     topic = s.notify_topic(recipient.upper())
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap_or_local(s),
+    consumer = connection_or_local(s).kafka_consumer(
         enable_auto_commit=False,
         group_id=None,
         consumer_timeout_ms=int(timeout * 1000) if timeout else float("inf"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from deploy import topics as provisioning
-from deploy.cli.common import bootstrap_or_local, recipients, settings
+from deploy.cli.common import connection_or_local, recipients, settings
 
 
 @click.group()
@@ -16,7 +16,7 @@ def topics() -> None:
 def _run(dry_run: bool) -> None:
     s = settings()
     directory = recipients(s)
-    result = provisioning.apply(s, directory.ids(), bootstrap=bootstrap_or_local(s), dry_run=dry_run)
+    result = provisioning.apply(s, directory.ids(), kafka=connection_or_local(s), dry_run=dry_run)
     for line in result.describe():
         click.echo(line)
     verb = "would change" if dry_run else "changed"

@@ -1,4 +1,8 @@
-"""A local Apache Kafka (KRaft) cluster from Maven Central jars, for dev, demos and tests."""
+"""A local Apache Kafka (KRaft) cluster from Maven Central jars, for dev, demos and tests.
+
+Secured by default (SASL_SSL + SCRAM-SHA-512, the StandardAuthorizer; docs/SECURITY.md):
+``LocalCluster.connection()`` is how the bus and the tests reach it.
+"""
 
 from deploy.kafka.launcher import ClusterInfo, LocalCluster, status_of
 from deploy.kafka.layout import KAFKA_VERSION

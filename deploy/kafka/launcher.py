@@ -3,7 +3,8 @@
 State lives in the cluster directory (``cluster.json`` plus one folder per node),
 so ``up`` after ``down`` restarts on the existing data and ``status`` works from
 another process. Nodes are always stopped together: a lone surviving controller
-would wait for quorum on shutdown.
+would wait for quorum on shutdown. Unless ``insecure``, the cluster is SASL_SSL with
+SCRAM-SHA-512 and the StandardAuthorizer, its secrets made by :mod:`deploy.kafka.security`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import structlog
 
 from deploy.kafka.jars import ensure_jars, require_program
 from deploy.kafka.layout import HEAP, KAFKA_VERSION, ClusterLayout, NodeLayout, new_cluster_id
+from deploy.kafka.security import ADMIN, BUS, MECHANISM, write_private
 from schemas.errors import KafkaUnavailable, ProvisioningError
+from streams.kafka_connection import KafkaConnection, KafkaSecurity
 
 log = structlog.get_logger(__name__)
 
@@ -41,6 +44,32 @@ class ClusterInfo:
     bootstrap: str
     cluster_id: str | None
     nodes: list[NodeStatus]
+    connection: KafkaConnection  # the bus's own principal
+
+    def as_json(self) -> dict[str, object]:
+        """What ``seabus kafka status --json`` prints: where and how to connect, never a password."""
+        sec = self.connection.security
+        return {
+            "bootstrap": self.bootstrap,
+            "security_protocol": sec.security_protocol,
+            "sasl_mechanism": sec.sasl_mechanism,
+            "username": sec.username,
+            "password_file": str(sec.password_file) if sec.password_file else None,
+            "ca_file": str(sec.ca_file) if sec.ca_file else None,
+            "running": self.running,
+            "directory": str(self.directory),
+            "cluster_id": self.cluster_id,
+            "nodes": [
+                {
+                    "node_id": n.node_id,
+                    "port": n.port,
+                    "pid": n.pid,
+                    "running": n.running,
+                    "answering": n.answering,
+                }
+                for n in self.nodes
+            ],
+        }
 
     @property
     def running(self) -> bool:
@@ -84,12 +113,38 @@ def _log_tail(node: NodeLayout, lines: int = 20) -> str:
 class LocalCluster:
     """A local cluster rooted at ``directory``; nothing runs until :meth:`up`."""
 
-    def __init__(self, *, directory: Path, cache_dir: Path, nodes: int = 1, base_port: int = 19092) -> None:
+    def __init__(
+        self,
+        *,
+        directory: Path,
+        cache_dir: Path,
+        nodes: int = 1,
+        base_port: int = 19092,
+        insecure: bool = False,
+    ) -> None:
         if nodes not in (1, 3):
             raise ProvisioningError(f"a local cluster has 1 or 3 nodes, not {nodes}")
-        self.layout = ClusterLayout(directory=directory, nodes=nodes, base_port=base_port)
+        self.layout = ClusterLayout(
+            directory=directory, nodes=nodes, base_port=base_port, secure=not insecure
+        )
         self.cache_dir = cache_dir
         self._procs: dict[int, subprocess.Popen[bytes]] = {}
+
+    @classmethod
+    def wanted(
+        cls, *, directory: Path, cache_dir: Path, nodes: int, base_port: int, insecure: bool
+    ) -> LocalCluster:
+        """The cluster to start: the recorded shape if one exists, with the security asked for.
+
+        Asking for the security explicitly (never inheriting it from old data) is what makes
+        ``up`` refuse to bring back a plaintext cluster nobody asked for.
+        """
+        existing = cls.existing(directory=directory, cache_dir=cache_dir)
+        if existing is not None:
+            nodes, base_port = existing.layout.nodes, existing.layout.base_port
+        return cls(
+            directory=directory, cache_dir=cache_dir, nodes=nodes, base_port=base_port, insecure=insecure
+        )
 
     @classmethod
     def existing(cls, *, directory: Path, cache_dir: Path) -> LocalCluster | None:
@@ -103,17 +158,51 @@ class LocalCluster:
             cache_dir=cache_dir,
             nodes=data["nodes"],
             base_port=data["base_port"],
+            # A cluster recorded before security existed is a plaintext one.
+            insecure=data.get("security", "plaintext") == "plaintext",
         )
 
     @property
     def bootstrap(self) -> str:
         return self.layout.bootstrap
 
+    @property
+    def secure(self) -> bool:
+        return self.layout.secure
+
+    def connection(self, principal: str = BUS) -> KafkaConnection:
+        """How a client reaches this cluster as ``principal`` (the bus's, unless the brokers' own)."""
+        if not self.secure:
+            return KafkaConnection(bootstrap=self.bootstrap)
+        sec = self.layout.secrets
+        return KafkaConnection(
+            bootstrap=self.bootstrap,
+            security=KafkaSecurity(
+                security_protocol="SASL_SSL",
+                sasl_mechanism=MECHANISM,
+                username=principal,
+                password_file=sec.password_file(principal),
+                ca_file=sec.ca_file,
+            ),
+        )
+
+    @property
+    def _security_label(self) -> str:
+        return "sasl_ssl" if self.secure else "plaintext"
+
     def _check_recorded_shape(self) -> str | None:
         state = self.layout.state_file
         if not state.exists():
             return None
         data = json.loads(state.read_text())
+        recorded = data.get("security", "plaintext")
+        if recorded != self._security_label:
+            raise ProvisioningError(
+                f"{self.layout.directory} holds a {recorded} cluster; you asked for a "
+                f"{self._security_label} one. Its storage cannot change security after it was "
+                "formatted: use the same mode (--insecure / SEABUS_LOCAL_KAFKA_INSECURE), or run "
+                "`seabus kafka down --purge` to delete its data first."
+            )
         if data["nodes"] != self.layout.nodes or data["base_port"] != self.layout.base_port:
             raise ProvisioningError(
                 f"{self.layout.directory} holds a {data['nodes']}-node cluster on port "
@@ -145,11 +234,20 @@ class LocalCluster:
             bootstrap=self.bootstrap,
             cluster_id=cluster_id,
             nodes=nodes,
+            connection=self.connection(),
         )
 
     def up(self, *, timeout_s: float = 90.0) -> ClusterInfo:
         """Format storage if new, start every node, and wait until all answer."""
         java = require_program("java", purpose="run the local Kafka broker")
+        # Before anything else, a running cluster included: its shape and security are what was asked.
+        cluster_id = self._check_recorded_shape()
+        if not self.secure:
+            log.warning(
+                "INSECURE LOCAL KAFKA: plaintext listeners, no authentication, no authorization; "
+                "anyone who can reach the ports reads and writes every topic",
+                bootstrap=self.bootstrap,
+            )
         current = self.status()
         if current.running:
             return current
@@ -157,7 +255,6 @@ class LocalCluster:
             # Some nodes up, some not: stop the rest together, then start cleanly.
             self.down()
         lib = ensure_jars(self.cache_dir)
-        cluster_id = self._check_recorded_shape()
         for node in self.layout.node_layouts:
             for port in (node.broker_port, node.controller_port):
                 if _port_open(port):
@@ -169,9 +266,12 @@ class LocalCluster:
         fresh = cluster_id is None
         if cluster_id is None:
             cluster_id = new_cluster_id()
+        if self.secure:
+            self.layout.secrets.ensure(self.layout.nodes)
         for node in self.layout.node_layouts:
             node.directory.mkdir(parents=True, exist_ok=True)
-            node.properties_file.write_text(self.layout.server_properties(node))
+            # Owner-only: it holds the keystore and inter-broker passwords.
+            write_private(node.properties_file, self.layout.server_properties(node).encode())
         if fresh:
             self._format(java, classpath, cluster_id)
             self.layout.state_file.write_text(
@@ -181,6 +281,7 @@ class LocalCluster:
                         "nodes": self.layout.nodes,
                         "base_port": self.layout.base_port,
                         "kafka_version": KAFKA_VERSION,
+                        "security": self._security_label,
                     },
                     indent=2,
                 )
@@ -196,6 +297,10 @@ class LocalCluster:
                 java, "-Xmx256m", "-cp", classpath, "kafka.tools.StorageTool", "format",
                 f"--cluster-id={cluster_id}", "--config", str(node.properties_file), "--ignore-formatted",
             ]  # fmt: skip
+            # KIP-900: the SCRAM credentials go into the storage before any node starts. The
+            # storage tool only takes them as arguments; it runs once, on loopback, at formatting.
+            if self.secure:
+                cmd += self.layout.scram_arguments()
             procs.append((node, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)))
         for node, proc in procs:
             out, _ = proc.communicate(timeout=120)
@@ -222,7 +327,13 @@ class LocalCluster:
             )
         self._procs[node.node_id] = proc
         node.pid_file.write_text(f"{proc.pid}\n")
-        log.info("kafka node started", node_id=node.node_id, pid=proc.pid, port=node.broker_port)
+        log.info(
+            "kafka node started",
+            node_id=node.node_id,
+            pid=proc.pid,
+            port=node.broker_port,
+            security="SASL_SSL/" + MECHANISM if self.secure else "PLAINTEXT (insecure)",
+        )
 
     def _wait_ready(self, timeout_s: float) -> ClusterInfo:
         deadline = time.monotonic() + timeout_s
@@ -247,14 +358,8 @@ class LocalCluster:
             time.sleep(0.25)
 
     def _brokers_registered(self) -> int:
-        from kafka.admin import KafkaAdminClient
-
         try:
-            admin = KafkaAdminClient(
-                bootstrap_servers=self.bootstrap,
-                request_timeout_ms=3000,
-                client_id="seabus-launcher",
-            )
+            admin = self.connection(ADMIN).kafka_admin(request_timeout_ms=3000, client_id="seabus-launcher")
         except Exception:
             return 0
         try:

@@ -16,8 +16,10 @@ duplicate. Nothing is lost, nothing is routed twice.
 
 Run the demo against a running bus (``seabus run``)::
 
-    python docs/examples/outbox_sqlite.py --db /tmp/cases.sqlite3 \
-        --bootstrap 127.0.0.1:19092 --topic sea.allegations
+    python docs/examples/outbox_sqlite.py --db /tmp/cases.sqlite3 --topic sea.allegations
+
+It connects as seabus does: to SEABUS_BOOTSTRAP with SEABUS_KAFKA__* (TLS, SASL), or
+to the local cluster ``seabus run`` started, with its generated credentials.
 
 It records one synthetic allegation and relays the outbox once.
 """
@@ -31,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from connectors.publisher import Publisher, PublishFailed, check_event
+from deploy.cli.common import connection_or_local, settings
 from schemas.enums import PersonnelCategory
 from schemas.errors import ValidationFailed
 from schemas.models import AllegationEvent
@@ -156,7 +159,6 @@ def demo_event(allegation_id: str = "SYNTH-OUTBOX-0001") -> AllegationEvent:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, required=True)
-    parser.add_argument("--bootstrap", default="127.0.0.1:19092")
     parser.add_argument("--topic", default="sea.allegations")
     args = parser.parse_args(argv)
     conn = open_db(args.db)
@@ -164,7 +166,8 @@ def main(argv: list[str] | None = None) -> None:
         record_case(conn, demo_event())
     except sqlite3.IntegrityError:
         print("the demo allegation is already in this database; relaying what is unsent")
-    with Publisher(bootstrap=args.bootstrap, topic=args.topic, source="outbox-demo") as publisher:
+    kafka = connection_or_local(settings())  # never a password on the command line
+    with Publisher(kafka=kafka, topic=args.topic, source="outbox-demo") as publisher:
         print(f"relayed {relay_once(conn, publisher)} event(s); unsent: {unsent(conn)}")
 
 

@@ -10,6 +10,7 @@ from faust.types import TP
 
 from streams import faust_compat, metrics
 from streams.context import BusContext
+from streams.kafka_connection import KafkaConnection
 from streams.progress import TABLE, Prober, SourceProgress
 from streams.tables import changelog_config
 
@@ -26,7 +27,7 @@ class FaustSeeker:
         await self.app.consumer.seek(TP(tp.topic, tp.partition), offset)
 
 
-def register_progress(app: faust.App, ctx: BusContext, *, bootstrap: str) -> SourceProgress:
+def register_progress(app: faust.App, ctx: BusContext, *, kafka: KafkaConnection) -> SourceProgress:
     settings = ctx.settings
     sources = (settings.topic("allegations"), settings.topic("responses"))
     table = app.Table(
@@ -37,7 +38,7 @@ def register_progress(app: faust.App, ctx: BusContext, *, bootstrap: str) -> Sou
         value_type=int,
         extra_topic_configs=changelog_config(settings),
     )
-    prober = Prober(client_options={"bootstrap_servers": bootstrap.split(",")})
+    prober = Prober(kafka=kafka)
     progress = SourceProgress(
         table=table,
         seeker=FaustSeeker(app),

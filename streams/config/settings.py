@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from schemas.errors import ConfigError
 from streams.config.errors import config_error
+from streams.kafka_connection import KafkaConnection, KafkaSecurity
 
 PACKAGE_CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"
 DEFAULT_CONFIG_FILE = PACKAGE_CONFIG_DIR / "seabus.yaml"
@@ -97,6 +98,12 @@ class _YamlSource(PydanticBaseSettingsSource):
             raise ConfigError(f"{self.path}: not valid YAML ({exc}). Fix the syntax.") from exc
         if not isinstance(data, dict):
             raise ConfigError(f"{self.path}: the top level must be a mapping of settings.")
+        kafka = data.get("kafka")
+        if isinstance(kafka, dict) and kafka.get("password") is not None:
+            raise ConfigError(
+                f"{self.path}: kafka.password must not be written in a configuration file. Put the "
+                "password in a file named by kafka.password_file, or in SEABUS_KAFKA__PASSWORD."
+            )
         return data
 
 
@@ -109,12 +116,14 @@ class Settings(BaseSettings):
 
     config_file: Path = DEFAULT_CONFIG_FILE
     bootstrap: str | None = None
+    kafka: KafkaSecurity = KafkaSecurity()  # TLS and SASL of the cluster at `bootstrap`
     topic_prefix: str = Field(default="sea", pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
     app_id: str = Field(default="seabus", pattern=r"^[A-Za-z0-9_.-]+$")
     data_dir: Path = Field(default_factory=lambda: _xdg("XDG_STATE_HOME", ".local/state"))
     cache_dir: Path = Field(default_factory=lambda: _xdg("XDG_CACHE_HOME", ".cache"))
     local_kafka_nodes: Literal[1, 3] = 1
     local_kafka_port: int = Field(default=19092, ge=1024, le=65000)
+    local_kafka_insecure: bool = False  # plaintext, no authentication: only when asked for
     topics: TopicsConfig = TopicsConfig()
     recipients_file: Path = Path("recipients.yaml")
     routes_file: Path = Path("routes.yaml")
@@ -169,6 +178,18 @@ class Settings(BaseSettings):
 
     def notify_topic(self, recipient: str) -> str:
         return self.topic(f"notify.{recipient}")
+
+    def connection(self) -> KafkaConnection:
+        """The configured cluster and how to reach it (the local cluster has its own: deploy.kafka)."""
+        if self.bootstrap is None:
+            raise ConfigError(
+                "no Kafka cluster is configured (SEABUS_BOOTSTRAP is empty); start the local one with "
+                "`seabus kafka up` or set SEABUS_BOOTSTRAP"
+            )
+        files = ("password_file", "ca_file", "cert_file", "key_file")
+        # Relative paths, like the data files: from the config file's folder, else the current directory.
+        found = {f: self.resolve(p) for f in files if (p := getattr(self.kafka, f)) is not None}
+        return KafkaConnection(bootstrap=self.bootstrap, security=self.kafka.model_copy(update=found))
 
     @property
     def local_kafka(self) -> bool:

@@ -22,6 +22,7 @@ from aiokafka.errors import KafkaError
 
 from schemas.errors import KafkaUnavailable
 from streams import faust_compat
+from streams.kafka_connection import KafkaConnection
 from streams.views.errors import ViewError
 from streams.views.index import ViewIndex
 from streams.views.topics import topic_pattern
@@ -49,14 +50,14 @@ class ViewReader:
         self,
         *,
         index: ViewIndex,
-        bootstrap: str,
+        kafka: KafkaConnection,
         refresh_s: float = 5.0,
         request_timeout_s: float = 10.0,
         client_id: str = "seabus-view",
         announce: bool = True,
     ) -> None:
         self.index = index
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.refresh_s = refresh_s
         self.request_timeout_s = request_timeout_s
         self.client_id = client_id
@@ -73,8 +74,7 @@ class ViewReader:
 
     async def start(self) -> None:
         """Connect and assign every matching partition; raises KafkaUnavailable."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap,
+        consumer = self.kafka.aio_consumer(
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -86,7 +86,7 @@ class ViewReader:
         except (KafkaError, OSError, TimeoutError) as exc:
             await consumer.stop()
             raise KafkaUnavailable(
-                f"the read model cannot reach Kafka at {self.bootstrap} ({exc.__class__.__name__}: {exc}); "
+                f"the read model cannot reach Kafka at {self.kafka.bootstrap} ({exc.__class__.__name__}: {exc}); "
                 "check SEABUS_BOOTSTRAP, or start the local broker with `seabus kafka up`."
             ) from exc
         self._consumer = consumer
@@ -125,7 +125,7 @@ class ViewReader:
         deadline = time.monotonic() + timeout_s
         if not self._assigned:
             raise ViewError(
-                f"Kafka at {self.bootstrap} has no topics with the prefix {self.index.prefix!r}; check "
+                f"Kafka at {self.kafka.bootstrap} has no topics with the prefix {self.index.prefix!r}; check "
                 "SEABUS_TOPIC_PREFIX, or start the bus once (`seabus run`) so that it creates them."
             )
         while not self.index.caught_up:

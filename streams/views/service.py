@@ -18,6 +18,7 @@ from schemas.codec import Codec
 from schemas.errors import KafkaUnavailable
 from streams import metrics
 from streams.config import Settings
+from streams.kafka_connection import KafkaConnection
 from streams.views.index import ViewIndex
 from streams.views.reader import ReaderStatus, ViewReader
 
@@ -43,10 +44,10 @@ class ViewService(mode.Service):
     and reports itself not ready (``/readyz``) until it has caught up again.
     """
 
-    def __init__(self, *, settings: Settings, bootstrap: str, refresh_s: float = 5.0) -> None:
+    def __init__(self, *, settings: Settings, kafka: KafkaConnection, refresh_s: float = 5.0) -> None:
         self.settings = settings
         self.index = _index(settings)
-        self.reader = ViewReader(index=self.index, bootstrap=bootstrap, refresh_s=refresh_s)
+        self.reader = ViewReader(index=self.index, kafka=kafka, refresh_s=refresh_s)
         self._task: asyncio.Task[None] | None = None
         self._forget_metrics: Callable[[], None] | None = None
         super().__init__()
@@ -89,10 +90,10 @@ def _report_crash(task: asyncio.Task[None]) -> None:
         log.error("read model stopped; /readyz stays 503 until a restart", exc_info=task.exception())
 
 
-async def read_view(settings: Settings, *, bootstrap: str, timeout_s: float = 60.0) -> ViewIndex:
+async def read_view(settings: Settings, *, kafka: KafkaConnection, timeout_s: float = 60.0) -> ViewIndex:
     """The read model up to the current end of every topic (no running bus needed)."""
     index = _index(settings)
-    reader = ViewReader(index=index, bootstrap=bootstrap, client_id="seabus-overdue", announce=False)
+    reader = ViewReader(index=index, kafka=kafka, client_id="seabus-overdue", announce=False)
     await reader.start()
     try:
         await reader.catch_up(timeout_s=timeout_s)

@@ -23,6 +23,7 @@ from views.view_support import report
 from schemas.codec import encode_model
 from schemas.enums import ResponseKind
 from schemas.models import Response
+from streams.kafka_connection import KafkaConnection
 
 
 @dataclass
@@ -30,7 +31,7 @@ class RunningBus:
     prefix: str
     process: BusProcess
     url: str
-    bootstrap: str
+    kafka: KafkaConnection
     data_dir: Path
     dashboard_file: Path
 
@@ -38,17 +39,17 @@ class RunningBus:
         """The environment a CLI command needs to talk about this bus."""
         keys = ("SEABUS_TOPIC_PREFIX", "SEABUS_APP_ID", "SEABUS_DATA_DIR", "SEABUS_BOOTSTRAP")
         keys += ("SEABUS_GATEWAY_PORT", "SEABUS_DASHBOARD_FILE", "SEABUS_CACHE_DIR")
-        return {k: self.process.env[k] for k in keys}
+        return {k: self.process.env[k] for k in keys} | self.kafka.env()
 
 
 @contextmanager
-def running_bus(bootstrap: str, tmp: Path, *, due: int, poll_s: float = 1.0) -> Iterator[RunningBus]:
+def running_bus(kafka: KafkaConnection, tmp: Path, *, due: int, poll_s: float = 1.0) -> Iterator[RunningBus]:
     prefix = unique_prefix()
     policies = write_fast_policies(tmp, due=due, reminder=max(1, due // 2), second=3, repeat=3)
     dashboard = write_dashboard_file(tmp, poll_s=poll_s)
     with BusPool() as pool:
         process = pool.start(
-            bootstrap,
+            kafka,
             prefix,
             tmp / "data",
             SEABUS_POLICIES_FILE=policies,
@@ -59,7 +60,7 @@ def running_bus(bootstrap: str, tmp: Path, *, due: int, poll_s: float = 1.0) -> 
             prefix=prefix,
             process=process,
             url=f"http://127.0.0.1:{process.env['SEABUS_GATEWAY_PORT']}",
-            bootstrap=bootstrap,
+            kafka=kafka,
             data_dir=tmp / "data",
             dashboard_file=dashboard,
         )
@@ -99,7 +100,7 @@ def get_json(bus: RunningBus, path: str, *, token: str = TOKEN) -> Any:
 
 
 def publish(bus: RunningBus, topic: str, key: str, value: bytes) -> None:
-    p = producer(bus.bootstrap)
+    p = producer(bus.kafka)
     p.send(f"{bus.prefix}.{topic}", key=key.encode(), value=value).get(timeout=30)
     p.close()
 
@@ -113,7 +114,7 @@ def publish_report(bus: RunningBus, aid: str, *, state: str, entity: str = "MINU
     def mine(values: list[bytes]) -> bool:
         return any(n.allegation_id == aid for n in notifications_among(values))
 
-    read_topic(bus.bootstrap, f"{bus.prefix}.notify.{state}", until=mine)
+    read_topic(bus.kafka, f"{bus.prefix}.notify.{state}", until=mine)
 
 
 def respond(

@@ -17,6 +17,8 @@ from dashboard.e2e_support import RunningBus, get_json, publish_report, running_
 from support import REPO, wait_for
 from views.view_support import NARRATIVE_MARKER, SUBJECT_MARKER
 
+from streams.kafka_connection import KafkaConnection
+
 pytestmark = pytest.mark.kafka
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -83,8 +85,8 @@ def sync_playwright() -> Any:
 
 
 @pytest.fixture
-def bus(kafka_bootstrap: str, tmp_path: Path) -> Iterator[RunningBus]:
-    with running_bus(kafka_bootstrap, tmp_path, due=5, poll_s=1.0) as running:
+def bus(kafka: KafkaConnection, tmp_path: Path) -> Iterator[RunningBus]:
+    with running_bus(kafka, tmp_path, due=5, poll_s=1.0) as running:
         yield running
 
 

@@ -38,6 +38,7 @@ from deploy.cli.overdue_cmd import overdue
 from schemas.codec import encode_model
 from schemas.enums import DeliveryChannel, DeliveryOutcome
 from schemas.models import DeliveryAttempt
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -56,8 +57,8 @@ def seabus(bus: RunningBus, *args: str) -> Result:
 
 
 @pytest.fixture(scope="module")
-def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBus]:
-    with running_bus(kafka_bootstrap, tmp_path_factory.mktemp("oncall"), due=6) as running:
+def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningBus]:
+    with running_bus(kafka, tmp_path_factory.mktemp("oncall"), due=6) as running:
         publish_report(running, A1, state="KEN")
         publish_report(running, A2, state="FRA", entity="MONUSCO")
         publish_report(running, A3, state="KEN")

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-import faust
 import pytest
 from faust.types import TP
-from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.admin import NewTopic
 from support import unique_prefix
 from support.bus import producer
 
 from streams.agents.deadlines import partitioned_table
+from streams.kafka_connection import KafkaConnection
 from streams.restore import restore_tables
 from streams.stores import ROCKSDB_URL, SeabusRocksStore
 
@@ -23,9 +24,9 @@ pytestmark = pytest.mark.kafka
 PARTITIONS = 3
 
 
-def changelog(bootstrap: str, app_id: str) -> str:
+def changelog(kafka: KafkaConnection, app_id: str) -> str:
     topic = f"{app_id}-obligations-changelog"
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = kafka.kafka_admin()
     try:
         admin.create_topics([NewTopic(topic, PARTITIONS, 1, topic_configs={"cleanup.policy": "compact"})])
     finally:
@@ -38,11 +39,11 @@ def key(i: int) -> bytes:
 
 
 def test_restore_applies_values_and_tombstones_then_records_the_offset(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka: KafkaConnection, tmp_path: Path
 ) -> None:
     app_id = unique_prefix()
-    topic = changelog(kafka_bootstrap, app_id)
-    send = producer(kafka_bootstrap)
+    topic = changelog(kafka, app_id)
+    send = producer(kafka)
     for i in range(300):
         send.send(topic, key=key(i), value=f"v1:{i}".encode(), partition=i % PARTITIONS)
     for i in range(0, 300, 10):  # later values win
@@ -52,9 +53,9 @@ def test_restore_applies_values_and_tombstones_then_records_the_offset(
     send.flush()
     send.close()
 
-    app = faust.App(app_id, broker=f"kafka://{kafka_bootstrap}", store=ROCKSDB_URL, datadir=str(tmp_path))
+    app = kafka.faust_app(app_id, store=ROCKSDB_URL, datadir=str(tmp_path))
     table = partitioned_table(app, "obligations", PARTITIONS)
-    report = restore_tables(app, bootstrap=kafka_bootstrap, min_records=0)
+    report = restore_tables(app, kafka=kafka, min_records=0)
     assert report.records == {topic: 300 + 30 + 6}
 
     store = table.data
@@ -72,46 +73,45 @@ def test_restore_applies_values_and_tombstones_then_records_the_offset(
         last += sum(1 for i in range(5, 300, 50) if i % PARTITIONS == p)
         assert store.persisted_offset(TP(topic, p)) == last - 1
 
-    again = restore_tables(app, bootstrap=kafka_bootstrap, min_records=0)
+    again = restore_tables(app, kafka=kafka, min_records=0)
     assert again.records == {}
 
 
-def test_small_gaps_are_left_to_faust(kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_small_gaps_are_left_to_faust(kafka: KafkaConnection, tmp_path: Path) -> None:
     app_id = unique_prefix()
-    topic = changelog(kafka_bootstrap, app_id)
-    send = producer(kafka_bootstrap)
+    topic = changelog(kafka, app_id)
+    send = producer(kafka)
     for i in range(30):
         send.send(topic, key=key(i), value=b"v", partition=i % PARTITIONS)
     send.flush()
     send.close()
-    app = faust.App(app_id, broker=f"kafka://{kafka_bootstrap}", store=ROCKSDB_URL, datadir=str(tmp_path))
+    app = kafka.faust_app(app_id, store=ROCKSDB_URL, datadir=str(tmp_path))
     table = partitioned_table(app, "obligations", PARTITIONS)
-    assert restore_tables(app, bootstrap=kafka_bootstrap, min_records=50).records == {}
+    assert restore_tables(app, kafka=kafka, min_records=50).records == {}
     assert dict(table.items_in(set(range(PARTITIONS)))) == {}
 
 
-def test_a_first_start_without_changelogs_restores_nothing(kafka_bootstrap: str, tmp_path: Path) -> None:
-    app = faust.App(
-        unique_prefix(), broker=f"kafka://{kafka_bootstrap}", store=ROCKSDB_URL, datadir=str(tmp_path)
-    )
+def test_a_first_start_without_changelogs_restores_nothing(kafka: KafkaConnection, tmp_path: Path) -> None:
+    app = kafka.faust_app(unique_prefix(), store=ROCKSDB_URL, datadir=str(tmp_path))
     partitioned_table(app, "obligations", PARTITIONS)
-    assert restore_tables(app, bootstrap=kafka_bootstrap, min_records=0).records == {}
+    assert restore_tables(app, kafka=kafka, min_records=0).records == {}
 
 
-def test_a_data_dir_in_use_by_another_worker_is_a_clear_error(kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_a_data_dir_in_use_by_another_worker_is_a_clear_error(kafka: KafkaConnection, tmp_path: Path) -> None:
     app_id = unique_prefix()
-    topic = changelog(kafka_bootstrap, app_id)
-    send = producer(kafka_bootstrap)
+    topic = changelog(kafka, app_id)
+    send = producer(kafka)
     send.send(topic, key=key(1), value=b"v", partition=0)
     send.flush()
     send.close()
-    holder = faust.App(app_id, broker=f"kafka://{kafka_bootstrap}", store=ROCKSDB_URL, datadir=str(tmp_path))
+    holder = kafka.faust_app(app_id, store=ROCKSDB_URL, datadir=str(tmp_path))
     held = partitioned_table(holder, "obligations", PARTITIONS).data
     assert isinstance(held, SeabusRocksStore)
     for p in range(PARTITIONS):
         held._db_for_partition(p)  # this "worker" holds every partition's lock
     locked = subprocess.run(
-        [sys.executable, "-c", RESTORE_IN_A_SECOND_PROCESS, kafka_bootstrap, app_id, str(tmp_path)],
+        [sys.executable, "-c", RESTORE_IN_A_SECOND_PROCESS, app_id, str(tmp_path)],
+        env={k: v for k, v in os.environ.items() if not k.startswith("SEABUS_")} | kafka.env(),
         capture_output=True,
         text=True,
         timeout=120,
@@ -122,16 +122,17 @@ def test_a_data_dir_in_use_by_another_worker_is_a_clear_error(kafka_bootstrap: s
 
 RESTORE_IN_A_SECOND_PROCESS = """
 import sys
-import faust
 from streams.agents.deadlines import partitioned_table
+from streams.config import load_settings
 from streams.restore import DataDirInUse, restore_tables
 from streams.stores import ROCKSDB_URL
 
-bootstrap, app_id, datadir = sys.argv[1:4]
-app = faust.App(app_id, broker="kafka://" + bootstrap, store=ROCKSDB_URL, datadir=datadir)
+app_id, datadir = sys.argv[1:3]
+kafka = load_settings().connection()  # SEABUS_BOOTSTRAP and SEABUS_KAFKA__* from the parent
+app = kafka.faust_app(app_id, store=ROCKSDB_URL, datadir=datadir)
 partitioned_table(app, "obligations", 3)
 try:
-    restore_tables(app, bootstrap=bootstrap, min_records=0)
+    restore_tables(app, kafka=kafka, min_records=0)
 except DataDirInUse as exc:
     print(exc)
     sys.exit(3)

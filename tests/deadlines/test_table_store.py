@@ -11,6 +11,7 @@ import pytest
 from faust.streams import _current_event
 
 from streams.agents.deadlines import partitioned_table
+from streams.kafka_connection import KafkaConnection
 from streams.stores import ROCKSDB_URL, SeabusRocksStore
 from streams.tables import PartitionedTable, UnknownPartition
 
@@ -25,7 +26,10 @@ def as_event(partition: int) -> Any:
 
 @pytest.fixture
 def table(tmp_path: Path) -> PartitionedTable:
-    app = faust.App("store-test", broker="kafka://127.0.0.1:1", store=ROCKSDB_URL, datadir=str(tmp_path))
+    # Never connects: the broker is a closed port, only the table's local store is used.
+    app = KafkaConnection(bootstrap="127.0.0.1:1").faust_app(
+        "store-test", store=ROCKSDB_URL, datadir=str(tmp_path)
+    )
     table = partitioned_table(app, "obligations", 4)
     store = table.data
     assert isinstance(store, SeabusRocksStore)

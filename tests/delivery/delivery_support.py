@@ -15,6 +15,7 @@ from support.notify import notifications_among
 from connectors.webhooks.testing import Reply, WebhookReceiver
 from schemas.codec import decode_model
 from schemas.models import DeadLetter, DeliveryAttempt, Escalation, Notification, SeabusRecord
+from streams.kafka_connection import KafkaConnection
 
 T = TypeVar("T")
 R = TypeVar("R", bound=SeabusRecord)
@@ -90,41 +91,41 @@ def decoded(values: list[bytes], model: type[R], keep: Callable[[R], bool]) -> l
     return [m for m in (decode_model(v, model) for v in values) if keep(m)]
 
 
-def notification_for(bootstrap: str, prefix: str, recipient: str, aid: str) -> Notification:
+def notification_for(kafka: KafkaConnection, prefix: str, recipient: str, aid: str) -> Notification:
     def mine(values: list[bytes]) -> list[Notification]:
         return [n for n in notifications_among(values) if n.allegation_id == aid]
 
-    return mine(read_topic(bootstrap, f"{prefix}.notify.{recipient}", until=lambda vs: bool(mine(vs))))[0]
+    return mine(read_topic(kafka, f"{prefix}.notify.{recipient}", until=lambda vs: bool(mine(vs))))[0]
 
 
 def attempts(
-    bootstrap: str, prefix: str, until: Callable[[list[DeliveryAttempt]], bool], timeout: float = 60
+    kafka: KafkaConnection, prefix: str, until: Callable[[list[DeliveryAttempt]], bool], timeout: float = 60
 ) -> list[DeliveryAttempt]:
     def parse(values: list[bytes]) -> list[DeliveryAttempt]:
         return [decode_model(v, DeliveryAttempt) for v in values]
 
-    return parse(read_topic(bootstrap, f"{prefix}.audit", until=lambda vs: until(parse(vs)), timeout=timeout))
+    return parse(read_topic(kafka, f"{prefix}.audit", until=lambda vs: until(parse(vs)), timeout=timeout))
 
 
 def escalations(
-    bootstrap: str, prefix: str, until: Callable[[list[Escalation]], bool], timeout: float = 60
+    kafka: KafkaConnection, prefix: str, until: Callable[[list[Escalation]], bool], timeout: float = 60
 ) -> list[Escalation]:
     def parse(values: list[bytes]) -> list[Escalation]:
         return [decode_model(v, Escalation) for v in values]
 
     return parse(
-        read_topic(bootstrap, f"{prefix}.escalations", until=lambda vs: until(parse(vs)), timeout=timeout)
+        read_topic(kafka, f"{prefix}.escalations", until=lambda vs: until(parse(vs)), timeout=timeout)
     )
 
 
 def dead_letters(
-    bootstrap: str, prefix: str, until: Callable[[list[DeadLetter]], bool], timeout: float = 60
+    kafka: KafkaConnection, prefix: str, until: Callable[[list[DeadLetter]], bool], timeout: float = 60
 ) -> list[DeadLetter]:
     def parse(values: list[bytes]) -> list[DeadLetter]:
         return [decode_model(v, DeadLetter) for v in values]
 
     return parse(
-        read_topic(bootstrap, f"{prefix}.deadletter", until=lambda vs: until(parse(vs)), timeout=timeout)
+        read_topic(kafka, f"{prefix}.deadletter", until=lambda vs: until(parse(vs)), timeout=timeout)
     )
 
 

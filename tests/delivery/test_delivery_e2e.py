@@ -36,6 +36,7 @@ from schemas.codec import decode_model, encode_model
 from schemas.enums import DeliveryChannel, DeliveryOutcome, EscalationLevel
 from schemas.enums import PersonnelCategory as P
 from schemas.models import Notification
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -52,7 +53,7 @@ class Bus:
 
 
 @pytest.fixture(scope="module")
-def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bus]:
+def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bus]:
     tmp = tmp_path_factory.mktemp("delivery")
     specs = {
         "FRA": {"secrets": [SECRETS["FRA"]], "replies": [500]},
@@ -84,7 +85,7 @@ def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         )
         prefix = unique_prefix()
         process = pool.start(
-            kafka_bootstrap,
+            kafka,
             prefix,
             tmp / "data",
             SEABUS_RECIPIENTS_FILE=recipients,
@@ -102,9 +103,9 @@ def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def publish(
-    bootstrap: str, prefix: str, aid: str, subjects: list[tuple[str, str | None, str | None, P]]
+    kafka: KafkaConnection, prefix: str, aid: str, subjects: list[tuple[str, str | None, str | None, P]]
 ) -> None:
-    p = producer(bootstrap)
+    p = producer(kafka)
     p.send(f"{prefix}.allegations", key=aid.encode(), value=encode_model(event(aid, subjects=subjects))).get(
         timeout=30
     )
@@ -112,7 +113,7 @@ def publish(
 
 
 def webhook_attempts(
-    kafka: str, prefix: str, nid: str, *, final: bool = True
+    kafka: KafkaConnection, prefix: str, nid: str, *, final: bool = True
 ) -> list[tuple[str, int | None]]:
     finals = {DeliveryOutcome.DELIVERED, DeliveryOutcome.FAILED, DeliveryOutcome.DISABLED}
     got = attempts(
@@ -128,13 +129,13 @@ def webhook_attempts(
 
 
 def test_webhook_500_then_200_is_delivered_once_with_a_valid_signature(
-    kafka_bootstrap: str, bus: Bus
+    kafka: KafkaConnection, bus: Bus
 ) -> None:
     aid = "SYNTH-DLV-0001"
-    publish(kafka_bootstrap, bus.prefix, aid, [("SYNTH-SUBJ-DLV-1", "FRA", None, P.STAFF_MEMBER)])
-    note = notification_for(kafka_bootstrap, bus.prefix, "FRA", aid)
+    publish(kafka, bus.prefix, aid, [("SYNTH-SUBJ-DLV-1", "FRA", None, P.STAFF_MEMBER)])
+    note = notification_for(kafka, bus.prefix, "FRA", aid)
 
-    assert webhook_attempts(kafka_bootstrap, bus.prefix, note.notification_id) == [
+    assert webhook_attempts(kafka, bus.prefix, note.notification_id) == [
         ("RETRYING", 500),
         ("DELIVERED", 200),
     ]
@@ -146,11 +147,11 @@ def test_webhook_500_then_200_is_delivered_once_with_a_valid_signature(
     assert Notification.model_validate_json(requests[-1].body) == note
 
 
-def test_410_disables_the_endpoint_once_and_nothing_more_is_sent(kafka_bootstrap: str, bus: Bus) -> None:
+def test_410_disables_the_endpoint_once_and_nothing_more_is_sent(kafka: KafkaConnection, bus: Bus) -> None:
     first, second = "SYNTH-DLV-0002", "SYNTH-DLV-0003"
-    publish(kafka_bootstrap, bus.prefix, first, [("SYNTH-SUBJ-DLV-2", "NPL", None, P.STAFF_MEMBER)])
+    publish(kafka, bus.prefix, first, [("SYNTH-SUBJ-DLV-2", "NPL", None, P.STAFF_MEMBER)])
     disabled = escalations(
-        kafka_bootstrap,
+        kafka,
         bus.prefix,
         until=lambda es: any(e.level is EscalationLevel.ENDPOINT_DISABLED for e in es),
     )
@@ -158,11 +159,11 @@ def test_410_disables_the_endpoint_once_and_nothing_more_is_sent(kafka_bootstrap
         (e.recipient, e.allegation_id) for e in disabled if e.level is EscalationLevel.ENDPOINT_DISABLED
     ] == [("NPL", first)]
 
-    publish(kafka_bootstrap, bus.prefix, second, [("SYNTH-SUBJ-DLV-3", "NPL", None, P.STAFF_MEMBER)])
-    later = notification_for(kafka_bootstrap, bus.prefix, "NPL", second)
-    assert webhook_attempts(kafka_bootstrap, bus.prefix, later.notification_id) == [("DISABLED", None)]
+    publish(kafka, bus.prefix, second, [("SYNTH-SUBJ-DLV-3", "NPL", None, P.STAFF_MEMBER)])
+    later = notification_for(kafka, bus.prefix, "NPL", second)
+    assert webhook_attempts(kafka, bus.prefix, later.notification_id) == [("DISABLED", None)]
     letters = dead_letters(
-        kafka_bootstrap,
+        kafka,
         bus.prefix,
         until=lambda ds: {d.original_key for d in ds} >= {first.encode(), second.encode()},
     )
@@ -170,7 +171,7 @@ def test_410_disables_the_endpoint_once_and_nothing_more_is_sent(kafka_bootstrap
         assert letter.reason.value == "DELIVERY_FAILED"
         assert decode_model(letter.original_value, Notification).recipient == "NPL"
     every = escalations(
-        kafka_bootstrap,
+        kafka,
         bus.prefix,
         until=lambda es: any(
             e.allegation_id == second and e.level is EscalationLevel.DELIVERY_FAILED for e in es
@@ -180,10 +181,10 @@ def test_410_disables_the_endpoint_once_and_nothing_more_is_sent(kafka_bootstrap
     assert bus.receivers["NPL"].arrived == 1  # the 410; the second notification made no request
 
 
-def test_a_dead_endpoint_does_not_delay_another_recipient(kafka_bootstrap: str, bus: Bus) -> None:
+def test_a_dead_endpoint_does_not_delay_another_recipient(kafka: KafkaConnection, bus: Bus) -> None:
     aid = "SYNTH-DLV-0004"
     publish(
-        kafka_bootstrap,
+        kafka,
         bus.prefix,
         aid,
         [
@@ -193,24 +194,24 @@ def test_a_dead_endpoint_does_not_delay_another_recipient(kafka_bootstrap: str, 
     )
     ken, ury = bus.receivers["KEN"], bus.receivers["URY"]
     wait_for(lambda: ken.arrived >= 1, what="KEN's request to reach its (dead) endpoint")
-    ury_note = notification_for(kafka_bootstrap, bus.prefix, "URY", aid)
-    assert webhook_attempts(kafka_bootstrap, bus.prefix, ury_note.notification_id) == [("DELIVERED", 200)]
+    ury_note = notification_for(kafka, bus.prefix, "URY", aid)
+    assert webhook_attempts(kafka, bus.prefix, ury_note.notification_id) == [("DELIVERED", 200)]
     # URY was served while KEN's request was still hanging: it arrived, and was never answered.
     assert (ken.arrived, len(ken.requests)) == (1, 0)
     assert ury.delivered_ids() == [ury_note.notification_id]
 
     bus.receivers.release("KEN")
-    ken_note = notification_for(kafka_bootstrap, bus.prefix, "KEN", aid)
-    assert webhook_attempts(kafka_bootstrap, bus.prefix, ken_note.notification_id) == [("DELIVERED", 200)]
+    ken_note = notification_for(kafka, bus.prefix, "KEN", aid)
+    assert webhook_attempts(kafka, bus.prefix, ken_note.notification_id) == [("DELIVERED", 200)]
 
 
 def test_email_carries_reference_and_due_dates_and_nothing_confidential(
-    kafka_bootstrap: str, bus: Bus
+    kafka: KafkaConnection, bus: Bus
 ) -> None:
     aid = "SYNTH-DLV-0005"
     subject_ref = "SYNTH-SUBJ-DLV-6"
-    publish(kafka_bootstrap, bus.prefix, aid, [(subject_ref, "BGD", "BGD", P.MILITARY_CONTINGENT)])
-    note = notification_for(kafka_bootstrap, bus.prefix, "BGD", aid)
+    publish(kafka, bus.prefix, aid, [(subject_ref, "BGD", "BGD", P.MILITARY_CONTINGENT)])
+    note = notification_for(kafka, bus.prefix, "BGD", aid)
     assert note.obligations  # a Member State owes answers, so the e-mail has due dates to show
 
     [captured] = wait_for(
@@ -233,7 +234,7 @@ def test_email_carries_reference_and_due_dates_and_nothing_confidential(
     assert '"allegation_id"' not in raw  # no JSON of the notification either
 
     got = attempts(
-        kafka_bootstrap,
+        kafka,
         bus.prefix,
         until=lambda items: any(a.notification_id == note.notification_id for a in items),
     )

@@ -24,6 +24,7 @@ from schemas.enums import DeadLetterReason, DeliveryOutcome, EscalationLevel
 from schemas.testing import synthetic_notification
 from streams.config import Settings
 from streams.config.recipients import RecipientsDirectory
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -41,10 +42,10 @@ def directory(url: str) -> RecipientsDirectory:
     return RecipientsDirectory.model_validate({"recipients": [*offices, fra]})
 
 
-def delivery(settings: Settings, bootstrap: str, url: str, *, app_id: str | None = None) -> Delivery:
+def delivery(settings: Settings, kafka: KafkaConnection, url: str, *, app_id: str | None = None) -> Delivery:
     made = build_delivery(
         settings=settings if app_id is None else settings.model_copy(update={"app_id": app_id}),
-        bootstrap=bootstrap,
+        kafka=kafka,
         directory=directory(url),
         codec=default_codec(),
         clock=lambda: datetime.now(UTC),
@@ -54,8 +55,8 @@ def delivery(settings: Settings, bootstrap: str, url: str, *, app_id: str | None
     return made
 
 
-def publish(bootstrap: str, topic: str, *values: bytes) -> None:
-    p = producer(bootstrap)
+def publish(kafka: KafkaConnection, topic: str, *values: bytes) -> None:
+    p = producer(kafka)
     for value in values:
         p.send(topic, key=AID.encode(), value=value).get(timeout=30)
     p.close()
@@ -79,27 +80,25 @@ async def until(predicate: Callable[[], bool], what: str) -> None:
 
 
 @pytest.fixture
-def fra_topic(settings: Settings, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    topics.apply(settings, ["FRA"], bootstrap=kafka_bootstrap)
+def fra_topic(settings: Settings, kafka: KafkaConnection, monkeypatch: pytest.MonkeyPatch) -> str:
+    topics.apply(settings, ["FRA"], kafka=kafka)
     monkeypatch.setenv("WEBHOOK_SECRET_FRA", SECRET)
     return settings.notify_topic("FRA")
 
 
 def test_a_notification_delivered_before_a_crash_is_not_sent_again(
-    settings: Settings, kafka_bootstrap: str, fra_topic: str
+    settings: Settings, kafka: KafkaConnection, fra_topic: str
 ) -> None:
     async def scenario() -> tuple[list[str | None], int, int]:
         async with WebhookReceiver(secrets=[SECRET]) as receiver:
-            publish(kafka_bootstrap, fra_topic, note(1))
-            first = delivery(settings, kafka_bootstrap, receiver.url)
+            publish(kafka, fra_topic, note(1))
+            first = delivery(settings, kafka, receiver.url)
             await first.start()
             await until(lambda: first.lanes[0].processed == 1, "the first run to deliver")
             await first.stop()
 
-            publish(kafka_bootstrap, fra_topic, note(2))
-            second = delivery(
-                settings, kafka_bootstrap, receiver.url, app_id=f"{settings.app_id}-after-crash"
-            )
+            publish(kafka, fra_topic, note(2))
+            second = delivery(settings, kafka, receiver.url, app_id=f"{settings.app_id}-after-crash")
             await second.start()
             try:
                 await until(lambda: second.lanes[0].processed == 2, "the second run to go through both")
@@ -114,18 +113,18 @@ def test_a_notification_delivered_before_a_crash_is_not_sent_again(
 
 
 def test_a_410_keeps_the_endpoint_disabled_after_a_restart(
-    settings: Settings, kafka_bootstrap: str, fra_topic: str
+    settings: Settings, kafka: KafkaConnection, fra_topic: str
 ) -> None:
     async def scenario() -> int:
         async with WebhookReceiver(secrets=[SECRET], default=410) as receiver:
-            publish(kafka_bootstrap, fra_topic, note(1))
-            first = delivery(settings, kafka_bootstrap, receiver.url)
+            publish(kafka, fra_topic, note(1))
+            first = delivery(settings, kafka, receiver.url)
             await first.start()
             await until(lambda: first.lanes[0].processed == 1, "the 410")
             await first.stop()
 
-            publish(kafka_bootstrap, fra_topic, note(2))
-            second = delivery(settings, kafka_bootstrap, receiver.url)
+            publish(kafka, fra_topic, note(2))
+            second = delivery(settings, kafka, receiver.url)
             await second.start()
             try:
                 await until(lambda: second.lanes[0].processed == 1, "the second notification")
@@ -135,24 +134,24 @@ def test_a_410_keeps_the_endpoint_disabled_after_a_restart(
 
     assert asyncio.run(scenario()) == 1
     prefix = settings.topic_prefix
-    audit = attempts(kafka_bootstrap, prefix, until=lambda items: len(items) >= 2)
+    audit = attempts(kafka, prefix, until=lambda items: len(items) >= 2)
     assert [(a.notification_id, a.outcome, a.http_status) for a in audit] == [
         ("SYNTH-NOTIF-RST-1", DeliveryOutcome.DISABLED, 410),
         ("SYNTH-NOTIF-RST-2", DeliveryOutcome.DISABLED, None),  # decided without a request
     ]
-    raised = escalations(kafka_bootstrap, prefix, until=lambda es: len(es) >= 2)
+    raised = escalations(kafka, prefix, until=lambda es: len(es) >= 2)
     assert [e.level for e in raised] == [EscalationLevel.ENDPOINT_DISABLED, EscalationLevel.DELIVERY_FAILED]
-    letters = dead_letters(kafka_bootstrap, prefix, until=lambda ds: len(ds) >= 2)
+    letters = dead_letters(kafka, prefix, until=lambda ds: len(ds) >= 2)
     assert [d.reason for d in letters] == [DeadLetterReason.DELIVERY_FAILED] * 2
 
 
 def test_an_unreadable_record_is_dead_lettered_and_the_lane_goes_on(
-    settings: Settings, kafka_bootstrap: str, fra_topic: str
+    settings: Settings, kafka: KafkaConnection, fra_topic: str
 ) -> None:
     async def scenario() -> list[str]:
         async with WebhookReceiver(secrets=[SECRET]) as receiver:
-            publish(kafka_bootstrap, fra_topic, b'{"not": "avro"}', note(3))
-            running = delivery(settings, kafka_bootstrap, receiver.url)
+            publish(kafka, fra_topic, b'{"not": "avro"}', note(3))
+            running = delivery(settings, kafka, receiver.url)
             await running.start()
             try:
                 await until(lambda: running.lanes[0].processed == 2, "both records")
@@ -162,9 +161,9 @@ def test_an_unreadable_record_is_dead_lettered_and_the_lane_goes_on(
 
     assert asyncio.run(scenario()) == ["SYNTH-NOTIF-RST-3"]
     prefix = settings.topic_prefix
-    [letter] = dead_letters(kafka_bootstrap, prefix, until=lambda ds: len(ds) >= 1)
+    [letter] = dead_letters(kafka, prefix, until=lambda ds: len(ds) >= 1)
     assert (letter.reason, letter.original_value) == (DeadLetterReason.MALFORMED_BYTES, b'{"not": "avro"}')
-    [raised] = escalations(kafka_bootstrap, prefix, until=lambda es: len(es) >= 1)
+    [raised] = escalations(kafka, prefix, until=lambda es: len(es) >= 1)
     assert (raised.level, raised.recipient, raised.allegation_id) == (
         EscalationLevel.DELIVERY_FAILED,
         "FRA",

@@ -12,6 +12,8 @@ PUBLIC = {
         "EscalationHandler",
         "Handler",
         "InMemorySeenStore",
+        "KafkaConnection",
+        "KafkaSecurity",
         "SeenStore",
         "SqliteSeenStore",
         "Subscriber",

@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from kafka.admin import KafkaAdminClient
 from support import JAR_CACHE, bus_env, free_base_port, unique_prefix, wait_for
 from support.bus import BusPool
 
 from deploy.kafka import LocalCluster
+from streams.kafka_connection import KafkaConnection
 
 
-def test_run_against_configured_cluster(kafka_bootstrap: str, tmp_path: Path, buses: BusPool) -> None:
+def test_run_against_configured_cluster(kafka: KafkaConnection, tmp_path: Path, buses: BusPool) -> None:
     prefix = unique_prefix()
-    run = buses.spawn(bus_env(bootstrap=kafka_bootstrap, prefix=prefix, data_dir=tmp_path / "data"))
+    run = buses.spawn(bus_env(kafka=kafka, prefix=prefix, data_dir=tmp_path / "data"))
     try:
         wait_for(
             lambda: run.saw("seabus worker ready") or run.proc.poll() is not None,
@@ -22,7 +22,7 @@ def test_run_against_configured_cluster(kafka_bootstrap: str, tmp_path: Path, bu
             what="worker ready",
         )
         assert run.proc.poll() is None, "".join(run.lines)
-        admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        admin = kafka.kafka_admin()
         topics = set(admin.list_topics())
         admin.close()
         assert {f"{prefix}.allegations", f"{prefix}.responses", f"{prefix}.notify.OSC"} <= topics
@@ -48,7 +48,7 @@ def test_run_starts_and_stops_its_own_local_kafka(
     port = free_base_port(2)
     request.addfinalizer(lambda: _stop_local_kafka(data / "kafka"))
     run = buses.spawn(
-        bus_env(bootstrap=None, prefix=unique_prefix(), data_dir=data, SEABUS_LOCAL_KAFKA_PORT=port)
+        bus_env(kafka=None, prefix=unique_prefix(), data_dir=data, SEABUS_LOCAL_KAFKA_PORT=port)
     )
     try:
         wait_for(
@@ -58,12 +58,17 @@ def test_run_starts_and_stops_its_own_local_kafka(
         )
         assert run.proc.poll() is None, "".join(run.lines)
         assert run.saw("local kafka ready")
+        ready = next(line for line in run.lines if "local kafka ready" in line)
+        assert "SASL_SSL" in ready
+        assert "SCRAM-SHA-512" in ready
         pid = int((data / "kafka" / "node-1" / "node.pid").read_text())
         assert Path(f"/proc/{pid}").exists()
     finally:
         code = run.interrupt()
     assert code == 0, "".join(run.lines[-30:])
     assert run.saw("stopping the local kafka this run started")
+    password = (data / "kafka" / "security" / "seabus.password").read_text().strip()
+    assert not any(password in line for line in run.lines)  # the worker used it, never logged it
     assert (
         not Path(f"/proc/{pid}").exists() or b"kafka.Kafka" not in Path(f"/proc/{pid}/cmdline").read_bytes()
     )

@@ -24,7 +24,7 @@ def test_worker_started_before_the_cluster_waits_and_then_routes(tmp_path: Path)
     prefix = unique_prefix()
     with BusPool() as pool:
         try:
-            bus = pool.spawn(bus_env(bootstrap=cluster.bootstrap, prefix=prefix, data_dir=tmp_path / "data"))
+            bus = pool.spawn(bus_env(kafka=cluster.connection(), prefix=prefix, data_dir=tmp_path / "data"))
             wait_for(
                 lambda: bus.saw("waiting for the Kafka cluster") or not bus.running,
                 timeout=60,
@@ -42,7 +42,7 @@ def test_worker_started_before_the_cluster_waits_and_then_routes(tmp_path: Path)
             assert bus.running, "the worker exited while Kafka was down:\n" + bus.tail()
             cluster.up()
             bus.wait_ready(timeout=180)
-            p = producer(cluster.bootstrap)
+            p = producer(cluster.connection())
             aid = "SYNTH-OUTAGE-0001"
             subjects = [("SYNTH-SUBJ-OUTAGE-FRA", "FRA", None, P.STAFF_MEMBER)]
             p.send(
@@ -51,7 +51,7 @@ def test_worker_started_before_the_cluster_waits_and_then_routes(tmp_path: Path)
             p.flush()
             p.close()
             read_topic(
-                cluster.bootstrap,
+                cluster.connection(),
                 f"{prefix}.notify.OSC",
                 until=lambda vs: any(decode_model(v, Notification).allegation_id == aid for v in vs),
                 timeout=120,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from kafka.admin import KafkaAdminClient
 
 from deploy import topics as provisioning
 from schemas.errors import ConfigError, ProvisioningError
 from streams.config import Settings, load_settings
 from streams.config.settings import TopicsConfig, TopicSpec
+from streams.kafka_connection import KafkaConnection
 
 
 def _with_topics(settings: Settings, **specs: TopicSpec) -> Settings:
@@ -17,9 +17,9 @@ def _with_topics(settings: Settings, **specs: TopicSpec) -> Settings:
 
 
 def test_apply_creates_every_contract_topic_with_its_configs(
-    settings: Settings, kafka_bootstrap: str
+    settings: Settings, kafka: KafkaConnection
 ) -> None:
-    result = provisioning.apply(settings, ["OSC", "FRA", "VRA", "OIOS"], bootstrap=kafka_bootstrap)
+    result = provisioning.apply(settings, ["OSC", "FRA", "VRA", "OIOS"], kafka=kafka)
     names = {t.name for t in result.create}
     p = settings.topic_prefix
     assert names == {
@@ -34,7 +34,7 @@ def test_apply_creates_every_contract_topic_with_its_configs(
         f"{p}.notify.VRA",
         f"{p}.notify.OIOS",
     }
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = kafka.kafka_admin()
     observed = provisioning.observe(admin, sorted(names))
     admin.close()
     assert observed[f"{p}.allegations"].partitions == 6
@@ -45,38 +45,38 @@ def test_apply_creates_every_contract_topic_with_its_configs(
     assert observed[f"{p}.obligations"].configs["cleanup.policy"] == "compact"
 
 
-def test_second_apply_changes_nothing(settings: Settings, kafka_bootstrap: str) -> None:
-    provisioning.apply(settings, ["OSC", "FRA"], bootstrap=kafka_bootstrap)
-    again = provisioning.apply(settings, ["OSC", "FRA"], bootstrap=kafka_bootstrap)
+def test_second_apply_changes_nothing(settings: Settings, kafka: KafkaConnection) -> None:
+    provisioning.apply(settings, ["OSC", "FRA"], kafka=kafka)
+    again = provisioning.apply(settings, ["OSC", "FRA"], kafka=kafka)
     assert again.empty
     assert again.describe() == []
     assert len(again.unchanged) == 8
 
 
-def test_config_change_and_growth_are_applied(settings: Settings, kafka_bootstrap: str) -> None:
-    provisioning.apply(settings, ["OSC"], bootstrap=kafka_bootstrap)
+def test_config_change_and_growth_are_applied(settings: Settings, kafka: KafkaConnection) -> None:
+    provisioning.apply(settings, ["OSC"], kafka=kafka)
     changed = _with_topics(
         settings,
         deadletter=TopicSpec(retention_ms=7 * 24 * 3600 * 1000),
         notify=TopicSpec(partitions=5),
     )
-    result = provisioning.apply(changed, ["OSC"], bootstrap=kafka_bootstrap)
+    result = provisioning.apply(changed, ["OSC"], kafka=kafka)
     assert result.alter_configs == [(f"{settings.topic_prefix}.deadletter", {"retention.ms": "604800000"})]
     assert result.add_partitions == [(f"{settings.topic_prefix}.notify.OSC", 3, 5)]
-    assert provisioning.apply(changed, ["OSC"], bootstrap=kafka_bootstrap).empty
+    assert provisioning.apply(changed, ["OSC"], kafka=kafka).empty
 
 
-def test_shrinking_is_refused_and_nothing_changes(settings: Settings, kafka_bootstrap: str) -> None:
-    provisioning.apply(settings, ["OSC"], bootstrap=kafka_bootstrap)
+def test_shrinking_is_refused_and_nothing_changes(settings: Settings, kafka: KafkaConnection) -> None:
+    provisioning.apply(settings, ["OSC"], kafka=kafka)
     smaller = _with_topics(
         settings, escalations=TopicSpec(partitions=2), deadletter=TopicSpec(retention_ms=1000)
     )
     with pytest.raises(ProvisioningError) as err:
-        provisioning.apply(smaller, ["OSC"], bootstrap=kafka_bootstrap)
+        provisioning.apply(smaller, ["OSC"], kafka=kafka)
     message = str(err.value)
     assert f"{settings.topic_prefix}.escalations has 6 partitions" in message
     assert "cannot remove partitions" in message
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = kafka.kafka_admin()
     observed = provisioning.observe(admin, [settings.topic("deadletter")])
     admin.close()
     assert (
@@ -84,11 +84,11 @@ def test_shrinking_is_refused_and_nothing_changes(settings: Settings, kafka_boot
     )  # the refusal changed nothing
 
 
-def test_growing_allegation_partitions_is_refused(settings: Settings, kafka_bootstrap: str) -> None:
-    provisioning.apply(settings, ["OSC"], bootstrap=kafka_bootstrap)
+def test_growing_allegation_partitions_is_refused(settings: Settings, kafka: KafkaConnection) -> None:
+    provisioning.apply(settings, ["OSC"], kafka=kafka)
     grown = _with_topics(settings, allegations=TopicSpec(partitions=8), responses=TopicSpec(partitions=8))
     with pytest.raises(ProvisioningError, match="would move allegations to other partitions"):
-        provisioning.apply(grown, ["OSC"], bootstrap=kafka_bootstrap)
+        provisioning.apply(grown, ["OSC"], kafka=kafka)
 
 
 def test_unequal_allegation_and_response_partitions_fail_at_load(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -99,14 +99,14 @@ def test_unequal_allegation_and_response_partitions_fail_at_load(monkeypatch: py
         load_settings()
 
 
-def test_min_isr_above_replication_is_refused(settings: Settings, kafka_bootstrap: str) -> None:
+def test_min_isr_above_replication_is_refused(settings: Settings, kafka: KafkaConnection) -> None:
     bad = _with_topics(settings, audit=TopicSpec(min_insync_replicas=2))
     with pytest.raises(ProvisioningError, match="min_insync_replicas 2 exceeds replication_factor 1"):
-        provisioning.apply(bad, ["OSC"], bootstrap=kafka_bootstrap)
+        provisioning.apply(bad, ["OSC"], kafka=kafka)
 
 
 def test_unreachable_cluster_is_a_clear_error(settings: Settings) -> None:
     from schemas.errors import KafkaUnavailable
 
     with pytest.raises(KafkaUnavailable, match=r"cannot reach Kafka at 127\.0\.0\.1:9"):
-        provisioning.apply(settings, ["OSC"], bootstrap="127.0.0.1:9")
+        provisioning.apply(settings, ["OSC"], kafka=KafkaConnection(bootstrap="127.0.0.1:9"))

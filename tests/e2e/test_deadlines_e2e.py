@@ -22,6 +22,7 @@ from schemas.codec import decode_model, encode_model
 from schemas.enums import AllegationEventType, AllegationStatus, DeadLetterReason, ResponseKind
 from schemas.enums import PersonnelCategory as P
 from schemas.models import DeadLetter, Escalation, Notification, ObligationUpdate, Response
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -29,25 +30,25 @@ SUBJECTS = [("SYNTH-SUBJ-DL-1", "KEN", "KEN", P.MILITARY_CONTINGENT)]  # KEN onl
 
 
 @pytest.fixture(scope="module")
-def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BusProcess]]:
+def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BusProcess]]:
     prefix = unique_prefix()
     tmp = tmp_path_factory.mktemp("deadlines")
     policies = write_fast_policies(tmp, due=4, reminder=2, second=2, repeat=2)
     with BusPool() as pool:
         process = pool.start(
-            kafka_bootstrap, prefix, tmp / "data", SEABUS_POLICIES_FILE=policies, SEABUS_TICK_INTERVAL_S=0.2
+            kafka, prefix, tmp / "data", SEABUS_POLICIES_FILE=policies, SEABUS_TICK_INTERVAL_S=0.2
         )
         yield prefix, process
         process.stop_cleanly()
 
 
-def publish(bootstrap: str, topic: str, key: str, value: bytes) -> None:
-    p = producer(bootstrap)
+def publish(kafka: KafkaConnection, topic: str, key: str, value: bytes) -> None:
+    p = producer(kafka)
     p.send(topic, key=key.encode(), value=value).get(timeout=30)
     p.close()
 
 
-def respond(bootstrap: str, prefix: str, aid: str, recipient: str, kind: ResponseKind) -> None:
+def respond(kafka: KafkaConnection, prefix: str, aid: str, recipient: str, kind: ResponseKind) -> None:
     response = Response(
         response_id=str(uuid.uuid4()),
         allegation_id=aid,
@@ -56,7 +57,7 @@ def respond(bootstrap: str, prefix: str, aid: str, recipient: str, kind: Respons
         responded_at=datetime.now(UTC),
         responder=f"SYNTH-OFFICE-{recipient}",
     )
-    publish(bootstrap, f"{prefix}.responses", aid, encode_model(response))
+    publish(kafka, f"{prefix}.responses", aid, encode_model(response))
 
 
 def _of(aid: str, values: list[bytes]) -> list[Escalation]:
@@ -64,14 +65,14 @@ def _of(aid: str, values: list[bytes]) -> list[Escalation]:
 
 
 def escalations(
-    bootstrap: str, prefix: str, aid: str, *, at_least: int, timeout: float = 60
+    kafka: KafkaConnection, prefix: str, aid: str, *, at_least: int, timeout: float = 60
 ) -> list[Escalation]:
     """``aid``'s escalations, once there are at least ``at_least`` (waiting for them)."""
     assert at_least > 0, "to show there are none, use escalations_now"
     return _of(
         aid,
         read_topic(
-            bootstrap,
+            kafka,
             f"{prefix}.escalations",
             until=lambda vs: len(_of(aid, vs)) >= at_least,
             timeout=timeout,
@@ -79,42 +80,40 @@ def escalations(
     )
 
 
-def escalations_now(bootstrap: str, prefix: str, aid: str) -> list[Escalation]:
+def escalations_now(kafka: KafkaConnection, prefix: str, aid: str) -> list[Escalation]:
     """Every escalation of ``aid`` on the topic now: read to its end offsets, not waited for."""
-    return _of(aid, read_all(bootstrap, f"{prefix}.escalations"))
+    return _of(aid, read_all(kafka, f"{prefix}.escalations"))
 
 
 def levels(items: list[Escalation]) -> list[tuple[str, str, int]]:
     return [(e.obligation.value if e.obligation else "-", e.level.value, e.repeat) for e in items]
 
 
-def wait_notified(bootstrap: str, prefix: str, aid: str) -> Notification:
+def wait_notified(kafka: KafkaConnection, prefix: str, aid: str) -> Notification:
     def mine(values: list[bytes]) -> list[Notification]:
         return [n for n in notifications_among(values) if n.allegation_id == aid]
 
-    return mine(read_topic(bootstrap, f"{prefix}.notify.KEN", until=lambda vs: bool(mine(vs))))[0]
+    return mine(read_topic(kafka, f"{prefix}.notify.KEN", until=lambda vs: bool(mine(vs))))[0]
 
 
-def test_silence_escalates_in_order_each_once(kafka_bootstrap: str, bus: tuple[str, BusProcess]) -> None:
+def test_silence_escalates_in_order_each_once(kafka: KafkaConnection, bus: tuple[str, BusProcess]) -> None:
     prefix, _ = bus
     aid = "SYNTH-DL-0001"
-    publish(
-        kafka_bootstrap, f"{prefix}.allegations", aid, encode_model(event(aid, subjects=SUBJECTS, adults=0))
-    )
-    note = wait_notified(kafka_bootstrap, prefix, aid)
+    publish(kafka, f"{prefix}.allegations", aid, encode_model(event(aid, subjects=SUBJECTS, adults=0)))
+    note = wait_notified(kafka, prefix, aid)
     assert {o.kind.value for o in note.obligations} == {"ACKNOWLEDGE", "DECIDE", "REPORT_OUTCOME"}
-    escalations(kafka_bootstrap, prefix, aid, at_least=4)
+    escalations(kafka, prefix, aid, at_least=4)
     # Room for a duplicate or an extra repeat (due 2 s after the last one) to show up, measured
     # by the bus's own progress: a marker published now is overdue 4 s later.
     marker = "SYNTH-DL-0001-MARKER"
     publish(
-        kafka_bootstrap,
+        kafka,
         f"{prefix}.allegations",
         marker,
         encode_model(event(marker, subjects=SUBJECTS, adults=0)),
     )
-    escalations(kafka_bootstrap, prefix, marker, at_least=2)
-    got = escalations_now(kafka_bootstrap, prefix, aid)
+    escalations(kafka, prefix, marker, at_least=2)
+    got = escalations_now(kafka, prefix, aid)
     assert levels(got) == [
         ("ACKNOWLEDGE", "REMINDER", 0),
         ("ACKNOWLEDGE", "OVERDUE", 0),
@@ -130,26 +129,24 @@ def test_silence_escalates_in_order_each_once(kafka_bootstrap: str, bus: tuple[s
 
 
 def test_acknowledgement_in_time_prevents_escalation(
-    kafka_bootstrap: str, bus: tuple[str, BusProcess]
+    kafka: KafkaConnection, bus: tuple[str, BusProcess]
 ) -> None:
     prefix, _ = bus
     aid = "SYNTH-DL-0002"
     marker = "SYNTH-DL-0002-MARKER"
-    publish(
-        kafka_bootstrap, f"{prefix}.allegations", aid, encode_model(event(aid, subjects=SUBJECTS, adults=0))
-    )
-    wait_notified(kafka_bootstrap, prefix, aid)
-    respond(kafka_bootstrap, prefix, aid, "KEN", ResponseKind.ACKNOWLEDGED)
+    publish(kafka, f"{prefix}.allegations", aid, encode_model(event(aid, subjects=SUBJECTS, adults=0)))
+    wait_notified(kafka, prefix, aid)
+    respond(kafka, prefix, aid, "KEN", ResponseKind.ACKNOWLEDGED)
     # A second allegation published now escalates on the same schedule; once its
     # second level is out, the acknowledged one would have escalated too.
     publish(
-        kafka_bootstrap,
+        kafka,
         f"{prefix}.allegations",
         marker,
         encode_model(event(marker, subjects=SUBJECTS, adults=0)),
     )
-    escalations(kafka_bootstrap, prefix, marker, at_least=3)
-    assert escalations_now(kafka_bootstrap, prefix, aid) == []
+    escalations(kafka, prefix, marker, at_least=3)
+    assert escalations_now(kafka, prefix, aid) == []
 
     def satisfied(values: list[bytes]) -> list[ObligationUpdate]:
         updates = [decode_model(v, ObligationUpdate) for v in values]
@@ -159,99 +156,87 @@ def test_acknowledgement_in_time_prevents_escalation(
             if u.allegation_id == aid and u.kind.value == "ACKNOWLEDGE" and u.state.value == "SATISFIED"
         ]
 
-    (update,) = satisfied(
-        read_topic(kafka_bootstrap, f"{prefix}.obligations", until=lambda vs: bool(satisfied(vs)))
-    )[:1]
+    (update,) = satisfied(read_topic(kafka, f"{prefix}.obligations", until=lambda vs: bool(satisfied(vs))))[
+        :1
+    ]
     assert update.answered_by == "SYNTH-OFFICE-KEN"
     assert update.answered_kind is ResponseKind.ACKNOWLEDGED
 
 
-def test_late_acknowledgement_stops_escalation(kafka_bootstrap: str, bus: tuple[str, BusProcess]) -> None:
+def test_late_acknowledgement_stops_escalation(kafka: KafkaConnection, bus: tuple[str, BusProcess]) -> None:
     prefix, _ = bus
     aid = "SYNTH-DL-0003"
     marker = "SYNTH-DL-0003-MARKER"
+    publish(kafka, f"{prefix}.allegations", aid, encode_model(event(aid, subjects=SUBJECTS, adults=0)))
+    escalations(kafka, prefix, aid, at_least=2)  # reminder and overdue are out
+    respond(kafka, prefix, aid, "KEN", ResponseKind.ACKNOWLEDGED)
     publish(
-        kafka_bootstrap, f"{prefix}.allegations", aid, encode_model(event(aid, subjects=SUBJECTS, adults=0))
-    )
-    escalations(kafka_bootstrap, prefix, aid, at_least=2)  # reminder and overdue are out
-    respond(kafka_bootstrap, prefix, aid, "KEN", ResponseKind.ACKNOWLEDGED)
-    publish(
-        kafka_bootstrap,
+        kafka,
         f"{prefix}.allegations",
         marker,
         encode_model(event(marker, subjects=SUBJECTS, adults=0)),
     )
-    escalations(kafka_bootstrap, prefix, marker, at_least=4)  # a full ladder later
-    got = escalations_now(kafka_bootstrap, prefix, aid)
+    escalations(kafka, prefix, marker, at_least=4)  # a full ladder later
+    got = escalations_now(kafka, prefix, aid)
     assert levels(got) == [("ACKNOWLEDGE", "REMINDER", 0), ("ACKNOWLEDGE", "OVERDUE", 0)]
 
 
-def test_closing_status_cancels_everything(kafka_bootstrap: str, bus: tuple[str, BusProcess]) -> None:
+def test_closing_status_cancels_everything(kafka: KafkaConnection, bus: tuple[str, BusProcess]) -> None:
     prefix, _ = bus
     aid = "SYNTH-DL-0004"
     marker = "SYNTH-DL-0004-MARKER"
-    publish(
-        kafka_bootstrap, f"{prefix}.allegations", aid, encode_model(event(aid, subjects=SUBJECTS, adults=0))
-    )
-    wait_notified(kafka_bootstrap, prefix, aid)
+    publish(kafka, f"{prefix}.allegations", aid, encode_model(event(aid, subjects=SUBJECTS, adults=0)))
+    wait_notified(kafka, prefix, aid)
     closing = event(aid, sequence=2, event_type=AllegationEventType.UPDATED, subjects=SUBJECTS, adults=0)
     closing = closing.model_copy(
         update={
             "allegation": closing.allegation.model_copy(update={"status": AllegationStatus.NOT_SUBSTANTIATED})
         }
     )
-    publish(kafka_bootstrap, f"{prefix}.allegations", aid, encode_model(closing))
+    publish(kafka, f"{prefix}.allegations", aid, encode_model(closing))
     publish(
-        kafka_bootstrap,
+        kafka,
         f"{prefix}.allegations",
         marker,
         encode_model(event(marker, subjects=SUBJECTS, adults=0)),
     )
-    escalations(kafka_bootstrap, prefix, marker, at_least=3)
-    assert escalations_now(kafka_bootstrap, prefix, aid) == []
+    escalations(kafka, prefix, marker, at_least=3)
+    assert escalations_now(kafka, prefix, aid) == []
 
     def cancelled(values: list[bytes]) -> set[str]:
         updates = [decode_model(v, ObligationUpdate) for v in values]
         return {u.kind.value for u in updates if u.allegation_id == aid and u.state.value == "CANCELLED"}
 
-    got = cancelled(
-        read_topic(kafka_bootstrap, f"{prefix}.obligations", until=lambda vs: len(cancelled(vs)) == 3)
-    )
+    got = cancelled(read_topic(kafka, f"{prefix}.obligations", until=lambda vs: len(cancelled(vs)) == 3))
     assert got == {"ACKNOWLEDGE", "DECIDE", "REPORT_OUTCOME"}
 
 
 def test_response_for_unknown_allegation_is_dead_lettered(
-    kafka_bootstrap: str, bus: tuple[str, BusProcess]
+    kafka: KafkaConnection, bus: tuple[str, BusProcess]
 ) -> None:
     prefix, _ = bus
     aid = "SYNTH-DL-NEVER-REPORTED"
-    respond(kafka_bootstrap, prefix, aid, "KEN", ResponseKind.ACKNOWLEDGED)
+    respond(kafka, prefix, aid, "KEN", ResponseKind.ACKNOWLEDGED)
 
     def letters(values: list[bytes]) -> list[DeadLetter]:
         return [d for d in (decode_model(v, DeadLetter) for v in values) if d.original_key == aid.encode()]
 
-    (letter,) = letters(
-        read_topic(kafka_bootstrap, f"{prefix}.deadletter", until=lambda vs: bool(letters(vs)))
-    )
+    (letter,) = letters(read_topic(kafka, f"{prefix}.deadletter", until=lambda vs: bool(letters(vs))))
     assert letter.reason is DeadLetterReason.UNKNOWN_ALLEGATION
     assert "never notified" in letter.message
 
 
 def test_response_from_a_recipient_never_notified_is_dead_lettered(
-    kafka_bootstrap: str, bus: tuple[str, BusProcess]
+    kafka: KafkaConnection, bus: tuple[str, BusProcess]
 ) -> None:
     prefix, _ = bus
     aid = "SYNTH-DL-0006"
-    publish(
-        kafka_bootstrap, f"{prefix}.allegations", aid, encode_model(event(aid, subjects=SUBJECTS, adults=0))
-    )
-    wait_notified(kafka_bootstrap, prefix, aid)
-    respond(kafka_bootstrap, prefix, aid, "FRA", ResponseKind.ACKNOWLEDGED)
+    publish(kafka, f"{prefix}.allegations", aid, encode_model(event(aid, subjects=SUBJECTS, adults=0)))
+    wait_notified(kafka, prefix, aid)
+    respond(kafka, prefix, aid, "FRA", ResponseKind.ACKNOWLEDGED)
 
     def letters(values: list[bytes]) -> list[DeadLetter]:
         return [d for d in (decode_model(v, DeadLetter) for v in values) if d.original_key == aid.encode()]
 
-    (letter,) = letters(
-        read_topic(kafka_bootstrap, f"{prefix}.deadletter", until=lambda vs: bool(letters(vs)))
-    )
+    (letter,) = letters(read_topic(kafka, f"{prefix}.deadletter", until=lambda vs: bool(letters(vs))))
     assert letter.reason is DeadLetterReason.UNKNOWN_RECIPIENT

@@ -16,6 +16,7 @@ from support.routing import event
 from schemas.codec import decode_model, encode_model
 from schemas.enums import PersonnelCategory as P
 from schemas.models import Escalation, Notification
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -23,8 +24,8 @@ SUBJECTS = [("SYNTH-SUBJ-SV-1", "KEN", "KEN", P.MILITARY_CONTINGENT)]
 LADDER = [("REMINDER", 0), ("OVERDUE", 0), ("SECOND_LEVEL", 0), ("SECOND_LEVEL", 1)]
 
 
-def publish_allegations(bootstrap: str, prefix: str, ids: list[str]) -> None:
-    p = producer(bootstrap)
+def publish_allegations(kafka: KafkaConnection, prefix: str, ids: list[str]) -> None:
+    p = producer(kafka)
     for aid in ids:
         p.send(
             f"{prefix}.allegations",
@@ -35,13 +36,13 @@ def publish_allegations(bootstrap: str, prefix: str, ids: list[str]) -> None:
     p.close()
 
 
-def notified(bootstrap: str, prefix: str, ids: list[str]) -> list[Notification]:
+def notified(kafka: KafkaConnection, prefix: str, ids: list[str]) -> list[Notification]:
     def mine(values: list[bytes]) -> list[Notification]:
         return [n for n in notifications_among(values) if n.allegation_id in ids]
 
     return mine(
         read_topic(
-            bootstrap,
+            kafka,
             f"{prefix}.notify.KEN",
             until=lambda vs: {n.allegation_id for n in mine(vs)} == set(ids),
             timeout=120,
@@ -55,18 +56,20 @@ def last_step_at(notes: list[Notification], *, second: int, repeat: int) -> date
     return due + timedelta(seconds=second + repeat)
 
 
-def quiet_after(bootstrap: str, prefix: str, marker: str) -> None:
+def quiet_after(kafka: KafkaConnection, prefix: str, marker: str) -> None:
     """Room for anything fired twice to show up, measured by the bus's own progress: a marker
     allegation published now, and its first escalation (its reminder) out."""
-    publish_allegations(bootstrap, prefix, [marker])
+    publish_allegations(kafka, prefix, [marker])
 
     def marker_escalated(values: list[bytes]) -> bool:
         return any(decode_model(v, Escalation).allegation_id == marker for v in values)
 
-    read_topic(bootstrap, f"{prefix}.escalations", until=marker_escalated, timeout=60)
+    read_topic(kafka, f"{prefix}.escalations", until=marker_escalated, timeout=60)
 
 
-def ladders(bootstrap: str, prefix: str, ids: list[str], timeout: float = 120) -> dict[str, list[Escalation]]:
+def ladders(
+    kafka: KafkaConnection, prefix: str, ids: list[str], timeout: float = 120
+) -> dict[str, list[Escalation]]:
     def group(values: list[bytes]) -> dict[str, list[Escalation]]:
         out: dict[str, list[Escalation]] = {aid: [] for aid in ids}
         for v in values:
@@ -78,7 +81,7 @@ def ladders(bootstrap: str, prefix: str, ids: list[str], timeout: float = 120) -
     def complete(values: list[bytes]) -> bool:
         return all(len(v) >= len(LADDER) for v in group(values).values())
 
-    return group(read_topic(bootstrap, f"{prefix}.escalations", until=complete, timeout=timeout))
+    return group(read_topic(kafka, f"{prefix}.escalations", until=complete, timeout=timeout))
 
 
 def assert_each_once(found: dict[str, list[Escalation]]) -> None:
@@ -97,7 +100,7 @@ def assert_each_once(found: dict[str, list[Escalation]]) -> None:
     ],
 )
 def test_killed_before_due_restarted_after_fires_once(
-    kafka_bootstrap: str, tmp_path: Path, buses: BusPool, store: str, restart_dir: str, bulk_from: int
+    kafka: KafkaConnection, tmp_path: Path, buses: BusPool, store: str, restart_dir: str, bulk_from: int
 ) -> None:
     prefix = unique_prefix()
     policies = write_fast_policies(tmp_path, due=6, reminder=3, second=3, repeat=3)
@@ -107,19 +110,19 @@ def test_killed_before_due_restarted_after_fires_once(
         "SEABUS_TABLE_STORE": store,
         "SEABUS_BULK_RESTORE_MIN_RECORDS": bulk_from,
     }
-    bus = buses.start(kafka_bootstrap, prefix, tmp_path / "data", **extra)
+    bus = buses.start(kafka, prefix, tmp_path / "data", **extra)
     ids = [f"SYNTH-SV-{i:03d}" for i in range(5)]
-    publish_allegations(kafka_bootstrap, prefix, ids)
-    notes = notified(kafka_bootstrap, prefix, ids)
+    publish_allegations(kafka, prefix, ids)
+    notes = notified(kafka, prefix, ids)
     bus.kill()  # SIGKILL: no clean shutdown, nothing flushed on the way out
     # reminder, due time, second level and the repeat all pass while it is down
     last = last_step_at(notes, second=3, repeat=3) + timedelta(seconds=1)
     wait_for(lambda: datetime.now(UTC) > last, timeout=60, what="the whole ladder to fall due")
-    restarted = buses.start(kafka_bootstrap, prefix, tmp_path / restart_dir, **extra)
+    restarted = buses.start(kafka, prefix, tmp_path / restart_dir, **extra)
     try:
-        ladders(kafka_bootstrap, prefix, ids)
-        quiet_after(kafka_bootstrap, prefix, "SYNTH-SV-MARKER")
-        found = ladders(kafka_bootstrap, prefix, ids)
+        ladders(kafka, prefix, ids)
+        quiet_after(kafka, prefix, "SYNTH-SV-MARKER")
+        found = ladders(kafka, prefix, ids)
     finally:
         restarted.stop_cleanly()
     assert_each_once(found)
@@ -128,22 +131,22 @@ def test_killed_before_due_restarted_after_fires_once(
 
 
 def test_rebalance_between_two_workers_keeps_the_promise(
-    kafka_bootstrap: str, tmp_path: Path, buses: BusPool
+    kafka: KafkaConnection, tmp_path: Path, buses: BusPool
 ) -> None:
     prefix = unique_prefix()
     policies = write_fast_policies(tmp_path, due=10, reminder=5, second=3, repeat=3)
     extra = {"SEABUS_POLICIES_FILE": policies, "SEABUS_TICK_INTERVAL_S": 0.2}
-    first = buses.start(kafka_bootstrap, prefix, tmp_path / "a", **extra)
-    second = buses.spawn(bus_env(bootstrap=kafka_bootstrap, prefix=prefix, data_dir=tmp_path / "b", **extra))
+    first = buses.start(kafka, prefix, tmp_path / "a", **extra)
+    second = buses.spawn(bus_env(kafka=kafka, prefix=prefix, data_dir=tmp_path / "b", **extra))
     second.wait_ready()
     ids = [f"SYNTH-RB-{i:03d}" for i in range(12)]  # spread over the partitions of both workers
-    publish_allegations(kafka_bootstrap, prefix, ids)
-    notified(kafka_bootstrap, prefix, ids)
+    publish_allegations(kafka, prefix, ids)
+    notified(kafka, prefix, ids)
     second.kill()  # its partitions move to the first worker before anything is due
     try:
-        ladders(kafka_bootstrap, prefix, ids, timeout=180)
-        quiet_after(kafka_bootstrap, prefix, "SYNTH-RB-MARKER")
-        found = ladders(kafka_bootstrap, prefix, ids)
+        ladders(kafka, prefix, ids, timeout=180)
+        quiet_after(kafka, prefix, "SYNTH-RB-MARKER")
+        found = ladders(kafka, prefix, ids)
     finally:
         first.stop_cleanly()
     assert_each_once(found)

@@ -23,6 +23,7 @@ from connectors.delivery import ONCALL
 from deploy.cli import main as cli_main
 from deploy.cli.demo_receivers_cmd import describe
 from schemas.models import Escalation
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -33,7 +34,7 @@ NAMES = ("OSC", "FRA", "KEN", "URY", "NPL", "BGD", ONCALL)
 
 @pytest.fixture(scope="module")
 def demo_bus(
-    kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
+    kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[BusProcess, ReceiverThread]]:
     tmp = tmp_path_factory.mktemp("demo")
     with ReceiverThread({name: {"secrets": [SECRET]} for name in NAMES}) as receivers, BusPool() as pool:
@@ -46,7 +47,7 @@ def demo_bus(
             )
             (tmp / name).write_text(text)
         process = pool.start(
-            kafka_bootstrap,
+            kafka,
             unique_prefix(),
             tmp / "data",
             SEABUS_POLICIES_FILE=CONFIG / "policies.demo.yaml",
@@ -74,7 +75,7 @@ def _acks(receivers: ReceiverThread, name: str, aid: str) -> dict[tuple[str, str
 
 
 def test_the_demo_escalates_to_the_states_osc_and_on_call(
-    demo_bus: tuple[BusProcess, ReceiverThread],
+    kafka: KafkaConnection, demo_bus: tuple[BusProcess, ReceiverThread]
 ) -> None:
     process, receivers = demo_bus
     keys = (
@@ -84,7 +85,11 @@ def test_the_demo_escalates_to_the_states_osc_and_on_call(
         "SEABUS_BOOTSTRAP",
         "SEABUS_GATEWAY_PORT",
     )
-    env = {k: process.env[k] for k in keys} | {"SEABUS_CACHE_DIR": process.env["SEABUS_CACHE_DIR"]}
+    env = (
+        {k: process.env[k] for k in keys}
+        | {"SEABUS_CACHE_DIR": process.env["SEABUS_CACHE_DIR"]}
+        | kafka.env()
+    )
     args = ["demo", "--count", "1", "--interval", "0", "--answer-ratio", "0", "--no-token", "--seed", "3"]
     result = CliRunner().invoke(cli_main.cli, args, env=env)
     assert result.exit_code == 0, result.output

@@ -39,6 +39,7 @@ from schemas.enums import DeliveryChannel, DeliveryOutcome, EscalationLevel
 from schemas.enums import PersonnelCategory as P
 from schemas.models import Escalation, Notification
 from schemas.registry import SCHEMA_DIR
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -80,7 +81,12 @@ def _recipients(tmp: Path, receivers: ReceiverThread) -> Path:
 
 
 def _start(
-    pool: BusPool, kafka: str, tmp: Path, receivers: ReceiverThread, smtp: CapturingSmtpServer, **timing: int
+    pool: BusPool,
+    kafka: KafkaConnection,
+    tmp: Path,
+    receivers: ReceiverThread,
+    smtp: CapturingSmtpServer,
+    **timing: int,
 ) -> tuple[str, BusProcess, dict[str, object]]:
     """`seabus run` with fast policies, KEN's and OSC's webhooks, KEN's e-mail and on-call paged."""
     oncall = {
@@ -112,18 +118,18 @@ def _start(
 
 
 @pytest.fixture(scope="module")
-def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bus]:
+def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bus]:
     tmp = tmp_path_factory.mktemp("escalations")
     specs = {name: {"secrets": [secret]} for name, secret in SECRETS.items()}
     with ReceiverThread(specs) as receivers, CapturingSmtpServer() as smtp, BusPool() as pool:
-        prefix, process, _ = _start(pool, kafka_bootstrap, tmp, receivers, smtp)
+        prefix, process, _ = _start(pool, kafka, tmp, receivers, smtp)
         try:
             yield Bus(prefix=prefix, process=process, receivers=receivers, smtp=smtp)
         finally:
             process.stop_cleanly()
 
 
-def publish(kafka: str, prefix: str, aid: str) -> None:
+def publish(kafka: KafkaConnection, prefix: str, aid: str) -> None:
     p = producer(kafka)
     value = encode_model(
         event(aid, subjects=[("SYNTH-SUBJ-ESC-1", "KEN", "KEN", P.MILITARY_CONTINGENT)], adults=0)
@@ -175,9 +181,9 @@ def _webhook_escalations(bus: Bus, name: str) -> list[Escalation]:
 
 
 def test_unanswered_acknowledgement_reaches_state_osc_and_on_call_once_each(
-    kafka_bootstrap: str, bus: Bus
+    kafka: KafkaConnection, bus: Bus
 ) -> None:
-    p = producer(kafka_bootstrap)
+    p = producer(kafka)
     value = encode_model(
         event(AID, subjects=[("SYNTH-SUBJ-ESC-1", "KEN", "KEN", P.MILITARY_CONTINGENT)], adults=0)
     )
@@ -186,10 +192,10 @@ def test_unanswered_acknowledgement_reaches_state_osc_and_on_call_once_each(
 
     # On the topics: the owing state's reminder and overdue, OSC's second level and its repeat.
     ken_values = read_topic(
-        kafka_bootstrap, f"{bus.prefix}.notify.KEN", until=lambda vs: len(_steps(vs)) >= 2, timeout=90
+        kafka, f"{bus.prefix}.notify.KEN", until=lambda vs: len(_steps(vs)) >= 2, timeout=90
     )
     osc_values = read_topic(
-        kafka_bootstrap, f"{bus.prefix}.notify.OSC", until=lambda vs: len(_steps(vs)) >= 2, timeout=90
+        kafka, f"{bus.prefix}.notify.OSC", until=lambda vs: len(_steps(vs)) >= 2, timeout=90
     )
     assert _steps(ken_values) == [(REM, 0), (OVD, 0)]
     assert _steps(osc_values) == [(SEC, 0), (SEC, 1)]
@@ -254,27 +260,27 @@ def test_unanswered_acknowledgement_reaches_state_osc_and_on_call_once_each(
             if a.outcome is DeliveryOutcome.DELIVERED
         ]
 
-    audit = attempts(kafka_bootstrap, bus.prefix, until=lambda items: want <= set(delivered(items)))
+    audit = attempts(kafka, bus.prefix, until=lambda items: want <= set(delivered(items)))
     mine = [d for d in delivered(audit) if d[2] in {rem, ovd, sec0, sec1}]
     assert sorted(mine) == sorted(want)  # exactly once each
 
 
 def test_a_worker_killed_mid_ladder_delivers_each_step_once_per_id_after_restart(
-    kafka_bootstrap: str, tmp_path: Path
+    kafka: KafkaConnection, tmp_path: Path
 ) -> None:
     """SIGKILL once KEN has its reminder; the restarted worker goes on with the same ids."""
     aid = "SYNTH-ESC-E2E-0002"
     specs = {name: {"secrets": [secret]} for name, secret in SECRETS.items()}
     with ReceiverThread(specs) as receivers, CapturingSmtpServer() as smtp, BusPool() as pool:
         timing = {"due": 12, "reminder": 6, "second": 3, "repeat": 3}
-        prefix, first, env = _start(pool, kafka_bootstrap, tmp_path, receivers, smtp, **timing)
-        publish(kafka_bootstrap, prefix, aid)
+        prefix, first, env = _start(pool, kafka, tmp_path, receivers, smtp, **timing)
+        publish(kafka, prefix, aid)
         wait_for(lambda: _hooked(receivers, "KEN", aid), timeout=90, what="KEN's reminder at its webhook")
         first.kill()  # no clean shutdown: whatever was in flight is redone after the restart
-        restarted = pool.start(kafka_bootstrap, prefix, tmp_path / "data", **env)
+        restarted = pool.start(kafka, prefix, tmp_path / "data", **env)
         try:
             values = read_topic(
-                kafka_bootstrap,
+                kafka,
                 f"{prefix}.notify.OSC",
                 until=lambda vs: len(_steps(vs, aid)) >= 2,
                 timeout=120,
@@ -283,7 +289,7 @@ def test_a_worker_killed_mid_ladder_delivers_each_step_once_per_id_after_restart
             wait_for(lambda: len(_paged(receivers, aid)) >= 4, timeout=60, what="four pages")
         finally:
             restarted.stop_cleanly()
-        ken_values = read_all(kafka_bootstrap, f"{prefix}.notify.KEN")
+        ken_values = read_all(kafka, f"{prefix}.notify.KEN")
     on_topics = [e for e in escalations_among(ken_values + values) if e.allegation_id == aid]
     steps: dict[tuple[EscalationLevel, int], set[str]] = {(e.level, e.repeat): set() for e in on_topics}
     for e in on_topics:

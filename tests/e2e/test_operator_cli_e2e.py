@@ -14,6 +14,7 @@ from support.routing import event
 
 from schemas.codec import encode_model
 from schemas.enums import PersonnelCategory as P
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -24,13 +25,13 @@ def seabus(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_obligations_then_respond(kafka_bootstrap: str, tmp_path: Path, buses: BusPool) -> None:
+def test_obligations_then_respond(kafka: KafkaConnection, tmp_path: Path, buses: BusPool) -> None:
     prefix = unique_prefix()
-    bus = buses.start(kafka_bootstrap, prefix, tmp_path / "data")
-    env = bus_env(bootstrap=kafka_bootstrap, prefix=prefix, data_dir=tmp_path / "cli")
+    bus = buses.start(kafka, prefix, tmp_path / "data")
+    env = bus_env(kafka=kafka, prefix=prefix, data_dir=tmp_path / "cli")
     aid = "SYNTH-CLI-0001"
     try:
-        p = producer(kafka_bootstrap)
+        p = producer(kafka)
         subjects = [("SYNTH-SUBJ-CLI", "KEN", "KEN", P.MILITARY_CONTINGENT)]
         p.send(
             f"{prefix}.allegations", key=aid.encode(), value=encode_model(event(aid, subjects=subjects))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from kafka import KafkaProducer
@@ -14,9 +16,10 @@ from support.bus import BusPool, BusProcess, read_topic
 from support.routing import event
 
 from schemas.codec import decode_model, encode_model
-from schemas.enums import DeadLetterReason
+from schemas.enums import DeadLetterReason, ResponseKind
 from schemas.enums import PersonnelCategory as P
-from schemas.models import Confidential, DeadLetter, Notification
+from schemas.models import Confidential, DeadLetter, Notification, ObligationUpdate, Response
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -25,16 +28,16 @@ LIMIT = 1_000_000  # the bus's max_message_bytes (seabus.yaml)
 
 
 @pytest.fixture(scope="module")
-def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BusProcess]]:
+def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BusProcess]]:
     prefix = unique_prefix()
     with BusPool() as pool:
-        process = pool.start(kafka_bootstrap, prefix, tmp_path_factory.mktemp("bus"))
+        process = pool.start(kafka, prefix, tmp_path_factory.mktemp("bus"))
         yield prefix, process
         process.stop_cleanly()
 
 
-def big_producer(bootstrap: str) -> KafkaProducer:
-    return KafkaProducer(bootstrap_servers=bootstrap, acks="all", max_request_size=1_040_000)
+def big_producer(kafka: KafkaConnection) -> KafkaProducer:
+    return kafka.kafka_producer(acks="all", max_request_size=1_040_000)
 
 
 def oversized_notification_event(aid: str) -> bytes:
@@ -48,17 +51,17 @@ def oversized_notification_event(aid: str) -> bytes:
     return value
 
 
-def dead_letters(bootstrap: str, prefix: str, count: int) -> list[DeadLetter]:
-    values = read_topic(bootstrap, f"{prefix}.deadletter", until=lambda vs: len(vs) >= count, timeout=120)
+def dead_letters(kafka: KafkaConnection, prefix: str, count: int) -> list[DeadLetter]:
+    values = read_topic(kafka, f"{prefix}.deadletter", until=lambda vs: len(vs) >= count, timeout=120)
     return [decode_model(v, DeadLetter) for v in values]
 
 
 def test_poison_records_are_dead_lettered_and_routing_goes_on(
-    kafka_bootstrap: str, bus: tuple[str, BusProcess]
+    kafka: KafkaConnection, bus: tuple[str, BusProcess]
 ) -> None:
     prefix, process = bus
     topic = f"{prefix}.allegations"
-    p = big_producer(kafka_bootstrap)
+    p = big_producer(kafka)
     huge = b"\x00" * (LIMIT + 1)
     long_id = "SYNTH-LONG-" + "9" * 400_000
     long_event = encode_model(event(long_id, subjects=SUBJECTS))
@@ -74,9 +77,9 @@ def test_poison_records_are_dead_lettered_and_routing_goes_on(
     def routed(values: list[bytes]) -> bool:
         return any(decode_model(v, Notification).allegation_id == "SYNTH-POISON-0004" for v in values)
 
-    read_topic(kafka_bootstrap, f"{prefix}.notify.OSC", until=routed, timeout=120)
+    read_topic(kafka, f"{prefix}.notify.OSC", until=routed, timeout=120)
     elapsed = time.monotonic() - sent
-    letters = dead_letters(kafka_bootstrap, prefix, 3)
+    letters = dead_letters(kafka, prefix, 3)
     assert len(letters) == 3
     long_digest = hashlib.sha256(long_id.encode()).hexdigest()
     first = next(d for d in letters if d.original_key == b"SYNTH-POISON-0001")
@@ -99,3 +102,59 @@ def test_poison_records_are_dead_lettered_and_routing_goes_on(
     assert not process.saw("agent crashed")
     # "within seconds" is said here, not asserted: the suite carries no timing thresholds
     print(f"next valid event routed {elapsed:.1f}s after the poison records")
+
+
+def test_poison_replies_are_dead_lettered_and_the_next_reply_counts(
+    kafka: KafkaConnection, bus: tuple[str, BusProcess]
+) -> None:
+    """The responses agent has the same guard: an oversized record and undecodable bytes on
+    the responses topic each end in a dead letter, and the next valid reply satisfies its
+    obligation."""
+    prefix, process = bus
+    aid = "SYNTH-POISON-REPLY-0001"
+    p = big_producer(kafka)
+    p.send(f"{prefix}.allegations", key=aid.encode(), value=encode_model(event(aid, subjects=SUBJECTS)))
+    p.flush()
+
+    def notified(values: list[bytes]) -> bool:
+        return any(decode_model(v, Notification).allegation_id == aid for v in values)
+
+    read_topic(kafka, f"{prefix}.notify.FRA", until=notified, timeout=120)
+    huge = b"\x01" * (LIMIT + 1)
+    p.send(f"{prefix}.responses", key=b"SYNTH-POISON-REPLY-HUGE", value=huge).get(timeout=30)
+    p.send(f"{prefix}.responses", key=b"SYNTH-POISON-REPLY-JUNK", value=b"\xc3\x01junk").get(timeout=30)
+    reply = Response(
+        response_id=str(uuid.uuid4()),
+        allegation_id=aid,
+        recipient="FRA",
+        kind=ResponseKind.ACKNOWLEDGED,
+        responded_at=datetime.now(UTC),
+        responder="SYNTH-OFFICE-FRA",
+    )
+    p.send(f"{prefix}.responses", key=aid.encode(), value=encode_model(reply)).get(timeout=30)
+    p.close()
+
+    def satisfied(values: list[bytes]) -> bool:
+        return any(
+            u.allegation_id == aid and u.kind.value == "ACKNOWLEDGE" and u.state.value == "SATISFIED"
+            for u in (decode_model(v, ObligationUpdate) for v in values)
+        )
+
+    read_topic(kafka, f"{prefix}.obligations", until=satisfied, timeout=120)
+
+    def refused(values: list[bytes]) -> dict[bytes, DeadLetter]:
+        letters = (decode_model(v, DeadLetter) for v in values)
+        return {
+            d.original_key: d for d in letters if d.original_key and b"SYNTH-POISON-REPLY-" in d.original_key
+        }
+
+    letters = refused(
+        read_topic(kafka, f"{prefix}.deadletter", until=lambda vs: len(refused(vs)) >= 2, timeout=120)
+    )
+    huge_letter = letters[b"SYNTH-POISON-REPLY-HUGE"]
+    assert huge_letter.reason is DeadLetterReason.OVERSIZED
+    assert huge_letter.original_value_size == LIMIT + 1
+    assert len(huge_letter.original_value) < 64 * 1024
+    assert letters[b"SYNTH-POISON-REPLY-JUNK"].reason is not DeadLetterReason.OVERSIZED
+    assert process.running
+    assert not process.saw("agent crashed")

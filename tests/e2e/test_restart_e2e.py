@@ -18,6 +18,7 @@ from support.bus import BusPool, producer, read_all, read_topic
 from schemas.codec import decode_model, encode_model
 from schemas.enums import AllegationEventType
 from schemas.models import Notification
+from streams.kafka_connection import KafkaConnection
 from streams.synthetic import random_event, synthetic_event
 
 pytestmark = pytest.mark.kafka
@@ -47,13 +48,13 @@ def _events() -> list[bytes]:
 
 
 def test_sigkill_mid_stream_loses_and_reorders_nothing(
-    kafka_bootstrap: str, tmp_path: Path, buses: BusPool
+    kafka: KafkaConnection, tmp_path: Path, buses: BusPool
 ) -> None:
     prefix = unique_prefix()
     data = tmp_path / "data"
-    bus = buses.start(kafka_bootstrap, prefix, data)
+    bus = buses.start(kafka, prefix, data)
     events = _events()
-    p = producer(kafka_bootstrap)
+    p = producer(kafka)
 
     def publish() -> None:
         for key, value in events:
@@ -65,21 +66,21 @@ def test_sigkill_mid_stream_loses_and_reorders_nothing(
     osc = f"{prefix}.notify.OSC"
     try:
         # Kill once some, but not all, notifications are out.
-        read_topic(kafka_bootstrap, osc, until=lambda vs: len(vs) >= 40, timeout=120)
+        read_topic(kafka, osc, until=lambda vs: len(vs) >= 40, timeout=120)
         bus.kill()
     finally:
         publisher.join()
         p.close()
-    seen_before = len(read_all(kafka_bootstrap, osc))  # everything the killed worker got out
+    seen_before = len(read_all(kafka, osc))  # everything the killed worker got out
     assert seen_before < len(events), "the worker finished before it was killed; the test proves nothing"
 
-    restarted = buses.start(kafka_bootstrap, prefix, data)
+    restarted = buses.start(kafka, prefix, data)
     try:
 
         def complete(values: list[bytes]) -> bool:
             return len({decode_model(v, Notification).source_event_id for v in values}) >= len(events)
 
-        values = read_topic(kafka_bootstrap, osc, until=complete, timeout=240)
+        values = read_topic(kafka, osc, until=complete, timeout=240)
     finally:
         restarted.stop_cleanly()
     notes = [decode_model(v, Notification) for v in values]

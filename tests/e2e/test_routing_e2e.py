@@ -13,26 +13,27 @@ from schemas.codec import decode_model, encode_model
 from schemas.enums import AllegationEventType, DeadLetterReason
 from schemas.enums import PersonnelCategory as P
 from schemas.models import DeadLetter, Notification
+from streams.kafka_connection import KafkaConnection
 from streams.synthetic import synthetic_event_id
 
 pytestmark = pytest.mark.kafka
 
 
 @pytest.fixture(scope="module")
-def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BusProcess]]:
+def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BusProcess]]:
     prefix = unique_prefix()
     with BusPool() as pool:
-        process = pool.start(kafka_bootstrap, prefix, tmp_path_factory.mktemp("bus"))
+        process = pool.start(kafka, prefix, tmp_path_factory.mktemp("bus"))
         yield prefix, process
         process.stop_cleanly()
 
 
-def notes(bootstrap: str, topic: str, allegation_id: str, count: int) -> list[Notification]:
+def notes(kafka: KafkaConnection, topic: str, allegation_id: str, count: int) -> list[Notification]:
     def mine(values: list[bytes]) -> list[Notification]:
         out = [decode_model(v, Notification) for v in values]
         return [n for n in out if n.allegation_id == allegation_id]
 
-    values = read_topic(bootstrap, topic, until=lambda vs: len(first_seen(mine(vs))) >= count)
+    values = read_topic(kafka, topic, until=lambda vs: len(first_seen(mine(vs))) >= count)
     return first_seen(mine(values))
 
 
@@ -46,7 +47,7 @@ def first_seen(notifications: list[Notification]) -> list[Notification]:
     return out
 
 
-def test_report_update_and_duplicate(kafka_bootstrap: str, bus: tuple[str, BusProcess]) -> None:
+def test_report_update_and_duplicate(kafka: KafkaConnection, bus: tuple[str, BusProcess]) -> None:
     prefix, _ = bus
     aid = "SYNTH-E2E-0001"
     subjects = [
@@ -55,29 +56,29 @@ def test_report_update_and_duplicate(kafka_bootstrap: str, bus: tuple[str, BusPr
     ]
     report = event(aid, subjects=subjects, minors=1)
     update = event(aid, sequence=2, event_type=AllegationEventType.UPDATED, subjects=subjects, minors=1)
-    p = producer(kafka_bootstrap)
+    p = producer(kafka)
     topic = f"{prefix}.allegations"
     for e in (report, report, update):  # the second report is an exact duplicate
         p.send(topic, key=aid.encode(), value=encode_model(e)).get(timeout=30)
     p.close()
 
     for recipient in ("FRA", "URY", "OSC", "OIOS", "VRA"):
-        got = notes(kafka_bootstrap, f"{prefix}.notify.{recipient}", aid, 2)
+        got = notes(kafka, f"{prefix}.notify.{recipient}", aid, 2)
         # The duplicate report added no notification id; a redelivery (at-least-once) would
         # repeat an id, never add one.
         assert [n.sequence for n in got] == [1, 2], recipient
         assert [n.source_event_id for n in got] == [report.event_id, update.event_id]
-    fra = notes(kafka_bootstrap, f"{prefix}.notify.FRA", aid, 2)
-    ury = notes(kafka_bootstrap, f"{prefix}.notify.URY", aid, 2)
+    fra = notes(kafka, f"{prefix}.notify.FRA", aid, 2)
+    ury = notes(kafka, f"{prefix}.notify.URY", aid, 2)
     assert all(b"SYNTH-SUBJ-E2E-URY" not in n.model_dump_json().encode() for n in fra)
     assert all(b"SYNTH-SUBJ-E2E-FRA" not in n.model_dump_json().encode() for n in ury)
     assert all(n.allegation.confidential is None for n in fra + ury)
-    osc = notes(kafka_bootstrap, f"{prefix}.notify.OSC", aid, 2)
+    osc = notes(kafka, f"{prefix}.notify.OSC", aid, 2)
     assert osc[0].allegation.confidential is not None
 
 
 def test_bad_input_is_dead_lettered_and_routing_continues(
-    kafka_bootstrap: str, bus: tuple[str, BusProcess]
+    kafka: KafkaConnection, bus: tuple[str, BusProcess]
 ) -> None:
     prefix, process = bus
     aid = "SYNTH-E2E-0002"
@@ -94,7 +95,7 @@ def test_bad_input_is_dead_lettered_and_routing_continues(
         }
     )
     good = event(aid, sequence=1)
-    p = producer(kafka_bootstrap)
+    p = producer(kafka)
     topic = f"{prefix}.allegations"
     cases = [
         (b"definitely not avro", DeadLetterReason.MALFORMED_BYTES),
@@ -107,15 +108,13 @@ def test_bad_input_is_dead_lettered_and_routing_continues(
     p.send(topic, key=aid.encode(), value=encode_model(good)).get(timeout=30)
     p.close()
 
-    got = notes(kafka_bootstrap, f"{prefix}.notify.FRA", aid, 1)
+    got = notes(kafka, f"{prefix}.notify.FRA", aid, 1)
     assert got[0].source_event_id == good.event_id
 
     def letters(values: list[bytes]) -> list[DeadLetter]:
         return [d for d in (decode_model(v, DeadLetter) for v in values) if d.original_key == aid.encode()]
 
-    dead = letters(
-        read_topic(kafka_bootstrap, f"{prefix}.deadletter", until=lambda vs: len(letters(vs)) >= 4)
-    )
+    dead = letters(read_topic(kafka, f"{prefix}.deadletter", until=lambda vs: len(letters(vs)) >= 4))
     assert [d.reason for d in dead] == [reason for _, reason in cases]
     assert [d.original_value for d in dead] == [value for value, _ in cases]
     assert "nationality" in dead[2].message

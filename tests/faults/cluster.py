@@ -23,12 +23,11 @@ from support import JAR_CACHE, free_base_port
 from deploy.kafka import LocalCluster
 from deploy.kafka.jars import ensure_jars, require_program
 from deploy.kafka.layout import NodeLayout
+from streams.kafka_connection import KafkaConnection
 
 
-def admin_client(bootstrap: str, *, timeout_ms: int = 5000) -> KafkaAdminClient:
-    return KafkaAdminClient(
-        bootstrap_servers=bootstrap, client_id="seabus-faults", request_timeout_ms=timeout_ms
-    )
+def admin_client(kafka: KafkaConnection, *, timeout_ms: int = 5000) -> KafkaAdminClient:
+    return kafka.kafka_admin(client_id="seabus-faults", request_timeout_ms=timeout_ms)
 
 
 def _alive(pid: int) -> bool:
@@ -59,6 +58,11 @@ class FaultCluster:
     @property
     def bootstrap(self) -> str:
         return self.cluster.bootstrap
+
+    @property
+    def connection(self) -> KafkaConnection:
+        """The bus's principal on this (SASL_SSL + SCRAM) cluster."""
+        return self.cluster.connection()
 
     @property
     def node_ids(self) -> list[int]:
@@ -115,7 +119,7 @@ class FaultCluster:
     # --- metadata ---------------------------------------------------------------
 
     def describe(self, topics: list[str] | None = None) -> list[dict[str, Any]]:
-        admin = admin_client(self.bootstrap)
+        admin = admin_client(self.connection)
         try:
             return list(admin.describe_topics(topics))
         finally:
@@ -131,7 +135,7 @@ class FaultCluster:
         return node_id, dict(counts)
 
     def registered_brokers(self) -> int:
-        admin = admin_client(self.bootstrap)
+        admin = admin_client(self.connection)
         try:
             return len(admin.describe_cluster().get("brokers", []))
         finally:
@@ -159,7 +163,7 @@ class FaultCluster:
         """Set ``min.insync.replicas`` where it differs; returns the topics changed."""
         if not topics:
             return []
-        admin = admin_client(self.bootstrap, timeout_ms=15000)
+        admin = admin_client(self.connection, timeout_ms=15000)
         try:
             raw = admin.describe_configs(
                 [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics], config_filter="all"
@@ -184,7 +188,7 @@ class FaultCluster:
             admin.close()
 
     def topic_configs(self, topics: list[str], key: str) -> dict[str, str]:
-        admin = admin_client(self.bootstrap, timeout_ms=15000)
+        admin = admin_client(self.connection, timeout_ms=15000)
         try:
             raw = admin.describe_configs(
                 [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics], config_filter="all"

@@ -18,6 +18,7 @@ from faults.cluster import admin_client
 from schemas.codec import decode_model, peek_writer
 from schemas.errors import CodecError, ValidationFailed
 from schemas.models import Notification
+from streams.kafka_connection import KafkaConnection
 
 
 class IncompleteRead(RuntimeError):
@@ -32,9 +33,8 @@ class Record:
     value: bytes | None
 
 
-def _consumer(bootstrap: str) -> KafkaConsumer:
-    return KafkaConsumer(
-        bootstrap_servers=bootstrap,
+def _consumer(kafka: KafkaConnection) -> KafkaConsumer:
+    return kafka.kafka_consumer(
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -43,17 +43,17 @@ def _consumer(bootstrap: str) -> KafkaConsumer:
     )
 
 
-def topics_with_prefix(bootstrap: str, prefix: str) -> list[str]:
-    admin = admin_client(bootstrap, timeout_ms=15000)
+def topics_with_prefix(kafka: KafkaConnection, prefix: str) -> list[str]:
+    admin = admin_client(kafka, timeout_ms=15000)
     try:
         return sorted(t for t in admin.list_topics() if t.startswith(prefix))
     finally:
         admin.close()
 
 
-def read_to_end(bootstrap: str, topics: list[str], *, timeout_s: float = 180.0) -> list[Record]:
+def read_to_end(kafka: KafkaConnection, topics: list[str], *, timeout_s: float = 180.0) -> list[Record]:
     """Every record of every partition of ``topics``, from the beginning to the end offsets fetched first."""
-    consumer = _consumer(bootstrap)
+    consumer = _consumer(kafka)
     try:
         tps: list[TopicPartition] = []
         for topic in topics:
@@ -88,8 +88,8 @@ def read_to_end(bootstrap: str, topics: list[str], *, timeout_s: float = 180.0) 
         consumer.close()
 
 
-def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
-    consumer = _consumer(bootstrap)
+def end_offsets(kafka: KafkaConnection, topics: list[str]) -> dict[TopicPartition, int]:
+    consumer = _consumer(kafka)
     try:
         tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or [])]
         return dict(consumer.end_offsets(tps))
@@ -97,9 +97,11 @@ def end_offsets(bootstrap: str, topics: list[str]) -> dict[TopicPartition, int]:
         consumer.close()
 
 
-def committed_offsets(bootstrap: str, group: str, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+def committed_offsets(
+    kafka: KafkaConnection, group: str, tps: list[TopicPartition]
+) -> dict[TopicPartition, int]:
     """The group's committed offsets; a partition with no commit (Kafka says -1) is left out."""
-    admin = admin_client(bootstrap, timeout_ms=15000)
+    admin = admin_client(kafka, timeout_ms=15000)
     try:
         raw = admin.list_group_offsets({group: tps}).get(group, {})
         return {
@@ -111,13 +113,15 @@ def committed_offsets(bootstrap: str, group: str, tps: list[TopicPartition]) -> 
         admin.close()
 
 
-def bus_progress(bootstrap: str, app_id: str, *, timeout_s: float = 60.0) -> dict[TopicPartition, int]:
+def bus_progress(
+    kafka: KafkaConnection, app_id: str, *, timeout_s: float = 60.0
+) -> dict[TopicPartition, int]:
     """The bus's own next expected offset per source partition, read from the changelog of its
     ``source-progress`` table (key ``topic#partition``, JSON integer value; last write wins).
 
     This is what the bus's correctness rests on, not the group's commits."""
     topic = f"{app_id}-source-progress-changelog"
-    consumer = _consumer(bootstrap)
+    consumer = _consumer(kafka)
     try:
         parts = consumer.partitions_for_topic(topic)
         if not parts:
@@ -170,10 +174,10 @@ def decode_notification(value: bytes | None) -> Notification | None:
 class Collector:
     """Follows every ``<prefix>.notify.*`` topic and remembers which (event, recipient) pairs arrived."""
 
-    def __init__(self, bootstrap: str, prefix: str) -> None:
-        self.bootstrap = bootstrap
+    def __init__(self, kafka: KafkaConnection, prefix: str) -> None:
+        self.kafka = kafka
         self.prefix = f"{prefix}.notify."
-        self.consumer = _consumer(bootstrap)
+        self.consumer = _consumer(kafka)
         self.assigned: set[TopicPartition] = set()
         self.seen: set[tuple[str, str]] = set()
         self._refreshed = 0.0

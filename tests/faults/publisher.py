@@ -18,6 +18,7 @@ from connectors.publisher import Publisher
 from connectors.publisher.sdk import EventFailure, PublishReceipt
 from faults.events import Planned
 from schemas.errors import ValidationFailed
+from streams.kafka_connection import KafkaConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +41,7 @@ class LoadPublisher(threading.Thread):
     def __init__(
         self,
         *,
-        bootstrap: str,
+        kafka: KafkaConnection,
         topic: str,
         planned: list[Planned],
         rate: float,
@@ -50,7 +51,7 @@ class LoadPublisher(threading.Thread):
         give_up_after_s: float = 3600.0,
     ) -> None:
         super().__init__(name="fault-publisher", daemon=True)
-        self.bootstrap = bootstrap
+        self.kafka = kafka
         self.topic = topic
         self.planned = planned
         self.rate = rate
@@ -99,7 +100,7 @@ class LoadPublisher(threading.Thread):
         started = time.monotonic()
         interval = self.batch / self.rate
         publisher = Publisher(
-            bootstrap=self.bootstrap,
+            kafka=self.kafka,
             topic=self.topic,
             delivery_timeout_s=self.delivery_timeout_s,
             client_id="seabus-fault-publisher",

@@ -360,11 +360,13 @@ class FaultRun:
     def _setup(self) -> None:
         self.echo(f"starting a 3-node KRaft cluster in {self.directory / 'kafka'}")
         self.cluster.up()
-        bootstrap = self.cluster.bootstrap
+        kafka = self.cluster.connection
         prefix = unique_prefix()
         self.prefix = prefix
-        self.report.prefix, self.report.bootstrap = prefix, bootstrap
-        self.echo(f"cluster up: {bootstrap}; topic prefix and consumer group {prefix}")
+        self.report.prefix, self.report.bootstrap = prefix, kafka.bootstrap
+        self.echo(
+            f"cluster up: {kafka.bootstrap} ({kafka.security.security_protocol}); topic prefix and consumer group {prefix}"
+        )
         shape = {
             "SEABUS_TOPICS__DEFAULTS__REPLICATION_FACTOR": 3,
             "SEABUS_TOPICS__DEFAULTS__MIN_INSYNC_REPLICAS": 2,
@@ -372,7 +374,7 @@ class FaultRun:
             "SEABUS_LOG_LEVEL": "info",
         }
         envs = [
-            bus_env(bootstrap=bootstrap, prefix=prefix, data_dir=self.directory / f"worker-{i}", **shape)
+            bus_env(kafka=kafka, prefix=prefix, data_dir=self.directory / f"worker-{i}", **shape)
             for i in (1, 2)
         ]
         with (self.directory / "topics-apply.log").open("wb") as out:
@@ -401,7 +403,7 @@ class FaultRun:
             w.start()
             self.wait(w.ready, timeout_s=self.config.recovery_timeout_s, what=f"{w.name} ready")
             self.echo(f"{w.name} ready (pid {w.pid})")
-        internal = topics_with_prefix(bootstrap, prefix + "-")
+        internal = topics_with_prefix(kafka, prefix + "-")
         # Faust creates its changelog topics itself, with replication 3 but the broker's default min ISR (1).
         self.report.internal_min_isr_fixed = self.cluster.set_min_isr(internal, 2)
         if self.report.internal_min_isr_fixed:
@@ -416,14 +418,14 @@ class FaultRun:
         )
         self.report.planned_events = len(self.planned)
         self.report.planned_updates = sum(p.event.sequence > 1 for p in self.planned)
-        self.collector = Collector(bootstrap, prefix)
+        self.collector = Collector(kafka, prefix)
         self.report.setup_s = self.elapsed()
 
     def _faults(self) -> None:
         total = len(self.planned)
         faults = len(self.schedule)
         self.publisher = LoadPublisher(
-            bootstrap=self.cluster.bootstrap,
+            kafka=self.cluster.connection,
             topic=f"{self.prefix}.allegations",
             planned=self.planned,
             rate=self.config.rate,
@@ -650,10 +652,10 @@ class FaultRun:
         except ScheduleFailed:
             self.echo(f"still {len(want - collector.seen)} notification(s) not seen; reading everything")
         self._lag()
-        bootstrap = self.cluster.bootstrap
-        notify = topics_with_prefix(bootstrap, f"{self.prefix}.notify.")
+        kafka = self.cluster.connection
+        notify = topics_with_prefix(kafka, f"{self.prefix}.notify.")
         self.echo(f"independent read of {len(notify)} notify topics up to their end offsets")
-        records = read_to_end(bootstrap, notify)
+        records = read_to_end(kafka, notify)
         verdict = verify(acked, planned, records)
         self._record_verdict(verdict)
         self._operational(acked)
@@ -677,9 +679,9 @@ class FaultRun:
     def _measure_lag(self) -> None:
         topics = [f"{self.prefix}.allegations", f"{self.prefix}.responses"]
         try:
-            end = end_offsets(self.cluster.bootstrap, topics)
-            committed = committed_offsets(self.cluster.bootstrap, self.prefix, list(end))
-            progress = bus_progress(self.cluster.bootstrap, self.prefix)
+            end = end_offsets(self.cluster.connection, topics)
+            committed = committed_offsets(self.cluster.connection, self.prefix, list(end))
+            progress = bus_progress(self.cluster.connection, self.prefix)
         except Exception as exc:
             self.echo(f"could not measure lag: {exc!r}")
             self.report.lag_bus = None
@@ -713,18 +715,18 @@ class FaultRun:
 
     def _operational(self, acked: list[Any]) -> None:
         """Held updates (HELD escalations of our updates), dead letters, and what the worker logs say."""
-        bootstrap = self.cluster.bootstrap
+        kafka = self.cluster.connection
         held_ids = {escalation_id(a.event_id, "HELD") for a in acked if a.sequence > 1}
         ours = {(a.partition, a.offset) for a in acked}
         held = set()
         dead: Counter[str] = Counter()
         try:
-            for rec in read_to_end(bootstrap, [f"{self.prefix}.escalations"]):
+            for rec in read_to_end(kafka, [f"{self.prefix}.escalations"]):
                 with contextlib.suppress(CodecError, ValidationFailed):
                     e = decode_model(rec.value or b"", Escalation)
                     if e.escalation_id in held_ids or "is held" in e.reason:
                         held.add(e.escalation_id)
-            for rec in read_to_end(bootstrap, [f"{self.prefix}.deadletter"]):
+            for rec in read_to_end(kafka, [f"{self.prefix}.deadletter"]):
                 with contextlib.suppress(CodecError, ValidationFailed):
                     d = decode_model(rec.value or b"", DeadLetter)
                     mine = (

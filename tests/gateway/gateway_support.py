@@ -16,6 +16,7 @@ from support import free_port
 from connectors.gateway import AgencyAuth, GatewayConfig, KafkaGatewayProducer, build_gateway_app
 from schemas.enums import PersonnelCategory
 from streams.config import Settings
+from streams.kafka_connection import KafkaConnection
 from streams.synthetic import synthetic_allegation, synthetic_event
 
 __all__ = ["Record", "bearer", "decode", "event_ids", "event_json", "has_ids", "read_records", "serve"]
@@ -62,7 +63,7 @@ class Running:
 @asynccontextmanager
 async def serve(
     settings: Settings,
-    bootstrap: str,
+    kafka: KafkaConnection,
     *,
     config: GatewayConfig | None = None,
     ack_timeout_s: float = 10,
@@ -70,7 +71,7 @@ async def serve(
     """The gateway app with a real aiokafka producer, on 127.0.0.1:<free port>."""
     config = config or GatewayConfig(ack_timeout_s=ack_timeout_s, retry_after_s=3)
     producer = KafkaGatewayProducer(
-        bootstrap=bootstrap,
+        kafka=kafka,
         topic=settings.topic("allegations"),
         request_timeout_ms=int(config.ack_timeout_s * 1000),
     )

@@ -36,15 +36,15 @@ def own_cluster(tmp_path: Path) -> Iterator[LocalCluster]:
 def test_stopped_broker_gives_503_and_recovery_gives_202(
     settings: Settings, own_cluster: LocalCluster
 ) -> None:
-    bootstrap = own_cluster.bootstrap
-    topics.apply(settings, ["OSC"], bootstrap=bootstrap)
+    kafka = own_cluster.connection()
+    topics.apply(settings, ["OSC"], kafka=kafka)
     before = event_json("SYNTH-GW-DOWN-1")
     during = event_json("SYNTH-GW-DOWN-2")
     config = GatewayConfig(ack_timeout_s=3, retry_after_s=7)
 
     async def scenario() -> list[tuple[int, dict[str, Any], str | None]]:
         out = []
-        async with serve(settings, bootstrap, config=config) as gw, aiohttp.ClientSession() as http:
+        async with serve(settings, kafka, config=config) as gw, aiohttp.ClientSession() as http:
 
             async def send(body: Any) -> None:
                 async with http.post(f"{gw.url}/v1/allegations", json=body, headers=bearer()) as r:
@@ -68,6 +68,6 @@ def test_stopped_broker_gives_503_and_recovery_gives_202(
     assert back_status == 202
     assert [a["event_id"] for a in back["accepted"]] == [during["event_id"]]
     records = read_records(
-        bootstrap, settings.topic("allegations"), until=has_ids(before["event_id"], during["event_id"])
+        kafka, settings.topic("allegations"), until=has_ids(before["event_id"], during["event_id"])
     )
     assert set(event_ids(records)) == {before["event_id"], during["event_id"]}

@@ -17,20 +17,25 @@ from connectors.gateway import AgencyToken, GatewayConfig, start_gateway, token_
 from schemas.codec import decode_model
 from schemas.models import Notification
 from streams.config import load_settings
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
 
 def test_http_event_reaches_the_member_state(
-    kafka_bootstrap: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, buses: BusPool
+    kafka: KafkaConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, buses: BusPool
 ) -> None:
     prefix = unique_prefix()
     for key in [k for k in os.environ if k.startswith("SEABUS_")]:
         monkeypatch.delenv(key)
     settings = load_settings(
-        bootstrap=kafka_bootstrap, topic_prefix=prefix, app_id=prefix, data_dir=tmp_path / "gw"
+        bootstrap=kafka.bootstrap,
+        kafka=kafka.security,
+        topic_prefix=prefix,
+        app_id=prefix,
+        data_dir=tmp_path / "gw",
     )
-    bus = buses.start(kafka_bootstrap, prefix, tmp_path / "bus")
+    bus = buses.start(kafka, prefix, tmp_path / "bus")
     token = "sbk_e2e-unmiss-token"
     config = GatewayConfig(agencies=(AgencyToken(entity="UNMISS", token_sha256=token_sha256(token)),))
     event = event_json("SYNTH-GW-E2E-1", entity="UNMISS", nationality="KEN")
@@ -57,7 +62,7 @@ def test_http_event_reaches_the_member_state(
         def routed(values: list[bytes]) -> bool:
             return any(decode_model(v, Notification).source_event_id == event["event_id"] for v in values)
 
-        values = read_topic(kafka_bootstrap, f"{prefix}.notify.KEN", until=routed)
+        values = read_topic(kafka, f"{prefix}.notify.KEN", until=routed)
         [note] = [
             n
             for n in (decode_model(v, Notification) for v in values)

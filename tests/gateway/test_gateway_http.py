@@ -22,6 +22,7 @@ from gateway.gateway_support import (
 from connectors.gateway import GatewayConfig
 from schemas.cloudevents import parse_headers
 from streams.config import Settings
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -35,11 +36,13 @@ async def post(
         return response.status, await response.json(content_type=None), response
 
 
-def test_one_event_is_accepted_only_with_kafkas_receipt(provisioned: Settings, kafka_bootstrap: str) -> None:
+def test_one_event_is_accepted_only_with_kafkas_receipt(
+    provisioned: Settings, kafka: KafkaConnection
+) -> None:
     event = event_json("SYNTH-GW-0001")
 
     async def scenario() -> tuple[int, dict[str, Any]]:
-        async with serve(provisioned, kafka_bootstrap) as gw, aiohttp.ClientSession() as http:
+        async with serve(provisioned, kafka) as gw, aiohttp.ClientSession() as http:
             status, body, _ = await post(http, gw.url, event)
             return status, body
 
@@ -49,9 +52,7 @@ def test_one_event_is_accepted_only_with_kafkas_receipt(provisioned: Settings, k
     assert receipt["event_id"] == event["event_id"]
     assert receipt["allegation_id"] == "SYNTH-GW-0001"
 
-    records = read_records(
-        kafka_bootstrap, provisioned.topic("allegations"), until=has_ids(event["event_id"])
-    )
+    records = read_records(kafka, provisioned.topic("allegations"), until=has_ids(event["event_id"]))
     [record] = records
     assert (record.partition, record.offset) == (receipt["partition"], receipt["offset"])
     assert record.key == b"SYNTH-GW-0001"
@@ -64,11 +65,11 @@ def test_one_event_is_accepted_only_with_kafkas_receipt(provisioned: Settings, k
     assert decode(record).model_dump(mode="json") == event
 
 
-def test_a_batch_is_accepted_in_order(provisioned: Settings, kafka_bootstrap: str) -> None:
+def test_a_batch_is_accepted_in_order(provisioned: Settings, kafka: KafkaConnection) -> None:
     batch = [event_json(f"SYNTH-GW-B{i}") for i in range(3)]
 
     async def scenario() -> tuple[int, dict[str, Any]]:
-        async with serve(provisioned, kafka_bootstrap) as gw, aiohttp.ClientSession() as http:
+        async with serve(provisioned, kafka) as gw, aiohttp.ClientSession() as http:
             status, body, _ = await post(http, gw.url, batch)
             return status, body
 
@@ -76,13 +77,13 @@ def test_a_batch_is_accepted_in_order(provisioned: Settings, kafka_bootstrap: st
     assert status == 202
     assert [a["event_id"] for a in body["accepted"]] == [e["event_id"] for e in batch]
     records = read_records(
-        kafka_bootstrap, provisioned.topic("allegations"), until=has_ids(*(e["event_id"] for e in batch))
+        kafka, provisioned.topic("allegations"), until=has_ids(*(e["event_id"] for e in batch))
     )
     assert sorted(event_ids(records)) == sorted(e["event_id"] for e in batch)
 
 
 def test_invalid_batch_lists_every_problem_and_sends_nothing(
-    provisioned: Settings, kafka_bootstrap: str
+    provisioned: Settings, kafka: KafkaConnection
 ) -> None:
     good = event_json("SYNTH-GW-0002")
     bad = event_json("SYNTH-GW-0003")
@@ -94,7 +95,7 @@ def test_invalid_batch_lists_every_problem_and_sends_nothing(
     sentinel = event_json("SYNTH-GW-0002", sequence=2)  # same key as `good`: same partition, after it
 
     async def scenario() -> tuple[int, dict[str, Any], str, int]:
-        async with serve(provisioned, kafka_bootstrap) as gw, aiohttp.ClientSession() as http:
+        async with serve(provisioned, kafka) as gw, aiohttp.ClientSession() as http:
             status, body, response = await post(http, gw.url, [good, bad, untyped])
             sentinel_status, _, _ = await post(http, gw.url, sentinel)
             return status, body, response.content_type, sentinel_status
@@ -114,18 +115,16 @@ def test_invalid_batch_lists_every_problem_and_sends_nothing(
     assert all(e["detail"] for e in body["errors"])
 
     assert sentinel_status == 202
-    records = read_records(
-        kafka_bootstrap, provisioned.topic("allegations"), until=has_ids(sentinel["event_id"])
-    )
+    records = read_records(kafka, provisioned.topic("allegations"), until=has_ids(sentinel["event_id"]))
     assert event_ids(records) == [sentinel["event_id"]]
 
 
-def test_missing_or_unknown_token_is_401(provisioned: Settings, kafka_bootstrap: str) -> None:
+def test_missing_or_unknown_token_is_401(provisioned: Settings, kafka: KafkaConnection) -> None:
     event = event_json("SYNTH-GW-0005")
 
     async def scenario() -> list[tuple[int, str, str | None, dict[str, Any]]]:
         out = []
-        async with serve(provisioned, kafka_bootstrap) as gw, aiohttp.ClientSession() as http:
+        async with serve(provisioned, kafka) as gw, aiohttp.ClientSession() as http:
             for headers in (
                 {},
                 {"Authorization": "Bearer sbk_not-a-configured-token"},
@@ -149,13 +148,13 @@ def test_missing_or_unknown_token_is_401(provisioned: Settings, kafka_bootstrap:
         assert body["type"] == "urn:seabus:problem:unauthenticated"
 
 
-def test_an_agency_cannot_publish_as_another(provisioned: Settings, kafka_bootstrap: str) -> None:
+def test_an_agency_cannot_publish_as_another(provisioned: Settings, kafka: KafkaConnection) -> None:
     mine = event_json("SYNTH-GW-0006")
     theirs = event_json("SYNTH-GW-0007", entity="MONUSCO")
     sentinel = event_json("SYNTH-GW-0006", sequence=2)
 
     async def scenario() -> tuple[int, dict[str, Any], int]:
-        async with serve(provisioned, kafka_bootstrap) as gw, aiohttp.ClientSession() as http:
+        async with serve(provisioned, kafka) as gw, aiohttp.ClientSession() as http:
             status, body, _ = await post(http, gw.url, [mine, theirs], bearer(MINUSCA))
             sentinel_status, _, _ = await post(http, gw.url, sentinel)
             return status, body, sentinel_status
@@ -165,13 +164,11 @@ def test_an_agency_cannot_publish_as_another(provisioned: Settings, kafka_bootst
     assert body["indexes"] == [1]
     assert "MINUSCA" in body["detail"]
     assert sentinel_status == 202
-    records = read_records(
-        kafka_bootstrap, provisioned.topic("allegations"), until=has_ids(sentinel["event_id"])
-    )
+    records = read_records(kafka, provisioned.topic("allegations"), until=has_ids(sentinel["event_id"]))
     assert event_ids(records) == [sentinel["event_id"]]
 
 
-def test_oversized_body_is_413(provisioned: Settings, kafka_bootstrap: str) -> None:
+def test_oversized_body_is_413(provisioned: Settings, kafka: KafkaConnection) -> None:
     config = GatewayConfig(max_body_bytes=8192, max_batch=3)
     small_batch = [event_json(f"SYNTH-GW-S{i}") for i in range(4)]  # under 8 KiB, over max_batch
     big_batch = [event_json(f"SYNTH-GW-L{i}") for i in range(12)]  # over 8 KiB
@@ -179,7 +176,7 @@ def test_oversized_body_is_413(provisioned: Settings, kafka_bootstrap: str) -> N
 
     async def scenario() -> list[tuple[int, str, dict[str, Any]]]:
         out = []
-        async with serve(provisioned, kafka_bootstrap, config=config) as gw, aiohttp.ClientSession() as http:
+        async with serve(provisioned, kafka, config=config) as gw, aiohttp.ClientSession() as http:
             for body in (big_batch, small_batch):
                 async with http.post(f"{gw.url}/v1/allegations", json=body, headers=bearer()) as r:
                     out.append((r.status, r.content_type, await r.json(content_type=None)))
@@ -201,7 +198,7 @@ def test_oversized_body_is_413(provisioned: Settings, kafka_bootstrap: str) -> N
     assert "at most 3" in results[1][2]["detail"]
 
 
-def test_idempotency_key_replays_the_first_answer(provisioned: Settings, kafka_bootstrap: str) -> None:
+def test_idempotency_key_replays_the_first_answer(provisioned: Settings, kafka: KafkaConnection) -> None:
     event = event_json("SYNTH-GW-0008")
     other = event_json("SYNTH-GW-0009")
     sentinel = event_json("SYNTH-GW-0008", sequence=2)
@@ -209,7 +206,7 @@ def test_idempotency_key_replays_the_first_answer(provisioned: Settings, kafka_b
 
     async def scenario() -> list[tuple[int, bytes, str | None]]:
         out = []
-        async with serve(provisioned, kafka_bootstrap) as gw, aiohttp.ClientSession() as http:
+        async with serve(provisioned, kafka) as gw, aiohttp.ClientSession() as http:
             for body in (event, event, other):
                 async with http.post(f"{gw.url}/v1/allegations", json=body, headers=bearer() | key) as r:
                     out.append((r.status, await r.read(), r.headers.get("Idempotent-Replayed")))
@@ -224,16 +221,14 @@ def test_idempotency_key_replays_the_first_answer(provisioned: Settings, kafka_b
     assert conflict[0] == 422
     assert json.loads(conflict[1])["type"] == "urn:seabus:problem:idempotency-key-reused"
     assert sentinel_answer[0] == 202
-    records = read_records(
-        kafka_bootstrap, provisioned.topic("allegations"), until=has_ids(sentinel["event_id"])
-    )
+    records = read_records(kafka, provisioned.topic("allegations"), until=has_ids(sentinel["event_id"]))
     assert sorted(event_ids(records)) == sorted([event["event_id"], sentinel["event_id"]])
 
 
-def test_errors_outside_the_routes_are_problem_details(provisioned: Settings, kafka_bootstrap: str) -> None:
+def test_errors_outside_the_routes_are_problem_details(provisioned: Settings, kafka: KafkaConnection) -> None:
     async def scenario() -> list[tuple[int, str, dict[str, Any]]]:
         out = []
-        async with serve(provisioned, kafka_bootstrap) as gw, aiohttp.ClientSession() as http:
+        async with serve(provisioned, kafka) as gw, aiohttp.ClientSession() as http:
             for method, path, kwargs in (
                 ("GET", "/v1/nowhere", {}),
                 ("GET", "/v1/allegations", {}),
@@ -264,9 +259,9 @@ def test_errors_outside_the_routes_are_problem_details(provisioned: Settings, ka
     assert all(body["status"] == status and body["detail"] for status, _, body in results)
 
 
-def test_openapi_document_describes_every_route(provisioned: Settings, kafka_bootstrap: str) -> None:
+def test_openapi_document_describes_every_route(provisioned: Settings, kafka: KafkaConnection) -> None:
     async def scenario() -> tuple[int, dict[str, Any], int]:
-        async with serve(provisioned, kafka_bootstrap) as gw, aiohttp.ClientSession() as http:
+        async with serve(provisioned, kafka) as gw, aiohttp.ClientSession() as http:
             async with http.get(f"{gw.url}/openapi.json") as r:
                 doc = await r.json()
                 status = r.status

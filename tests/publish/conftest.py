@@ -6,10 +6,11 @@ import pytest
 
 from deploy import topics
 from streams.config import Settings
+from streams.kafka_connection import KafkaConnection
 
 
 @pytest.fixture
-def provisioned(settings: Settings, kafka_bootstrap: str) -> Settings:
+def provisioned(settings: Settings, kafka: KafkaConnection) -> Settings:
     """``settings`` with the contract's topics created under this test's prefix."""
-    topics.apply(settings, ["OSC", "FRA"], bootstrap=kafka_bootstrap)
+    topics.apply(settings, ["OSC", "FRA"], kafka=kafka)
     return settings

@@ -12,6 +12,7 @@ from support import reading as support_reading
 from schemas.codec import decode_model
 from schemas.enums import AllegationEventType, PersonnelCategory
 from schemas.models import AllegationEvent
+from streams.kafka_connection import KafkaConnection
 from streams.synthetic import synthetic_allegation, synthetic_event
 
 
@@ -49,7 +50,7 @@ class Record:
 
 
 def read_records(
-    bootstrap: str, topic: str, *, until: Callable[[list[Record]], bool], timeout: float = 60
+    kafka: KafkaConnection, topic: str, *, until: Callable[[list[Record]], bool], timeout: float = 60
 ) -> list[Record]:
     """Every record of ``topic`` (with keys and headers) up to its end offsets at call time,
     and on until ``until`` holds; an ``AssertionError`` if that takes longer than ``timeout``."""
@@ -62,7 +63,7 @@ def read_records(
         )
         return until(records)
 
-    support_reading.read_records(bootstrap, topic, until=holds, timeout=timeout)
+    support_reading.read_records(kafka, topic, until=holds, timeout=timeout)
     return records
 
 

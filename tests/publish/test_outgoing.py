@@ -65,6 +65,8 @@ PUBLISHER_API = [
     "GatewayConfigError",
     "ImportFileError",
     "ImportRow",
+    "KafkaConnection",
+    "KafkaSecurity",
     "OutgoingEvent",
     "PublishFailed",
     "PublishReceipt",

@@ -14,19 +14,23 @@ from support import free_port
 from connectors.publisher import FileFormat, parse_text, stable_event_id
 from deploy.cli import main as cli_main
 from streams.config import Settings
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
 
-def run_cli(settings: Settings, bootstrap: str, *args: str) -> Result:
+def run_cli(settings: Settings, kafka: KafkaConnection, *args: str) -> Result:
     """The real `seabus` group (so a SeabusError becomes exit status 2), in this process."""
-    env = {k: None for k in os.environ if k.startswith("SEABUS_")} | {
-        "SEABUS_BOOTSTRAP": bootstrap,
-        "SEABUS_TOPIC_PREFIX": settings.topic_prefix,
-        "SEABUS_DATA_DIR": str(settings.data_dir),
-    }
+    env = (
+        {k: None for k in os.environ if k.startswith("SEABUS_")}
+        | kafka.env()
+        | {
+            "SEABUS_TOPIC_PREFIX": settings.topic_prefix,
+            "SEABUS_DATA_DIR": str(settings.data_dir),
+        }
+    )
     return CliRunner().invoke(cli_main.cli, ["publish", *args], env=env)
 
 
@@ -52,27 +56,25 @@ def mixed_csv(tmp_path: Path) -> tuple[Path, list[str]]:
 
 
 def test_good_rows_are_published_bad_rows_reported_exit_1(
-    provisioned: Settings, kafka_bootstrap: str, tmp_path: Path
+    provisioned: Settings, kafka: KafkaConnection, tmp_path: Path
 ) -> None:
     path, good_ids = mixed_csv(tmp_path)
-    result = run_cli(provisioned, kafka_bootstrap, str(path))
+    result = run_cli(provisioned, kafka, str(path))
     assert result.exit_code == 1, result.output
     assert "line 5: nationality_1 (allegation.subjects[0].nationality): is not an ISO 3166-1" in result.stderr
     assert "line 6: status (allegation.status):" in result.stderr
     assert "published 3 of 5 rows" in result.stdout
-    records = read_records(kafka_bootstrap, provisioned.topic("allegations"), until=has_ids(*good_ids))
+    records = read_records(kafka, provisioned.topic("allegations"), until=has_ids(*good_ids))
     assert sorted(event_ids(records)) == sorted(good_ids)
 
-    again = run_cli(provisioned, kafka_bootstrap, str(path))  # re-run: the same event ids again
+    again = run_cli(provisioned, kafka, str(path))  # re-run: the same event ids again
     assert again.exit_code == 1
-    records = read_records(
-        kafka_bootstrap, provisioned.topic("allegations"), until=lambda rs: len(event_ids(rs)) >= 6
-    )
+    records = read_records(kafka, provisioned.topic("allegations"), until=lambda rs: len(event_ids(rs)) >= 6)
     assert sorted(event_ids(records)) == sorted(good_ids * 2)
 
 
 @pytest.mark.parametrize("fmt", ["json", "ndjson"])
-def test_json_files_publish_cleanly_exit_0(provisioned: Settings, kafka_bootstrap: str, fmt: str) -> None:
+def test_json_files_publish_cleanly_exit_0(provisioned: Settings, kafka: KafkaConnection, fmt: str) -> None:
     path = EXAMPLES / f"allegations.{fmt}"
     ids = [
         r.event.event_id
@@ -81,30 +83,30 @@ def test_json_files_publish_cleanly_exit_0(provisioned: Settings, kafka_bootstra
         )
         if r.event
     ]
-    result = run_cli(provisioned, kafka_bootstrap, str(path))
+    result = run_cli(provisioned, kafka, str(path))
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
-    records = read_records(kafka_bootstrap, provisioned.topic("allegations"), until=has_ids(*ids))
+    records = read_records(kafka, provisioned.topic("allegations"), until=has_ids(*ids))
     assert sorted(event_ids(records)) == sorted(ids)
 
 
-def test_dry_run_publishes_nothing(provisioned: Settings, kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_dry_run_publishes_nothing(provisioned: Settings, kafka: KafkaConnection, tmp_path: Path) -> None:
     path, _ = mixed_csv(tmp_path)
-    result = run_cli(provisioned, kafka_bootstrap, "--dry-run", str(path))
+    result = run_cli(provisioned, kafka, "--dry-run", str(path))
     assert result.exit_code == 1
     assert "3 of 5 rows valid, 2 invalid" in result.stdout
-    clean = run_cli(provisioned, kafka_bootstrap, "--dry-run", str(EXAMPLES / "allegations.csv"))
+    clean = run_cli(provisioned, kafka, "--dry-run", str(EXAMPLES / "allegations.csv"))
     assert clean.exit_code == 0
     # then a real run; per partition records come in offset order, so anything a dry run had
     # sent (the same stable ids) would be read before the real run's records
     _, ids = mixed_csv(tmp_path)
-    assert run_cli(provisioned, kafka_bootstrap, str(EXAMPLES / "allegations.csv")).exit_code == 0
-    records = read_records(kafka_bootstrap, provisioned.topic("allegations"), until=has_ids(*ids))
+    assert run_cli(provisioned, kafka, str(EXAMPLES / "allegations.csv")).exit_code == 0
+    records = read_records(kafka, provisioned.topic("allegations"), until=has_ids(*ids))
     assert sorted(event_ids(records)) == sorted(ids)
 
 
 def test_unreachable_kafka_exits_2_with_a_clear_message(provisioned: Settings) -> None:
-    closed = f"127.0.0.1:{free_port()}"
+    closed = KafkaConnection(bootstrap=f"127.0.0.1:{free_port()}")
     result = run_cli(provisioned, closed, "--timeout", "1", str(EXAMPLES / "allegations.csv"))
     assert result.exit_code == 2
     assert "did not acknowledge" in result.stderr
@@ -112,9 +114,11 @@ def test_unreachable_kafka_exits_2_with_a_clear_message(provisioned: Settings) -
     assert "Run the same command again" in result.stderr
 
 
-def test_a_file_that_is_not_json_exits_2(provisioned: Settings, kafka_bootstrap: str, tmp_path: Path) -> None:
+def test_a_file_that_is_not_json_exits_2(
+    provisioned: Settings, kafka: KafkaConnection, tmp_path: Path
+) -> None:
     path = tmp_path / "broken.json"
     path.write_text('[{"allegation_id": "x"},\n oops]')
-    result = run_cli(provisioned, kafka_bootstrap, str(path))
+    result = run_cli(provisioned, kafka, str(path))
     assert result.exit_code == 2
     assert "not valid JSON at line 2" in result.stderr

@@ -26,6 +26,7 @@ from deploy.cli import main as cli_main
 from schemas.codec import decode_model
 from schemas.enums import AllegationEventType
 from schemas.models import Notification
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -33,22 +34,22 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
 
 @pytest.fixture(scope="module")
-def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BusProcess]]:
+def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BusProcess]]:
     prefix = unique_prefix()
     with BusPool() as pool:
-        process = pool.start(kafka_bootstrap, prefix, tmp_path_factory.mktemp("bus"))
+        process = pool.start(kafka, prefix, tmp_path_factory.mktemp("bus"))
         yield prefix, process
         process.stop_cleanly()
 
 
-def notes_until(bootstrap: str, topic: str, want: set[tuple[str, int]]) -> list[Notification]:
+def notes_until(kafka: KafkaConnection, topic: str, want: set[tuple[str, int]]) -> list[Notification]:
     """Notifications on ``topic`` until every (allegation_id, sequence) in ``want`` has appeared."""
 
     def seen(values: list[bytes]) -> bool:
         got = {(n.allegation_id, n.sequence) for n in map(_note, values)}
         return want <= got
 
-    return [_note(v) for v in read_topic(bootstrap, topic, until=seen)]
+    return [_note(v) for v in read_topic(kafka, topic, until=seen)]
 
 
 def _note(value: bytes) -> Notification:
@@ -63,23 +64,28 @@ def counts(notes: list[Notification], allegation_ids: set[str]) -> dict[tuple[st
     return out
 
 
-def test_by_sdk(kafka_bootstrap: str, bus: tuple[str, BusProcess]) -> None:
+def test_by_sdk(kafka: KafkaConnection, bus: tuple[str, BusProcess]) -> None:
     prefix, _ = bus
     e = event("SYNTH-PUB-E2E-SDK", entity="UNMISS", nationality="NPL")
-    with Publisher(bootstrap=kafka_bootstrap, topic=f"{prefix}.allegations") as publisher:
+    with Publisher(kafka=kafka, topic=f"{prefix}.allegations") as publisher:
         publisher.publish(e)
-    notes = notes_until(kafka_bootstrap, f"{prefix}.notify.NPL", {("SYNTH-PUB-E2E-SDK", 1)})
+    notes = notes_until(kafka, f"{prefix}.notify.NPL", {("SYNTH-PUB-E2E-SDK", 1)})
     [note] = [n for n in notes if n.allegation_id == "SYNTH-PUB-E2E-SDK"]
     assert (note.recipient, note.source_event_id) == ("NPL", e.event_id)
 
 
-def test_by_file_twice_routes_once(kafka_bootstrap: str, bus: tuple[str, BusProcess], tmp_path: Path) -> None:
+def test_by_file_twice_routes_once(
+    kafka: KafkaConnection, bus: tuple[str, BusProcess], tmp_path: Path
+) -> None:
     prefix, _ = bus
-    env = {k: None for k in os.environ if k.startswith("SEABUS_")} | {
-        "SEABUS_BOOTSTRAP": kafka_bootstrap,
-        "SEABUS_TOPIC_PREFIX": prefix,
-        "SEABUS_DATA_DIR": str(tmp_path),
-    }
+    env = (
+        {k: None for k in os.environ if k.startswith("SEABUS_")}
+        | kafka.env()
+        | {
+            "SEABUS_TOPIC_PREFIX": prefix,
+            "SEABUS_DATA_DIR": str(tmp_path),
+        }
+    )
     path = EXAMPLES / "allegations.csv"
     for _ in range(2):
         result = CliRunner().invoke(cli_main.cli, ["publish", str(path)], env=env)
@@ -92,7 +98,7 @@ def test_by_file_twice_routes_once(kafka_bootstrap: str, bus: tuple[str, BusProc
     ]
     # the file went out twice with the same ids ...
     records = read_records(
-        kafka_bootstrap,
+        kafka,
         f"{prefix}.allegations",
         until=lambda rs: sum(i in first_ids for i in event_ids(rs)) >= 6,
     )
@@ -104,10 +110,10 @@ def test_by_file_twice_routes_once(kafka_bootstrap: str, bus: tuple[str, BusProc
         event("SYNTH-CSV-2025-0001", sequence=3, event_type=AllegationEventType.UPDATED, nationality="URY"),
         event("SYNTH-CSV-2025-0002", sequence=2, entity="MONUSCO", event_type=AllegationEventType.UPDATED),
     ]
-    with Publisher(bootstrap=kafka_bootstrap, topic=f"{prefix}.allegations") as publisher:
+    with Publisher(kafka=kafka, topic=f"{prefix}.allegations") as publisher:
         assert publisher.publish_many(later).ok
     want = {("SYNTH-CSV-2025-0001", 3), ("SYNTH-CSV-2025-0002", 2)}
-    notes = notes_until(kafka_bootstrap, f"{prefix}.notify.OSC", want)
+    notes = notes_until(kafka, f"{prefix}.notify.OSC", want)
     assert counts(notes, {"SYNTH-CSV-2025-0001", "SYNTH-CSV-2025-0002"}) == {
         ("SYNTH-CSV-2025-0001", 1): 1,
         ("SYNTH-CSV-2025-0001", 2): 1,
@@ -128,16 +134,14 @@ def _outbox_example() -> ModuleType:
 
 
 def test_by_outbox_with_a_crash_routes_once(
-    kafka_bootstrap: str, bus: tuple[str, BusProcess], tmp_path: Path
+    kafka: KafkaConnection, bus: tuple[str, BusProcess], tmp_path: Path
 ) -> None:
     prefix, _ = bus
     outbox = _outbox_example()
     conn = outbox.open_db(tmp_path / "cases.sqlite3")
     report = outbox.demo_event("SYNTH-OUTBOX-E2E-1")
     outbox.record_case(conn, report)
-    with Publisher(
-        bootstrap=kafka_bootstrap, topic=f"{prefix}.allegations", source="outbox-test"
-    ) as publisher:
+    with Publisher(kafka=kafka, topic=f"{prefix}.allegations", source="outbox-test") as publisher:
         with pytest.raises(outbox.SimulatedCrash):
             outbox.relay_once(conn, publisher, crash_after_publish=True)
         assert outbox.unsent(conn) == [report.event_id]  # acknowledged, but not marked: still pending
@@ -158,12 +162,12 @@ def test_by_outbox_with_a_crash_routes_once(
     ).fetchone() == (2,)
 
     records = read_records(
-        kafka_bootstrap,
+        kafka,
         f"{prefix}.allegations",
         until=lambda rs: event_ids(rs).count(report.event_id) >= 2 and update.event_id in event_ids(rs),
     )
     assert event_ids(records).count(report.event_id) == 2  # published twice ...
-    notes = notes_until(kafka_bootstrap, f"{prefix}.notify.KEN", {("SYNTH-OUTBOX-E2E-1", 2)})
+    notes = notes_until(kafka, f"{prefix}.notify.KEN", {("SYNTH-OUTBOX-E2E-1", 2)})
     assert counts(notes, {"SYNTH-OUTBOX-E2E-1"}) == {
         ("SYNTH-OUTBOX-E2E-1", 1): 1,
         ("SYNTH-OUTBOX-E2E-1", 2): 1,

@@ -11,25 +11,26 @@ from schemas.cloudevents import parse_headers
 from schemas.entities import load_reporting_entities
 from schemas.errors import ValidationFailed
 from streams.config import Settings
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
 
-def publisher(settings: Settings, bootstrap: str, **kwargs: object) -> Publisher:
+def publisher(settings: Settings, kafka: KafkaConnection, **kwargs: object) -> Publisher:
     return Publisher(
-        bootstrap=bootstrap,
+        kafka=kafka,
         topic=settings.topic("allegations"),
         known_entities=load_reporting_entities(),
         **kwargs,  # type: ignore[arg-type]
     )
 
 
-def test_publish_returns_the_brokers_position(provisioned: Settings, kafka_bootstrap: str) -> None:
+def test_publish_returns_the_brokers_position(provisioned: Settings, kafka: KafkaConnection) -> None:
     e = event("SYNTH-SDK-0001")
-    with publisher(provisioned, kafka_bootstrap, source="agency-cms") as p:
+    with publisher(provisioned, kafka, source="agency-cms") as p:
         receipt = p.publish(e)
     assert (receipt.event_id, receipt.allegation_id) == (e.event_id, "SYNTH-SDK-0001")
-    [record] = read_records(kafka_bootstrap, provisioned.topic("allegations"), until=has_ids(e.event_id))
+    [record] = read_records(kafka, provisioned.topic("allegations"), until=has_ids(e.event_id))
     assert (record.partition, record.offset) == (receipt.partition, receipt.offset)
     assert record.key == b"SYNTH-SDK-0001"
     meta = parse_headers(record.headers.items())
@@ -42,22 +43,22 @@ def test_publish_returns_the_brokers_position(provisioned: Settings, kafka_boots
     assert decode(record) == e
 
 
-def test_publish_accepts_the_json_shape(provisioned: Settings, kafka_bootstrap: str) -> None:
+def test_publish_accepts_the_json_shape(provisioned: Settings, kafka: KafkaConnection) -> None:
     e = event("SYNTH-SDK-0002")
-    with publisher(provisioned, kafka_bootstrap) as p:
+    with publisher(provisioned, kafka) as p:
         receipt = p.publish(e.model_dump(mode="json"))
-    [record] = read_records(kafka_bootstrap, provisioned.topic("allegations"), until=has_ids(e.event_id))
+    [record] = read_records(kafka, provisioned.topic("allegations"), until=has_ids(e.event_id))
     assert record.offset == receipt.offset
     assert decode(record) == e
 
 
 def test_invalid_event_lists_every_problem_and_sends_nothing(
-    provisioned: Settings, kafka_bootstrap: str
+    provisioned: Settings, kafka: KafkaConnection
 ) -> None:
     bad = event("SYNTH-SDK-0003", entity="NOT-A-MISSION", nationality="XXY")
     bad = bad.model_copy(update={"event_id": "not-a-uuid", "sequence": -1})
     sentinel = event("SYNTH-SDK-0003", sequence=2)
-    with publisher(provisioned, kafka_bootstrap) as p:
+    with publisher(provisioned, kafka) as p:
         with pytest.raises(ValidationFailed) as caught:
             p.publish(bad)
         p.publish(sentinel)
@@ -67,17 +68,17 @@ def test_invalid_event_lists_every_problem_and_sends_nothing(
         "reporting_entity",
         "allegation.subjects[0].nationality",
     }
-    records = read_records(
-        kafka_bootstrap, provisioned.topic("allegations"), until=has_ids(sentinel.event_id)
-    )
+    records = read_records(kafka, provisioned.topic("allegations"), until=has_ids(sentinel.event_id))
     assert event_ids(records) == [sentinel.event_id]
 
 
-def test_publish_many_reports_each_event_and_keeps_order(provisioned: Settings, kafka_bootstrap: str) -> None:
+def test_publish_many_reports_each_event_and_keeps_order(
+    provisioned: Settings, kafka: KafkaConnection
+) -> None:
     first = event("SYNTH-SDK-0004")
     invalid = {"event_id": "x", "allegation_id": "SYNTH-SDK-0005"}
     later = [event("SYNTH-SDK-0004", sequence=n) for n in range(2, 6)]
-    with publisher(provisioned, kafka_bootstrap) as p:
+    with publisher(provisioned, kafka) as p:
         result = p.publish_many([first, invalid, *later])
     assert not result.ok
     [failure] = result.failures
@@ -88,12 +89,12 @@ def test_publish_many_reports_each_event_and_keeps_order(provisioned: Settings, 
     assert offsets == sorted(offsets)
     assert len({r.partition for r in result.receipts}) == 1
     ids = [e.event_id for e in (first, *later)]
-    records = read_records(kafka_bootstrap, provisioned.topic("allegations"), until=has_ids(*ids))
+    records = read_records(kafka, provisioned.topic("allegations"), until=has_ids(*ids))
     assert event_ids(records) == ids  # one partition, in the order given
 
 
 def test_unreachable_broker_raises_publish_failed(provisioned: Settings) -> None:
-    closed = f"127.0.0.1:{free_port()}"
+    closed = KafkaConnection(bootstrap=f"127.0.0.1:{free_port()}")
     e = event("SYNTH-SDK-0006")
     with publisher(provisioned, closed, delivery_timeout_s=1.5) as p:
         with pytest.raises(PublishFailed) as caught:
@@ -107,32 +108,34 @@ def test_unreachable_broker_raises_publish_failed(provisioned: Settings) -> None
     assert result.receipts == ()
 
 
-def test_missing_topic_raises_publish_failed_naming_the_fix(settings: Settings, kafka_bootstrap: str) -> None:
+def test_missing_topic_raises_publish_failed_naming_the_fix(
+    settings: Settings, kafka: KafkaConnection
+) -> None:
     with (
-        publisher(settings, kafka_bootstrap, delivery_timeout_s=1.5) as p,
+        publisher(settings, kafka, delivery_timeout_s=1.5) as p,
         pytest.raises(PublishFailed) as caught,
     ):
         p.publish(event("SYNTH-SDK-0008"))
     assert "seabus topics apply" in str(caught.value)
 
 
-def test_closed_publisher_refuses(provisioned: Settings, kafka_bootstrap: str) -> None:
-    p = publisher(provisioned, kafka_bootstrap)
+def test_closed_publisher_refuses(provisioned: Settings, kafka: KafkaConnection) -> None:
+    p = publisher(provisioned, kafka)
     p.close()
     with pytest.raises(PublisherClosed):
         p.publish(event("SYNTH-SDK-0009"))
 
 
-def test_a_publisher_recovers_after_a_failure(provisioned: Settings, kafka_bootstrap: str) -> None:
+def test_a_publisher_recovers_after_a_failure(provisioned: Settings, kafka: KafkaConnection) -> None:
     """After PublishFailed the next publish connects afresh (here: the topic appears meanwhile)."""
     from deploy import topics
 
     e = event("SYNTH-SDK-0010")
     other = provisioned.model_copy(update={"topic_prefix": provisioned.topic_prefix + "x"})
-    with Publisher(bootstrap=kafka_bootstrap, topic=other.topic("allegations"), delivery_timeout_s=1.5) as p:
+    with Publisher(kafka=kafka, topic=other.topic("allegations"), delivery_timeout_s=1.5) as p:
         with pytest.raises(PublishFailed):
             p.publish(e)
-        topics.apply(other, [], bootstrap=kafka_bootstrap)
+        topics.apply(other, [], kafka=kafka)
         receipt = p.publish(e)
-    [record] = read_records(kafka_bootstrap, other.topic("allegations"), until=has_ids(e.event_id))
+    [record] = read_records(kafka, other.topic("allegations"), until=has_ids(e.event_id))
     assert record.offset == receipt.offset

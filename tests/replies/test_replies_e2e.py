@@ -18,6 +18,7 @@ from connectors.webhooks import generate_secret
 from schemas.codec import decode_model, encode_model
 from schemas.enums import PersonnelCategory as P
 from schemas.models import ObligationUpdate
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -32,7 +33,7 @@ class Bus:
 
 
 @pytest.fixture(scope="module")
-def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bus]:
+def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bus]:
     tmp = tmp_path_factory.mktemp("replies")
     gateway = tmp / "gateway.yaml"
     gateway.write_text(
@@ -61,7 +62,7 @@ def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     prefix = unique_prefix()
     with BusPool() as pool:
         process = pool.start(
-            kafka_bootstrap,
+            kafka,
             prefix,
             tmp / "data",
             SEABUS_GATEWAY_FILE=gateway,
@@ -75,17 +76,17 @@ def bus(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         process.stop_cleanly()
 
 
-def notified(kafka_bootstrap: str, prefix: str, aid: str) -> None:
-    p = producer(kafka_bootstrap)
+def notified(kafka: KafkaConnection, prefix: str, aid: str) -> None:
+    p = producer(kafka)
     subjects = [("SYNTH-SUBJ-RPL", "FRA", None, P.STAFF_MEMBER)]
     p.send(f"{prefix}.allegations", key=aid.encode(), value=encode_model(event(aid, subjects=subjects))).get(
         timeout=30
     )
     p.close()
-    notification_for(kafka_bootstrap, prefix, "FRA", aid)  # routed, so its obligations are open
+    notification_for(kafka, prefix, "FRA", aid)  # routed, so its obligations are open
 
 
-def acknowledged(kafka_bootstrap: str, prefix: str, aid: str) -> ObligationUpdate:
+def acknowledged(kafka: KafkaConnection, prefix: str, aid: str) -> ObligationUpdate:
     def satisfied(values: list[bytes]) -> list[ObligationUpdate]:
         return [
             u
@@ -94,30 +95,28 @@ def acknowledged(kafka_bootstrap: str, prefix: str, aid: str) -> ObligationUpdat
             == (aid, "FRA", "ACKNOWLEDGE", "SATISFIED")
         ]
 
-    return satisfied(
-        read_topic(kafka_bootstrap, f"{prefix}.obligations", until=lambda vs: bool(satisfied(vs)))
-    )[0]
+    return satisfied(read_topic(kafka, f"{prefix}.obligations", until=lambda vs: bool(satisfied(vs))))[0]
 
 
-def test_a_reply_by_token_satisfies_the_acknowledgement(kafka_bootstrap: str, bus: Bus) -> None:
+def test_a_reply_by_token_satisfies_the_acknowledgement(kafka: KafkaConnection, bus: Bus) -> None:
     aid = "SYNTH-RPL-E2E-1"
-    notified(kafka_bootstrap, bus.prefix, aid)
+    notified(kafka, bus.prefix, aid)
     status, body, _ = post(f"{bus.url}/v1/responses", reply(aid), bearer(FRA_TOKEN))
     assert status == 202, body
-    update = acknowledged(kafka_bootstrap, bus.prefix, aid)
+    update = acknowledged(kafka, bus.prefix, aid)
     assert (update.answered_by, update.answered_kind.value if update.answered_kind else None) == (
         "SYNTH-DESK-FRA",
         "ACKNOWLEDGED",
     )
 
 
-def test_a_signed_webhook_reply_satisfies_the_acknowledgement(kafka_bootstrap: str, bus: Bus) -> None:
+def test_a_signed_webhook_reply_satisfies_the_acknowledgement(kafka: KafkaConnection, bus: Bus) -> None:
     aid = "SYNTH-RPL-E2E-2"
-    notified(kafka_bootstrap, bus.prefix, aid)
+    notified(kafka, bus.prefix, aid)
     body = reply(aid)
     status, answer, _ = post(f"{bus.url}/v1/webhook-replies/FRA", body, signed(body, FRA_SECRET))
     assert status == 202, answer
-    assert acknowledged(kafka_bootstrap, bus.prefix, aid).answered_by == "SYNTH-DESK-FRA"
+    assert acknowledged(kafka, bus.prefix, aid).answered_by == "SYNTH-DESK-FRA"
 
 
 def test_another_states_token_and_a_bad_signature_are_refused(bus: Bus) -> None:

@@ -26,6 +26,7 @@ from schemas.codec import decode_model
 from schemas.models import Response
 from streams.config import Settings
 from streams.config.recipients import RecipientsDirectory
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -47,16 +48,16 @@ def directory() -> RecipientsDirectory:
 
 @pytest.fixture
 def gateway(
-    settings: Settings, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, kafka: KafkaConnection, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[[Callable[[str], Awaitable[T]]], T]:
     """Run a coroutine against a gateway serving both reply routes on 127.0.0.1."""
-    topics.apply(settings, ["FRA", "KEN"], bootstrap=kafka_bootstrap)
+    topics.apply(settings, ["FRA", "KEN"], kafka=kafka)
     monkeypatch.setenv("WEBHOOK_SECRET_FRA", FRA_SECRET)
 
     def run(scenario: Callable[[str], Awaitable[T]]) -> T:
         async def main() -> T:
             auth = RecipientAuth.from_tokens({FRA_TOKEN: "FRA", KEN_TOKEN: "KEN"})
-            options: dict[str, Any] = {"auth": auth, "directory": directory(), "bootstrap": kafka_bootstrap}
+            options: dict[str, Any] = {"auth": auth, "directory": directory(), "kafka": kafka}
             app = build_gateway_app(
                 settings=settings,
                 producer=None,  # type: ignore[arg-type]  # the allegations route is not served here
@@ -84,9 +85,11 @@ async def call(
     return await asyncio.to_thread(post, url, body, headers)
 
 
-def on_topic(bootstrap: str, topic: str, response_id: str) -> tuple[Response, list[tuple[str, bytes]]]:
+def on_topic(
+    kafka: KafkaConnection, topic: str, response_id: str
+) -> tuple[Response, list[tuple[str, bytes]]]:
     records = read_records(
-        bootstrap,
+        kafka,
         topic,
         until=lambda rs: any(decode_model(r.value, Response).response_id == response_id for r in rs),
     )
@@ -96,7 +99,7 @@ def on_topic(bootstrap: str, topic: str, response_id: str) -> tuple[Response, li
 
 
 def test_a_reply_with_a_token_is_on_kafka_when_the_answer_is_202(
-    gateway: Any, settings: Settings, kafka_bootstrap: str
+    gateway: Any, settings: Settings, kafka: KafkaConnection
 ) -> None:
     before = datetime.now(UTC) - timedelta(seconds=1)
     status, body, _ = gateway(
@@ -105,7 +108,7 @@ def test_a_reply_with_a_token_is_on_kafka_when_the_answer_is_202(
     assert status == 202
     assert uuid.UUID(body["response_id"]).version == 4  # filled in by the gateway
     assert (body["allegation_id"], body["recipient"]) == ("SYNTH-RPL-0001", "FRA")
-    response, headers = on_topic(kafka_bootstrap, settings.topic("responses"), body["response_id"])
+    response, headers = on_topic(kafka, settings.topic("responses"), body["response_id"])
     assert (response.recipient, response.kind.value, response.responder) == (
         "FRA",
         "ACKNOWLEDGED",
@@ -148,7 +151,7 @@ def test_only_a_recipient_answers_and_only_for_itself(
 
 
 def test_a_signed_webhook_reply_is_accepted_once(
-    gateway: Any, settings: Settings, kafka_bootstrap: str
+    gateway: Any, settings: Settings, kafka: KafkaConnection
 ) -> None:
     body = reply("SYNTH-RPL-0004")
     headers = signed(body, FRA_SECRET)
@@ -160,7 +163,7 @@ def test_a_signed_webhook_reply_is_accepted_once(
     assert (first, second) == (202, 202)
     assert again == answer  # the stored answer: same partition and offset, no second record
     assert replay_headers.get("Idempotent-Replayed") == "true"
-    response, _ = on_topic(kafka_bootstrap, settings.topic("responses"), answer["response_id"])
+    response, _ = on_topic(kafka, settings.topic("responses"), answer["response_id"])
     assert response.recipient == "FRA"
 
 

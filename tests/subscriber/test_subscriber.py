@@ -28,6 +28,7 @@ from schemas.codec import encode_model
 from schemas.models import Escalation, Notification
 from schemas.testing import synthetic_escalation, synthetic_notification
 from streams.config import Settings
+from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -35,13 +36,13 @@ AID = "SYNTH-SUB-0001"
 
 
 @pytest.fixture
-def topic(settings: Settings, kafka_bootstrap: str) -> str:
-    topics.apply(settings, ["FRA"], bootstrap=kafka_bootstrap)
+def topic(settings: Settings, kafka: KafkaConnection) -> str:
+    topics.apply(settings, ["FRA"], kafka=kafka)
     return settings.notify_topic("FRA")
 
 
-def publish(bootstrap: str, topic: str, *notification_ids: str) -> None:
-    p = producer(bootstrap)
+def publish(kafka: KafkaConnection, topic: str, *notification_ids: str) -> None:
+    p = producer(kafka)
     for nid in notification_ids:
         note = synthetic_notification(1, recipient="FRA", notification_id=nid, allegation_id=AID)
         p.send(topic, key=AID.encode(), value=encode_model(note)).get(timeout=30)
@@ -50,7 +51,7 @@ def publish(bootstrap: str, topic: str, *notification_ids: str) -> None:
 
 def run_until(
     settings: Settings,
-    bootstrap: str,
+    kafka: KafkaConnection,
     *,
     group: str,
     handler: Handler,
@@ -60,7 +61,7 @@ def run_until(
 ) -> Subscriber:
     """Run a subscriber until ``done()``, then stop it; returns it for its counters."""
     subscriber = Subscriber(
-        bootstrap=bootstrap,
+        kafka=kafka,
         recipient="FRA",
         topic_prefix=settings.topic_prefix,
         group_id=group,
@@ -86,9 +87,9 @@ def run_until(
 
 
 def test_a_failing_handler_gets_the_notification_again_and_it_is_handled_once(
-    settings: Settings, kafka_bootstrap: str, topic: str
+    settings: Settings, kafka: KafkaConnection, topic: str
 ) -> None:
-    publish(kafka_bootstrap, topic, "SYNTH-N-1", "SYNTH-N-2")
+    publish(kafka, topic, "SYNTH-N-1", "SYNTH-N-2")
     calls: list[str] = []
     handled: list[str] = []
 
@@ -99,17 +100,17 @@ def test_a_failing_handler_gets_the_notification_again_and_it_is_handled_once(
         handled.append(note.notification_id)
 
     group = f"{settings.app_id}-fra"
-    first = run_until(settings, kafka_bootstrap, group=group, handler=flaky, done=lambda: len(handled) == 2)
+    first = run_until(settings, kafka, group=group, handler=flaky, done=lambda: len(handled) == 2)
     assert calls == ["SYNTH-N-1", "SYNTH-N-1", "SYNTH-N-2"]  # N-2 waited behind the failed N-1
     assert handled == ["SYNTH-N-1", "SYNTH-N-2"]
     assert first.handled == 2
 
     # Same group after a restart: the committed offsets are past both, only the marker comes.
-    publish(kafka_bootstrap, topic, "SYNTH-N-MARKER")
+    publish(kafka, topic, "SYNTH-N-MARKER")
     after: list[str] = []
     run_until(
         settings,
-        kafka_bootstrap,
+        kafka,
         group=group,
         handler=lambda n: after.append(n.notification_id),
         done=lambda: bool(after),
@@ -118,9 +119,9 @@ def test_a_failing_handler_gets_the_notification_again_and_it_is_handled_once(
 
 
 def test_a_republished_notification_reaches_the_handler_once(
-    settings: Settings, kafka_bootstrap: str, topic: str
+    settings: Settings, kafka: KafkaConnection, topic: str
 ) -> None:
-    publish(kafka_bootstrap, topic, "SYNTH-N-1", "SYNTH-N-1", "SYNTH-N-MARKER")
+    publish(kafka, topic, "SYNTH-N-1", "SYNTH-N-1", "SYNTH-N-MARKER")
     handled: list[str] = []
 
     async def handler(note: Notification) -> None:  # coroutine handlers work the same way
@@ -128,7 +129,7 @@ def test_a_republished_notification_reaches_the_handler_once(
 
     subscriber = run_until(
         settings,
-        kafka_bootstrap,
+        kafka,
         group=f"{settings.app_id}-fra",
         handler=handler,
         done=lambda: "SYNTH-N-MARKER" in handled,
@@ -139,27 +140,27 @@ def test_a_republished_notification_reaches_the_handler_once(
 
 
 def test_the_sqlite_store_keeps_handled_ids_across_restarts(
-    settings: Settings, kafka_bootstrap: str, topic: str, tmp_path: Path
+    settings: Settings, kafka: KafkaConnection, topic: str, tmp_path: Path
 ) -> None:
-    publish(kafka_bootstrap, topic, "SYNTH-N-1", "SYNTH-N-2")
+    publish(kafka, topic, "SYNTH-N-1", "SYNTH-N-2")
     path = tmp_path / "seen.sqlite3"
     before: list[str] = []
     with SqliteSeenStore(path) as store:
         run_until(
             settings,
-            kafka_bootstrap,
+            kafka,
             group=f"{settings.app_id}-first",
             handler=lambda n: before.append(n.notification_id),
             done=lambda: len(before) == 2,
             seen_store=store,
         )
-    publish(kafka_bootstrap, topic, "SYNTH-N-MARKER")
+    publish(kafka, topic, "SYNTH-N-MARKER")
     after: list[str] = []
     with SqliteSeenStore(path) as store:
         # A new group reads the topic from the beginning, as after lost offsets or a group reset.
         restarted = run_until(
             settings,
-            kafka_bootstrap,
+            kafka,
             group=f"{settings.app_id}-second",
             handler=lambda n: after.append(n.notification_id),
             done=lambda: bool(after),
@@ -172,15 +173,15 @@ def test_the_sqlite_store_keeps_handled_ids_across_restarts(
 
 
 def test_an_unreadable_record_stops_the_subscriber_unless_told_otherwise(
-    settings: Settings, kafka_bootstrap: str, topic: str
+    settings: Settings, kafka: KafkaConnection, topic: str
 ) -> None:
-    p = producer(kafka_bootstrap)
+    p = producer(kafka)
     p.send(topic, key=AID.encode(), value=b'{"not": "a notification"}').get(timeout=30)
     p.close()
     with pytest.raises(NotificationUndecodable, match="upgrade seabus"):
         run_until(
             settings,
-            kafka_bootstrap,
+            kafka,
             group=f"{settings.app_id}-fra",
             handler=lambda n: None,
             done=lambda: False,
@@ -188,15 +189,15 @@ def test_an_unreadable_record_stops_the_subscriber_unless_told_otherwise(
 
 
 def test_the_error_policy_can_stop_on_handler_failures(
-    settings: Settings, kafka_bootstrap: str, topic: str
+    settings: Settings, kafka: KafkaConnection, topic: str
 ) -> None:
-    publish(kafka_bootstrap, topic, "SYNTH-N-1")
+    publish(kafka, topic, "SYNTH-N-1")
 
     def broken(note: Notification) -> None:
         raise ValueError("synthetic failure")
 
     subscriber = Subscriber(
-        bootstrap=kafka_bootstrap,
+        kafka=kafka,
         recipient="FRA",
         topic_prefix=settings.topic_prefix,
         group_id=f"{settings.app_id}-fra",
@@ -209,26 +210,26 @@ def test_the_error_policy_can_stop_on_handler_failures(
     assert isinstance(caught.value.__cause__, ValueError)
 
 
-def publish_escalation(bootstrap: str, topic: str, escalation_id: str) -> None:
+def publish_escalation(kafka: KafkaConnection, topic: str, escalation_id: str) -> None:
     e = synthetic_escalation(1, escalation_id=escalation_id, allegation_id=AID, recipient="FRA")
-    p = producer(bootstrap)
+    p = producer(kafka)
     p.send(topic, key=AID.encode(), value=encode_model(e)).get(timeout=30)
     p.close()
 
 
 def test_escalations_go_to_on_escalation_typed_once_and_a_handler_alone_never_sees_them(
-    settings: Settings, kafka_bootstrap: str, topic: str
+    settings: Settings, kafka: KafkaConnection, topic: str
 ) -> None:
-    publish(kafka_bootstrap, topic, "SYNTH-N-E1")
-    publish_escalation(kafka_bootstrap, topic, "SYNTH-E-1")
-    publish_escalation(kafka_bootstrap, topic, "SYNTH-E-1")  # a step the bus sent again
-    publish(kafka_bootstrap, topic, "SYNTH-N-E2")
+    publish(kafka, topic, "SYNTH-N-E1")
+    publish_escalation(kafka, topic, "SYNTH-E-1")
+    publish_escalation(kafka, topic, "SYNTH-E-1")  # a step the bus sent again
+    publish(kafka, topic, "SYNTH-N-E2")
 
     # A subscriber written before escalations: its handler gets notifications only, and it goes on.
     notes: list[str] = []
     old = run_until(
         settings,
-        kafka_bootstrap,
+        kafka,
         group=f"{settings.app_id}-fra-old",
         handler=lambda n: notes.append(n.notification_id),
         done=lambda: len(notes) == 2,
@@ -246,7 +247,7 @@ def test_escalations_go_to_on_escalation_typed_once_and_a_handler_alone_never_se
 
     new = run_until(
         settings,
-        kafka_bootstrap,
+        kafka,
         group=f"{settings.app_id}-fra-new",
         handler=lambda n: order.append(n.notification_id),
         on_escalation=chased,

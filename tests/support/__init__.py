@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from streams.kafka_connection import KafkaConnection
+
 T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,7 +60,7 @@ def wait_for(
         time.sleep(interval)
 
 
-def bus_env(*, bootstrap: str | None, prefix: str, data_dir: Path, **extra: Any) -> dict[str, str]:
+def bus_env(*, kafka: KafkaConnection | None, prefix: str, data_dir: Path, **extra: Any) -> dict[str, str]:
     """Environment for a `seabus` subprocess isolated to one test."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEABUS_")}
     env.update(
@@ -71,7 +73,7 @@ def bus_env(*, bootstrap: str | None, prefix: str, data_dir: Path, **extra: Any)
             "SEABUS_GATEWAY_PORT": str(free_port()),
         }
     )
-    if bootstrap:
-        env["SEABUS_BOOTSTRAP"] = bootstrap
+    if kafka:
+        env.update(kafka.env())  # SEABUS_BOOTSTRAP and SEABUS_KAFKA__*: the same principal and CA
     env.update({k: str(v) for k, v in extra.items()})
     return env

@@ -28,6 +28,7 @@ from types import TracebackType
 
 from kafka import KafkaProducer
 
+from streams.kafka_connection import KafkaConnection
 from support import bus_env, wait_for
 from support.reading import read_all, read_topic
 
@@ -216,9 +217,9 @@ class BusPool:
         self.processes.append(process)
         return process
 
-    def start(self, bootstrap: str, prefix: str, data_dir: Path, **extra: object) -> BusProcess:
+    def start(self, kafka: KafkaConnection, prefix: str, data_dir: Path, **extra: object) -> BusProcess:
         """`seabus run` for this prefix, once it says it is ready."""
-        process = self.spawn(bus_env(bootstrap=bootstrap, prefix=prefix, data_dir=data_dir, **extra))
+        process = self.spawn(bus_env(kafka=kafka, prefix=prefix, data_dir=data_dir, **extra))
         process.wait_ready()
         return process
 
@@ -234,10 +235,10 @@ class BusPool:
         self.stop_all()
 
 
-def start_bus(bootstrap: str, prefix: str, data_dir: Path, **extra: object) -> BusProcess:
+def start_bus(kafka: KafkaConnection, prefix: str, data_dir: Path, **extra: object) -> BusProcess:
     """`seabus run`, ready. Stopped here if it never gets ready; otherwise the caller's to stop
     (a BusPool does it for you; the conftest safety net stops it at the end of the test)."""
-    bus = BusProcess(bus_env(bootstrap=bootstrap, prefix=prefix, data_dir=data_dir, **extra))
+    bus = BusProcess(bus_env(kafka=kafka, prefix=prefix, data_dir=data_dir, **extra))
     try:
         bus.wait_ready()
     except BaseException:
@@ -246,5 +247,5 @@ def start_bus(bootstrap: str, prefix: str, data_dir: Path, **extra: object) -> B
     return bus
 
 
-def producer(bootstrap: str) -> KafkaProducer:
-    return KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=2)
+def producer(kafka: KafkaConnection) -> KafkaProducer:
+    return kafka.kafka_producer(acks="all", enable_idempotence=True, linger_ms=2)

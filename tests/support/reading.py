@@ -23,6 +23,8 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 
+from streams.kafka_connection import KafkaConnection
+
 _POLL_MS = 200
 
 
@@ -73,7 +75,7 @@ def _offsets(
 
 
 def read_records(
-    bootstrap: str,
+    kafka: KafkaConnection,
     topic: str,
     *,
     until: Callable[[list[ConsumerRecord]], bool] | None = None,
@@ -89,8 +91,7 @@ def read_records(
     if missing_ok and until is not None:
         raise TypeError("missing_ok is for read_all: a condition can only hold on a topic that exists")
     deadline = _Deadline(timeout)
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
+    consumer = kafka.kafka_consumer(
         enable_auto_commit=False,
         group_id=None,
         auto_offset_reset="earliest",
@@ -131,13 +132,15 @@ def read_records(
         consumer.close()
 
 
-def read_all(bootstrap: str, topic: str, *, timeout: float = 60.0, missing_ok: bool = False) -> list[bytes]:
+def read_all(
+    kafka: KafkaConnection, topic: str, *, timeout: float = 60.0, missing_ok: bool = False
+) -> list[bytes]:
     """Every value on ``topic`` up to the end offsets it has now: the honest "what is there"."""
-    return [r.value for r in read_records(bootstrap, topic, timeout=timeout, missing_ok=missing_ok)]
+    return [r.value for r in read_records(kafka, topic, timeout=timeout, missing_ok=missing_ok)]
 
 
 def read_topic(
-    bootstrap: str,
+    kafka: KafkaConnection,
     topic: str,
     *,
     until: Callable[[list[bytes]], bool],
@@ -153,5 +156,5 @@ def read_topic(
         values[len(values) :] = [r.value for r in records[len(values) :]]
         return until(values)
 
-    read_records(bootstrap, topic, until=holds, timeout=timeout)
+    read_records(kafka, topic, until=holds, timeout=timeout)
     return values
