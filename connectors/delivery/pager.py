@@ -25,7 +25,7 @@ import structlog
 from connectors.delivery.config import DeliveryConfig, OncallSettings
 from connectors.delivery.pagerduty import pagerduty_event
 from connectors.delivery.pipeline import DeliveryPipeline, Incoming
-from connectors.delivery.plan import EmailTarget, RecipientPlan
+from connectors.delivery.plan import EmailTarget, RecipientPlan, webhook_endpoint
 from connectors.delivery.pushed import Pushed
 from connectors.delivery.records import ChannelOutcome
 from connectors.errors import DeliveryConfigError, WebhookConfigError
@@ -59,18 +59,11 @@ def plan_oncall(config: DeliveryConfig) -> OncallPlan | None:
     where = f"{config.source or 'delivery.yaml'}: oncall"
     oncall = config.oncall
     webhook: WebhookEndpoint | None = None
-    routing_key: str | None = field(default=None, repr=False)
+    routing_key: str | None = None
     if oncall.webhook is not None:
         channel = oncall.webhook
         try:
-            webhook = WebhookEndpoint(
-                recipient=ONCALL,
-                url=str(channel.url),
-                secrets=channel.secrets(),
-                allow_private=channel.allow_private,
-                timeout_s=channel.timeout_s,
-                max_attempts=channel.max_attempts,
-            )
+            webhook = webhook_endpoint(ONCALL, channel)
         except (ConfigError, WebhookConfigError) as exc:
             raise DeliveryConfigError(
                 f"{where}.webhook: {exc}; or remove oncall.webhook (and SEABUS_ONCALL_WEBHOOK_URL)."

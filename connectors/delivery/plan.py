@@ -15,7 +15,7 @@ from connectors.delivery.config import DeliveryConfig
 from connectors.errors import DeliveryConfigError, WebhookConfigError
 from connectors.webhooks import WebhookEndpoint
 from schemas.errors import ConfigError
-from streams.config.recipients import Recipient, RecipientsDirectory
+from streams.config.recipients import Recipient, RecipientsDirectory, WebhookChannel
 
 __all__ = ["EmailTarget", "RecipientPlan", "plan_delivery"]
 
@@ -40,19 +40,25 @@ class RecipientPlan:
         return tuple(name for name, on in (("webhook", self.webhook), ("email", self.email)) if on)
 
 
+def webhook_endpoint(recipient: str, channel: WebhookChannel) -> WebhookEndpoint:
+    """A configured webhook channel as an endpoint (recipients and on-call alike); raises
+    ConfigError/WebhookConfigError for the caller to name the file and entry."""
+    return WebhookEndpoint(
+        recipient=recipient,
+        url=str(channel.url),
+        secrets=channel.secrets(),
+        allow_private=channel.allow_private,
+        timeout_s=channel.timeout_s,
+        max_attempts=channel.max_attempts,
+    )
+
+
 def _webhook(recipient: Recipient, where: str) -> WebhookEndpoint | None:
     channel = recipient.channels.webhook
     if channel is None:
         return None
     try:
-        return WebhookEndpoint(
-            recipient=recipient.id,
-            url=str(channel.url),
-            secrets=channel.secrets(),
-            allow_private=channel.allow_private,
-            timeout_s=channel.timeout_s,
-            max_attempts=channel.max_attempts,
-        )
+        return webhook_endpoint(recipient.id, channel)
     except (ConfigError, WebhookConfigError) as exc:
         raise DeliveryConfigError(f"{where}: recipient {recipient.id}: webhook channel: {exc}") from exc
 

@@ -193,3 +193,17 @@ def test_environment_overrides_make_the_oncall_receivers(
     assert oncall.plan.email.to == ("a@ops.example.org", "b@ops.example.org")
     assert oncall.routing_key == "synthetic-routing-key"
     assert "synthetic-routing-key" not in repr(oncall)
+
+
+def test_email_only_oncall_has_no_routing_key(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _oncall_file(
+        tmp_path,
+        monkeypatch,
+        "smtp:\n  host: relay.example.org\noncall:\n  email:\n    to: [oncall@ops.example.org]\n",
+    )
+    oncall = plan_oncall(load_delivery_config(settings))
+    assert oncall is not None
+    assert oncall.plan.channels == ("email",)
+    assert oncall.routing_key is None
