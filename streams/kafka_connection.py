@@ -160,18 +160,11 @@ class KafkaConnection:
     # -- kafka-python -------------------------------------------------------------------
 
     def kafka_python_options(self) -> dict[str, Any]:
-        """Connection options of kafka-python's clients (producer, consumer, admin)."""
-        options: dict[str, Any] = {
-            "bootstrap_servers": self.servers,
-            "security_protocol": self.security.security_protocol,
-        }
+        """Connection options of kafka-python's clients (producer, consumer, admin): aiokafka's,
+        plus kafka-python's own hostname-check switch (aiokafka takes it from the SSL context)."""
+        options = self.aiokafka_options()
         if self.tls:
-            options["ssl_context"] = self.ssl_context()
             options["ssl_check_hostname"] = self.security.check_hostname
-        if self.sasl:
-            options["sasl_mechanism"] = self.security.sasl_mechanism
-            options["sasl_plain_username"] = self.security.username
-            options["sasl_plain_password"] = self.password()
         return options
 
     def kafka_producer(self, **options: Any) -> KafkaProducer:
