@@ -22,13 +22,19 @@ from schemas.codec import decode_model, encode_model
 from schemas.models import SeabusRecord
 from schemas.registry import SCHEMA_DIR
 
+
+def _latest(family: str) -> Path:
+    """The newest version of a family: what seabus writes today."""
+    return max((SCHEMA_DIR / family).glob("v*.avsc"), key=lambda p: int(p.stem[1:]))
+
+
 FILES = {
-    "AllegationEvent": SCHEMA_DIR / "allegation_event" / "v1.avsc",
-    "Notification": SCHEMA_DIR / "notification" / "v1.avsc",
-    "Response": SCHEMA_DIR / "response" / "v1.avsc",
-    "Escalation": SCHEMA_DIR / "escalation" / "v1.avsc",
-    "DeadLetter": SCHEMA_DIR / "deadletter" / "v2.avsc",
-    "DeliveryAttempt": SCHEMA_DIR / "delivery_attempt" / "v1.avsc",
+    "AllegationEvent": _latest("allegation_event"),
+    "Notification": _latest("notification"),
+    "Response": _latest("response"),
+    "Escalation": _latest("escalation"),
+    "DeadLetter": _latest("deadletter"),
+    "DeliveryAttempt": _latest("delivery_attempt"),
 }
 BUILDERS: list[Callable[..., SeabusRecord]] = [
     testing.synthetic_allegation_event,

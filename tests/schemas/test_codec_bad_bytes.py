@@ -147,7 +147,8 @@ def test_timestamp_out_of_range() -> None:
 
 
 def test_unresolvable_writer_is_schema_invalid(schema_copy: Any) -> None:
-    # A registry that skipped `seabus schema check`: v2 adds a field without default.
+    # A registry that skipped `seabus schema check`: a new version adds a field without default.
+    newest = schema_copy.latest_version("escalation") + 1
     schema_copy.add_version(
         "escalation",
         lambda raw: raw["fields"].append({"name": "severity", "type": "int", "doc": "new"}),
@@ -157,7 +158,7 @@ def test_unresolvable_writer_is_schema_invalid(schema_copy: Any) -> None:
     with pytest.raises(CodecError) as err:
         codec.decode(old)
     assert err.value.reason is CodecReason.SCHEMA_INVALID
-    assert "escalation v1 data cannot be read as escalation v2" in str(err.value)
+    assert f"escalation v1 data cannot be read as escalation v{newest}" in str(err.value)
     assert "run `seabus schema check`" in str(err.value)
 
 

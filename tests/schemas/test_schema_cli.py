@@ -57,6 +57,7 @@ def test_list_prints_every_version_with_its_fingerprint() -> None:
 
 def test_release_pins_new_versions_only_when_compatible(schema_copy: Any) -> None:
     runner = CliRunner()
+    new = schema_copy.latest_version("escalation") + 1
     schema_copy.add_version(
         "escalation",
         lambda raw: raw["fields"].append(
@@ -64,7 +65,7 @@ def test_release_pins_new_versions_only_when_compatible(schema_copy: Any) -> Non
         ),
     )
     result = runner.invoke(schema, ["release", "--dir", str(schema_copy.dir)])
-    assert (result.exit_code, result.output) == (0, "released: escalation v2\n")
+    assert (result.exit_code, result.output) == (0, f"released: escalation v{new}\n")
     result = runner.invoke(schema, ["release", "--dir", str(schema_copy.dir)])
     assert result.output == "nothing to release: every version is already pinned\n"
     _break_response(schema_copy)

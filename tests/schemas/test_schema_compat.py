@@ -109,20 +109,27 @@ def test_a_required_field_removed(schema_copy: Any) -> None:
     ]
 
 
+def _olds_and_new(schema_copy: Any, family: str) -> tuple[list[str], str]:
+    """The shipped versions of a family and the one a test adds after them."""
+    latest = schema_copy.latest_version(family)
+    return [f"v{n}" for n in range(1, latest + 1)], f"v{latest + 1}"
+
+
 def test_a_type_change_that_is_no_promotion(schema_copy: Any) -> None:
     def edit(raw: dict[str, Any]) -> None:
         next(f for f in raw["fields"] if f["name"] == "source_partition")["type"] = "string"
 
-    broken = _broken(schema_copy, "deadletter", edit)  # v3 after the shipped v1 and v2
+    olds, new = _olds_and_new(schema_copy, "deadletter")
+    broken = _broken(schema_copy, "deadletter", edit)
     assert broken == [
         line
-        for old in ("v1", "v2")
+        for old in olds
         for line in (
-            f"deadletter: v3 readers cannot read {old} data: field source_partition: TYPE_CHANGED: "
-            f"{old} writes int and v3 reads string, which is not an Avro promotion; add a new field "
+            f"deadletter: {new} readers cannot read {old} data: field source_partition: TYPE_CHANGED: "
+            f"{old} writes int and {new} reads string, which is not an Avro promotion; add a new field "
             "instead of changing the type",
-            f"deadletter: {old} readers cannot read v3 data: field source_partition: TYPE_CHANGED: "
-            f"v3 writes string and {old} reads int, which is not an Avro promotion; add a new field "
+            f"deadletter: {old} readers cannot read {new} data: field source_partition: TYPE_CHANGED: "
+            f"{new} writes string and {old} reads int, which is not an Avro promotion; add a new field "
             "instead of changing the type",
         )
     ]
@@ -132,12 +139,13 @@ def test_a_promotion_is_only_backward_compatible(schema_copy: Any) -> None:
     def edit(raw: dict[str, Any]) -> None:
         next(f for f in raw["fields"] if f["name"] == "source_partition")["type"] = "long"
 
-    broken = _broken(schema_copy, "deadletter", edit)  # v3 after the shipped v1 and v2
-    assert len(broken) == 2
-    for line, old in zip(broken, ("v1", "v2"), strict=True):
+    olds, new = _olds_and_new(schema_copy, "deadletter")
+    broken = _broken(schema_copy, "deadletter", edit)
+    assert len(broken) == len(olds)
+    for line, old in zip(broken, olds, strict=True):
         assert line.startswith(
-            f"deadletter: {old} readers cannot read v3 data: field source_partition: TYPE_CHANGED: "
-            f"v3 writes long and {old} reads int"
+            f"deadletter: {old} readers cannot read {new} data: field source_partition: TYPE_CHANGED: "
+            f"{new} writes long and {old} reads int"
         )
 
 
@@ -146,27 +154,33 @@ def test_a_logical_type_change(schema_copy: Any) -> None:
         next(f for f in raw["fields"] if f["name"] == "fired_at")["type"]["logicalType"] = "timestamp-micros"
 
     # Alone, the change leaves the fingerprint as it was: readers could not tell.
+    latest = schema_copy.latest_version("escalation")
     schema_copy.add_version("escalation", micros)
     report = check_all(schema_copy.dir)
     assert [b.rule for b in report.breakages] == [Rule.SCHEMA_UNLOADABLE]
-    assert "escalation v2 has the same fingerprint as escalation v1" in str(report.breakages[0])
+    assert f"escalation v{latest + 1} has the same fingerprint as escalation v{latest}" in str(
+        report.breakages[0]
+    )
     assert "ignores docs, defaults, aliases and logical types" in str(report.breakages[0])
 
     def micros_and_more(raw: dict[str, Any]) -> None:
         micros(raw)
         raw["fields"].append({"name": "n", "type": "int", "default": 0, "doc": "N."})
 
-    schema_copy.write("escalation", 2, schema_copy.load("escalation", 1))
-    (schema_copy.dir / "escalation" / "v2.avsc").unlink()
+    (schema_copy.dir / "escalation" / f"v{latest + 1}.avsc").unlink()
     schema_copy.add_version("escalation", micros_and_more)
     broken = [str(b) for b in check_all(schema_copy.dir).breakages]
+    new = latest + 1
     assert broken == [
-        f"escalation: v{r} readers cannot read v{w} data: field fired_at: LOGICAL_TYPE_CHANGED: "
-        f"logical type changes from {wt} (v{w}) to {rt} (v{r}); the bytes would be misread, "
-        f"add a new field instead"
-        for r, w, rt, wt in (
-            (2, 1, "timestamp-micros", "timestamp-millis"),
-            (1, 2, "timestamp-millis", "timestamp-micros"),
+        line
+        for old in range(1, new)
+        for line in (
+            f"escalation: v{new} readers cannot read v{old} data: field fired_at: LOGICAL_TYPE_CHANGED: "
+            f"logical type changes from timestamp-millis (v{old}) to timestamp-micros (v{new}); the bytes "
+            "would be misread, add a new field instead",
+            f"escalation: v{old} readers cannot read v{new} data: field fired_at: LOGICAL_TYPE_CHANGED: "
+            f"logical type changes from timestamp-micros (v{new}) to timestamp-millis (v{old}); the bytes "
+            "would be misread, add a new field instead",
         )
     ]
 
@@ -193,11 +207,12 @@ def test_a_union_branch_removed(schema_copy: Any) -> None:
         g["type"] = ["null", "int"]
         g["default"] = None
 
+    _, new = _olds_and_new(schema_copy, "deadletter")
     broken = _broken(schema_copy, "deadletter", edit)
     assert any(
         line.startswith(
-            "deadletter: v3 readers cannot read v1 data: field source_offset: "
-            "UNION_BRANCH_MISSING: v1 may write a long here, which the v3 union "
+            f"deadletter: {new} readers cannot read v1 data: field source_offset: "
+            f"UNION_BRANCH_MISSING: v1 may write a long here, which the {new} union "
             "(null, int) cannot hold"
         )
         for line in broken
