@@ -22,10 +22,11 @@ from kafka.admin import (
 from schemas.errors import KafkaUnavailable, ProvisioningError
 from streams.config.settings import Settings, TopicSpec
 from streams.kafka_connection import KafkaConnection
+from streams.origin import principals
 
 log = structlog.get_logger(__name__)
 
-CORE_TOPICS = ("allegations", "responses", "escalations", "deadletter", "audit", "obligations")
+CORE_TOPICS = ("allegations", "responses", "escalations", "deadletter", "audit", "obligations", "owners")
 MANAGED_CONFIGS = {
     "min.insync.replicas": "min_insync_replicas",
     "retention.ms": "retention_ms",
@@ -94,11 +95,14 @@ def _desired(name: str, spec: TopicSpec) -> DesiredTopic:
 
 
 def desired_topics(settings: Settings, recipients: list[str]) -> list[DesiredTopic]:
-    """The topics of the public contract: core topics plus one notify topic per recipient."""
+    """The topics of the public contract: core topics, one notify topic per recipient and one
+    inbound topic per principal (every recipient and every reporting entity)."""
     cfg = settings.topics
     topics = [_desired(settings.topic(n), getattr(cfg, n).over(cfg.defaults)) for n in CORE_TOPICS]
     notify = cfg.notify.over(cfg.defaults)
     topics += [_desired(settings.notify_topic(r), notify) for r in sorted(set(recipients))]
+    inbound = cfg.inbound.over(cfg.defaults)
+    topics += [_desired(settings.inbound_topic(p), inbound) for p in principals(settings, recipients)]
     return topics
 
 

@@ -13,6 +13,7 @@ import faust
 
 from streams import faust_compat
 from streams.agents.deadlines import register_deadlines
+from streams.agents.inbound import register_inbound
 from streams.agents.intake import register_intake
 from streams.agents.responses import register_responses
 from streams.agents.sources import register_progress
@@ -65,4 +66,5 @@ def create_app(
         deadlines = register_deadlines(app, context)
         register_intake(app, context, progress, deadlines)
         register_responses(app, context, progress, deadlines)
+        register_inbound(app, context, kafka=kafka)
     return app

@@ -37,6 +37,7 @@ from schemas.models import (
     Obligation,
 )
 from schemas.validation import allegation_event_problems, recipient_class_of
+from streams.origin import OriginUnclear, origin_of
 from streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, headers_for, stable_id
 from streams.routing.notifications import EARLIER, build_notifications
 from streams.routing.rules import RouteChoice, RoutingRules
@@ -153,9 +154,15 @@ class Intake:
             )
         if state is not None and state.allegation_id != event.allegation_id:  # pragma: no cover - keyed table
             raise AssertionError("state of another allegation passed in")
+        refused = self._refused_origin(event, headers, state)
+        if refused is not None:
+            reason, message = refused
+            return self._refuse(key, value, headers, source, reason, message, now, event)
         state = state.model_copy(deep=True) if state else AllegationState(allegation_id=event.allegation_id)
+        # Only the owner's events get this far, so its event ids cannot be pre-empted by anyone else's.
         if event.event_id in state.seen_event_ids or any(
-            h.get("event_id") == event.event_id for h in state.held
+            h.get("event_id") == event.event_id and h.get("reporting_entity") == event.reporting_entity
+            for h in state.held
         ):
             return IntakeResult(outcome=Outcome.DUPLICATE, state=None, event=event)
 
@@ -184,6 +191,60 @@ class Intake:
         if event.event_type is AllegationEventType.REPORTED and state.held:
             self._release_held(state, now, result)
         return result
+
+    # -- origin and ownership ------------------------------------------------
+
+    @staticmethod
+    def _refused_origin(
+        event: AllegationEvent, headers: Headers, state: AllegationState | None
+    ) -> tuple[DeadLetterReason, str] | None:
+        """Why the event may not be applied as written by its writer, or None when it may."""
+        try:
+            origin = origin_of(headers)
+        except OriginUnclear as exc:
+            return DeadLetterReason.ORIGIN_MISMATCH, (
+                f"ORIGIN_MISMATCH: event {event.event_id} of allegation {event.allegation_id} carries {exc}; "
+                "nobody can say who wrote it, so nothing was applied"
+            )
+        if origin is not None and origin != event.reporting_entity:
+            return DeadLetterReason.ORIGIN_MISMATCH, (
+                f"ORIGIN_MISMATCH: event {event.event_id} of allegation {event.allegation_id} was written by "
+                f"{preview(origin)} but claims reporting_entity {event.reporting_entity}; an agency may "
+                "publish only its own allegations. Nothing was applied."
+            )
+        owner = state.reporting_entity if state is not None and state.reported else None
+        if owner is not None and event.reporting_entity != owner:
+            return DeadLetterReason.NOT_OWNER, _not_owner(event, owner)
+        return None
+
+    def _refuse(
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers,
+        source: Source,
+        reason: DeadLetterReason,
+        message: str,
+        now: datetime,
+        event: AllegationEvent,
+    ) -> IntakeResult:
+        """Dead letter with the reason, and on-call told: a refused origin is a security matter."""
+        result = self._dead(key, value, headers, source, reason, message, now, None, event)
+        result.outbound.append(self._refusal_escalation(event, reason, message, now))
+        return result
+
+    def _refusal_escalation(
+        self, event: AllegationEvent, reason: DeadLetterReason, message: str, now: datetime
+    ) -> Outbound:
+        return self._escalation_out(
+            Escalation(
+                escalation_id=escalation_id(event.event_id, event.reporting_entity, reason.value),
+                allegation_id=event.allegation_id,
+                level=EscalationLevel.REFUSED_ORIGIN,
+                fired_at=now,
+                reason=message,
+            )
+        )
 
     # -- steps -------------------------------------------------------------
 
@@ -242,6 +303,17 @@ class Intake:
                         )
                     )
                 )
+        if state.reporting_entity is None:
+            # The owners topic tells the gateway whose allegation this is (compacted, keyed by id).
+            result.outbound.append(
+                Outbound(
+                    route="owners",
+                    recipient=None,
+                    key=event.allegation_id.encode(),
+                    value=event.reporting_entity.encode(),
+                    headers=[],
+                )
+            )
         state.reported = True
         state.last_sequence = event.sequence
         state.last_event_type = event.event_type.value
@@ -273,6 +345,23 @@ class Intake:
         held = sorted((AllegationEvent.model_validate(h) for h in state.held), key=lambda e: e.sequence)
         state.held = []
         for event in held:
+            if event.reporting_entity != state.reporting_entity:
+                message = _not_owner(event, state.reporting_entity or "(unknown)")
+                result.outbound.append(
+                    self._dead_letter(
+                        key=event.allegation_id.encode(),
+                        value=encode_model(event, codec=self.codec),
+                        headers=[],
+                        source=Source(topic="(held)", partition=-1, offset=-1),
+                        reason=DeadLetterReason.NOT_OWNER,
+                        message=message,
+                        now=now,
+                    )
+                )
+                result.outbound.append(
+                    self._refusal_escalation(event, DeadLetterReason.NOT_OWNER, message, now)
+                )
+                continue
             if state.last_sequence is not None and event.sequence <= state.last_sequence:
                 message = (
                     f"OUT_OF_SEQUENCE: held event {event.event_id} has sequence {event.sequence}, not above the "
@@ -346,6 +435,14 @@ class Intake:
         return IntakeResult(
             outcome=Outcome.DEAD_LETTERED, state=None, outbound=[out], reason=reason, event=event
         )
+
+
+def _not_owner(event: AllegationEvent, owner: str) -> str:
+    return (
+        f"NOT_OWNER: allegation {event.allegation_id} belongs to {owner}, which reported it; "
+        f"{event.reporting_entity} may not update, close or withdraw it (event {event.event_id}, "
+        f"{event.event_type.value}). Nothing was applied and on-call was told."
+    )
 
 
 def recipients_of(outbound: Iterable[Outbound]) -> list[str]:

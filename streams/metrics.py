@@ -114,6 +114,12 @@ RESPONSES = Counter(
     ["kind", "outcome"],
     registry=REGISTRY,
 )
+INBOUND = Counter(
+    "seabus_inbound_records",
+    "Records read from principals' inbound topics, by principal and where they went (or refused).",
+    ["principal", "outcome"],
+    registry=REGISTRY,
+)
 ESCALATIONS = Counter(
     "seabus_escalations_fired", "Escalations produced by this worker, by level.", ["level"], registry=REGISTRY
 )
@@ -180,6 +186,11 @@ def observe_intake(result: IntakeResult) -> None:
     unroutable = sum(1 for o in result.outbound if o.route == "escalations")
     if unroutable:
         ESCALATIONS.labels(level="UNROUTABLE").inc(unroutable)
+
+
+def observe_inbound(principal: str, outcome: str) -> None:
+    """Count one inbound record: forwarded (``allegations``/``responses``) or ``refused``."""
+    INBOUND.labels(principal=principal, outcome=outcome).inc()
 
 
 def observe_response(kind: str, outcome: str) -> None:

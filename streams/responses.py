@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.codec import Codec, decode_model
-from schemas.enums import DeadLetterReason
+from schemas.enums import DeadLetterReason, EscalationLevel
 from schemas.errors import CodecError, Problem, ValidationFailed
 from schemas.limits import preview
-from schemas.models import Response
+from schemas.models import Escalation, Response
 from schemas.validation import response_problems
-from streams.records import Headers, Outbound, Source, dead_letter_out
+from streams.origin import OriginUnclear, origin_of
+from streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, stable_id
 
 SOURCE = "seabus/responses"
 
@@ -24,6 +25,7 @@ SOURCE = "seabus/responses"
 class Checked:
     response: Response | None
     dead_letter: Outbound | None
+    escalation: Outbound | None = None  # a refused origin: on-call is told
 
 
 def check_response(
@@ -67,6 +69,32 @@ def check_response(
         )
     if problems:
         return dead(DeadLetterReason.VALIDATION_FAILED, str(ValidationFailed(problems, subject="Response")))
+    try:
+        origin = origin_of(headers)
+        wrong = (
+            None if origin is None or origin == response.recipient else f"was written by {preview(origin)}"
+        )
+    except OriginUnclear as exc:
+        wrong = f"carries {exc}"
+    if wrong is not None:
+        message = (
+            f"ORIGIN_MISMATCH: response {response.response_id} for allegation {response.allegation_id} {wrong} "
+            f"but claims recipient {response.recipient}; a recipient may answer only for itself. Nothing was "
+            "applied."
+        )
+        refused = dead(DeadLetterReason.ORIGIN_MISMATCH, message)
+        escalation = escalation_out(
+            Escalation(
+                escalation_id=stable_id(response.response_id, "ORIGIN_MISMATCH"),
+                allegation_id=response.allegation_id,
+                level=EscalationLevel.REFUSED_ORIGIN,
+                fired_at=now,
+                reason=message,
+            ),
+            codec=codec,
+            source=SOURCE,
+        )
+        return Checked(response=None, dead_letter=refused.dead_letter, escalation=escalation)
     return Checked(response=response, dead_letter=None)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -28,6 +29,7 @@ from connectors.publisher.outgoing import OutgoingEvent, event_problems, prepare
 from connectors.publisher.sdk import PublishReceipt
 from schemas.errors import ValidationFailed
 from schemas.models import AllegationEvent
+from streams.origin import ORIGIN_HEADER
 
 __all__ = ["PATH", "register"]
 
@@ -104,6 +106,23 @@ async def _accept(gw: GatewayState, entity: str, data: Any) -> web.Response:
             f"name another reporting_entity; an agency can publish only its own allegations. Nothing was sent.",
             indexes=wrong,
         )
+    foreign = [
+        (i, item["allegation_id"], owner)
+        for i, item in enumerate(items)
+        if isinstance(item, Mapping)
+        and isinstance(item.get("allegation_id"), str)
+        and (owner := gw.owners.owner(item["allegation_id"])) not in (None, entity)
+    ]
+    if foreign:
+        raise HttpProblem(
+            403,
+            type_=ProblemType.NOT_OWNER,
+            title="Forbidden",
+            detail=f"the event(s) at index {', '.join(str(i) for i, _a, _o in foreign)} concern allegations "
+            f"another entity reported ({'; '.join(f'{a} belongs to {o}' for _i, a, o in foreign)}); an agency "
+            "may update, close or withdraw only its own allegations. Nothing was sent.",
+            indexes=[i for i, _a, _o in foreign],
+        )
     ready, errors = _validate(gw, items)
     if errors:
         count = len({e["index"] for e in errors})
@@ -115,6 +134,8 @@ async def _accept(gw: GatewayState, entity: str, data: Any) -> web.Response:
             f"in `errors`); nothing was sent. Correct them and send the request again.",
             errors=errors,
         )
+    # The origin the gateway authenticated: the bus checks it against the entity each event claims.
+    ready = [replace(o, headers=(*o.headers, (ORIGIN_HEADER, entity.encode()))) for o in ready]
     outcomes = await gw.producer.send_batch(ready, timeout_s=gw.config.ack_timeout_s)
     receipts = [o for o in outcomes if isinstance(o, PublishReceipt)]
     failed = [o for o, r in zip(ready, outcomes, strict=True) if isinstance(r, PublishFailed)]

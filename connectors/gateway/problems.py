@@ -36,6 +36,7 @@ class ProblemType:
     MALFORMED_REQUEST = "urn:seabus:problem:malformed-request"
     UNAUTHENTICATED = "urn:seabus:problem:unauthenticated"
     WRONG_AGENCY = "urn:seabus:problem:wrong-agency"
+    NOT_OWNER = "urn:seabus:problem:not-owner"
     TOO_LARGE = "urn:seabus:problem:too-large"
     UNSUPPORTED_MEDIA_TYPE = "urn:seabus:problem:unsupported-media-type"
     IDEMPOTENCY_KEY_REUSED = "urn:seabus:problem:idempotency-key-reused"

@@ -42,6 +42,7 @@ from schemas.models import Response
 from schemas.validation import parse_response
 from streams.config.recipients import RecipientsDirectory, load_recipients
 from streams.kafka_connection import KafkaConnection
+from streams.origin import ORIGIN_HEADER
 
 __all__ = [
     "EXAMPLE",
@@ -329,6 +330,8 @@ async def accept_reply(gw: GatewayState, replies: Replies, recipient: str, data:
         time=response.responded_at,
         subject=response.allegation_id,
     )
+    # The origin the gateway authenticated: the bus checks it against the recipient claimed.
+    headers.append((ORIGIN_HEADER, response.recipient.encode()))
     try:
         partition, offset = await replies.sink.send(
             key=response.allegation_id.encode(),

@@ -13,7 +13,9 @@ from aiohttp import web
 from connectors.gateway.app import RouteModule, build_gateway_app
 from connectors.gateway.auth import AgencyAuth
 from connectors.gateway.config import GatewayConfig, gateway_config_path, load_gateway_config
+from connectors.gateway.owners import OwnersIndex
 from connectors.gateway.producer import KafkaGatewayProducer
+from connectors.gateway.state import GATEWAY
 from schemas.entities import load_reporting_entities
 from streams.config import Settings
 from streams.kafka_connection import KafkaConnection
@@ -29,6 +31,7 @@ class GatewayHandle:
 
     runner: web.AppRunner
     producer: KafkaGatewayProducer
+    owners: OwnersIndex
     host: str
     port: int
 
@@ -38,6 +41,7 @@ class GatewayHandle:
 
     async def stop(self) -> None:
         await self.runner.cleanup()
+        await self.owners.stop()
         await self.producer.stop()
         log.info("gateway stopped", url=self.url)
 
@@ -85,7 +89,9 @@ async def start_gateway(
         await producer.stop()
         raise
     bound = runner.addresses[0][1] if runner.addresses else (config.port if port is None else port)
-    handle = GatewayHandle(runner=runner, producer=producer, host=bind_host, port=int(bound))
+    owners = app[GATEWAY].owners
+    await owners.start(kafka or settings.connection(), settings.topic("owners"))
+    handle = GatewayHandle(runner=runner, producer=producer, owners=owners, host=bind_host, port=int(bound))
     if not config.agencies:
         log.warning(
             "gateway has no agency tokens: every request will be refused (401); add some with "

@@ -11,6 +11,7 @@ from connectors.gateway.auth import AgencyAuth
 from connectors.gateway.config import GatewayConfig
 from connectors.gateway.idempotency import IdempotencyStore
 from connectors.gateway.openapi import OpenApiDocument
+from connectors.gateway.owners import OwnersIndex
 from connectors.gateway.producer import GatewayProducer
 from connectors.publisher.outgoing import Clock
 from schemas.codec import Codec
@@ -33,6 +34,7 @@ class GatewayState:
     idempotency: IdempotencyStore
     openapi: OpenApiDocument
     source: str = "seabus-gateway"
+    owners: OwnersIndex = field(default_factory=OwnersIndex)
     extras: dict[str, object] = field(default_factory=dict)
 
     @property

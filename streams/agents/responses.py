@@ -58,7 +58,9 @@ def register_responses(
             max_bytes=ctx.max_message_bytes,
         )
         if checked.dead_letter is not None:
-            await send_all(app, ctx, [checked.dead_letter])
+            await send_all(
+                app, ctx, [checked.dead_letter, *([checked.escalation] if checked.escalation else [])]
+            )
             metrics.observe_response("INVALID", "dead_lettered")
             log.warning("response dead-lettered", partition=message.partition, offset=message.offset)
             return

@@ -27,17 +27,37 @@ class FaustSeeker:
         await self.app.consumer.seek(TP(tp.topic, tp.partition), offset)
 
 
-def register_progress(app: faust.App, ctx: BusContext, *, kafka: KafkaConnection) -> SourceProgress:
+def register_progress(
+    app: faust.App,
+    ctx: BusContext,
+    *,
+    kafka: KafkaConnection,
+    sources: tuple[str, ...] | None = None,
+    table_name: str = TABLE,
+    partitions: int | None = None,
+) -> SourceProgress:
+    """The progress of ``sources`` (default: the allegations and responses topics) in ``table_name``.
+
+    A Faust table must have as many partitions as the topics that write it, so sources
+    of another shape (the one-partition inbound topics) get a table of their own.
+    """
     settings = ctx.settings
-    sources = (settings.topic("allegations"), settings.topic("responses"))
+    if sources is None:
+        sources = (settings.topic("allegations"), settings.topic("responses"))
+    if partitions is None:
+        partitions = settings.topics.allegations.over(settings.topics.defaults).partitions
     table = app.Table(
-        TABLE,
+        table_name,
         default=None,
-        partitions=settings.topics.allegations.over(settings.topics.defaults).partitions,
+        partitions=partitions,
         key_type=str,
         value_type=int,
         extra_topic_configs=changelog_config(settings),
     )
+
+    def problem(name: str) -> str:
+        return name if table_name == TABLE else f"{table_name} {name}"
+
     prober = Prober(kafka=kafka)
     progress = SourceProgress(
         table=table,
@@ -47,7 +67,7 @@ def register_progress(app: faust.App, ctx: BusContext, *, kafka: KafkaConnection
         on_event=lambda kind, tp: metrics.SOURCE_OFFSETS.labels(tp.topic, kind).inc(),
     )
 
-    @app.timer(interval=settings.progress_check_interval_s, name="source-progress")  # type: ignore[untyped-decorator]
+    @app.timer(interval=settings.progress_check_interval_s, name=table_name)  # type: ignore[untyped-decorator]
     async def check_progress() -> None:
         # An exception escaping a Faust timer stops the worker: report it as not ready instead.
         try:
@@ -58,7 +78,7 @@ def register_progress(app: faust.App, ctx: BusContext, *, kafka: KafkaConnection
         except Exception as exc:
             log.warning("progress check failed", error=exc.__class__.__name__)
             metrics.set_problem(
-                "progress",
+                problem("progress"),
                 f"the progress check failed ({exc.__class__.__name__})",
                 for_s=settings.not_ready_after_s,
             )
@@ -66,7 +86,7 @@ def register_progress(app: faust.App, ctx: BusContext, *, kafka: KafkaConnection
         metrics.report_lag(checked.lags)
         late = [s for s in checked.stalls if s.idle_s >= settings.not_ready_after_s]
         metrics.set_problem(
-            "stalled",
+            problem("stalled"),
             "; ".join(
                 f"{s.tp.topic}[{s.tp.partition}] has {s.end - s.expected} record(s) to process and no "
                 f"progress for {s.idle_s:.0f}s"

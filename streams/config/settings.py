@@ -63,6 +63,10 @@ class TopicsConfig(BaseModel):
     audit: TopicSpec = TopicSpec()
     obligations: TopicSpec = TopicSpec(cleanup_policy="compact")
     notify: TopicSpec = TopicSpec(partitions=3)
+    # One per principal, written only by it (docs/SECURITY.md); the bus forwards what it reads there.
+    inbound: TopicSpec = TopicSpec(partitions=1)
+    # allegation_id -> owning entity, compacted: what the gateway checks before an update.
+    owners: TopicSpec = TopicSpec(cleanup_policy="compact")
 
     @model_validator(mode="after")
     def _co_partitioned(self) -> TopicsConfig:
@@ -178,6 +182,10 @@ class Settings(BaseSettings):
 
     def notify_topic(self, recipient: str) -> str:
         return self.topic(f"notify.{recipient}")
+
+    def inbound_topic(self, principal: str) -> str:
+        """Where ``principal`` (an agency or a recipient) writes; only it may (docs/SECURITY.md)."""
+        return self.topic(f"inbound.{principal}")
 
     def connection(self) -> KafkaConnection:
         """The configured cluster and how to reach it (the local cluster has its own: deploy.kafka)."""

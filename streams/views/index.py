@@ -155,7 +155,8 @@ class ViewIndex:
             self._add_obligation(record)
             return Ingested.INDEXED
         if isinstance(record, AllegationEvent):
-            self._set_entity(record.allegation_id, record.reporting_entity, overwrite=True)
+            # An event on the topic may still be refused (NOT_OWNER): it never relabels an allegation.
+            self._set_entity(record.allegation_id, record.reporting_entity, overwrite=False)
             return self._entry(record.allegation_id, f"event:{record.event_id}", _event_entry(record))
         if isinstance(record, Notification):
             return self._entry(
@@ -208,7 +209,8 @@ class ViewIndex:
     def _add_obligation(self, update: ObligationUpdate) -> None:
         known = self._obligations.get(update.obligation_key)
         if update.reporting_entity:
-            self._set_entity(update.allegation_id, update.reporting_entity, overwrite=False)
+            # Obligations are the bus's own records: the owner the intake accepted.
+            self._set_entity(update.allegation_id, update.reporting_entity, overwrite=True)
         if known is None or update.updated_at >= known.updated_at:
             stored = StoredObligation.of(update)
             if known is not None:

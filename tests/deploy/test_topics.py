@@ -9,6 +9,7 @@ from schemas.errors import ConfigError, ProvisioningError
 from streams.config import Settings, load_settings
 from streams.config.settings import TopicsConfig, TopicSpec
 from streams.kafka_connection import KafkaConnection
+from streams.origin import principals
 
 
 def _with_topics(settings: Settings, **specs: TopicSpec) -> Settings:
@@ -22,13 +23,18 @@ def test_apply_creates_every_contract_topic_with_its_configs(
     result = provisioning.apply(settings, ["OSC", "FRA", "VRA", "OIOS"], kafka=kafka)
     names = {t.name for t in result.create}
     p = settings.topic_prefix
-    assert names == {
+    inbound = {n for n in names if n.startswith(f"{p}.inbound.")}
+    # One inbound topic per principal: each recipient and each reporting entity, once (OIOS is both).
+    assert inbound == {f"{p}.inbound.{x}" for x in principals(settings, ["OSC", "FRA", "VRA", "OIOS"])}
+    assert {f"{p}.inbound.OSC", f"{p}.inbound.FRA", f"{p}.inbound.MINUSCA", f"{p}.inbound.OIOS"} <= inbound
+    assert names - inbound == {
         f"{p}.allegations",
         f"{p}.responses",
         f"{p}.escalations",
         f"{p}.deadletter",
         f"{p}.audit",
         f"{p}.obligations",
+        f"{p}.owners",
         f"{p}.notify.OSC",
         f"{p}.notify.FRA",
         f"{p}.notify.VRA",
@@ -43,6 +49,8 @@ def test_apply_creates_every_contract_topic_with_its_configs(
     assert observed[f"{p}.allegations"].configs["cleanup.policy"] == "delete"
     assert observed[f"{p}.allegations"].configs["min.insync.replicas"] == "1"
     assert observed[f"{p}.obligations"].configs["cleanup.policy"] == "compact"
+    assert observed[f"{p}.owners"].configs["cleanup.policy"] == "compact"
+    assert observed[f"{p}.inbound.MINUSCA"].partitions == 1
 
 
 def test_second_apply_changes_nothing(settings: Settings, kafka: KafkaConnection) -> None:
@@ -50,7 +58,8 @@ def test_second_apply_changes_nothing(settings: Settings, kafka: KafkaConnection
     again = provisioning.apply(settings, ["OSC", "FRA"], kafka=kafka)
     assert again.empty
     assert again.describe() == []
-    assert len(again.unchanged) == 8
+    # 7 core topics, 2 notify topics, one inbound topic per principal
+    assert len(again.unchanged) == 7 + 2 + len(principals(settings, ["OSC", "FRA"]))
 
 
 def test_config_change_and_growth_are_applied(settings: Settings, kafka: KafkaConnection) -> None:

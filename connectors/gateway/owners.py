@@ -1,0 +1,88 @@
+"""Whose allegation is this? The gateway's copy of ``<prefix>.owners``, kept current.
+
+The bus's intake is the authority on ownership: it writes ``allegation_id -> entity``
+to the compacted owners topic when an allegation is first reported, and refuses
+(dead letter, escalation) any later event from another entity. The gateway follows
+that topic so that it can answer such an event with a 403 at once instead of a 202
+followed by a dead letter. An allegation reported moments ago may not have reached
+the gateway yet; then the intake still refuses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
+from aiokafka.structs import TopicPartition
+
+from streams.kafka_connection import KafkaConnection
+
+__all__ = ["OwnersIndex"]
+
+log = structlog.get_logger(__name__)
+
+
+class OwnersIndex:
+    """``allegation_id -> owning entity``; empty (refusing nothing) until the topic has been read."""
+
+    def __init__(self) -> None:
+        self._owners: dict[str, str] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+
+    def owner(self, allegation_id: str) -> str | None:
+        return self._owners.get(allegation_id)
+
+    def record(self, allegation_id: str, entity: str) -> None:
+        """The first owner stands: the intake never changes an allegation's owner."""
+        self._owners.setdefault(allegation_id, entity)
+
+    def __len__(self) -> int:
+        return len(self._owners)
+
+    async def start(self, kafka: KafkaConnection, topic: str) -> None:
+        self._task = asyncio.create_task(self._follow(kafka, topic), name="gateway-owners")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _follow(self, kafka: KafkaConnection, topic: str) -> None:
+        delay = 1.0
+        while True:
+            consumer = kafka.aio_consumer(enable_auto_commit=False, auto_offset_reset="earliest")
+            try:
+                await consumer.start()
+                await consumer.topics()  # a metadata request: partitions_for_topic reads its answer
+                parts = consumer.partitions_for_topic(topic)
+                if not parts:
+                    raise KafkaError(f"{topic} has no partitions yet")
+                tps = [TopicPartition(topic, p) for p in sorted(parts)]
+                consumer.assign(tps)
+                await consumer.seek_to_beginning(*tps)
+                delay = 1.0
+                while True:
+                    batch = await consumer.getmany(timeout_ms=1000)
+                    for records in batch.values():
+                        for r in records:
+                            if r.key is not None and r.value is not None:
+                                self.record(
+                                    r.key.decode("utf-8", "replace"), r.value.decode("utf-8", "replace")
+                                )
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the index is an early answer; the intake is the authority
+                log.warning(
+                    "gateway owners index interrupted", error=exc.__class__.__name__, retry_in_s=delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await consumer.stop()

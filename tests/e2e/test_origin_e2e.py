@@ -1,0 +1,230 @@
+"""Authenticated origin and allegation ownership through the real worker and broker.
+
+Each principal writes its own ``<prefix>.inbound.<ID>``; the forwarder stamps the origin
+and refuses claims that are not the writer's; the intake refuses another entity's
+update of an allegation. (That only the principal can write its inbound topic is the
+ACLs' part, tested against the secured cluster with per-principal credentials.)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from kafka import KafkaProducer
+from support import unique_prefix
+from support.bus import BusPool, BusProcess, read_topic
+from support.reading import read_records
+from support.routing import event
+
+from schemas.codec import decode_model, encode_model
+from schemas.enums import AllegationEventType, DeadLetterReason, EscalationLevel, ResponseKind
+from schemas.enums import PersonnelCategory as P
+from schemas.models import AllegationEvent, DeadLetter, Escalation, Notification, ObligationUpdate, Response
+from streams.kafka_connection import KafkaConnection
+from streams.origin import ORIGIN_HEADER
+
+pytestmark = pytest.mark.kafka
+
+SUBJECTS = [("SYNTH-SUBJ-ORIGIN-FRA", "FRA", None, P.STAFF_MEMBER)]
+
+
+@pytest.fixture(scope="module")
+def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BusProcess]]:
+    prefix = unique_prefix()
+    with BusPool() as pool:
+        process = pool.start(kafka, prefix, tmp_path_factory.mktemp("bus"))
+        yield prefix, process
+        process.stop_cleanly()
+
+
+@pytest.fixture
+def producer(kafka: KafkaConnection) -> Iterator[KafkaProducer]:
+    p = kafka.kafka_producer(acks="all")
+    yield p
+    p.close()
+
+
+def as_entity(e: AllegationEvent, entity: str, **update: object) -> AllegationEvent:
+    return e.model_copy(update={"reporting_entity": entity, **update})
+
+
+def send(
+    p: KafkaProducer, topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]] | None = None
+) -> None:
+    p.send(topic, key=key.encode(), value=value, headers=headers or []).get(timeout=30)
+
+
+def notifications(kafka: KafkaConnection, prefix: str, until: object) -> list[Notification]:
+    values = read_topic(kafka, f"{prefix}.notify.OSC", until=until, timeout=120)  # type: ignore[arg-type]
+    return [decode_model(v, Notification) for v in values]
+
+
+def letters_for(kafka: KafkaConnection, prefix: str, aid: str, count: int) -> list[DeadLetter]:
+    def mine(values: list[bytes]) -> list[DeadLetter]:
+        return [d for d in (decode_model(v, DeadLetter) for v in values) if d.original_key == aid.encode()]
+
+    return mine(
+        read_topic(kafka, f"{prefix}.deadletter", until=lambda vs: len(mine(vs)) >= count, timeout=120)
+    )
+
+
+def escalations_for(kafka: KafkaConnection, prefix: str, aid: str, count: int) -> list[Escalation]:
+    def mine(values: list[bytes]) -> list[Escalation]:
+        return [
+            e
+            for e in (decode_model(v, Escalation) for v in values)
+            if e.allegation_id == aid and e.level is EscalationLevel.REFUSED_ORIGIN
+        ]
+
+    return mine(
+        read_topic(kafka, f"{prefix}.escalations", until=lambda vs: len(mine(vs)) >= count, timeout=120)
+    )
+
+
+def test_an_event_on_its_entitys_inbound_topic_is_forwarded_with_its_origin(
+    kafka: KafkaConnection, bus: tuple[str, BusProcess], producer: KafkaProducer
+) -> None:
+    prefix, process = bus
+    aid = "SYNTH-ORIGIN-0001"
+    forged_header = [(ORIGIN_HEADER, b"MONUSCO")]  # what a writer says about itself is dropped
+    report = event(aid, subjects=SUBJECTS)
+    send(producer, f"{prefix}.inbound.MINUSCA", aid, encode_model(report), forged_header)
+    routed = notifications(
+        kafka, prefix, lambda vs: any(decode_model(v, Notification).allegation_id == aid for v in vs)
+    )
+    assert any(n.allegation_id == aid and n.source_event_id == report.event_id for n in routed)
+    forwarded = [
+        r
+        for r in read_records(
+            kafka, f"{prefix}.allegations", until=lambda rs: any(r.key == aid.encode() for r in rs)
+        )
+        if r.key == aid.encode()
+    ]
+    assert [[v for k, v in r.headers if k == ORIGIN_HEADER] for r in forwarded] == [[b"MINUSCA"]]
+    owners = read_records(kafka, f"{prefix}.owners", until=lambda rs: any(r.key == aid.encode() for r in rs))
+    assert [r.value for r in owners if r.key == aid.encode()] == [b"MINUSCA"]
+    assert process.running
+
+
+def test_a_claim_that_is_not_the_writers_is_refused_and_escalated(
+    kafka: KafkaConnection, bus: tuple[str, BusProcess], producer: KafkaProducer
+) -> None:
+    prefix, process = bus
+    aid = "SYNTH-ORIGIN-0002"
+    # MONUSCO, on its own topic, claims to be MINUSCA.
+    send(producer, f"{prefix}.inbound.MONUSCO", aid, encode_model(event(aid, subjects=SUBJECTS)))
+    # A trusted topic with a stamped origin that is not the claim (defence in depth).
+    stamped = [(ORIGIN_HEADER, b"MONUSCO")]
+    seq2 = event(aid, subjects=SUBJECTS, sequence=2, event_type=AllegationEventType.UPDATED)
+    send(producer, f"{prefix}.allegations", aid, encode_model(seq2), stamped)
+    letters = letters_for(kafka, prefix, aid, 2)
+    assert {d.reason for d in letters} == {DeadLetterReason.ORIGIN_MISMATCH}
+    assert any(
+        "principal MONUSCO" in d.message and "claiming reporting_entity 'MINUSCA'" in d.message
+        for d in letters
+    ), [d.message for d in letters]
+    assert any(d.source_topic == f"{prefix}.inbound.MONUSCO" for d in letters)
+    assert len(escalations_for(kafka, prefix, aid, 2)) == 2
+    # Nothing was forwarded from MONUSCO's topic: the only record of it is the one written directly.
+    records = read_records(kafka, f"{prefix}.allegations")
+    assert len([r for r in records if r.key == aid.encode()]) == 1
+    assert not any(n.allegation_id == aid for n in notifications(kafka, prefix, lambda vs: True))
+    assert process.running
+
+
+def test_another_entitys_update_is_refused_and_cannot_pre_empt_the_owners_ids(
+    kafka: KafkaConnection, bus: tuple[str, BusProcess], producer: KafkaProducer
+) -> None:
+    prefix, process = bus
+    aid = "SYNTH-ORIGIN-0003"
+    report = event(aid, subjects=SUBJECTS)
+    send(producer, f"{prefix}.inbound.MINUSCA", aid, encode_model(report))
+    notifications(
+        kafka, prefix, lambda vs: any(decode_model(v, Notification).allegation_id == aid for v in vs)
+    )
+    # MONUSCO, as itself: withdraws MINUSCA's allegation, and pre-publishes the id of MINUSCA's next event.
+    owner_next = event(
+        aid,
+        subjects=[*SUBJECTS, ("SYNTH-SUBJ-ORIGIN-URY", "URY", None, P.STAFF_MEMBER)],
+        sequence=2,
+        event_type=AllegationEventType.UPDATED,
+    )
+    withdraw = as_entity(
+        event(aid, subjects=SUBJECTS, sequence=9, event_type=AllegationEventType.WITHDRAWN), "MONUSCO"
+    )
+    squat = as_entity(owner_next, "MONUSCO")
+    send(producer, f"{prefix}.inbound.MONUSCO", aid, encode_model(withdraw))
+    send(producer, f"{prefix}.inbound.MONUSCO", aid, encode_model(squat))
+    letters = letters_for(kafka, prefix, aid, 2)
+    assert [d.reason for d in letters] == [DeadLetterReason.NOT_OWNER] * 2
+    assert all("belongs to MINUSCA" in d.message and "MONUSCO may not" in d.message for d in letters)
+    assert len(escalations_for(kafka, prefix, aid, 2)) == 2
+    # The owner's real event with that id is applied, not dropped as a duplicate.
+    send(producer, f"{prefix}.inbound.MINUSCA", aid, encode_model(owner_next))
+
+    def to_ury(values: list[bytes]) -> bool:
+        return any(decode_model(v, Notification).allegation_id == aid for v in values)
+
+    ury = [
+        decode_model(v, Notification)
+        for v in read_topic(kafka, f"{prefix}.notify.URY", until=to_ury, timeout=120)
+    ]
+    assert [n.source_event_id for n in ury if n.allegation_id == aid] == [owner_next.event_id]
+    assert not any(
+        u.allegation_id == aid and u.state.value == "CANCELLED"
+        for u in (
+            decode_model(v, ObligationUpdate)
+            for v in read_topic(kafka, f"{prefix}.obligations", until=lambda vs: True)
+        )
+    )
+    assert process.running
+
+
+def test_a_reply_on_the_states_inbound_topic_counts_and_a_forged_one_does_not(
+    kafka: KafkaConnection, bus: tuple[str, BusProcess], producer: KafkaProducer
+) -> None:
+    prefix, process = bus
+    aid = "SYNTH-ORIGIN-0004"
+    subjects = [*SUBJECTS, ("SYNTH-SUBJ-ORIGIN-URY-2", "URY", None, P.STAFF_MEMBER)]
+    send(producer, f"{prefix}.inbound.MINUSCA", aid, encode_model(event(aid, subjects=subjects)))
+    read_topic(
+        kafka,
+        f"{prefix}.notify.FRA",
+        until=lambda vs: any(decode_model(v, Notification).allegation_id == aid for v in vs),
+        timeout=120,
+    )
+
+    def reply(recipient: str) -> Response:
+        return Response(
+            response_id=str(uuid.uuid4()),
+            allegation_id=aid,
+            recipient=recipient,
+            kind=ResponseKind.ACKNOWLEDGED,
+            responded_at=datetime.now(UTC),
+            responder=f"SYNTH-OFFICE-{recipient}",
+        )
+
+    forged = reply("FRA")  # URY answers as FRA, on its own topic
+    send(producer, f"{prefix}.inbound.URY", aid, encode_model(forged))
+    letters = letters_for(kafka, prefix, aid, 1)
+    assert [d.reason for d in letters] == [DeadLetterReason.ORIGIN_MISMATCH]
+    assert "principal URY" in letters[0].message
+    assert "claiming recipient 'FRA'" in letters[0].message
+    real = reply("FRA")
+    send(producer, f"{prefix}.inbound.FRA", aid, encode_model(real))
+
+    def satisfied(values: list[bytes]) -> list[ObligationUpdate]:
+        return [
+            u
+            for u in (decode_model(v, ObligationUpdate) for v in values)
+            if u.allegation_id == aid and u.kind.value == "ACKNOWLEDGE" and u.state.value == "SATISFIED"
+        ]
+
+    done = satisfied(
+        read_topic(kafka, f"{prefix}.obligations", until=lambda vs: bool(satisfied(vs)), timeout=120)
+    )
+    assert {u.recipient for u in done} == {"FRA"}  # URY's forged answer satisfied nothing
+    assert process.running
