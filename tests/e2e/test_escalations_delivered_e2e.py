@@ -141,7 +141,8 @@ def publish(kafka: KafkaConnection, prefix: str, aid: str) -> None:
 def _apache_decode(values: list[bytes]) -> list[tuple[str, dict[str, Any]]]:
     """Each value decoded with Apache ``avro`` and the ``.avsc`` files alone: (full name, datum)."""
     known = {}
-    for path in (SCHEMA_DIR / "notification" / "v1.avsc", SCHEMA_DIR / "escalation" / "v1.avsc"):
+    # Every released version: the bus writes the newest, whichever number that is.
+    for path in sorted([*SCHEMA_DIR.glob("notification/v*.avsc"), *SCHEMA_DIR.glob("escalation/v*.avsc")]):
         schema = avro.schema.parse(path.read_text())
         form = re.sub(r'\{"type":"(int|long)"\}', r'"\1"', schema.canonical_form)
         known[avro.schema._crc_64_fingerprint(form.encode())] = schema
