@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 
 import structlog
-from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
@@ -31,7 +30,7 @@ class OwnersIndex:
     def __init__(self) -> None:
         self._owners: dict[str, str] = {}
         self._task: asyncio.Task[None] | None = None
-        self._consumer: AIOKafkaConsumer | None = None
+        self._updated = asyncio.Event()
 
     def owner(self, allegation_id: str) -> str | None:
         return self._owners.get(allegation_id)
@@ -39,6 +38,21 @@ class OwnersIndex:
     def record(self, allegation_id: str, entity: str) -> None:
         """The first owner stands: the intake never changes an allegation's owner."""
         self._owners.setdefault(allegation_id, entity)
+        self._updated.set()
+        self._updated = asyncio.Event()
+
+    async def wait_for(self, allegation_id: str, *, timeout_s: float) -> str | None:
+        """The owner once the index knows it, or None after ``timeout_s``."""
+
+        async def known() -> str:
+            while (owner := self.owner(allegation_id)) is None:
+                await self._updated.wait()
+            return owner
+
+        try:
+            return await asyncio.wait_for(known(), timeout_s)
+        except TimeoutError:
+            return None
 
     def __len__(self) -> int:
         return len(self._owners)
@@ -56,14 +70,17 @@ class OwnersIndex:
     async def _follow(self, kafka: KafkaConnection, topic: str) -> None:
         delay = 1.0
         while True:
-            consumer = kafka.aio_consumer(enable_auto_commit=False, auto_offset_reset="earliest")
+            # Naming the topic makes start() wait for its metadata; then assign by hand (no group).
+            consumer = kafka.aio_consumer(
+                topic, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+            )
             try:
                 await consumer.start()
-                await consumer.topics()  # a metadata request: partitions_for_topic reads its answer
                 parts = consumer.partitions_for_topic(topic)
                 if not parts:
                     raise KafkaError(f"{topic} has no partitions yet")
                 tps = [TopicPartition(topic, p) for p in sorted(parts)]
+                consumer.unsubscribe()
                 consumer.assign(tps)
                 await consumer.seek_to_beginning(*tps)
                 delay = 1.0
@@ -79,7 +96,10 @@ class OwnersIndex:
                 raise
             except Exception as exc:  # the index is an early answer; the intake is the authority
                 log.warning(
-                    "gateway owners index interrupted", error=exc.__class__.__name__, retry_in_s=delay
+                    "gateway owners index interrupted",
+                    error=exc.__class__.__name__,
+                    reason=str(exc)[:200],
+                    retry_in_s=delay,
                 )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
