@@ -5,7 +5,8 @@ idempotent producer, returning a :class:`PublishReceipt` only after the broker
 acknowledged. :mod:`connectors.publisher.importer` reads JSON, NDJSON and CSV
 files for ``seabus publish``. A :class:`KafkaConnection` (re-exported from
 :mod:`streams.kafka_connection`) says where the cluster is and how to authenticate
-(TLS, SASL): ``Publisher(kafka=KafkaConnection(bootstrap=..., security=KafkaSecurity(...)), ...)``. Recipients verifying the bus's webhooks use
+(TLS, SASL): ``Publisher(kafka=KafkaConnection(bootstrap=..., security=KafkaSecurity(...)),
+entity="MINUSCA")`` writes the agency's own ``sea.inbound.MINUSCA``. Recipients verifying the bus's webhooks use
 :func:`verify_webhook` (re-exported from :mod:`connectors.webhooks`).
 """
 
@@ -13,7 +14,7 @@ from connectors.publisher.errors import GatewayConfigError, ImportFileError, Pub
 from connectors.publisher.ids import IMPORT_NAMESPACE, new_event_id, stable_event_id
 from connectors.publisher.importer import FileFormat, ImportRow, detect_format, parse_text, read_file
 from connectors.publisher.outgoing import OutgoingEvent, check_event, event_problems, prepare_event
-from connectors.publisher.sdk import BatchResult, EventFailure, Publisher, PublishReceipt
+from connectors.publisher.sdk import BatchResult, EventFailure, Publisher, PublishReceipt, inbound_topic
 from connectors.webhooks import verify_webhook
 from streams.kafka_connection import KafkaConnection, KafkaSecurity
 
@@ -35,6 +36,7 @@ __all__ = [
     "check_event",
     "detect_format",
     "event_problems",
+    "inbound_topic",
     "new_event_id",
     "parse_text",
     "prepare_event",

@@ -32,10 +32,10 @@ from connectors.publisher.outgoing import (
     utc_now,
 )
 from schemas.codec import Codec
-from schemas.errors import ValidationFailed
+from schemas.errors import Problem, ValidationFailed
 from streams.kafka_connection import KafkaConnection
 
-__all__ = ["BatchResult", "EventFailure", "PublishReceipt", "Publisher", "producer_config"]
+__all__ = ["BatchResult", "EventFailure", "PublishReceipt", "Publisher", "inbound_topic", "producer_config"]
 
 log = structlog.get_logger(__name__)
 
@@ -109,8 +109,22 @@ def producer_config(*, delivery_timeout_s: float, client_id: str) -> dict[str, A
     }
 
 
+def inbound_topic(entity: str, *, prefix: str = "sea") -> str:
+    """The topic an agency writes: ``<prefix>.inbound.<ENTITY>``, which only its principal may write.
+
+    The bus forwards what arrives there with the entity stamped as the record's origin,
+    and refuses an event that claims another ``reporting_entity`` (docs/SECURITY.md).
+    """
+    return f"{prefix}.inbound.{entity}"
+
+
 class Publisher:
-    """Publishes allegation events to ``topic`` (normally ``<prefix>.allegations``).
+    """Publishes allegation events of one agency (``entity``) or to an explicit ``topic``.
+
+    An agency passes ``entity`` (and the topic ``prefix`` if not ``sea``): events go to
+    :func:`inbound_topic` and an event of another entity fails validation here, before
+    Kafka's authoriser or the bus would refuse it. ``topic`` alone is for the bus's own
+    tools holding the bus's credentials (``<prefix>.allegations``, a trusted writer).
 
     Thread-safe. The Kafka connection is made on first use and remade after a
     failure, so one publisher can outlive a broker outage (an outbox relay).
@@ -122,7 +136,9 @@ class Publisher:
         self,
         *,
         kafka: KafkaConnection,
-        topic: str,
+        topic: str | None = None,
+        entity: str | None = None,
+        prefix: str = "sea",
         known_entities: frozenset[str] | None = None,
         source: str = "seabus-sdk",
         delivery_timeout_s: float = 30.0,
@@ -133,8 +149,11 @@ class Publisher:
     ) -> None:
         if delivery_timeout_s <= 0:
             raise ValueError("delivery_timeout_s must be positive")
+        if topic is None and entity is None:
+            raise ValueError("pass entity (an agency's inbound topic) or topic")
         self.kafka = kafka
-        self.topic = topic
+        self.entity = entity
+        self.topic = topic if topic is not None else inbound_topic(str(entity), prefix=prefix)
         self.known_entities = known_entities
         self.source = source
         self.delivery_timeout_s = delivery_timeout_s
@@ -152,6 +171,13 @@ class Publisher:
     def prepare(self, event: EventInput) -> OutgoingEvent:
         """Validate and encode without sending; raises :class:`ValidationFailed`."""
         checked = check_event(event, known_entities=self.known_entities, now=self.clock())
+        if self.entity is not None and checked.reporting_entity != self.entity:
+            problem = Problem(
+                "reporting_entity",
+                f"{checked.reporting_entity} is not this publisher's entity {self.entity}; "
+                f"publish only your own allegations (the bus refuses another entity's as ORIGIN_MISMATCH)",
+            )
+            raise ValidationFailed([problem], subject="AllegationEvent")
         return prepare_event(checked, source=self.source, codec=self.codec)
 
     def publish(self, event: EventInput) -> PublishReceipt:

@@ -10,6 +10,7 @@ ids it has already routed.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +27,7 @@ from connectors.publisher.sdk import Publisher
 from deploy.cli.common import connection_or_local, settings
 from schemas.codec import Codec
 from schemas.entities import load_reporting_entities
+from schemas.errors import Problem
 from streams.config import Settings
 
 __all__ = ["publish"]
@@ -61,6 +63,14 @@ def _batches(rows: Sequence[ImportRow], size: int) -> Iterator[Sequence[ImportRo
         yield rows[start : start + size]
 
 
+def _own(row: ImportRow, entity: str) -> ImportRow:
+    """A row of another entity is reported like any invalid row, before anything is sent."""
+    if row.event is None or row.event.reporting_entity == entity:
+        return row
+    problem = Problem("reporting_entity", f"{row.event.reporting_entity} is not {entity} (--entity)")
+    return dataclasses.replace(row, event=None, problems=(*row.problems, problem))
+
+
 @click.command("publish")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -69,6 +79,14 @@ def _batches(rows: Sequence[ImportRow], size: int) -> Iterator[Sequence[ImportRo
     type=click.Choice([f.value for f in FileFormat]),
     default=None,
     help="File format (default: from the suffix .json, .ndjson/.jsonl or .csv).",
+)
+@click.option(
+    "--entity",
+    default=None,
+    help=(
+        "Publish as this agency: to its own <prefix>.inbound.<ENTITY> (what its credentials may write); "
+        "rows of another entity are refused. Default: <prefix>.allegations, for the bus's own credentials."
+    ),
 )
 @click.option("--dry-run", is_flag=True, help="Validate and report every row; publish nothing.")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000))
@@ -80,11 +98,23 @@ def _batches(rows: Sequence[ImportRow], size: int) -> Iterator[Sequence[ImportRo
     type=click.FloatRange(min=1),
     help="Seconds Kafka has to acknowledge a batch.",
 )
-def publish(file: Path, fmt: str | None, dry_run: bool, batch_size: int, timeout_s: float) -> None:
+def publish(
+    file: Path, fmt: str | None, entity: str | None, dry_run: bool, batch_size: int, timeout_s: float
+) -> None:
     """Publish the allegation events in FILE (JSON, NDJSON or CSV; see docs/PUBLISHING.md)."""
     s = settings()
     entities = known_entities(s)
+    if entity is not None:
+        entity = entity.upper()
+        if entities and entity not in entities:
+            raise click.BadParameter(
+                f"{entity} is not a configured reporting entity ({', '.join(sorted(entities))})",
+                param_hint="--entity",
+            )
+    topic = s.inbound_topic(entity) if entity else s.topic("allegations")
     rows = read_file(file, format=FileFormat(fmt) if fmt else None, known_entities=entities, now=utc_now())
+    if entity is not None:
+        rows = [_own(row, entity) for row in rows]
     failed = 0
     for row in rows:
         if not row.ok:
@@ -102,7 +132,8 @@ def publish(file: Path, fmt: str | None, dry_run: bool, batch_size: int, timeout
     if good:
         publisher = Publisher(
             kafka=connection_or_local(s),
-            topic=s.topic("allegations"),
+            topic=topic,
+            entity=entity,
             known_entities=entities,
             source="seabus-import",
             delivery_timeout_s=timeout_s,
@@ -130,7 +161,7 @@ def publish(file: Path, fmt: str | None, dry_run: bool, batch_size: int, timeout
         finally:
             publisher.close()
     click.echo(
-        f"{file.name}: published {published} of {len(rows)} rows to {s.topic('allegations')}"
+        f"{file.name}: published {published} of {len(rows)} rows to {topic}"
         + (f", {failed} failed (see above)" if failed else "")
     )
     raise SystemExit(1 if failed else 0)

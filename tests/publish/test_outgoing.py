@@ -75,6 +75,7 @@ PUBLISHER_API = [
     "check_event",
     "detect_format",
     "event_problems",
+    "inbound_topic",
     "new_event_id",
     "parse_text",
     "prepare_event",

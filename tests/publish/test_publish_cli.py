@@ -122,3 +122,24 @@ def test_a_file_that_is_not_json_exits_2(
     result = run_cli(provisioned, kafka, str(path))
     assert result.exit_code == 2
     assert "not valid JSON at line 2" in result.stderr
+
+
+def test_publishing_as_an_agency_writes_its_inbound_topic_and_refuses_other_rows(
+    provisioned: Settings, kafka: KafkaConnection, tmp_path: Path
+) -> None:
+    path, _ = mixed_csv(tmp_path)
+    result = run_cli(provisioned, kafka, "--entity", "minusca", str(path))
+    assert result.exit_code == 1, result.output
+    assert "line 3: reporting_entity: MONUSCO is not MINUSCA (--entity)" in result.stderr
+    assert f"published 2 of 5 rows to {provisioned.inbound_topic('MINUSCA')}" in result.stdout
+    mine = [stable_event_id("MINUSCA", "SYNTH-CSV-2025-0001", n) for n in (1, 2)]
+    records = read_records(kafka, provisioned.inbound_topic("MINUSCA"), until=has_ids(*mine))
+    assert sorted(event_ids(records)) == sorted(mine)
+
+
+def test_an_unknown_entity_is_refused_before_reading_the_file(
+    provisioned: Settings, kafka: KafkaConnection
+) -> None:
+    result = run_cli(provisioned, kafka, "--entity", "NOPE", str(EXAMPLES / "allegations.csv"))
+    assert result.exit_code == 2
+    assert "NOPE is not a configured reporting entity" in result.output

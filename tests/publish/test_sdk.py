@@ -139,3 +139,25 @@ def test_a_publisher_recovers_after_a_failure(provisioned: Settings, kafka: Kafk
         receipt = p.publish(e)
     [record] = read_records(kafka, other.topic("allegations"), until=has_ids(e.event_id))
     assert record.offset == receipt.offset
+
+
+def test_an_agency_publisher_writes_its_inbound_topic_and_only_its_own_events(
+    provisioned: Settings, kafka: KafkaConnection
+) -> None:
+    own, foreign = event("SYNTH-SDK-INB-1"), event("SYNTH-SDK-INB-2", entity="MONUSCO")
+    with Publisher(kafka=kafka, entity="MINUSCA", prefix=provisioned.topic_prefix) as p:
+        assert p.topic == provisioned.inbound_topic("MINUSCA")
+        with pytest.raises(ValidationFailed) as caught:
+            p.publish(foreign)
+        receipt = p.publish(own)
+    [problem] = caught.value.problems
+    assert problem.path == "reporting_entity"
+    assert "MONUSCO is not this publisher's entity MINUSCA" in problem.message
+    records = read_records(kafka, provisioned.inbound_topic("MINUSCA"), until=has_ids(own.event_id))
+    assert event_ids(records) == [own.event_id]
+    assert records[0].offset == receipt.offset
+
+
+def test_a_publisher_needs_an_entity_or_a_topic(provisioned: Settings, kafka: KafkaConnection) -> None:
+    with pytest.raises(ValueError, match="entity"):
+        Publisher(kafka=kafka)
