@@ -1,6 +1,9 @@
 """Kill the worker mid-stream (SIGKILL), restart it: every event is routed, in order.
 
-Redeliveries after the crash are allowed only with the same notification_id.
+Redeliveries after the crash are allowed only with the same notification_id. The
+events go straight to ``<prefix>.allegations`` (the bus's own writers) or through
+each agency's ``<prefix>.inbound.<ENTITY>`` and the forwarder, which then is killed
+mid-stream too.
 """
 
 from __future__ import annotations
@@ -27,13 +30,14 @@ ALLEGATIONS = 120
 SEQUENCES = 3
 
 
-def _events() -> list[bytes]:
+def _events() -> list[tuple[str, str, bytes]]:
+    """(allegation id, reporting entity, value) in send order."""
     rng = random.Random(7)
     now = datetime.now(UTC) - timedelta(minutes=1)
     out = []
     for i in range(ALLEGATIONS):
         report = random_event(rng, index=i, now=now)
-        out.append((report.allegation_id, encode_model(report)))
+        out.append((report.allegation_id, report.reporting_entity, encode_model(report)))
         for seq in range(2, SEQUENCES + 1):
             update = synthetic_event(
                 allegation_id=report.allegation_id,
@@ -43,12 +47,13 @@ def _events() -> list[bytes]:
                 allegation=report.allegation,
                 published_at=now,
             )
-            out.append((report.allegation_id, encode_model(update)))
-    return out  # type: ignore[return-value]
+            out.append((report.allegation_id, report.reporting_entity, encode_model(update)))
+    return out
 
 
+@pytest.mark.parametrize("path", ["allegations", "inbound"])
 def test_sigkill_mid_stream_loses_and_reorders_nothing(
-    kafka: KafkaConnection, tmp_path: Path, buses: BusPool
+    kafka: KafkaConnection, tmp_path: Path, buses: BusPool, path: str
 ) -> None:
     prefix = unique_prefix()
     data = tmp_path / "data"
@@ -57,8 +62,9 @@ def test_sigkill_mid_stream_loses_and_reorders_nothing(
     p = producer(kafka)
 
     def publish() -> None:
-        for key, value in events:
-            p.send(f"{prefix}.allegations", key=key.encode(), value=value)
+        for key, entity, value in events:
+            topic = f"{prefix}.allegations" if path == "allegations" else f"{prefix}.inbound.{entity}"
+            p.send(topic, key=key.encode(), value=value)
         p.flush()
 
     publisher = threading.Thread(target=publish)
