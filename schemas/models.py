@@ -55,10 +55,12 @@ __all__ = [
     "Escalation",
     "InterimAction",
     "InvestigationOutcome",
+    "InvestigatorDetails",
     "KafkaHeader",
     "Notification",
     "Obligation",
     "ObligationUpdate",
+    "ReplyNotice",
     "Response",
     "RoutingReason",
     "SeabusModel",
@@ -227,6 +229,16 @@ class Notification(SeabusRecord):
 # --- what recipients send back ---------------------------------------------
 
 
+class InvestigatorDetails(SeabusModel):
+    """Who investigates for the state, by office and role (official channels, no victim's details)."""
+
+    office: str
+    role: str | None = None
+    contact: str | None = None
+    reference: str | None = None
+    appointed_at: Timestamp | None = None
+
+
 class Response(SeabusRecord):
     """A recipient's reply about an allegation, on sea.responses."""
 
@@ -241,7 +253,29 @@ class Response(SeabusRecord):
     note: str | None = None
     national_investigation_officer_appointed: bool | None = None
     outcome: OutcomeResult | None = None
+    investigator: InvestigatorDetails | None = None
+    actions_taken: tuple[DisciplinaryAction, ...] = ()
     in_reply_to: str | None = None
+
+
+class ReplyNotice(SeabusRecord):
+    """A reply forwarded to OSC (whole) or the reporting entity (minimised), on sea.notify.<ID>."""
+
+    avro_name: ClassVar[str] = "ReplyNotice"
+
+    notice_id: str
+    recipient: str
+    allegation_id: str
+    response_id: str
+    answered_by: str
+    kind: ResponseKind
+    responded_at: Timestamp
+    recorded_at: Timestamp
+    national_investigation_officer_appointed: bool | None = None
+    investigator: InvestigatorDetails | None = None
+    outcome: OutcomeResult | None = None
+    actions_taken: tuple[DisciplinaryAction, ...] = ()
+    note: str | None = None
 
 
 # --- operations ------------------------------------------------------------
@@ -348,6 +382,7 @@ RECORD_MODELS: dict[str, type[SeabusRecord]] = {
         AllegationEvent,
         Notification,
         Response,
+        ReplyNotice,
         Escalation,
         DeadLetter,
         DeliveryAttempt,

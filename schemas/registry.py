@@ -50,6 +50,7 @@ class RecordType(StrEnum):
     ALLEGATION_EVENT = "AllegationEvent"
     NOTIFICATION = "Notification"
     RESPONSE = "Response"
+    REPLY_NOTICE = "ReplyNotice"
     ESCALATION = "Escalation"
     DEAD_LETTER = "DeadLetter"
     DELIVERY_ATTEMPT = "DeliveryAttempt"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from schemas.registry import SCHEMA_DIR
 
@@ -39,6 +40,22 @@ class SchemaCopy:
 
     def latest_version(self, family: str) -> int:
         return len(list((self.dir / family).glob("v*.avsc")))
+
+    def only_first(self, family: str) -> SchemaCopy:
+        """The copy with ``family`` cut back to its v1 (files and released pins).
+
+        For tests that use a shipped family as the example of "a second version":
+        their expected messages stay the same whatever the family has grown to since.
+        """
+        for path in (self.dir / family).glob("v*.avsc"):
+            if path.name != "v1.avsc":
+                path.unlink()
+        released_file = self.dir / "released.yaml"
+        released = yaml.safe_load(released_file.read_text())
+        pins = released["released"].get(family, {})
+        released["released"][family] = {v: pin for v, pin in pins.items() if int(v) == 1}
+        released_file.write_text(yaml.safe_dump(released, sort_keys=False))
+        return self
 
     def add_version(self, family: str, mutate: Mutation) -> dict[str, Any]:
         """Write ``v<N+1>.avsc``: the latest version with ``mutate`` applied."""

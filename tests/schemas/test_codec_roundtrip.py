@@ -76,6 +76,8 @@ def test_fields_with_defaults_may_be_omitted_and_come_back_filled() -> None:
         "note": None,
         "national_investigation_officer_appointed": None,
         "outcome": None,
+        "investigator": None,
+        "actions_taken": [],
         "in_reply_to": None,
     }
 
@@ -85,7 +87,8 @@ def test_a_message_of_another_type_is_refused_when_a_type_is_expected() -> None:
     with pytest.raises(CodecError) as err:
         decode(data, expected_type="AllegationEvent")
     assert err.value.reason is CodecReason.SCHEMA_INVALID
-    assert "value is a Response (response v1) where a AllegationEvent was expected" in str(err.value)
+    latest = default_registry().latest("Response").version
+    assert f"value is a Response (response v{latest}) where a AllegationEvent was expected" in str(err.value)
     with pytest.raises(CodecError):
         decode_model(data, AllegationEvent)
 
@@ -116,7 +119,7 @@ def test_missing_required_and_unknown_fields_are_refused() -> None:
     del datum["responder"]
     with pytest.raises(
         CodecError,
-        match=r"SCHEMA_INVALID: response v1 cannot hold this datum: responder: is required and missing",
+        match=r"SCHEMA_INVALID: response v\d+ cannot hold this datum: responder: is required and missing",
     ):
         encode("Response", datum)
     extra = {**testing.synthetic_response().to_avro(), "responder_name": "x"}
@@ -148,19 +151,23 @@ def _add_optional_field_and_symbol(raw: dict[str, Any]) -> None:
     kind["symbols"].insert(-1, "CLARIFICATION_REQUESTED")
 
 
+def _v1_only(datum: dict[str, Any], schema_copy: Any) -> dict[str, Any]:
+    """``datum`` cut to the fields Response v1 has (the shipped model has grown since)."""
+    names = {f["name"] for f in schema_copy.load("response", 1)["fields"]}
+    return {k: v for k, v in datum.items() if k in names}
+
+
 def test_data_of_every_older_version_decodes_as_the_latest(schema_copy: Any) -> None:
-    schema_copy.add_version("response", _add_optional_field_and_symbol)
+    schema_copy.only_first("response").add_version("response", _add_optional_field_and_symbol)
     codec = Codec(registry=SchemaRegistry.load(schema_copy.dir))
-    old = testing.synthetic_response()
-    old_bytes = codec.encode("Response", old.to_avro(), version=1)
+    old = _v1_only(testing.synthetic_response().to_avro(), schema_copy)
+    old_bytes = codec.encode("Response", old, version=1)
     assert codec.peek_writer(old_bytes).version == 1
     name, datum = codec.decode(old_bytes)
     assert name == "Response"
-    assert datum == {**old.model_dump(), "channel_hint": None}
+    assert datum == {**_v1_only(testing.synthetic_response().model_dump(), schema_copy), "channel_hint": None}
 
-    new_bytes = codec.encode(
-        "Response", {**old.to_avro(), "kind": "CLARIFICATION_REQUESTED", "channel_hint": "e-mail"}
-    )
+    new_bytes = codec.encode("Response", {**old, "kind": "CLARIFICATION_REQUESTED", "channel_hint": "e-mail"})
     assert codec.peek_writer(new_bytes).version == 2
     # A bus that only knows v1 has never seen v2's fingerprint.
     with pytest.raises(CodecError) as err:
@@ -171,11 +178,10 @@ def test_data_of_every_older_version_decodes_as_the_latest(schema_copy: Any) -> 
 def test_decoding_into_a_model_that_does_not_fit_reports_every_problem(schema_copy: Any) -> None:
     # A registry whose v2 of Response has a field the model lacks: the datum
     # decodes, the shipped model refuses it with a ValidationFailed.
-    schema_copy.add_version("response", _add_optional_field_and_symbol)
+    schema_copy.only_first("response").add_version("response", _add_optional_field_and_symbol)
     codec = Codec(registry=SchemaRegistry.load(schema_copy.dir))
-    data = codec.encode(
-        "Response", {**testing.synthetic_response().to_avro(), "kind": "CLARIFICATION_REQUESTED"}
-    )
+    v1 = _v1_only(testing.synthetic_response().to_avro(), schema_copy)
+    data = codec.encode("Response", {**v1, "kind": "CLARIFICATION_REQUESTED"})
     with pytest.raises(ValidationFailed) as err:
         decode_model(data, Response, codec=codec)
     paths = {p.path for p in err.value.problems}

@@ -99,6 +99,8 @@ def test_a_field_added_without_default(schema_copy: Any, field: Callable[..., di
 
 
 def test_a_required_field_removed(schema_copy: Any) -> None:
+    schema_copy.only_first("response")
+
     def edit(raw: dict[str, Any]) -> None:
         raw["fields"] = [f for f in raw["fields"] if f["name"] != "responder"]
 
@@ -186,6 +188,8 @@ def test_a_logical_type_change(schema_copy: Any) -> None:
 
 
 def test_a_nullable_field_made_required(schema_copy: Any) -> None:
+    schema_copy.only_first("response")
+
     def edit(raw: dict[str, Any]) -> None:
         f = next(f for f in raw["fields"] if f["name"] == "note")
         f["type"] = "string"
@@ -251,6 +255,8 @@ def test_an_enum_symbol_added_to_an_enum_without_default(schema_copy: Any) -> No
 def test_a_renamed_type_with_an_alias_is_backward_but_not_forward_compatible(
     schema_copy: Any,
 ) -> None:
+    schema_copy.only_first("response")
+
     def edit(raw: dict[str, Any]) -> None:
         kind = next(f for f in raw["fields"] if f["name"] == "kind")["type"]
         kind["name"] = "ReplyKind"
@@ -308,6 +314,7 @@ def test_an_unloadable_directory_is_a_breakage(schema_copy: Any) -> None:
 
 
 def test_release_pins_new_versions_and_refuses_a_broken_set(schema_copy: Any) -> None:
+    schema_copy.only_first("response")
     schema_copy.add_version(
         "response",
         lambda raw: raw["fields"].append(
@@ -402,6 +409,7 @@ def _sample_for(sv: Any) -> dict[str, Any]:
 
 
 def test_codec_decodes_every_older_version_of_a_passing_set(schema_copy: Any) -> None:
+    schema_copy.only_first("response")
     schema_copy.add_version(
         "response",
         lambda raw: raw["fields"].append(
@@ -414,7 +422,8 @@ def test_codec_decodes_every_older_version_of_a_passing_set(schema_copy: Any) ->
     )
     assert check_all(schema_copy.dir).ok
     codec = Codec(registry=SchemaRegistry.load(schema_copy.dir))
-    base = testing.synthetic_response().to_avro()
+    v1_names = {f["name"] for f in schema_copy.load("response", 1)["fields"]}
+    base = {k: v for k, v in testing.synthetic_response().to_avro().items() if k in v1_names}
     for version in (1, 2, 3):
         _, datum = codec.decode(codec.encode("Response", base, version=version))
         assert datum == {**base, "a": None, "b": 0}

@@ -17,6 +17,7 @@ FAMILIES = {
     "allegation_event": "AllegationEvent",
     "notification": "Notification",
     "response": "Response",
+    "reply_notice": "ReplyNotice",
     "obligation": "ObligationUpdate",
     "escalation": "Escalation",
     "deadletter": "DeadLetter",
@@ -105,6 +106,7 @@ def test_codec_reasons_are_dead_letter_reasons() -> None:
 
 
 def test_a_missing_version_is_refused(schema_copy: Any) -> None:
+    schema_copy.only_first("response")
     schema_copy.write("response", 3, schema_copy.load("response"))
     with pytest.raises(SchemaLoadError, match=r"versions \[1, 3\].*without gaps"):
         SchemaRegistry.load(schema_copy.dir)
