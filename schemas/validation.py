@@ -327,7 +327,27 @@ def response_problems(
         problems.append(Problem("outcome", "is required when kind is OUTCOME_REPORTED"))
     if response.kind is not ResponseKind.OUTCOME_REPORTED and response.outcome is not None:
         problems.append(Problem("outcome", "is only allowed when kind is OUTCOME_REPORTED"))
+    if response.investigator is not None:
+        if response.kind not in _INVESTIGATOR_KINDS:
+            problems.append(
+                Problem(
+                    "investigator",
+                    "is only allowed when kind is INVESTIGATION_ACCEPTED_NIO or INVESTIGATION_JOINT_OIOS",
+                )
+            )
+        _not_blank(problems, "investigator.office", response.investigator.office)
+        if response.investigator.appointed_at is not None:
+            _not_future_ts(
+                problems, "investigator.appointed_at", response.investigator.appointed_at, now, max_clock_skew
+            )
+    if len(set(response.actions_taken)) != len(response.actions_taken):
+        problems.append(Problem("actions_taken", "names an action more than once"))
     return problems
+
+
+_INVESTIGATOR_KINDS = frozenset(
+    {ResponseKind.INVESTIGATION_ACCEPTED_NIO, ResponseKind.INVESTIGATION_JOINT_OIOS}
+)
 
 
 def validate_response(

@@ -35,7 +35,7 @@ from connectors.webhooks import AttemptRecord, WebhookDeliverer
 from schemas.codec import Codec, decode_model
 from schemas.enums import DeadLetterReason, DeliveryChannel, EscalationLevel
 from schemas.errors import CodecError, ValidationFailed
-from schemas.models import DeliveryAttempt, Escalation, Notification
+from schemas.models import DeliveryAttempt, Escalation, Notification, ReplyNotice
 from streams.deadlines.obligations import notify_target
 from streams.records import Headers, Source
 
@@ -186,7 +186,7 @@ class DeliveryPipeline:
                 tasks.append(
                     group.create_task(self._webhook(plan, item, item.body() if body is None else body))
                 )
-            if plan.email is not None:
+            if plan.email is not None and item.emailed:
                 tasks.append(group.create_task(self._email(plan, item, page=page)))
         return [t.result() for t in tasks]
 
@@ -216,10 +216,18 @@ class DeliveryPipeline:
                     f"the {record.level.value} escalation is addressed to {addressed}",
                 )
             return Pushed(record), DeadLetterReason.UNKNOWN, ""
+        if isinstance(record, ReplyNotice):
+            if record.recipient != plan.recipient:
+                return (
+                    None,
+                    DeadLetterReason.UNKNOWN_RECIPIENT,
+                    f"the reply notice is addressed to {record.recipient}",
+                )
+            return Pushed(record), DeadLetterReason.UNKNOWN, ""
         return (
             None,
             DeadLetterReason.SCHEMA_INVALID,
-            f"a {record.avro_name} is neither a notification nor a deadline escalation",
+            f"a {record.avro_name} is neither a notification, a deadline escalation nor a reply notice",
         )
 
     async def _webhook(self, plan: RecipientPlan, item: Pushed, body: bytes) -> ChannelOutcome:
@@ -241,6 +249,7 @@ class DeliveryPipeline:
         assert self.email is not None
         first = self._index.last_attempt(DeliveryChannel.EMAIL, plan.recipient, item.delivery_id) + 1
         record = item.record
+        assert not isinstance(record, ReplyNotice)  # webhook only: Pushed.emailed
         if isinstance(record, Notification):
             return await self.email.deliver(plan.email, record, first_attempt=first)
         return await self.email.deliver_escalation(

@@ -1,12 +1,14 @@
-"""What a notify topic carries, as push delivery sees it: a notification or an escalation.
+"""What a notify topic carries, as push delivery sees it: a notification, an escalation or a reply notice.
 
-Both record types share ``sea.notify.<ID>``; the writer schema in each value's
-header says which it is. Push delivery treats them alike (same channels,
-signing, retries, audit records) under one delivery id — the
-``notification_id`` or the ``escalation_id`` — and tells the receiver which it
-got with CloudEvents HTTP headers (binary mode: ``ce-type`` is
-``org.seabus.Notification`` or ``org.seabus.Escalation``); the JSON body is the
-record itself.
+The record types share ``sea.notify.<ID>``; the writer schema in each value's
+header says which it is. Push delivery treats them alike (same signing,
+retries, audit records) under one delivery id — the ``notification_id``, the
+``escalation_id`` or the ``notice_id`` — and tells the receiver which it got
+with CloudEvents HTTP headers (binary mode: ``ce-type`` is
+``org.seabus.Notification``, ``org.seabus.Escalation`` or
+``org.seabus.ReplyNotice``); the JSON body is the record itself. A reply notice
+goes to the webhook only: an e-mail focal point reads replies on the dashboard's
+timeline, and an e-mail per reply would bury the notices that ask for action.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas.cloudevents import ce_type_for
-from schemas.models import Escalation, Notification
+from schemas.models import Escalation, Notification, ReplyNotice
 
 __all__ = ["Pushed", "cloudevent_headers"]
 
@@ -34,14 +36,21 @@ def cloudevent_headers(*, record_type: str, delivery_id: str, allegation_id: str
 
 @dataclass(frozen=True)
 class Pushed:
-    """One record of a notify topic to push; ``record`` is a Notification or an Escalation."""
+    """One record of a notify topic to push: a Notification, an Escalation or a ReplyNotice."""
 
-    record: Notification | Escalation
+    record: Notification | Escalation | ReplyNotice
 
     @property
     def delivery_id(self) -> str:
         r = self.record
-        return r.notification_id if isinstance(r, Notification) else r.escalation_id
+        if isinstance(r, Notification):
+            return r.notification_id
+        return r.notice_id if isinstance(r, ReplyNotice) else r.escalation_id
+
+    @property
+    def emailed(self) -> bool:
+        """Reply notices go to webhooks only (see the module's docstring)."""
+        return not isinstance(self.record, ReplyNotice)
 
     @property
     def allegation_id(self) -> str:
@@ -49,6 +58,8 @@ class Pushed:
 
     @property
     def kind(self) -> str:
+        if isinstance(self.record, ReplyNotice):
+            return "reply notice"
         return "notification" if isinstance(self.record, Notification) else "escalation"
 
     def body(self) -> bytes:

@@ -24,6 +24,7 @@
         group_id="fra-case-system",
         handler=handle,
         on_escalation=chased,            # optional: without it escalations are skipped
+        # on_reply=heard,                # OSC and agencies' feeds: what states answered (ReplyNotice)
         seen_store=SqliteSeenStore("seen.sqlite3"),
     ).run_forever()
 
@@ -34,6 +35,7 @@ from connectors.subscriber.client import (
     ErrorPolicy,
     EscalationHandler,
     Handler,
+    ReplyHandler,
     Subscriber,
     retry_handler_failures,
 )
@@ -47,6 +49,7 @@ __all__ = [
     "InMemorySeenStore",
     "KafkaConnection",
     "KafkaSecurity",
+    "ReplyHandler",
     "SeenStore",
     "SqliteSeenStore",
     "Subscriber",

@@ -8,6 +8,9 @@ What it promises:
   typed :class:`~schemas.models.Escalation` handed to ``on_escalation``; without
   one they are skipped (committed, counted in ``escalations_skipped``), so a
   subscriber written before escalations came does not stop on them;
+* on OSC's topic and on a reporting entity's own feed, what recipients answered
+  arrives as typed :class:`~schemas.models.ReplyNotice` records handed to
+  ``on_reply``; without one they are skipped the same way (``replies_skipped``);
 * an offset is committed only after the handler returned, so a handler that
   raises (or a process that dies) leaves the notification to be offered again;
 * a notification already handled (same ``notification_id``: a redelivery after
@@ -40,10 +43,17 @@ from connectors.errors import HandlerFailed, NotificationUndecodable, Subscriber
 from connectors.subscriber.seen import InMemorySeenStore, SeenStore
 from schemas.codec import Codec, decode_model, default_codec
 from schemas.errors import CodecError, CodecReason, ValidationFailed
-from schemas.models import Escalation, Notification
+from schemas.models import Escalation, Notification, ReplyNotice
 from streams.kafka_connection import KafkaConnection
 
-__all__ = ["ErrorPolicy", "EscalationHandler", "Handler", "Subscriber", "retry_handler_failures"]
+__all__ = [
+    "ErrorPolicy",
+    "EscalationHandler",
+    "Handler",
+    "ReplyHandler",
+    "Subscriber",
+    "retry_handler_failures",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +61,7 @@ Handler = Callable[[Notification], Awaitable[None] | None]
 """Called once per new notification; may be a plain function or a coroutine function."""
 
 EscalationHandler = Callable[[Escalation], Awaitable[None] | None]
+ReplyHandler = Callable[[ReplyNotice], Awaitable[None] | None]
 """Called once per new escalation (``escalation_id``) on the recipient's topic."""
 
 ErrorPolicy = Callable[[SubscriberError], bool]
@@ -85,6 +96,7 @@ class Subscriber:
         group_id: str,
         handler: Handler,
         on_escalation: EscalationHandler | None = None,
+        on_reply: ReplyHandler | None = None,
         topic_prefix: str = "sea",
         seen_store: SeenStore | None = None,
         on_error: ErrorPolicy = retry_handler_failures,
@@ -108,8 +120,13 @@ class Subscriber:
         """Escalations handed to ``on_escalation`` successfully since this client started."""
         self.escalations_skipped = 0
         """Escalations passed over because no ``on_escalation`` was given."""
+        self.replies_handled = 0
+        """Reply notices handed to ``on_reply`` successfully since this client started."""
+        self.replies_skipped = 0
+        """Reply notices passed over because no ``on_reply`` was given."""
         self._handler = handler
         self._on_escalation = on_escalation
+        self._on_reply = on_reply
         self._on_error = on_error
         self._retry_delay_s = retry_delay_s
         self._max_retry_delay_s = max_retry_delay_s
@@ -191,10 +208,10 @@ class Subscriber:
         """True when the record is finished with (handled, or skipped); False to offer it again."""
         try:
             item = decode_model(record.value, codec=self._codec)
-            if not isinstance(item, Notification | Escalation):
+            if not isinstance(item, Notification | Escalation | ReplyNotice):
                 raise CodecError(
                     CodecReason.SCHEMA_INVALID,
-                    f"a {item.avro_name} is neither a notification nor an escalation",
+                    f"a {item.avro_name} is neither a notification, an escalation nor a reply notice",
                 )
         except (CodecError, ValidationFailed) as exc:
             error: SubscriberError = NotificationUndecodable(
@@ -215,6 +232,14 @@ class Subscriber:
                 return True
             item_id, kind = item.escalation_id, "escalation"
             call = lambda: on_escalation(escalation)  # noqa: E731
+        elif isinstance(item, ReplyNotice):
+            on_reply, notice = self._on_reply, item
+            if on_reply is None:
+                self.replies_skipped += 1
+                await self._commit(consumer, tp, record)
+                return True
+            item_id, kind = item.notice_id, "reply notice"
+            call = lambda: on_reply(notice)  # noqa: E731
         else:
             handler, note = self._handler, item
             item_id, kind = item.notification_id, "notification"
@@ -241,6 +266,8 @@ class Subscriber:
         self.seen.mark_seen(self.recipient, item_id)
         if kind == "escalation":
             self.escalations_handled += 1
+        elif kind == "reply notice":
+            self.replies_handled += 1
         else:
             self.handled += 1
         self._failures.pop(tp, None)

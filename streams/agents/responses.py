@@ -16,6 +16,7 @@ from streams.context import BusContext
 from streams.deadlines import ResponseOutcome
 from streams.progress import SourceProgress
 from streams.records import Source, dead_letter_out
+from streams.replies import reply_notices
 from streams.responses import SOURCE, check_response, unknown_message
 
 log = structlog.get_logger(__name__)
@@ -92,6 +93,9 @@ def register_responses(
                             producer=SOURCE,
                         )
                     )
+                else:  # accepted (applied, or kept until its notification): OSC and the reporter hear of it
+                    entity = deadlines.engine.reporting_entity(response.allegation_id)
+                    outbound += reply_notices(response, reporting_entity=entity, now=now, codec=ctx.codec)
                 changed = deadlines.commit()
                 outbound += deadlines.updates_for(changed, now)
                 await send_all(app, ctx, outbound)

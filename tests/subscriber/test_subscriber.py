@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,16 +20,18 @@ from connectors.subscriber import (
     EscalationHandler,
     Handler,
     InMemorySeenStore,
+    ReplyHandler,
     SeenStore,
     SqliteSeenStore,
     Subscriber,
 )
 from deploy import topics
-from schemas.codec import encode_model
-from schemas.models import Escalation, Notification
-from schemas.testing import synthetic_escalation, synthetic_notification
+from schemas.codec import decode_model, default_codec, encode_model
+from schemas.models import Escalation, Notification, ReplyNotice
+from schemas.testing import synthetic_escalation, synthetic_notification, synthetic_response
 from streams.config import Settings
 from streams.kafka_connection import KafkaConnection
+from streams.replies import reply_notices
 
 pytestmark = pytest.mark.kafka
 
@@ -58,6 +61,7 @@ def run_until(
     done: Callable[[], bool],
     seen_store: SeenStore | None = None,
     on_escalation: EscalationHandler | None = None,
+    on_reply: ReplyHandler | None = None,
 ) -> Subscriber:
     """Run a subscriber until ``done()``, then stop it; returns it for its counters."""
     subscriber = Subscriber(
@@ -67,6 +71,7 @@ def run_until(
         group_id=group,
         handler=handler,
         on_escalation=on_escalation,
+        on_reply=on_reply,
         seen_store=seen_store,
         retry_delay_s=0.05,
         max_retry_delay_s=0.2,
@@ -256,3 +261,54 @@ def test_escalations_go_to_on_escalation_typed_once_and_a_handler_alone_never_se
     assert order == ["SYNTH-N-E1", "SYNTH-E-1", "SYNTH-N-E2"]
     assert all(isinstance(e, Escalation) for e in seen)
     assert (new.escalations_handled, new.skipped) == (1, 1)
+
+
+def publish_reply_notice(kafka: KafkaConnection, topic: str, response_id: str) -> str:
+    """What the bus writes to a feed when a state answered; returns its notice_id."""
+    response = synthetic_response(1, response_id=response_id, allegation_id=AID, recipient="KEN")
+    [out] = reply_notices(response, reporting_entity="FRA", now=datetime.now(UTC), codec=default_codec())[1:]
+    p = producer(kafka)
+    p.send(topic, key=out.key, value=out.value, headers=list(out.headers)).get(timeout=30)
+    p.close()
+    return decode_model(out.value, ReplyNotice).notice_id
+
+
+def test_reply_notices_go_to_on_reply_typed_once_and_are_skipped_without_it(
+    settings: Settings, kafka: KafkaConnection, topic: str
+) -> None:
+    publish(kafka, topic, "SYNTH-N-R1")
+    first = publish_reply_notice(kafka, topic, "00000000-0000-4000-8000-0000000000a1")
+    assert publish_reply_notice(kafka, topic, "00000000-0000-4000-8000-0000000000a1") == first  # sent again
+    publish(kafka, topic, "SYNTH-N-R2")
+
+    notes: list[str] = []
+    plain = run_until(
+        settings,
+        kafka,
+        group=f"{settings.app_id}-fra-noreply",
+        handler=lambda n: notes.append(n.notification_id),
+        done=lambda: len(notes) == 2,
+    )
+    assert notes == ["SYNTH-N-R1", "SYNTH-N-R2"]
+    assert plain.replies_skipped == 2
+
+    order: list[str] = []
+    heard: list[ReplyNotice] = []
+
+    def on_reply(notice: ReplyNotice) -> None:
+        heard.append(notice)
+        order.append(notice.notice_id)
+
+    new = run_until(
+        settings,
+        kafka,
+        group=f"{settings.app_id}-fra-reply",
+        handler=lambda n: order.append(n.notification_id),
+        on_reply=on_reply,
+        done=lambda: len(order) == 3,
+    )
+    assert order == ["SYNTH-N-R1", first, "SYNTH-N-R2"]
+    assert [(n.answered_by, n.recipient, n.note, n.investigator) for n in heard] == [
+        ("KEN", "FRA", None, None)
+    ]
+    assert (new.replies_handled, new.skipped) == (1, 1)
