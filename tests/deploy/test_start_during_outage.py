@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from support import JAR_CACHE, bus_env, free_base_port, unique_prefix, wait_for
 from support.bus import BusPool, producer, read_topic
+from support.notify import notifications_among
 from support.routing import event
 
 from deploy.kafka import LocalCluster
-from schemas.codec import decode_model, encode_model
+from schemas.codec import encode_model
 from schemas.enums import PersonnelCategory as P
-from schemas.models import Notification
 
 pytestmark = pytest.mark.kafka
 
@@ -53,7 +53,7 @@ def test_worker_started_before_the_cluster_waits_and_then_routes(tmp_path: Path)
             read_topic(
                 cluster.connection(),
                 f"{prefix}.notify.OSC",
-                until=lambda vs: any(decode_model(v, Notification).allegation_id == aid for v in vs),
+                until=lambda vs: any(n.allegation_id == aid for n in notifications_among(vs)),
                 timeout=120,
             )
             bus.stop_cleanly()

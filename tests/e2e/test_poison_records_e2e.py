@@ -13,12 +13,13 @@ import pytest
 from kafka import KafkaProducer
 from support import unique_prefix
 from support.bus import BusPool, BusProcess, read_topic
+from support.notify import notifications_among
 from support.routing import event
 
 from schemas.codec import decode_model, encode_model
 from schemas.enums import DeadLetterReason, ResponseKind
 from schemas.enums import PersonnelCategory as P
-from schemas.models import Confidential, DeadLetter, Notification, ObligationUpdate, Response
+from schemas.models import Confidential, DeadLetter, ObligationUpdate, Response
 from streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
@@ -75,7 +76,7 @@ def test_poison_records_are_dead_lettered_and_routing_goes_on(
     p.close()
 
     def routed(values: list[bytes]) -> bool:
-        return any(decode_model(v, Notification).allegation_id == "SYNTH-POISON-0004" for v in values)
+        return any(n.allegation_id == "SYNTH-POISON-0004" for n in notifications_among(values))
 
     read_topic(kafka, f"{prefix}.notify.OSC", until=routed, timeout=120)
     elapsed = time.monotonic() - sent
@@ -117,7 +118,7 @@ def test_poison_replies_are_dead_lettered_and_the_next_reply_counts(
     p.flush()
 
     def notified(values: list[bytes]) -> bool:
-        return any(decode_model(v, Notification).allegation_id == aid for v in values)
+        return any(n.allegation_id == aid for n in notifications_among(values))
 
     read_topic(kafka, f"{prefix}.notify.FRA", until=notified, timeout=120)
     huge = b"\x01" * (LIMIT + 1)

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from support import unique_prefix
 from support.bus import BusPool, producer, read_all, read_topic
+from support.notify import notifications_among
 
-from schemas.codec import decode_model, encode_model
+from schemas.codec import encode_model
 from schemas.enums import AllegationEventType
-from schemas.models import Notification
 from streams.kafka_connection import KafkaConnection
 from streams.synthetic import random_event, synthetic_event
 
@@ -84,12 +84,12 @@ def test_sigkill_mid_stream_loses_and_reorders_nothing(
     try:
 
         def complete(values: list[bytes]) -> bool:
-            return len({decode_model(v, Notification).source_event_id for v in values}) >= len(events)
+            return len({n.source_event_id for n in notifications_among(values)}) >= len(events)
 
         values = read_topic(kafka, osc, until=complete, timeout=240)
     finally:
         restarted.stop_cleanly()
-    notes = [decode_model(v, Notification) for v in values]
+    notes = notifications_among(values)
     ids_per_event: dict[str, set[str]] = defaultdict(set)
     for n in notes:
         ids_per_event[n.source_event_id].add(n.notification_id)

@@ -12,10 +12,9 @@ import pytest
 from gateway.gateway_support import bearer, event_json
 from support import unique_prefix
 from support.bus import BusPool, read_topic
+from support.notify import notifications_among
 
 from connectors.gateway import AgencyToken, GatewayConfig, start_gateway, token_sha256
-from schemas.codec import decode_model
-from schemas.models import Notification
 from streams.config import load_settings
 from streams.kafka_connection import KafkaConnection
 
@@ -60,14 +59,10 @@ def test_http_event_reaches_the_member_state(
         assert other_token_status == 401  # only the configured token is known to this gateway
 
         def routed(values: list[bytes]) -> bool:
-            return any(decode_model(v, Notification).source_event_id == event["event_id"] for v in values)
+            return any(n.source_event_id == event["event_id"] for n in notifications_among(values))
 
         values = read_topic(kafka, f"{prefix}.notify.KEN", until=routed)
-        [note] = [
-            n
-            for n in (decode_model(v, Notification) for v in values)
-            if n.source_event_id == event["event_id"]
-        ]
+        [note] = [n for n in notifications_among(values) if n.source_event_id == event["event_id"]]
         assert (note.recipient, note.allegation_id) == ("KEN", "SYNTH-GW-E2E-1")
     finally:
         bus.stop_cleanly()
