@@ -43,6 +43,10 @@ def describe(name: str, event_type: str | None, body: bytes) -> str:
             f"{name}: ESCALATION {data.get('level')}{repeat} {data.get('obligation')} owed by "
             f"{data.get('recipient')} on {data.get('allegation_id')} (due {data.get('due_at')})"
         )
+    if event_type == "org.seabus.ReplyNotice":
+        return (
+            f"{name}: REPLY {data.get('kind')} from {data.get('answered_by')} on {data.get('allegation_id')}"
+        )
     return f"{name}: notification {data.get('event_type')} {data.get('allegation_id')} seq {data.get('sequence')}"
 
 

@@ -10,7 +10,7 @@ from kafka import TopicPartition
 from deploy.cli.common import connection_or_local, settings
 from schemas.codec import decode_model
 from schemas.errors import CodecError, CodecReason, ValidationFailed
-from schemas.models import Escalation, Notification
+from schemas.models import Escalation, Notification, ReplyNotice
 
 
 @click.command()
@@ -22,7 +22,7 @@ from schemas.models import Escalation, Notification
 def tail(
     recipient: str, from_beginning: bool, max_messages: int | None, timeout: float | None, full: bool
 ) -> None:
-    """Follow sea.notify.RECIPIENT: notifications and escalations (read-only: no group, no commits)."""
+    """Follow sea.notify.RECIPIENT: notifications, escalations, reply notices (read-only: no group, no commits)."""
     s = settings()
     topic = s.notify_topic(recipient.upper())
     consumer = connection_or_local(s).kafka_consumer(
@@ -46,7 +46,7 @@ def tail(
         for record in consumer:
             try:
                 note = decode_model(record.value)
-                if not isinstance(note, Notification | Escalation):
+                if not isinstance(note, Notification | Escalation | ReplyNotice):
                     raise CodecError(CodecReason.SCHEMA_INVALID, f"a {note.avro_name} on a notify topic")
             except (CodecError, ValidationFailed) as exc:
                 click.echo(f"[{record.partition}:{record.offset}] undecodable: {exc}")
@@ -60,6 +60,12 @@ def tail(
                     f"{f' repeat {note.repeat}' if note.repeat else ''} "
                     f"{note.obligation.value if note.obligation else '-'} owed by {note.recipient}{due} "
                     f"id {note.escalation_id}"
+                )
+            elif isinstance(note, ReplyNotice):
+                outcome = f" outcome {note.outcome.value}" if note.outcome else ""
+                click.echo(
+                    f"{note.responded_at:%Y-%m-%dT%H:%M:%SZ} {note.allegation_id} REPLY {note.kind.value} "
+                    f"from {note.answered_by}{outcome} id {note.notice_id}"
                 )
             else:
                 click.echo(

@@ -139,11 +139,10 @@ class ViewIndex:
                         keys.remove(gone.obligation_key)
             return Ingested.IGNORED
         try:
-            if (
-                source.kind is TopicKind.NOTIFY
-                and (self.codec or default_codec()).peek_writer(value).name == "Escalation"
-            ):
-                return Ingested.IGNORED  # the same step is indexed from the escalations topic
+            if source.kind is TopicKind.NOTIFY and (self.codec or default_codec()).peek_writer(
+                value
+            ).name in ("Escalation", "ReplyNotice"):
+                return Ingested.IGNORED  # indexed from the escalations and responses topics
             record = decode_model(value, _MODELS[source.kind], codec=self.codec, max_bytes=self.max_bytes)
         except (CodecError, ValidationFailed):
             return Ingested.UNDECODABLE  # the bus dead-letters such records itself

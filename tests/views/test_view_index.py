@@ -19,8 +19,10 @@ from views.view_support import (
     response,
 )
 
-from schemas.codec import encode_model
+from schemas.codec import default_codec, encode_model
 from schemas.enums import DeliveryOutcome, EscalationLevel, ObligationKind, ObligationState
+from schemas.testing import synthetic_response
+from streams.replies import reply_notices
 from streams.views import DueStatus, Ingested, OverdueFilter, ViewIndex
 
 S = timedelta(seconds=1)
@@ -202,6 +204,9 @@ def test_ingest_decodes_by_topic_and_skips_what_it_cannot_read() -> None:
     step = escalation("SYNTH-I", EscalationLevel.REMINDER, at=T0 + S)
     assert view.ingest(topic, key=b"SYNTH-I", value=encode_model(step)) is Ingested.IGNORED  # a copy
     assert view.ingest("sea.escalations", key=b"SYNTH-I", value=encode_model(step)) is Ingested.INDEXED
+    response = synthetic_response(1, allegation_id="SYNTH-I", recipient=note.recipient)
+    [notice] = reply_notices(response, reporting_entity=None, now=T0 + S, codec=default_codec())
+    assert view.ingest("sea.notify.OSC", key=b"SYNTH-I", value=notice.value) is Ingested.IGNORED  # a copy
     assert view.ingest("sea.allegations", key=b"x", value=b"not avro") is Ingested.UNDECODABLE
     assert view.ingest("sea.responses", key=b"x", value=encode_model(e)) is Ingested.UNDECODABLE  # wrong type
     assert view.ingest("other.allegations", key=b"SYNTH-I", value=encode_model(e)) is Ingested.IGNORED
