@@ -1,14 +1,29 @@
-"""Routing throughput and latency: the seabus worker against a bare aiokafka loop and a naive script.
+"""Routing throughput and latency: the seabus worker against a bare aiokafka loop and a naive script,
+each on a plaintext and on a TLS + SCRAM cluster.
 
-Run:  .venv/bin/python bench/routing/run.py [--bootstrap HOST:PORT] [--n 5000] [--rate 200,50]
+Run:  .venv/bin/python bench/routing/run.py [--quick] [--bootstrap HOST:PORT] [--n 5000] [--rate 200,50]
                                            [--seconds 10] [--repeat 2] [--profile FILE]
-                                           [--cases seabus,bare,bare-all,naive] [--max-minutes 9.5]
+                                           [--cases seabus,bare,bare-all,naive] [--max-minutes 20]
+                                           [--security plaintext,secured]
 
-Without ``--bootstrap`` a local single-node KRaft broker is started in a
-temporary folder and stopped at the end. Every case runs on that broker in this
-one run, on a copy of the same input (the same encoded allegation events, keyed
-by allegation_id) written to its own ``<prefix>.allegations`` topic (6
-partitions) with kafka-python ``acks=all``:
+``--quick`` (a few minutes) means ``--n 600 --rate 50 --seconds 5 --repeat 3
+--cases seabus,bare --max-minutes 8``; any of them can still be given.
+
+Without ``--bootstrap`` two local single-node KRaft brokers are started in a
+temporary folder, both up for the whole run, and stopped at the end:
+**plaintext** (``LocalCluster(insecure=True)``, PLAINTEXT listeners) and
+**secured** (the default local cluster: SASL_SSL, SCRAM-SHA-512, the
+StandardAuthorizer; every client as the bus's principal through
+``KafkaConnection``). ``--security`` picks one or both. In each round every
+case runs on both clusters back to back, in alternating order (plaintext first
+in odd rounds, secured first in even ones), so load on the shared machine hits
+both alike; the report adds, per case and figure, the ratio secured/plaintext
+of each round and their median and range. With ``--bootstrap`` only that
+cluster is used (its security from ``SEABUS_KAFKA__*``), labelled "external".
+
+Every case runs on a copy of the same input (the same encoded allegation
+events, keyed by allegation_id) written to its own ``<prefix>.allegations``
+topic (6 partitions) with kafka-python ``acks=all``:
 
 * **seabus**: the real bus, ``python -m deploy.cli.main run`` in a subprocess
   (its own topic prefix, app id and data dir), stopped with SIGINT;
@@ -36,7 +51,8 @@ Measurements per case, after a warm-up of 100 events:
   first publish to the last notification seen on ``<prefix>.notify.OSC``
   (every event reaches OSC), counting distinct ``source_event_id``; and the
   CPU time (user + system, /proc/<pid>/stat) the loop's process spent over that
-  burst, per event: on a shared machine the steadiest figure;
+  burst, per event: on a shared machine the steadiest figure; likewise the local
+  broker's CPU time over the burst, per event (``brk ms/ev``: where TLS also costs);
 * latency: for each ``--rate`` (events/s; a comma-separated list, the first is
   the goal's) new events paced for ``--seconds``; per event the time from just
   before its ``send`` to the poll that returned its OSC notification in this
@@ -49,8 +65,8 @@ the 1-minute load average when the case ended). For the bus, intake outcomes
 other than "routed" (duplicates, dead letters) and error lines are reported, and
 a failed case prints the bus's last log lines.
 
-``--profile FILE`` then runs the bus once more under ``python -m cProfile -o
-FILE`` while the warm-up and N events are routed, stops it with SIGINT (the
+``--profile FILE`` then runs the bus once more (on the last cluster of
+``--security``: secured by default) under ``python -m cProfile -o FILE`` while the warm-up and N events are routed, stops it with SIGINT (the
 profile is written on the way out) and prints where the worker's time went:
 self time by area, cumulative time of the functions on the hot path, the top of
 the seabus functions by cumulative time and of everything by self time. The
