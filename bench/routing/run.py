@@ -1,14 +1,31 @@
-"""Routing throughput and latency: the seabus worker against a bare aiokafka loop and a naive script.
+"""Routing throughput and latency: the seabus worker against a bare aiokafka loop and a naive script,
+each on a plaintext and on a TLS + SCRAM cluster.
 
-Run:  .venv/bin/python bench/routing/run.py [--bootstrap HOST:PORT] [--n 5000] [--rate 200,50]
+Run:  .venv/bin/python bench/routing/run.py [--quick] [--bootstrap HOST:PORT] [--n 5000] [--rate 200,50]
                                            [--seconds 10] [--repeat 2] [--profile FILE]
-                                           [--cases seabus,bare,bare-all,naive] [--max-minutes 9.5]
+                                           [--cases seabus,bare,bare-all,naive] [--max-minutes 20]
+                                           [--security plaintext,secured]
 
-Without ``--bootstrap`` a local single-node KRaft broker is started in a
-temporary folder and stopped at the end. Every case runs on that broker in this
-one run, on a copy of the same input (the same encoded allegation events, keyed
-by allegation_id) written to its own ``<prefix>.allegations`` topic (6
-partitions) with kafka-python ``acks=all``:
+``--quick`` (a few minutes) means ``--n 600 --rate 25 --seconds 8 --repeat 3
+--cases seabus,bare --max-minutes 8``; any of them can still be given. Its paced
+rate is one a worker sustains on a loaded 2-vCPU machine (at 50/s it was
+queueing at load 10), so its latencies compare the clusters, not two backlogs.
+
+Without ``--bootstrap`` two local single-node KRaft brokers are started in a
+temporary folder, both up for the whole run, and stopped at the end:
+**plaintext** (``LocalCluster(insecure=True)``, PLAINTEXT listeners) and
+**secured** (the default local cluster: SASL_SSL, SCRAM-SHA-512, the
+StandardAuthorizer; every client as the bus's principal through
+``KafkaConnection``). ``--security`` picks one or both. In each round every
+case runs on both clusters back to back, in alternating order (plaintext first
+in odd rounds, secured first in even ones), so load on the shared machine hits
+both alike; the report adds, per case and figure, the ratio secured/plaintext
+of each round and their median and range. With ``--bootstrap`` only that
+cluster is used (its security from ``SEABUS_KAFKA__*``), labelled "external".
+
+Every case runs on a copy of the same input (the same encoded allegation
+events, keyed by allegation_id) written to its own ``<prefix>.allegations``
+topic (6 partitions) with kafka-python ``acks=all``:
 
 * **seabus**: the real bus, ``python -m deploy.cli.main run`` in a subprocess
   (its own topic prefix, app id and data dir), stopped with SIGINT;
@@ -36,7 +53,8 @@ Measurements per case, after a warm-up of 100 events:
   first publish to the last notification seen on ``<prefix>.notify.OSC``
   (every event reaches OSC), counting distinct ``source_event_id``; and the
   CPU time (user + system, /proc/<pid>/stat) the loop's process spent over that
-  burst, per event: on a shared machine the steadiest figure;
+  burst, per event: on a shared machine the steadiest figure; likewise the local
+  broker's CPU time over the burst, per event (``brk ms/ev``: where TLS also costs);
 * latency: for each ``--rate`` (events/s; a comma-separated list, the first is
   the goal's) new events paced for ``--seconds``; per event the time from just
   before its ``send`` to the poll that returned its OSC notification in this
@@ -49,8 +67,8 @@ the 1-minute load average when the case ended). For the bus, intake outcomes
 other than "routed" (duplicates, dead letters) and error lines are reported, and
 a failed case prints the bus's last log lines.
 
-``--profile FILE`` then runs the bus once more under ``python -m cProfile -o
-FILE`` while the warm-up and N events are routed, stops it with SIGINT (the
+``--profile FILE`` then runs the bus once more (on the last cluster of
+``--security``: secured by default) under ``python -m cProfile -o FILE`` while the warm-up and N events are routed, stops it with SIGINT (the
 profile is written on the way out) and prints where the worker's time went:
 self time by area, cumulative time of the functions on the hot path, the top of
 the seabus functions by cumulative time and of everything by self time. The
@@ -69,6 +87,7 @@ import pstats
 import random
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -388,8 +407,10 @@ class Result:
     paced_sent: dict[float, int] = field(default_factory=dict)
     outputs_per_event: float | None = None
     cpu_ms_per_event: float | None = None  # the loop process's CPU time over the burst, per event
+    broker_cpu_ms_per_event: float | None = None  # the (local) broker's CPU time over the burst, per event
     note: str = ""
     round: int = 0
+    security: str = ""  # which cluster: "plaintext", "secured" (SASL_SSL + SCRAM) or "external"
     load: float = field(default_factory=lambda: os.getloadavg()[0])  # at the end of the case
 
     @property
@@ -414,6 +435,7 @@ def measure(
     codec: Codec,
     budget: Budget,
     pid: int,
+    broker_pid: int | None,
 ) -> Result:
     """Warm-up, then the burst and the paced phase against a loop that is already running."""
     watch = Watch(kafka, notify_topic, codec, budget)
@@ -426,10 +448,13 @@ def measure(
         ids = [i.event_id for i in work.burst]
         result.n = len(ids)
         cpu_before = cpu_seconds(pid)
+        broker_before = cpu_seconds(broker_pid) if broker_pid else 0.0
         sent = publisher.burst(input_topic, work.burst)
         first = min(sent.values())
         complete = watch.wait_all(ids, budget.left(60 + len(ids) / 20))
         result.cpu_ms_per_event = (cpu_seconds(pid) - cpu_before) * 1000 / len(ids)
+        if broker_pid:
+            result.broker_cpu_ms_per_event = (cpu_seconds(broker_pid) - broker_before) * 1000 / len(ids)
         seen = [watch.seen[i] for i in ids if i in watch.seen]
         result.routed = len(seen)
         result.seconds = (max(seen) - first) if seen else 0.0
@@ -463,6 +488,7 @@ def bench_seabus(
     budget: Budget,
     workdir: Path,
     *,
+    broker_pid: int | None = None,
     profile: Path | None = None,
 ) -> Result:
     prefix = "rb" + uuid.uuid4().hex[:8]
@@ -485,6 +511,7 @@ def bench_seabus(
             codec=codec,
             budget=budget,
             pid=bus.proc.pid,
+            broker_pid=broker_pid,
         )
     finally:
         code = bus.stop(signal.SIGINT)
@@ -515,6 +542,8 @@ def bench_loop(
     budget: Budget,
     workdir: Path,
     ctx: BusContext,
+    *,
+    broker_pid: int | None = None,
 ) -> Result:
     prefix = "rb" + uuid.uuid4().hex[:8]
     settings: Settings = load_settings(
@@ -532,7 +561,9 @@ def bench_loop(
         table.write_bytes(pickle.dumps(outputs))
         argv += ["--outputs", str(table)]
         label = "bare aiokafka loop (" + ("notifications" if kind == "bare" else "all bus records") + ")"
-    child = Child(argv, {**os.environ, **kafka.env(), "PYTHONPATH": str(REPO)})
+    # Only this cluster's SEABUS_* settings: a plaintext child must not inherit SASL settings.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SEABUS_")} | kafka.env()
+    child = Child(argv, {**env, "PYTHONPATH": str(REPO)})
     result = Result(label, outputs_per_event=per_event)
     try:
         child.wait_line(LOOP_READY, budget.left(60))
@@ -545,6 +576,7 @@ def bench_loop(
             codec=codec,
             budget=budget,
             pid=child.proc.pid,
+            broker_pid=broker_pid,
         )
     finally:
         code = child.stop(signal.SIGTERM, timeout=30)
@@ -735,17 +767,16 @@ def _f(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
 
-def report(
-    results: list[Result], *, kafka: KafkaConnection, started_local: bool, rates: Sequence[float]
-) -> str:
+def report(results: list[Result], *, clusters: dict[str, str], rates: Sequence[float]) -> str:
     out = io.StringIO()
-    print(
-        f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPU(s); broker {kafka.bootstrap}"
-        + (" (local KRaft, started for this run)" if started_local else ""),
-        file=out,
-    )
+    print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPU(s)", file=out)
+    for label, description in clusters.items():
+        print(f"  {label:9} {description}", file=out)
     paced = "".join(f" {f'p50@{r:g}':>8} {f'p99@{r:g}':>8}" for r in rates)
-    header = f"{'round':>5} {'case':40} {'N':>6} {'events/s':>9} {'cpu ms/ev':>9} {'out/ev':>7}{paced} {'load1':>6}"
+    header = (
+        f"{'round':>5} {'cluster':9} {'case':40} {'N':>6} {'events/s':>9} {'cpu ms/ev':>9} "
+        f"{'brk ms/ev':>9} {'out/ev':>7}{paced} {'load1':>6}"
+    )
     print(header, file=out)
     print("-" * len(header), file=out)
     for r in results:
@@ -753,25 +784,36 @@ def report(
             f" {_f(r.pct(rate, 0.5), '.1f'):>8} {_f(r.pct(rate, 0.99), '.1f'):>8}" for rate in rates
         )
         print(
-            f"{r.round:>5} {r.case:40} {r.n:>6} {_f(r.rate, '.0f'):>9} {_f(r.cpu_ms_per_event, '.2f'):>9} "
+            f"{r.round:>5} {r.security:9} {r.case:40} {r.n:>6} {_f(r.rate, '.0f'):>9} "
+            f"{_f(r.cpu_ms_per_event, '.2f'):>9} {_f(r.broker_cpu_ms_per_event, '.2f'):>9} "
             f"{_f(r.outputs_per_event, '.2f'):>7}"
             f"{cells} {r.load:>6.1f}",
             file=out,
         )
     print(
-        "(events/s and cpu ms/ev: the burst of N, CPU of the loop's process only; "
-        "latencies: ms from publish to the OSC notification at each paced rate)",
+        "(events/s, cpu ms/ev and brk ms/ev: the burst of N; cpu = the loop's process only, "
+        "brk = the local broker's process; latencies: ms from publish to the OSC notification "
+        "at each paced rate)",
         file=out,
     )
     for r in results:
         if r.note:
-            print(f"note: round {r.round}: {r.case}: {r.note.strip()}", file=out)
-    for round_ in sorted({r.round for r in results}):
-        by = {r.case: r for r in results if r.round == round_}
+            print(f"note: round {r.round} {r.security}: {r.case}: {r.note.strip()}", file=out)
+    print(baselines(results, rates), end="", file=out)
+    if len(clusters) > 1:
+        print(security_ratios(results, rates), end="", file=out)
+    return out.getvalue()
+
+
+def baselines(results: list[Result], rates: Sequence[float]) -> str:
+    """Per round and cluster: the bus against the loops measured on the same cluster, and the goals."""
+    out = io.StringIO()
+    for round_, security in sorted({(r.round, r.security) for r in results}):
+        by = {r.case: r for r in results if r.round == round_ and r.security == security}
         bus = by.get("seabus worker")
         if bus is None or bus.rate is None:
             continue
-        print(f"\nround {round_}:", file=out)
+        print(f"\nround {round_}, {security}:", file=out)
         for r in by.values():
             if r is not bus and r.rate:
                 cpu = ""
@@ -792,20 +834,104 @@ def report(
     return out.getvalue()
 
 
+def metrics(r: Result, rates: Sequence[float]) -> dict[str, float | None]:
+    """The figures compared between clusters, by name."""
+    out: dict[str, float | None] = {
+        "events/s": r.rate,
+        "cpu ms/ev": r.cpu_ms_per_event,
+        "brk ms/ev": r.broker_cpu_ms_per_event,
+    }
+    for rate in rates:
+        out[f"p50@{rate:g}"] = r.pct(rate, 0.5)
+        out[f"p99@{rate:g}"] = r.pct(rate, 0.99)
+    return out
+
+
+def security_ratios(
+    results: list[Result], rates: Sequence[float], *, secured: str = "secured", plain: str = "plaintext"
+) -> str:
+    """secured / plaintext per case and figure: each round's ratio (the two measured back to back),
+    their median and their range; a round where either side has no figure is left out."""
+    out = io.StringIO()
+    print(
+        f"\n{secured} / {plain} (TLS + SCRAM cost; per round, the two measured back to back): "
+        "events/s below 1 = slower; cpu, brk and latencies above 1 = costlier",
+        file=out,
+    )
+    rounds = sorted({r.round for r in results})
+    print(f"  {'case':40} {'figure':10} {'median':>7} {'min':>6} {'max':>6}   rounds {rounds}", file=out)
+    for case in dict.fromkeys(r.case for r in results):
+        for name in metrics(Result(case), rates):
+            ratios: list[float | None] = []
+            for round_ in rounds:
+                pair = {r.security: r for r in results if r.case == case and r.round == round_}
+                if secured not in pair or plain not in pair:
+                    ratios.append(None)
+                    continue
+                a, b = metrics(pair[secured], rates)[name], metrics(pair[plain], rates)[name]
+                ratios.append(a / b if a is not None and b else None)
+            known = [x for x in ratios if x is not None]
+            if not known:
+                continue
+            each = " ".join(_f(x, ".2f") for x in ratios)
+            print(
+                f"  {case:40} {name:10} {statistics.median(known):7.2f} {min(known):6.2f} {max(known):6.2f}"
+                f"   {each}",
+                file=out,
+            )
+    return out.getvalue()
+
+
+QUICK = {"n": 600, "rate": "25", "seconds": 8.0, "repeat": 3, "cases": "seabus,bare"}
+FULL = {"n": 5000, "rate": "200,50", "seconds": 10.0, "repeat": 2, "cases": "seabus,bare,bare-all,naive"}
+
+
+def start_cluster(label: str, workdir: Path) -> LocalCluster:
+    cluster = LocalCluster(
+        directory=workdir / f"kafka-{label}",
+        cache_dir=Path.home() / ".cache" / "seabus",
+        nodes=1,
+        base_port=free_port_run(2),
+        insecure=label == "plaintext",
+    )
+    cluster.up()
+    return cluster
+
+
+def broker_pid(cluster: LocalCluster | None) -> int | None:
+    if cluster is None:
+        return None
+    pids = [n.pid for n in cluster.status().nodes if n.pid]
+    return pids[0] if pids else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bootstrap", default=None, help="existing cluster (default: start a local one)")
-    parser.add_argument("--n", type=int, default=5000, help="events in the throughput burst")
+    parser.add_argument("--bootstrap", default=None, help="existing cluster (default: start local ones)")
+    parser.add_argument(
+        "--security",
+        default="plaintext,secured",
+        help="local clusters to compare, comma-separated: plaintext (PLAINTEXT), secured "
+        "(SASL_SSL + SCRAM-SHA-512 + authorizer); ignored with --bootstrap",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few minutes: " + " ".join(f"--{k} {v}" for k, v in QUICK.items()) + " (each overridable)",
+    )
+    parser.add_argument("--n", type=int, default=None, help=f"events in the throughput burst ({FULL['n']})")
     parser.add_argument(
         "--rate",
-        default="200,50",
-        help="events/s of the paced latency phases (comma-separated; first = goal)",
+        default=None,
+        help=f"events/s of the paced latency phases (comma-separated; first = goal; {FULL['rate']})",
     )
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each paced phase")
+    parser.add_argument("--seconds", type=float, default=None, help="length of each paced phase (10)")
     parser.add_argument("--profile", type=Path, default=None, help="also profile the bus, writing this file")
-    parser.add_argument("--cases", default="seabus,bare,bare-all,naive", help="comma-separated subset")
-    parser.add_argument("--repeat", type=int, default=2, help="rounds of all cases (interleaved)")
-    parser.add_argument("--max-minutes", type=float, default=9.5, help="bound on the whole run")
+    parser.add_argument("--cases", default=None, help=f"comma-separated subset of {FULL['cases']}")
+    parser.add_argument("--repeat", type=int, default=None, help="rounds of all cases (interleaved; 2)")
+    parser.add_argument(
+        "--max-minutes", type=float, default=None, help="bound on the whole run (20; quick 8)"
+    )
     parser.add_argument("--run-loop", choices=["bare", "bare-all", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
     parser.add_argument("--outputs", type=Path, help=argparse.SUPPRESS)
@@ -821,46 +947,90 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(bare_loop(loop_kafka, args.prefix, outputs, args.max_seconds))
         return 0
 
+    defaults: dict[str, Any] = QUICK if args.quick else FULL
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.max_minutes is None:
+        args.max_minutes = 8.0 if args.quick else 20.0
+    securities = [s for s in args.security.split(",") if s]
+    if args.bootstrap is None and (not securities or set(securities) - {"plaintext", "secured"}):
+        parser.error("--security takes plaintext and/or secured")
+
     logs.configure(level="warning")  # provisioning chatter off stdout; the tables are the output
     budget = Budget(args.max_minutes * 60)
     workdir = tempfile.TemporaryDirectory(prefix="seabus-bench-routing-")
-    cluster: LocalCluster | None = None
-    kafka = Settings(bootstrap=args.bootstrap).connection() if args.bootstrap else None
-    if kafka is None:
-        cluster = LocalCluster(
-            directory=Path(workdir.name) / "kafka",
-            cache_dir=Path.home() / ".cache" / "seabus",
-            nodes=1,
-            base_port=free_port_run(2),
-        )
-        kafka = cluster.up().connection
+    clusters: dict[str, LocalCluster | None] = {}
+    connections: dict[str, KafkaConnection] = {}
     try:
+        if args.bootstrap:
+            connections["external"] = Settings(bootstrap=args.bootstrap).connection()
+            clusters["external"] = None
+        else:
+            for label in securities:  # both up for the whole run: each idles while the other works
+                cluster = clusters[label] = start_cluster(label, Path(workdir.name))
+                connections[label] = cluster.connection()
+        described = {
+            label: " ".join(
+                f"{k}={v}" for k, v in kafka.describe().items() if v is not None and k != "username"
+            )
+            + (" (local KRaft, started for this run)" if clusters[label] else "")
+            for label, kafka in connections.items()
+        }
         codec = Codec()
-        ctx = load_context(load_settings(bootstrap=kafka.bootstrap, kafka=kafka.security))
+        contexts = {
+            label: load_context(load_settings(bootstrap=kafka.bootstrap, kafka=kafka.security))
+            for label, kafka in connections.items()
+        }
         rates = [float(r) for r in args.rate.split(",")]
         work = make_workload(args.n, rates, args.seconds, codec)
         results: list[Result] = []
+        labels = list(connections)
         for round_ in range(1, args.repeat + 1):  # cases interleaved: each round sees similar load
             for case in [c for c in args.cases.split(",") if c]:
-                if budget.left(1) <= 0:
-                    print(f"time budget spent; round {round_} {case} skipped", file=sys.stderr)
-                    continue
-                began = time.monotonic()
-                if case == "seabus":
-                    result = bench_seabus(kafka, work, codec, budget, Path(workdir.name))
-                else:
-                    result = bench_loop(case, kafka, work, codec, budget, Path(workdir.name), ctx)
-                result.round = round_
-                result.load = os.getloadavg()[0]
-                results.append(result)
-                print(f"round {round_} {result.case}: {time.monotonic() - began:.0f} s", file=sys.stderr)
-        print(report(results, kafka=kafka, started_local=cluster is not None, rates=rates))
+                # The clusters back to back for each case, in alternating order (ABBA...), so
+                # neither is always first after a case change or always measured later.
+                for label in labels if round_ % 2 else labels[::-1]:
+                    if budget.left(1) <= 0:
+                        print(f"time budget spent; round {round_} {label} {case} skipped", file=sys.stderr)
+                        continue
+                    kafka, pid = connections[label], broker_pid(clusters[label])
+                    began = time.monotonic()
+                    if case == "seabus":
+                        result = bench_seabus(kafka, work, codec, budget, Path(workdir.name), broker_pid=pid)
+                    else:
+                        result = bench_loop(
+                            case,
+                            kafka,
+                            work,
+                            codec,
+                            budget,
+                            Path(workdir.name),
+                            contexts[label],
+                            broker_pid=pid,
+                        )
+                    result.round = round_
+                    result.security = label
+                    result.load = os.getloadavg()[0]
+                    results.append(result)
+                    print(
+                        f"round {round_} {label} {result.case}: {time.monotonic() - began:.0f} s",
+                        file=sys.stderr,
+                    )
+        print(report(results, clusters=described, rates=rates))
         if args.profile is not None and budget.left(1) > 0:
+            label = labels[-1]
             profiled = bench_seabus(
-                kafka, work, codec, budget, Path(workdir.name), profile=args.profile.resolve()
+                connections[label],
+                work,
+                codec,
+                budget,
+                Path(workdir.name),
+                broker_pid=broker_pid(clusters[label]),
+                profile=args.profile.resolve(),
             )
             print(
-                f"under cProfile: {profiled.routed}/{profiled.n} routed, "
+                f"under cProfile ({label}): {profiled.routed}/{profiled.n} routed, "
                 f"{_f(profiled.rate, '.0f')} events/s {profiled.note}"
             )
             if args.profile.exists():
@@ -868,8 +1038,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 print(f"no profile written to {args.profile}")
     finally:
-        if cluster is not None:
-            cluster.down()
+        for cluster in clusters.values():
+            if cluster is not None:
+                cluster.down()
         workdir.cleanup()
     return 0
 
