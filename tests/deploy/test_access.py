@@ -13,12 +13,15 @@ import pytest
 from kafka.admin import UserScramCredentialDeletion
 from kafka.errors import KafkaError
 from pydantic import SecretStr
-from support import bus_env
+from support import JAR_CACHE, bus_env, free_base_port
+from support.bus import BusPool
 
 from deploy import access
 from deploy.access import Grant
+from deploy.kafka import LocalCluster
 from schemas.errors import ConfigError
 from streams.config import Settings
+from streams.config.recipients import load_recipients
 from streams.kafka_connection import KafkaConnection
 
 RECIPIENTS = ["OSC", "OIOS", "FRA", "URY"]
@@ -283,3 +286,40 @@ def _no_leftover_credentials(secured: KafkaConnection) -> Iterator[None]:
             admin.alter_user_scram_credentials([UserScramCredentialDeletion("URY", "SCRAM-SHA-512")])
     finally:
         admin.close()
+
+
+def test_run_applies_the_acls_on_its_own_local_cluster(
+    small: Settings, tmp_path: Path, buses: BusPool, request: pytest.FixtureRequest
+) -> None:
+    """`seabus run` owns the local cluster it starts, so it brings that cluster's ACLs to the
+    configuration as it does the topics (on a configured cluster the operator runs apply)."""
+    data = tmp_path / "own"
+    request.addfinalizer(lambda: _stop_local_kafka(data / "kafka"))
+    assert small.reporting_entities_file is not None
+    run = buses.spawn(
+        bus_env(
+            kafka=None,
+            prefix=small.topic_prefix,
+            data_dir=data,
+            SEABUS_LOCAL_KAFKA_PORT=free_base_port(2),
+            SEABUS_REPORTING_ENTITIES_FILE=small.reporting_entities_file,
+        )
+    )
+    try:
+        run.wait_ready(timeout=180)
+        cluster = LocalCluster.existing(directory=data / "kafka", cache_dir=JAR_CACHE)
+        assert cluster is not None
+        own = cluster.connection()
+        directory = load_recipients(small.resolve(small.recipients_file)).ids()
+        desired = access.desired_grants(small, directory)
+        assert access.plan(desired, access.observe(own), settings=small).empty
+        assert any(g.user == "FRA" and g.resource == "GROUP" for g in desired)
+    finally:
+        code = run.interrupt()
+    assert code == 0, run.tail(30)
+
+
+def _stop_local_kafka(directory: Path) -> None:
+    cluster = LocalCluster.existing(directory=directory, cache_dir=JAR_CACHE)
+    if cluster is not None:
+        cluster.down()
