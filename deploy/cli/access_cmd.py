@@ -47,7 +47,7 @@ def _snippets(kafka: KafkaConnection, principal: str, mechanism: str, topic: str
     sec = kafka.security
     ca = str(sec.ca_file) if sec.ca_file else None
     py_ca = f', ssl_cafile="{ca}"' if ca else ""
-    ck_ca = f'\n    "ssl.ca.location": "{ca}",' if ca else ""
+    ck_ca = f'\n        "ssl.ca.location": "{ca}",' if ca else ""
     java_ca = f"ssl.truststore.type=PEM\nssl.truststore.location={ca}\n" if ca else ""
     return f"""\
 Each snippet reads the secret from ${PASSWORD_ENV}; keep it in a secret store, not in code.
@@ -66,12 +66,12 @@ confluent-kafka:
     import os
     from confluent_kafka import Consumer
     consumer = Consumer({{
-    "bootstrap.servers": "{kafka.bootstrap}",
-    "security.protocol": "{sec.security_protocol}",
-    "sasl.mechanisms": "{mechanism}",
-    "sasl.username": "{principal}",
-    "sasl.password": os.environ["{PASSWORD_ENV}"],{ck_ca}
-    "group.id": "{principal}.case-system",
+        "bootstrap.servers": "{kafka.bootstrap}",
+        "security.protocol": "{sec.security_protocol}",
+        "sasl.mechanisms": "{mechanism}",
+        "sasl.username": "{principal}",
+        "sasl.password": os.environ["{PASSWORD_ENV}"],{ck_ca}
+        "group.id": "{principal}.case-system",
     }})
 
 Java client properties (Kafka clients 3.5+ read the environment variable):
@@ -126,6 +126,8 @@ def credentials(principal: str, as_json: bool) -> None:
     click.echo(f"  bootstrap: {kafka.bootstrap}   security_protocol: {sec.security_protocol}")
     if sec.ca_file:
         click.echo(f"  CA: {sec.ca_file}")
-    click.echo(f"  rights: `seabus access plan` shows them; consumer groups must start with {principal}.")
+    click.echo(
+        f"  may: read {s.notify_topic(principal)}, write {s.inbound_topic(principal)}, use groups {principal}.*"
+    )
     click.echo("")
     click.echo(_snippets(kafka, principal, mechanism, s.notify_topic(principal)))
