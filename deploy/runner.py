@@ -18,6 +18,7 @@ import faust
 import structlog
 from kafka.errors import KafkaError
 
+from deploy import access
 from deploy import topics as provisioning
 from deploy.gateway_service import GatewayService
 from deploy.kafka import LocalCluster
@@ -79,6 +80,13 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
         log.info("kafka cluster configured", **kafka.describe())
     try:
         _provision_when_kafka_answers(settings, directory.ids(), kafka=kafka)
+        if cluster is not None and cluster.secure:
+            # The local cluster is ours, so its ACLs are too. On a configured cluster the operator
+            # runs `seabus access apply` (the bus's principal may not be allowed to alter ACLs there,
+            # or they may be managed elsewhere).
+            _when_kafka_answers(
+                "access control", lambda: access.apply(settings, directory.ids(), kafka=kafka)
+            )
         context.ensure_topic = provisioning.NotifyTopicEnsurer(settings=settings, kafka=kafka)
         app = create_app(
             settings, kafka=kafka, context=context, loghandlers=[logs.handler()], **app_overrides

@@ -21,7 +21,7 @@
     Subscriber(
         kafka=kafka,
         recipient="FRA",
-        group_id="fra-case-system",
+        group_id="FRA.case-system",       # your groups start with "FRA." (the default: FRA.subscriber)
         handler=handle,
         on_escalation=chased,            # optional: without it escalations are skipped
         # on_reply=heard,                # OSC and agencies' feeds: what states answered (ReplyNotice)

@@ -78,8 +78,9 @@ class Subscriber:
 
     ``kafka`` says where the cluster is and how to authenticate (TLS, SASL: a
     :class:`~streams.kafka_connection.KafkaConnection`, re-exported here). ``group_id``
-    is the recipient's own consumer group (its Kafka principal must be allowed to use
-    it). ``consumer_options`` go to ``AIOKafkaConsumer`` as they are (fetch sizes,
+    is the recipient's own consumer group; it starts with ``<recipient>.`` because the
+    recipient's principal may use only groups with that prefix (``seabus access apply``),
+    and defaults to ``<recipient>.subscriber``. ``consumer_options`` go to ``AIOKafkaConsumer`` as they are (fetch sizes,
     timeouts). Without ``seen_store`` an in-memory one is
     used; pass a :class:`~connectors.subscriber.SqliteSeenStore` to skip
     duplicates across restarts too.
@@ -93,7 +94,7 @@ class Subscriber:
         *,
         kafka: KafkaConnection,
         recipient: str,
-        group_id: str,
+        group_id: str | None = None,
         handler: Handler,
         on_escalation: EscalationHandler | None = None,
         on_reply: ReplyHandler | None = None,
@@ -109,7 +110,7 @@ class Subscriber:
             raise ValueError("retry delays must be non-negative and max_retry_delay_s >= retry_delay_s")
         self.kafka = kafka
         self.recipient = recipient
-        self.group_id = group_id
+        self.group_id = group_id if group_id is not None else f"{recipient}.subscriber"
         self.topic = f"{topic_prefix}.notify.{recipient}"
         self.seen: SeenStore = seen_store if seen_store is not None else InMemorySeenStore()
         self.handled = 0

@@ -33,6 +33,7 @@ def cli(log_level: str | None) -> None:
 
 def _register() -> None:
     from deploy.cli import (
+        access_cmd,
         demo_cmd,
         demo_receivers_cmd,
         gateway_cmd,
@@ -49,6 +50,7 @@ def _register() -> None:
 
     cli.add_command(kafka_cmd.kafka)
     cli.add_command(topics_cmd.topics)
+    cli.add_command(access_cmd.access)
     cli.add_command(run_cmd.run)
     cli.add_command(schema_cmd.schema)
     cli.add_command(routes_cmd.routes)
