@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -55,6 +55,7 @@ __all__ = [
     "ResponseSink",
     "accept_reply",
     "accepted_schema",
+    "connection_of",
     "ensure_replies",
     "post_response",
     "reply_problem_responses",
@@ -219,7 +220,7 @@ def _webhook_secrets(directory: RecipientsDirectory | None) -> dict[str, tuple[s
     return secrets
 
 
-def _connection_of(gw: GatewayState) -> KafkaConnection:
+def connection_of(gw: GatewayState) -> KafkaConnection:
     connection = getattr(gw.producer, "kafka", None)
     if isinstance(connection, KafkaConnection):
         return connection
@@ -248,9 +249,7 @@ def ensure_replies(
     if directory is None:
         directory = load_recipients(gw.settings.resolve(gw.settings.recipients_file))
     if sink is None:
-        kafka_sink = KafkaResponseSink(
-            kafka=kafka or _connection_of(gw), topic=gw.settings.topic("responses")
-        )
+        kafka_sink = KafkaResponseSink(kafka=kafka or connection_of(gw), topic=gw.settings.topic("responses"))
 
         async def start(_app: web.Application) -> None:
             await kafka_sink.start()
@@ -278,10 +277,12 @@ def ensure_replies(
 # --- the answer ------------------------------------------------------------------
 
 
-def _complete(data: Mapping[str, Any], recipient: str, gw: GatewayState) -> dict[str, Any]:
+def _complete(
+    data: Mapping[str, Any], recipient: str, gw: GatewayState, response_id: str | None
+) -> dict[str, Any]:
     filled = dict(data)
     filled.setdefault("recipient", recipient)
-    filled.setdefault("response_id", str(uuid.uuid4()))
+    filled.setdefault("response_id", response_id or str(uuid.uuid4()))
     filled.setdefault("responded_at", format_time(gw.clock()))
     return filled
 
@@ -290,8 +291,20 @@ def _named(value: Any) -> str:
     return clip_text(value, 16) if isinstance(value, str) else "of another type"
 
 
-async def accept_reply(gw: GatewayState, replies: Replies, recipient: str, data: Any) -> web.Response:
-    """Check a reply body for ``recipient``, put it on the responses topic, answer 202 (or a problem)."""
+async def accept_reply(
+    gw: GatewayState,
+    replies: Replies,
+    recipient: str,
+    data: Any,
+    *,
+    response_id: str | None = None,
+    extra_headers: Sequence[tuple[str, bytes]] = (),
+) -> web.Response:
+    """Check a reply body for ``recipient``, put it on the responses topic, answer 202 (or a problem).
+
+    ``response_id`` is the default when the body names none (a signed reply's is derived from its
+    ``webhook-id``); ``extra_headers`` go on the Kafka record.
+    """
     if not isinstance(data, dict):
         raise HttpProblem(
             400,
@@ -309,7 +322,7 @@ async def accept_reply(gw: GatewayState, replies: Replies, recipient: str, data:
             "Member State or office answers only for itself. Nothing was sent.",
         )
     try:
-        response = parse_response(_complete(data, recipient, gw), now=gw.clock())
+        response = parse_response(_complete(data, recipient, gw, response_id), now=gw.clock())
     except ValidationFailed as exc:
         errors = [
             {"path": p.path, "pointer": json_pointer(p.path), "detail": p.message} for p in exc.problems
@@ -332,6 +345,7 @@ async def accept_reply(gw: GatewayState, replies: Replies, recipient: str, data:
     )
     # The origin the gateway authenticated: the bus checks it against the recipient claimed.
     headers.append((ORIGIN_HEADER, response.recipient.encode()))
+    headers.extend(extra_headers)
     try:
         partition, offset = await replies.sink.send(
             key=response.allegation_id.encode(),
