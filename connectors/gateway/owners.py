@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import UTC, datetime
 
 import structlog
 from aiokafka import AIOKafkaConsumer
@@ -30,15 +31,22 @@ class OwnersIndex:
 
     def __init__(self) -> None:
         self._owners: dict[str, str] = {}
+        self._since: dict[str, datetime] = {}
         self._task: asyncio.Task[None] | None = None
         self._consumer: AIOKafkaConsumer | None = None
 
     def owner(self, allegation_id: str) -> str | None:
         return self._owners.get(allegation_id)
 
-    def record(self, allegation_id: str, entity: str) -> None:
+    def known_since(self, allegation_id: str) -> datetime | None:
+        """When the bus first accepted the allegation (its owners record); nothing about it is older."""
+        return self._since.get(allegation_id)
+
+    def record(self, allegation_id: str, entity: str, *, at: datetime | None = None) -> None:
         """The first owner stands: the intake never changes an allegation's owner."""
         self._owners.setdefault(allegation_id, entity)
+        if at is not None:
+            self._since.setdefault(allegation_id, at)
 
     def __len__(self) -> int:
         return len(self._owners)
@@ -56,14 +64,18 @@ class OwnersIndex:
     async def _follow(self, kafka: KafkaConnection, topic: str) -> None:
         delay = 1.0
         while True:
-            consumer = kafka.aio_consumer(enable_auto_commit=False, auto_offset_reset="earliest")
+            # Subscribed at first so that start() fetches the topic's metadata (topics() answers with a
+            # cluster of its own, which partitions_for_topic does not read); then assigned by hand.
+            consumer = kafka.aio_consumer(
+                topic, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
+            )
             try:
                 await consumer.start()
-                await consumer.topics()  # a metadata request: partitions_for_topic reads its answer
                 parts = consumer.partitions_for_topic(topic)
                 if not parts:
                     raise KafkaError(f"{topic} has no partitions yet")
                 tps = [TopicPartition(topic, p) for p in sorted(parts)]
+                consumer.unsubscribe()
                 consumer.assign(tps)
                 await consumer.seek_to_beginning(*tps)
                 delay = 1.0
@@ -73,7 +85,9 @@ class OwnersIndex:
                         for r in records:
                             if r.key is not None and r.value is not None:
                                 self.record(
-                                    r.key.decode("utf-8", "replace"), r.value.decode("utf-8", "replace")
+                                    r.key.decode("utf-8", "replace"),
+                                    r.value.decode("utf-8", "replace"),
+                                    at=datetime.fromtimestamp(r.timestamp / 1000, UTC),
                                 )
             except asyncio.CancelledError:
                 raise

@@ -39,7 +39,7 @@ from schemas.codec import encode_model
 from schemas.errors import KafkaUnavailable, ValidationFailed
 from schemas.limits import clip_text
 from schemas.models import Response
-from schemas.validation import parse_response
+from schemas.validation import DEFAULT_CLOCK_SKEW, parse_response
 from streams.config.recipients import RecipientsDirectory, load_recipients
 from streams.kafka_connection import KafkaConnection
 from streams.origin import ORIGIN_HEADER
@@ -287,6 +287,31 @@ def _complete(
     return filled
 
 
+def _not_before_the_allegation(gw: GatewayState, response: Response) -> None:
+    """A reply cannot predate the allegation reaching the bus (a 1970 reply was accepted once).
+
+    The owners topic's record of an allegation is written when the bus first accepts it, so
+    its time is a floor for every obligation and every answer; the worker checks the
+    obligation's own creation time too.
+    """
+    since = gw.owners.known_since(response.allegation_id)
+    if since is None or response.responded_at >= since - DEFAULT_CLOCK_SKEW:
+        return
+    detail = (
+        f"is {format_time(response.responded_at)}, before allegation {response.allegation_id} reached the bus "
+        f"({format_time(since)}); a reply cannot predate what it answers. Send the time of the reply, or leave "
+        "responded_at out to use the time of receipt"
+    )
+    raise HttpProblem(
+        400,
+        type_=ProblemType.VALIDATION_FAILED,
+        title="Validation Failed",
+        detail="the response breaks the contract (1 problem(s), listed in `errors`); nothing was sent. "
+        "Correct them and send it again.",
+        errors=[{"path": "responded_at", "pointer": json_pointer("responded_at"), "detail": detail}],
+    )
+
+
 def _named(value: Any) -> str:
     return clip_text(value, 16) if isinstance(value, str) else "of another type"
 
@@ -335,6 +360,7 @@ async def accept_reply(
             "nothing was sent. Correct them and send it again.",
             errors=errors,
         ) from None
+    _not_before_the_allegation(gw, response)
     value = encode_model(response, codec=gw.codec)
     headers = build_headers(
         event_id=response.response_id,
