@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 
 from connectors.gateway import GatewayConfig
 from connectors.gateway.config import RateLimitConfig
+from connectors.gateway.ratelimit import RateLimiter
 from streams.config import Settings
 from streams.kafka_connection import KafkaConnection
 
@@ -70,3 +71,19 @@ def test_a_failed_sign_in_is_logged_with_the_client_and_never_the_token(
     assert failed["problem"] == "urn:seabus:problem:unauthenticated"
     assert WRONG_TOKEN not in repr(logs)
     assert "SYNTHETIC-WRONG-TOKEN" not in repr(logs)
+
+
+def test_the_bucket_refills_at_the_configured_rate_and_forgets_the_oldest_client() -> None:
+    now = [0.0]
+    limiter = RateLimiter(
+        RateLimitConfig(enabled=True, requests_per_minute=60, burst=2, max_clients=2), clock=lambda: now[0]
+    )
+    assert [limiter.acquire("a"), limiter.acquire("a")] == [0.0, 0.0]
+    assert limiter.acquire("a") == pytest.approx(1.0)  # one a second: the next in 1 s
+    now[0] = 0.5
+    assert limiter.acquire("a") == pytest.approx(0.5)
+    now[0] = 1.0
+    assert limiter.acquire("a") == 0.0
+    limiter.acquire("b")
+    limiter.acquire("c")  # "a" is the least recently seen of three: forgotten, so it starts full
+    assert [limiter.acquire("a"), limiter.acquire("a")] == [0.0, 0.0]
