@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.cloudevents import build_headers, ce_type_for
-from schemas.codec import HEADER_SIZE, MAGIC, Codec, encode_model
+from schemas.codec import HEADER_SIZE, MAGIC, Codec, default_codec, encode_model
 from schemas.enums import DeadLetterReason
 from schemas.errors import CodecError, CodecReason
 from schemas.limits import (
@@ -151,7 +151,7 @@ def _shown(value: object) -> str | None:
     return None
 
 
-def redacted_fields(value: bytes, codec: Codec) -> tuple[RedactedField, ...]:
+def redacted_fields(value: bytes, codec: Codec | None = None) -> tuple[RedactedField, ...]:
     """What of a refused value is safe to show: its record type and schema, its identifiers and codes.
 
     Decoded only to pick these fields; nothing else of the value (narrative, subjects,
@@ -159,6 +159,7 @@ def redacted_fields(value: bytes, codec: Codec) -> tuple[RedactedField, ...]:
     header says, or nothing.
     """
     fields: list[RedactedField] = []
+    codec = codec or default_codec()
     if len(value) >= HEADER_SIZE and value[:2] == MAGIC:
         writer = codec.registry.by_fingerprint(value[2:HEADER_SIZE])
         schema = writer.label if writer is not None else f"unknown fingerprint {value[2:HEADER_SIZE].hex()}"
