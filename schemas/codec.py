@@ -26,7 +26,7 @@ import pydantic
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro._read_common import SchemaResolutionError
 
-from schemas.datum_check import datum_problems
+from schemas.datum_check import datum_problems, range_problems
 from schemas.errors import CodecError, CodecReason, SchemaLoadError, ValidationFailed
 from schemas.models import RECORD_MODELS, SeabusRecord
 from schemas.registry import SchemaRegistry, SchemaVersion, default_registry
@@ -119,6 +119,13 @@ class Codec:
         Raises :class:`CodecError` (``SCHEMA_INVALID`` or ``OVERSIZED``).
         """
         sv = self.writer_for(record_type, version=version)
+        # fastavro writes an out-of-range int as a longer varint: check, so nothing we write is invalid Avro.
+        out_of_range = range_problems(sv.parsed, datum, sv.named_types)
+        if out_of_range:
+            raise CodecError(
+                CodecReason.SCHEMA_INVALID,
+                f"{sv.label} cannot hold this datum: " + "; ".join(map(str, out_of_range)),
+            )
         out = BytesIO()
         out.write(MAGIC)
         out.write(sv.fingerprint)

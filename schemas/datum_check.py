@@ -14,7 +14,7 @@ from typing import Any
 
 from schemas.errors import Problem
 
-__all__ = ["datum_problems"]
+__all__ = ["datum_problems", "range_problems"]
 
 _INT_RANGE = {"int": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
@@ -146,3 +146,60 @@ def datum_problems(
     checker = _Checker(names or {})
     checker.check(schema, datum, "")
     return checker.problems
+
+
+def range_problems(
+    schema: Any, datum: Any, names: Mapping[str, Any] | None = None, path: str = ""
+) -> list[Problem]:
+    """Every Avro ``int``/``long`` in ``datum`` that is out of its range (a fast walk for every encode).
+
+    fastavro writes and reads any Python int as a zig-zag varint without
+    checking the range, so ``2**40`` in an ``int`` field is accepted on both
+    sides and becomes a value that Java (and any strict) Avro reader refuses.
+    Type mismatches are left to the writer and :func:`datum_problems`.
+    """
+    found: list[Problem] = []
+    _ranges(schema, datum, names or {}, path, found)
+    return found
+
+
+def _ranges(schema: Any, datum: Any, names: Mapping[str, Any], path: str, found: list[Problem]) -> None:
+    if isinstance(schema, str):
+        if schema in _INT_RANGE:
+            if isinstance(datum, int) and not isinstance(datum, bool):
+                low, high = _INT_RANGE[schema]
+                if not low <= datum <= high:
+                    found.append(Problem(path or "(value)", f"is out of range for Avro {schema}"))
+            return
+        if schema in names:
+            _ranges(names[schema], datum, names, path, found)
+        return
+    if isinstance(schema, list):
+        if datum is None or isinstance(datum, bool):
+            return
+        if isinstance(datum, int):
+            branches = [b for b in schema if b in ("int", "long")]
+            if branches and not any(_INT_RANGE[b][0] <= datum <= _INT_RANGE[b][1] for b in branches):
+                found.append(Problem(path or "(value)", f"is out of range for Avro {branches[-1]}"))
+            return
+        for branch in schema:
+            if isinstance(branch, dict) and branch.get("type") in ("record", "array", "map"):
+                _ranges(branch, datum, names, path, found)
+            elif isinstance(branch, str) and branch in names:
+                _ranges(names[branch], datum, names, path, found)
+        return
+    kind = schema.get("type")
+    if kind in _INT_RANGE:
+        if "logicalType" not in schema or isinstance(datum, int):
+            _ranges(kind, datum, names, path, found)
+    elif kind in ("record", "error") and isinstance(datum, Mapping):
+        prefix = f"{path}." if path else ""
+        for f in schema["fields"]:
+            if f["name"] in datum:
+                _ranges(f["type"], datum[f["name"]], names, prefix + f["name"], found)
+    elif kind == "array" and isinstance(datum, list | tuple):
+        for i, item in enumerate(datum):
+            _ranges(schema["items"], item, names, f"{path}[{i}]", found)
+    elif kind == "map" and isinstance(datum, Mapping):
+        for key, value in datum.items():
+            _ranges(schema["values"], value, names, f"{path}[{key!r}]", found)

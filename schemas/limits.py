@@ -26,10 +26,11 @@ actions), ``in_reply_to``
 letter or an escalation is built from whatever arrived, so its parts are cut to
 fixed budgets and the whole always fits, however big the input:
 
-* a dead letter keeps the first :data:`DEAD_LETTER_VALUE_BYTES` (32 KiB) of the
-  original value (whole notifications and events in practice, so they can be
-  replayed from the dead letter) with the SHA-256 digest and size of the whole
-  value; the original stays at its source coordinates for anything bigger;
+* a dead letter keeps no copy of the original value (it may hold a narrative or
+  names; see ``streams.records.redacted_fields``), only a redacted form of
+  identifiers with the SHA-256 digest and size of the whole value; the original
+  stays at its source coordinates. :data:`DEAD_LETTER_VALUE_BYTES` (32 KiB) was
+  the copy's budget before deadletter v4;
 * an original key longer than :data:`MAX_KEY_BYTES` is kept as a prefix with its
   digest and size, and the dead letter's own Kafka key becomes ``sha256:<hex>``;
 * headers: at most :data:`DEAD_LETTER_MAX_HEADERS`, names cut to

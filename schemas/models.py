@@ -60,6 +60,7 @@ __all__ = [
     "Notification",
     "Obligation",
     "ObligationUpdate",
+    "RedactedField",
     "ReplyNotice",
     "Response",
     "RoutingReason",
@@ -304,8 +305,21 @@ class KafkaHeader(SeabusModel):
     value: bytes | None = None
 
 
+class RedactedField(SeabusModel):
+    """One field of a dead letter's original that is safe to show: a type, a schema, an id or a code."""
+
+    field: str
+    value: str
+
+
 class DeadLetter(SeabusRecord):
     """A message the bus could not process, with the reason, every part bounded (v2).
+
+    Since v4 the bus never copies the original value here (it may hold a
+    confidential narrative or names): ``original_value`` is empty,
+    ``original_value_withheld`` set, and ``redacted`` holds what is safe to
+    show (record type, schema, identifiers), next to the digest and size of the
+    whole value. Older dead letters read with ``original_value_withheld`` false.
 
     Key, value and headers are kept whole while small (the limits are in
     :mod:`schemas.limits`); beyond that a prefix is kept and the ``*_truncated``
@@ -333,6 +347,8 @@ class DeadLetter(SeabusRecord):
     original_value_truncated: bool = False
     original_headers_count: int | None = None
     original_headers_truncated: bool = False
+    original_value_withheld: bool = False
+    redacted: tuple[RedactedField, ...] = ()
 
 
 class DeliveryAttempt(SeabusRecord):

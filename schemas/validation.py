@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import pycountry
 import pydantic
 
+from schemas.datum_check import range_problems
 from schemas.enums import (
     IncidentDatePrecision,
     RecipientClass,
@@ -39,7 +40,9 @@ from schemas.models import (
     Notification,
     Response,
     SeabusModel,
+    SeabusRecord,
 )
+from schemas.registry import default_registry
 
 __all__ = [
     "DEFAULT_CLOCK_SKEW",
@@ -156,6 +159,12 @@ def _not_future_date(problems: list[Problem], path: str, value: date | None, tod
 # --- the allegation ----------------------------------------------------------
 
 
+def _avro_ranges(problems: list[Problem], record: SeabusRecord) -> None:
+    """Every int/long field within Avro's range: every edge refuses what a strict reader would."""
+    sv = default_registry().latest(record.avro_name)
+    problems += range_problems(sv.parsed, record.to_avro(), sv.named_types)
+
+
 def allegation_problems(
     allegation: Allegation,
     *,
@@ -266,6 +275,7 @@ def allegation_event_problems(
     if event.allegation.reported_at > event.published_at + max_clock_skew:
         problems.append(Problem("allegation.reported_at", "is after published_at"))
     problems += allegation_problems(event.allegation, now=now, max_clock_skew=max_clock_skew)
+    _avro_ranges(problems, event)
     return problems
 
 
@@ -342,6 +352,7 @@ def response_problems(
             )
     if len(set(response.actions_taken)) != len(response.actions_taken):
         problems.append(Problem("actions_taken", "names an action more than once"))
+    _avro_ranges(problems, response)
     return problems
 
 
@@ -378,6 +389,7 @@ def notification_problems(
         problems.append(Problem("sequence", "is negative"))
     _not_future_ts(problems, "routed_at", notification.routed_at, now, max_clock_skew)
     problems += allegation_problems(notification.allegation, now=now, max_clock_skew=max_clock_skew)
+    _avro_ranges(problems, notification)
     return problems
 
 

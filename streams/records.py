@@ -1,25 +1,28 @@
 """Outgoing records: what an agent decided to produce, encoded with CloudEvents headers.
 
 One place builds dead letters, escalations and their headers, so every agent
-dead-letters the same way: original bytes, headers and coordinates kept, a
+dead-letters the same way: a redacted form of the original (record type,
+schema, identifiers; never its bytes, which may hold a narrative or names), the
+SHA-256 digest and size of the whole value, headers and source coordinates, a
 reason code and a message a person can act on.
 
 Both are built from whatever arrived, so every part is cut to the budgets of
 :mod:`schemas.limits` and the record always fits Kafka's limits, however big the
-input: a dead letter keeps at most a 32 KiB prefix of the original value with
-the digest and size of the whole (the whole stays at its source coordinates), a
+input: a dead letter keeps the digest and size of the original value (the
+value itself stays at its source coordinates, on a topic only the bus reads), a
 bounded key, bounded headers and message, and is keyed by the original key or
 ``sha256:<hex>`` of it; an escalation's identifiers and reason are bounded too.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.cloudevents import build_headers, ce_type_for
-from schemas.codec import Codec, encode_model
+from schemas.codec import HEADER_SIZE, MAGIC, Codec, default_codec, encode_model
 from schemas.enums import DeadLetterReason
 from schemas.errors import CodecError, CodecReason
 from schemas.limits import (
@@ -28,7 +31,6 @@ from schemas.limits import (
     DEAD_LETTER_HEADERS_BYTES,
     DEAD_LETTER_MAX_HEADERS,
     DEAD_LETTER_MESSAGE_BYTES,
-    DEAD_LETTER_VALUE_BYTES,
     ESCALATION_REASON_BYTES,
     MAX_KEY_BYTES,
     bounded_id,
@@ -37,7 +39,7 @@ from schemas.limits import (
     clip_text,
     sha256_hex,
 )
-from schemas.models import DeadLetter, Escalation, KafkaHeader, SeabusRecord
+from schemas.models import DeadLetter, Escalation, KafkaHeader, RedactedField, SeabusRecord
 
 Headers = list[tuple[str, bytes]]
 _MINIMAL_MESSAGE_BYTES = 2048
@@ -115,6 +117,69 @@ def _bounded_headers(headers: Headers) -> tuple[tuple[KafkaHeader, ...], bool]:
     return tuple(kept), cut
 
 
+REDACTED_FIELDS = (
+    "allegation_id",
+    "event_id",
+    "event_type",
+    "sequence",
+    "reporting_entity",
+    "notification_id",
+    "recipient",
+    "recipient_class",
+    "response_id",
+    "kind",
+    "escalation_id",
+    "level",
+    "attempt_id",
+    "channel",
+)
+"""Top-level fields of the bus's records that are identifiers or codes, never free text."""
+REDACTED_VALUE_BYTES = 64
+MAX_REDACTED_FIELDS = 16
+_SAFE_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+-]{0,63}$")
+
+
+def _shown(value: object) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None if value is None else str(value).lower()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        # An identifier of a refused record may be anything (even a pasted narrative): show only
+        # what looks like an identifier, else its length.
+        return value if _SAFE_VALUE.fullmatch(value) else f"<{len(value)} characters, not shown>"
+    return None
+
+
+def redacted_fields(value: bytes, codec: Codec | None = None) -> tuple[RedactedField, ...]:
+    """What of a refused value is safe to show: its record type and schema, its identifiers and codes.
+
+    Decoded only to pick these fields; nothing else of the value (narrative, subjects,
+    victims, notes) leaves this function. Bytes that do not decode give what their
+    header says, or nothing.
+    """
+    fields: list[RedactedField] = []
+    codec = codec or default_codec()
+    if len(value) >= HEADER_SIZE and value[:2] == MAGIC:
+        writer = codec.registry.by_fingerprint(value[2:HEADER_SIZE])
+        schema = writer.label if writer is not None else f"unknown fingerprint {value[2:HEADER_SIZE].hex()}"
+        fields.append(RedactedField(field="schema", value=schema))
+        if writer is not None:
+            try:
+                name, datum = codec.decode(value)
+            except CodecError:
+                datum = {}
+                name = writer.name
+            fields.insert(0, RedactedField(field="record_type", value=name))
+            for field in REDACTED_FIELDS:
+                shown = _shown(datum.get(field))
+                if shown is not None and len(fields) < MAX_REDACTED_FIELDS:
+                    fields.append(RedactedField(field=field, value=clip_text(shown, REDACTED_VALUE_BYTES)))
+    elif value:
+        fields.append(RedactedField(field="format", value="not Avro single-object encoding"))
+    return tuple(fields)
+
+
 def dead_letter_out(
     *,
     key: bytes | None,
@@ -132,7 +197,10 @@ def dead_letter_out(
     kept_headers, headers_cut = _bounded_headers(headers)
     record = DeadLetter(
         original_key=None if key is None else clip_bytes(key, MAX_KEY_BYTES),
-        original_value=clip_bytes(original, DEAD_LETTER_VALUE_BYTES),
+        # Never the bytes: they may hold a narrative or names, and operators' tools read this topic.
+        original_value=b"",
+        original_value_withheld=True,
+        redacted=redacted_fields(original, codec),
         original_headers=kept_headers,
         source_topic=clip_text(source.topic, MAX_KEY_BYTES),
         source_partition=source.partition,
@@ -145,7 +213,7 @@ def dead_letter_out(
         original_key_truncated=key is not None and len(key) > MAX_KEY_BYTES,
         original_value_size=len(original),
         original_value_sha256=sha256_hex(original),
-        original_value_truncated=len(original) > DEAD_LETTER_VALUE_BYTES,
+        original_value_truncated=False,
         original_headers_count=len(headers),
         original_headers_truncated=headers_cut,
     )
@@ -158,8 +226,7 @@ def dead_letter_out(
         # max_message_bytes): keep the digests, sizes and coordinates, drop the copies.
         record = record.model_copy(
             update={
-                "original_value": b"",
-                "original_value_truncated": True,
+                "redacted": (),
                 "original_headers": (),
                 "original_headers_truncated": bool(headers),
                 "message": clip_text(message, _MINIMAL_MESSAGE_BYTES),

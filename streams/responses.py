@@ -6,15 +6,18 @@ response matches something the bus notified is the engine's call.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from schemas.cloudevents import format_time
 from schemas.codec import Codec, decode_model
 from schemas.enums import DeadLetterReason, EscalationLevel
 from schemas.errors import CodecError, Problem, ValidationFailed
 from schemas.limits import preview
 from schemas.models import Escalation, Response
-from schemas.validation import response_problems
+from schemas.validation import DEFAULT_CLOCK_SKEW, response_problems
+from streams.deadlines.obligations import Obligation
 from streams.origin import OriginUnclear, origin_of
 from streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, stable_id
 
@@ -108,4 +111,23 @@ def unknown_message(response: Response, *, allegation_known: bool) -> str:
     return (
         f"UNKNOWN_RECIPIENT: response {response.response_id} comes from {response.recipient}, which was never "
         f"notified of allegation {response.allegation_id}; only notified recipients can answer for it."
+    )
+
+
+def predates_obligations(
+    response: Response, obligations: Iterable[Obligation], *, skew: timedelta = DEFAULT_CLOCK_SKEW
+) -> str | None:
+    """Why ``response`` cannot answer the recipient's obligations, if it predates all of them.
+
+    A reply dated before the obligation existed (one back-dated to 1970 was accepted once)
+    would rewrite the record of when a Member State answered. ``skew`` allows for clocks.
+    """
+    created = [o.created_at for o in obligations if o.recipient == response.recipient]
+    if not created or response.responded_at >= min(created) - skew:
+        return None
+    return (
+        f"VALIDATION_FAILED: response {response.response_id} from {response.recipient} for allegation "
+        f"{response.allegation_id} has responded_at {format_time(response.responded_at)}, before its first "
+        f"obligation existed ({format_time(min(created))}); a reply cannot predate what it answers. Nothing "
+        "was applied: send it again with the time of the reply."
     )

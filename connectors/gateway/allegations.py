@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
+from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
 
 from connectors.gateway.bodies import IDEMPOTENCY_HEADER, idempotency_key, read_json_body, too_large
 from connectors.gateway.idempotency import ClaimResult, StoredResponse
@@ -139,6 +140,22 @@ async def _accept(gw: GatewayState, entity: str, data: Any) -> web.Response:
     outcomes = await gw.producer.send_batch(ready, timeout_s=gw.config.ack_timeout_s)
     receipts = [o for o in outcomes if isinstance(o, PublishReceipt)]
     failed = [o for o, r in zip(ready, outcomes, strict=True) if isinstance(r, PublishFailed)]
+    refused = [o for o, r in zip(ready, outcomes, strict=True) if _too_large_for_kafka(r)]
+    if refused and len(refused) == len(failed):
+        log.warning(
+            "kafka refused events as too large", entity=entity, refused=len(refused), events=len(ready)
+        )
+        raise HttpProblem(
+            413,
+            type_=ProblemType.TOO_LARGE,
+            title="Content Too Large",
+            detail=f"Kafka refused {len(refused)} of {len(ready)} event(s) as larger than the allegations "
+            "topic accepts; those listed in `not_accepted` were NOT accepted, and resending them unchanged "
+            "will fail again. Shorten their free text (e.g. the narrative) or ask the operators about the "
+            "topic's max.message.bytes.",
+            accepted=[_receipt_json(r) for r in receipts],
+            not_accepted=[o.event_id for o in refused],
+        )
     if failed:
         log.warning(
             "kafka did not acknowledge a request", entity=entity, failed=len(failed), events=len(ready)
@@ -156,6 +173,14 @@ async def _accept(gw: GatewayState, entity: str, data: Any) -> web.Response:
         )
     log.info("allegation events accepted", entity=entity, events=len(receipts))
     return web.json_response({"accepted": [_receipt_json(r) for r in receipts]}, status=202)
+
+
+_PERMANENTLY_TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError)
+
+
+def _too_large_for_kafka(outcome: object) -> bool:
+    """A refusal that no retry can cure: the record is larger than the producer or topic allows."""
+    return isinstance(outcome, PublishFailed) and isinstance(outcome.__cause__, _PERMANENTLY_TOO_LARGE)
 
 
 def _items(data: Any, max_batch: int) -> list[Any]:

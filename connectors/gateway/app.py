@@ -20,6 +20,7 @@ from connectors.gateway.idempotency import IdempotencyStore
 from connectors.gateway.openapi import OpenApiDocument
 from connectors.gateway.problems import problem_middleware
 from connectors.gateway.producer import GatewayProducer
+from connectors.gateway.ratelimit import RateLimiter, rate_limit_middleware
 from connectors.gateway.state import GATEWAY, GatewayState, RouteModule
 from connectors.publisher.outgoing import Clock, utc_now
 from schemas.codec import Codec
@@ -107,7 +108,11 @@ def build_gateway_app(
         ),
     )
     # Slack above the limit so an oversized body reaches our own 413 check with its clear message.
-    app = web.Application(client_max_size=config.max_body_bytes + 1, middlewares=[problem_middleware])
+    limiter = RateLimiter(config.rate_limit) if config.rate_limit.enabled else None
+    app = web.Application(
+        client_max_size=config.max_body_bytes + 1,
+        middlewares=[problem_middleware, rate_limit_middleware(limiter)],
+    )
     app[GATEWAY] = state
     _system_routes(app, state)
     for register in (*(DEFAULT_ROUTES if routes is None else routes), *extra_routes):

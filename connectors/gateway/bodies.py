@@ -14,10 +14,20 @@ from aiohttp import web
 
 from connectors.gateway.problems import HttpProblem, ProblemType
 
-__all__ = ["IDEMPOTENCY_HEADER", "idempotency_key", "read_json_body", "too_large"]
+__all__ = ["IDEMPOTENCY_HEADER", "idempotency_key", "nested_too_deep", "read_json_body", "too_large"]
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def nested_too_deep() -> HttpProblem:
+    """JSON nested deeper than Python's parser recurses: a 400, never the parser's crash."""
+    return HttpProblem(
+        400,
+        type_=ProblemType.MALFORMED_REQUEST,
+        title="Malformed Request",
+        detail="the JSON body is nested too deeply to parse; no seabus body nests more than a few levels",
+    )
 
 
 def too_large(detail: str) -> HttpProblem:
@@ -48,6 +58,8 @@ async def read_json_body(request: web.Request, *, max_bytes: int) -> tuple[bytes
         raise too_large(f"the body is {len(raw)} bytes; {limit}")
     try:
         return raw, json.loads(raw)
+    except RecursionError:
+        raise nested_too_deep() from None
     except (ValueError, UnicodeDecodeError) as exc:
         where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         raise HttpProblem(

@@ -26,6 +26,7 @@ __all__ = [
     "AgencyToken",
     "GatewayConfig",
     "IdempotencyConfig",
+    "RateLimitConfig",
     "RecipientToken",
     "gateway_config_path",
     "load_gateway_config",
@@ -69,6 +70,21 @@ class IdempotencyConfig(BaseModel):
     max_keys: int = Field(default=10_000, ge=1)
 
 
+class RateLimitConfig(BaseModel):
+    """Requests per client address on the authenticated routes (``/v1/``); see connectors.gateway.ratelimit.
+
+    Off unless configured: the shipped gateway.yaml (what ``seabus run`` reads) turns it on, while a
+    gateway embedded in code (benchmarks, tests) builds ``GatewayConfig()`` and is not throttled.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = False
+    requests_per_minute: float = Field(default=600, gt=0, le=1_000_000)
+    burst: int = Field(default=60, ge=1, le=100_000)
+    max_clients: int = Field(default=10_000, ge=1, le=10_000_000)
+
+
 class GatewayConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -80,6 +96,7 @@ class GatewayConfig(BaseModel):
     ack_timeout_s: float = Field(default=30, gt=0)
     retry_after_s: int = Field(default=10, ge=1)
     idempotency: IdempotencyConfig = IdempotencyConfig()
+    rate_limit: RateLimitConfig = RateLimitConfig()
     agencies: tuple[AgencyToken, ...] = ()
     recipients: tuple[RecipientToken, ...] = ()
 

@@ -81,6 +81,14 @@ class IdempotencyStore:
         self._entries[(scope, key)] = _Entry(fingerprint, now + self.ttl_s, None)
         return Claim(ClaimResult.NEW)
 
+    def remember(self, scope: str, key: str, fingerprint: str, response: StoredResponse) -> None:
+        """Seed an answer given before a restart (see :mod:`connectors.gateway.reply_memory`)."""
+        self._expire(self._clock())
+        self._entries.pop((scope, key), None)
+        while len(self._entries) >= self.max_keys:
+            self._entries.popitem(last=False)
+        self._entries[(scope, key)] = _Entry(fingerprint, self._clock() + self.ttl_s, response)
+
     def complete(self, scope: str, key: str, response: StoredResponse) -> None:
         """Store the answer of a claimed key (replayed until it expires)."""
         entry = self._entries.get((scope, key))

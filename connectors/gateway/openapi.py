@@ -79,11 +79,15 @@ def problem_responses(*statuses: int) -> dict[str, Any]:
         401: "No bearer token, or a token this gateway does not know.",
         403: "An event's reporting_entity is not the agency of the token.",
         409: "A request with this Idempotency-Key is still being processed.",
-        413: "The body (or the number of events) exceeds the configured limit.",
+        413: "The body (or the number of events) exceeds the configured limit, or Kafka refused an event as "
+        "larger than the topic accepts (`not_accepted` lists it; resending it unchanged fails again).",
         415: "The body is not application/json.",
         422: "This Idempotency-Key was used with a different body.",
+        429: "This client sent too many requests; wait Retry-After seconds.",
+        500: "The gateway failed on this request; sending it again is safe.",
         503: "Kafka did not acknowledge in time; nothing listed in `not_accepted` was accepted. Retry.",
     }
+    statuses = (*statuses, *(s for s in (429, 500) if s not in statuses))  # every /v1/ route can answer them
     return {
         str(status): {
             "description": descriptions.get(status, "Problem details (RFC 9457)."),

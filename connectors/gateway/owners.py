@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import UTC, datetime
 
 import structlog
 from aiokafka.errors import KafkaError
@@ -29,15 +30,22 @@ class OwnersIndex:
 
     def __init__(self) -> None:
         self._owners: dict[str, str] = {}
+        self._since: dict[str, datetime] = {}
         self._task: asyncio.Task[None] | None = None
         self._updated = asyncio.Event()
 
     def owner(self, allegation_id: str) -> str | None:
         return self._owners.get(allegation_id)
 
-    def record(self, allegation_id: str, entity: str) -> None:
+    def known_since(self, allegation_id: str) -> datetime | None:
+        """When the bus first accepted the allegation (its owners record); nothing about it is older."""
+        return self._since.get(allegation_id)
+
+    def record(self, allegation_id: str, entity: str, *, at: datetime | None = None) -> None:
         """The first owner stands: the intake never changes an allegation's owner."""
         self._owners.setdefault(allegation_id, entity)
+        if at is not None:
+            self._since.setdefault(allegation_id, at)
         self._updated.set()
         self._updated = asyncio.Event()
 
@@ -90,7 +98,9 @@ class OwnersIndex:
                         for r in records:
                             if r.key is not None and r.value is not None:
                                 self.record(
-                                    r.key.decode("utf-8", "replace"), r.value.decode("utf-8", "replace")
+                                    r.key.decode("utf-8", "replace"),
+                                    r.value.decode("utf-8", "replace"),
+                                    at=datetime.fromtimestamp(r.timestamp / 1000, UTC),
                                 )
             except asyncio.CancelledError:
                 raise

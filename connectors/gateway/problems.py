@@ -159,6 +159,15 @@ async def problem_middleware(
             headers=headers,
         )
         return problem_response(generic, instance=request.path)
+    except Exception:  # a bug must still answer RFC 9457, and say nothing of the request
+        log.exception("gateway request failed", path=request.path, method=request.method)
+        failed = HttpProblem(
+            500,
+            title="Internal Server Error",
+            detail="the gateway failed on this request; nothing is known to have been accepted. "
+            "The operators have the log; sending it again is safe (the bus drops duplicate ids).",
+        )
+        return problem_response(failed, instance=request.path)
 
 
 def _generic_detail(exc: web.HTTPException, request: web.Request) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -39,7 +39,7 @@ from schemas.codec import encode_model
 from schemas.errors import KafkaUnavailable, ValidationFailed
 from schemas.limits import clip_text
 from schemas.models import Response
-from schemas.validation import parse_response
+from schemas.validation import DEFAULT_CLOCK_SKEW, parse_response
 from streams.config.recipients import RecipientsDirectory, load_recipients
 from streams.kafka_connection import KafkaConnection
 from streams.origin import ORIGIN_HEADER
@@ -55,6 +55,7 @@ __all__ = [
     "ResponseSink",
     "accept_reply",
     "accepted_schema",
+    "connection_of",
     "ensure_replies",
     "post_response",
     "reply_problem_responses",
@@ -219,7 +220,7 @@ def _webhook_secrets(directory: RecipientsDirectory | None) -> dict[str, tuple[s
     return secrets
 
 
-def _connection_of(gw: GatewayState) -> KafkaConnection:
+def connection_of(gw: GatewayState) -> KafkaConnection:
     connection = getattr(gw.producer, "kafka", None)
     if isinstance(connection, KafkaConnection):
         return connection
@@ -248,9 +249,7 @@ def ensure_replies(
     if directory is None:
         directory = load_recipients(gw.settings.resolve(gw.settings.recipients_file))
     if sink is None:
-        kafka_sink = KafkaResponseSink(
-            kafka=kafka or _connection_of(gw), topic=gw.settings.topic("responses")
-        )
+        kafka_sink = KafkaResponseSink(kafka=kafka or connection_of(gw), topic=gw.settings.topic("responses"))
 
         async def start(_app: web.Application) -> None:
             await kafka_sink.start()
@@ -278,20 +277,59 @@ def ensure_replies(
 # --- the answer ------------------------------------------------------------------
 
 
-def _complete(data: Mapping[str, Any], recipient: str, gw: GatewayState) -> dict[str, Any]:
+def _complete(
+    data: Mapping[str, Any], recipient: str, gw: GatewayState, response_id: str | None
+) -> dict[str, Any]:
     filled = dict(data)
     filled.setdefault("recipient", recipient)
-    filled.setdefault("response_id", str(uuid.uuid4()))
+    filled.setdefault("response_id", response_id or str(uuid.uuid4()))
     filled.setdefault("responded_at", format_time(gw.clock()))
     return filled
+
+
+def _not_before_the_allegation(gw: GatewayState, response: Response) -> None:
+    """A reply cannot predate the allegation reaching the bus (a 1970 reply was accepted once).
+
+    The owners topic's record of an allegation is written when the bus first accepts it, so
+    its time is a floor for every obligation and every answer; the worker checks the
+    obligation's own creation time too.
+    """
+    since = gw.owners.known_since(response.allegation_id)
+    if since is None or response.responded_at >= since - DEFAULT_CLOCK_SKEW:
+        return
+    detail = (
+        f"is {format_time(response.responded_at)}, before allegation {response.allegation_id} reached the bus "
+        f"({format_time(since)}); a reply cannot predate what it answers. Send the time of the reply, or leave "
+        "responded_at out to use the time of receipt"
+    )
+    raise HttpProblem(
+        400,
+        type_=ProblemType.VALIDATION_FAILED,
+        title="Validation Failed",
+        detail="the response breaks the contract (1 problem(s), listed in `errors`); nothing was sent. "
+        "Correct them and send it again.",
+        errors=[{"path": "responded_at", "pointer": json_pointer("responded_at"), "detail": detail}],
+    )
 
 
 def _named(value: Any) -> str:
     return clip_text(value, 16) if isinstance(value, str) else "of another type"
 
 
-async def accept_reply(gw: GatewayState, replies: Replies, recipient: str, data: Any) -> web.Response:
-    """Check a reply body for ``recipient``, put it on the responses topic, answer 202 (or a problem)."""
+async def accept_reply(
+    gw: GatewayState,
+    replies: Replies,
+    recipient: str,
+    data: Any,
+    *,
+    response_id: str | None = None,
+    extra_headers: Sequence[tuple[str, bytes]] = (),
+) -> web.Response:
+    """Check a reply body for ``recipient``, put it on the responses topic, answer 202 (or a problem).
+
+    ``response_id`` is the default when the body names none (a signed reply's is derived from its
+    ``webhook-id``); ``extra_headers`` go on the Kafka record.
+    """
     if not isinstance(data, dict):
         raise HttpProblem(
             400,
@@ -309,7 +347,7 @@ async def accept_reply(gw: GatewayState, replies: Replies, recipient: str, data:
             "Member State or office answers only for itself. Nothing was sent.",
         )
     try:
-        response = parse_response(_complete(data, recipient, gw), now=gw.clock())
+        response = parse_response(_complete(data, recipient, gw, response_id), now=gw.clock())
     except ValidationFailed as exc:
         errors = [
             {"path": p.path, "pointer": json_pointer(p.path), "detail": p.message} for p in exc.problems
@@ -322,6 +360,7 @@ async def accept_reply(gw: GatewayState, replies: Replies, recipient: str, data:
             "nothing was sent. Correct them and send it again.",
             errors=errors,
         ) from None
+    _not_before_the_allegation(gw, response)
     value = encode_model(response, codec=gw.codec)
     headers = build_headers(
         event_id=response.response_id,
@@ -332,6 +371,7 @@ async def accept_reply(gw: GatewayState, replies: Replies, recipient: str, data:
     )
     # The origin the gateway authenticated: the bus checks it against the recipient claimed.
     headers.append((ORIGIN_HEADER, response.recipient.encode()))
+    headers.extend(extra_headers)
     try:
         partition, offset = await replies.sink.send(
             key=response.allegation_id.encode(),

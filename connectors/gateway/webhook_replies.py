@@ -5,9 +5,13 @@ with the bus. It can sign its replies with that same secret (Standard Webhooks:
 ``webhook-id``, ``webhook-timestamp``, ``webhook-signature`` over the raw body)
 instead of holding a separate bearer token. The signature is checked before the
 body is even parsed: tampered, stale (over five minutes) or wrongly signed
-requests get 401. A repeated ``webhook-id`` with the same body gets the first
-answer back (no second record on Kafka); with another body, 422. After that it
-is exactly ``POST /v1/responses``: same body, same checks, same 202.
+requests get 401. Each of the three headers must come once (400 otherwise), so
+the id the signature covers is the id de-duplicated on. A repeated
+``webhook-id`` with the same body gets the first answer back (no second record
+on Kafka), also after a gateway restart (:mod:`connectors.gateway.reply_memory`);
+with another body, 422. A reply without a ``response_id`` gets one derived from
+its ``webhook-id``. After that it is exactly ``POST /v1/responses``: same body,
+same checks, same 202.
 """
 
 from __future__ import annotations
@@ -19,10 +23,16 @@ from typing import Any
 from aiohttp import web
 
 from connectors.errors import WebhookVerificationError
-from connectors.gateway.bodies import too_large
+from connectors.gateway.bodies import nested_too_deep, too_large
 from connectors.gateway.idempotency import ClaimResult, StoredResponse
 from connectors.gateway.openapi import OpenApiDocument
 from connectors.gateway.problems import HttpProblem, ProblemType
+from connectors.gateway.reply_memory import (
+    BODY_SHA256_HEADER,
+    WEBHOOK_ID_HEADER,
+    recall_webhook_replies,
+    webhook_scope,
+)
 from connectors.gateway.responses import (
     EXAMPLE,
     REPLIES,
@@ -30,6 +40,7 @@ from connectors.gateway.responses import (
     ResponseSink,
     accept_reply,
     accepted_schema,
+    connection_of,
     ensure_replies,
     reply_problem_responses,
     submission_schema,
@@ -38,6 +49,7 @@ from connectors.gateway.state import GATEWAY, GatewayState, RouteModule
 from connectors.webhooks import verify_webhook
 from streams.config.recipients import RecipientsDirectory
 from streams.kafka_connection import KafkaConnection
+from streams.records import stable_id
 
 __all__ = ["PATH", "post_webhook_reply", "webhook_reply_routes"]
 
@@ -71,6 +83,28 @@ async def _read_raw(request: web.Request, *, max_bytes: int) -> bytes:
     return raw
 
 
+SIGNED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
+
+
+def _single_signature_headers(request: web.Request) -> dict[str, str]:
+    """The three Standard Webhooks headers, each sent once, or a 400 problem.
+
+    With two ``webhook-id`` headers a verifier and a de-duplicator can each pick
+    a different one (a captured reply with an extra id was accepted again and
+    again), so a repeated header is refused before anything else looks at it.
+    """
+    repeated = [name for name in SIGNED_HEADERS if len(request.headers.getall(name, ())) > 1]
+    if repeated:
+        raise HttpProblem(
+            400,
+            type_=ProblemType.MALFORMED_REQUEST,
+            title="Malformed Request",
+            detail=f"the {', '.join(repeated)} header(s) were sent more than once; send each exactly once "
+            "(several signatures go in one webhook-signature header, separated by spaces)",
+        )
+    return {name: request.headers[name] for name in SIGNED_HEADERS if name in request.headers}
+
+
 async def post_webhook_reply(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
     replies = request.app[REPLIES]
@@ -83,13 +117,16 @@ async def post_webhook_reply(request: web.Request) -> web.Response:
             "be checked; use POST /v1/responses with a reply token, or ask the operators to configure "
             "the webhook channel"
         )
+    signed = _single_signature_headers(request)
     try:
-        verify_webhook(request.headers, raw, secrets)
+        verify_webhook(signed, raw, secrets)
     except WebhookVerificationError as exc:
         raise _unverified(str(exc)) from None
-    webhook_id = request.headers["webhook-id"]
-    scope = f"webhook-reply:{recipient}"
-    claim = gw.idempotency.claim(scope, webhook_id, hashlib.sha256(raw).hexdigest())
+    # The id the signature covers is the id de-duplicated on: there is only one.
+    webhook_id = signed["webhook-id"]
+    scope = webhook_scope(recipient)
+    digest = hashlib.sha256(raw).hexdigest()
+    claim = gw.idempotency.claim(scope, webhook_id, digest)
     if claim.result is ClaimResult.REPLAY:
         assert claim.response is not None
         stored = claim.response
@@ -117,6 +154,8 @@ async def post_webhook_reply(request: web.Request) -> web.Response:
     try:
         try:
             data = json.loads(raw)
+        except RecursionError:
+            raise nested_too_deep() from None
         except (ValueError, UnicodeDecodeError):
             raise HttpProblem(
                 400,
@@ -124,7 +163,17 @@ async def post_webhook_reply(request: web.Request) -> web.Response:
                 title="Malformed Request",
                 detail="the body is not valid UTF-8 JSON; send one response object",
             ) from None
-        response = await accept_reply(gw, replies, recipient, data)
+        response = await accept_reply(
+            gw,
+            replies,
+            recipient,
+            data,
+            response_id=stable_id("webhook-reply", recipient, webhook_id),
+            extra_headers=[
+                (WEBHOOK_ID_HEADER, webhook_id.encode("utf-8", "surrogateescape")),
+                (BODY_SHA256_HEADER, digest.encode()),
+            ],
+        )
     except BaseException:
         gw.idempotency.release(scope, webhook_id)
         raise
@@ -146,6 +195,14 @@ def webhook_reply_routes(
 
     def register(app: web.Application, gw: GatewayState) -> None:
         ensure_replies(app, gw, auth=auth, sink=sink, directory=directory, kafka=kafka)
+        if sink is None:  # replies go to Kafka: what was accepted before a restart is read back first
+            connection = kafka or connection_of(gw)
+            topic = gw.settings.topic("responses")
+
+            async def recall(_app: web.Application) -> None:
+                await recall_webhook_replies(connection, topic, gw.idempotency, now=gw.clock())
+
+            app.on_startup.append(recall)
         app.router.add_post(PATH, post_webhook_reply)
         gw.openapi.add_operation(PATH, "post", _operation(gw.openapi))
 

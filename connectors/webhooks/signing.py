@@ -114,7 +114,7 @@ def verify_webhook(
         )
     webhook_id = lowered["webhook-id"]
     raw_ts = lowered["webhook-timestamp"].strip()
-    if not raw_ts.isdigit():
+    if not (raw_ts.isascii() and raw_ts.isdigit()):  # int() also takes other scripts' digits
         raise WebhookVerificationError(
             f"webhook-timestamp {raw_ts[:20]!r} is not a Unix time in whole seconds; reject it"
         )
@@ -134,15 +134,16 @@ def verify_webhook(
     secrets = [secret] if isinstance(secret, str) else list(secret)
     if not secrets:
         raise WebhookConfigError("verify_webhook was given no secret; pass the shared secret(s)")
-    offered: set[str] = set()
+    offered: set[bytes] = set()
     for entry in lowered["webhook-signature"].split():
         version, sep, value = entry.partition(",")
         if sep and version == "v1":
-            offered.add(value)
+            offered.add(value.encode("utf-8", "surrogateescape"))
     for s in secrets:
         expected = signature(key=decode_secret(s), webhook_id=webhook_id, timestamp=ts, body=body)
         digest = expected.removeprefix("v1,")
-        if any(hmac.compare_digest(digest, candidate) for candidate in offered):
+        # Bytes: compare_digest refuses non-ASCII str, and a header is the sender's to choose.
+        if any(hmac.compare_digest(digest.encode(), candidate) for candidate in offered):
             return
     raise WebhookVerificationError(
         "no webhook-signature entry matches the configured secret(s): the body was altered "

@@ -17,7 +17,7 @@ from streams.deadlines import ResponseOutcome
 from streams.progress import SourceProgress
 from streams.records import Source, dead_letter_out
 from streams.replies import reply_notices
-from streams.responses import SOURCE, check_response, unknown_message
+from streams.responses import SOURCE, check_response, predates_obligations, unknown_message
 
 log = structlog.get_logger(__name__)
 
@@ -68,6 +68,25 @@ def register_responses(
         response = checked.response
         assert response is not None
         async with deadlines.lock:
+            too_early = predates_obligations(
+                response, deadlines.engine.obligations_of(response.allegation_id)
+            )
+            if too_early is not None:
+                refused = dead_letter_out(
+                    key=message.key,
+                    value=message.value,
+                    headers=headers,
+                    source=source,
+                    reason=DeadLetterReason.VALIDATION_FAILED,
+                    message=too_early,
+                    now=now,
+                    codec=ctx.codec,
+                    producer=SOURCE,
+                )
+                await send_all(app, ctx, [refused])
+                metrics.observe_response(response.kind.value, "dead_lettered")
+                log.warning("response predates its obligations", allegation_id=response.allegation_id)
+                return
             try:
                 result = deadlines.engine.on_response(
                     allegation_id=response.allegation_id,

@@ -189,7 +189,8 @@ class ViewIndex:
             raw = record.original_key if record.original_key is not None else key
             if not raw:
                 return Ingested.IGNORED
-            digest = hashlib.sha256(record.original_value).hexdigest()[:16]  # held events share coordinates
+            # Held events share coordinates; v4 dead letters carry the digest instead of the bytes.
+            digest = (record.original_value_sha256 or hashlib.sha256(record.original_value).hexdigest())[:16]
             identity = ":".join(
                 (
                     record.source_topic,

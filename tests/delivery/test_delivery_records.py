@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 from connectors.delivery import ENDPOINT_HEADER, ChannelOutcome
@@ -50,7 +51,9 @@ def test_a_failed_channel_gives_one_dead_letter_and_one_escalation_with_stable_i
     again = records(failed(DeliveryChannel.WEBHOOK), delivered(DeliveryChannel.EMAIL))
     assert [r.route for r in first] == ["deadletter", "escalations"]
     letter = decode_model(first[0].value, DeadLetter)
-    assert letter.original_value == encode_model(NOTE)
+    assert (letter.original_value, letter.original_value_withheld) == (b"", True)
+    assert letter.original_value_sha256 == hashlib.sha256(encode_model(NOTE)).hexdigest()
+    assert {r.field: r.value for r in letter.redacted}["recipient"] == "PAK"
     assert (letter.source_topic, letter.source_offset, letter.reason.value) == (
         "sea.notify.PAK",
         42,

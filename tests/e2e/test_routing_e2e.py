@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 
 import pytest
@@ -117,7 +118,10 @@ def test_bad_input_is_dead_lettered_and_routing_continues(
 
     dead = letters(read_topic(kafka, f"{prefix}.deadletter", until=lambda vs: len(letters(vs)) >= 4))
     assert [d.reason for d in dead] == [reason for _, reason in cases]
-    assert [d.original_value for d in dead] == [value for value, _ in cases]
+    # The bytes stay on the bus's own topic; the dead letter carries their digest.
+    assert [(d.original_value, d.original_value_sha256) for d in dead] == [
+        (b"", hashlib.sha256(value).hexdigest()) for value, _ in cases
+    ]
     assert "nationality" in dead[2].message
     assert "incident_date" in dead[3].message
     assert process.proc.poll() is None

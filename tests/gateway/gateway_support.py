@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +14,7 @@ from publish.publish_support import Record, decode, event_ids, has_ids, read_rec
 from support import free_port
 
 from connectors.gateway import AgencyAuth, GatewayConfig, KafkaGatewayProducer, build_gateway_app
+from connectors.gateway.state import RouteModule
 from schemas.enums import PersonnelCategory
 from streams.config import Settings
 from streams.kafka_connection import KafkaConnection
@@ -67,6 +68,7 @@ async def serve(
     *,
     config: GatewayConfig | None = None,
     ack_timeout_s: float = 10,
+    extra_routes: Sequence[RouteModule] = (),
 ) -> AsyncIterator[Running]:
     """The gateway app with a real aiokafka producer, on 127.0.0.1:<free port>."""
     config = config or GatewayConfig(ack_timeout_s=ack_timeout_s, retry_after_s=3)
@@ -77,7 +79,11 @@ async def serve(
     )
     await producer.start()
     app = build_gateway_app(
-        settings=settings, producer=producer, auth=AgencyAuth.from_tokens(TOKENS), config=config
+        settings=settings,
+        producer=producer,
+        auth=AgencyAuth.from_tokens(TOKENS),
+        config=config,
+        extra_routes=extra_routes,
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

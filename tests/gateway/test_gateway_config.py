@@ -23,6 +23,13 @@ def test_shipped_file_loads_and_holds_no_agency(settings: Settings) -> None:
     config = load_gateway_config(settings, path=SHIPPED, known_entities=load_reporting_entities())
     assert config.agencies == ()
     assert (config.host, config.port) == ("127.0.0.1", 8080)
+    limit = config.rate_limit
+    assert (limit.enabled, limit.requests_per_minute, limit.burst, limit.max_clients) == (
+        True,
+        600,
+        60,
+        10_000,
+    )
 
 
 def test_agencies_and_environment_overrides(
@@ -46,6 +53,9 @@ def test_agencies_and_environment_overrides(
             "more than once",
         ),
         ("max_batch: 0\n", "max_batch"),
+        ("rate_limit:\n  requests_per_minute: 0\n", "rate_limit.requests_per_minute"),
+        ("rate_limit:\n  burst: -1\n", "rate_limit.burst"),
+        ("rate_limit:\n  per_hour: 5\n", "rate_limit.per_hour"),
         ("agencies: [\n", "not valid YAML"),
     ],
 )

@@ -206,3 +206,111 @@ def test_the_openapi_document_describes_both_routes(gateway: Any) -> None:
     assert "response_id" not in submission["required"]
     assert {"allegation_id", "kind", "responder"} <= set(submission["required"])
     assert set(paths["/v1/responses"]["post"]["responses"]) >= {"202", "400", "401", "403", "503"}
+
+
+# --- issue 13 item 6: one webhook-id, remembered across restarts; problems, never a crash ---------
+
+
+async def post_raw(url: str, body: bytes, headers: list[tuple[str, str]]) -> tuple[int, str, dict[str, Any]]:
+    """POST with headers as a list, so one name can be sent twice (urllib cannot)."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(url, data=body, headers=[("Content-Type", "application/json"), *headers]) as answer,
+    ):
+        return answer.status, answer.content_type, json.loads(await answer.read())
+
+
+def with_webhook_id(kafka: KafkaConnection, topic: str, webhook_id: str) -> list[Any]:
+    records = read_records(kafka, topic, until=lambda rs: True)
+    return [r for r in records if r.headers.get("seabus-webhook-id") == webhook_id.encode()]
+
+
+@pytest.mark.parametrize("header", ["webhook-id", "webhook-timestamp"])
+def test_a_captured_reply_resent_with_an_extra_header_is_a_400(
+    gateway: Any, settings: Settings, kafka: KafkaConnection, header: str
+) -> None:
+    body = reply("SYNTH-RPL-0101")
+    captured = signed(body, FRA_SECRET)
+    url_path = "/v1/webhook-replies/FRA"
+    extra = {
+        "webhook-id": f"msg_{uuid.uuid4().hex}",
+        "webhook-timestamp": str(int(datetime.now(UTC).timestamp()) - 1),
+    }
+
+    async def scenario(url: str) -> list[tuple[int, str, dict[str, Any]]]:
+        first = await post_raw(f"{url}{url_path}", body, list(captured.items()))
+        # The attack: the same signed reply, with an earlier header of the same name in front.
+        twice = [(header, extra[header]), *captured.items()]
+        return [
+            first,
+            await post_raw(f"{url}{url_path}", body, twice),
+            await post_raw(f"{url}{url_path}", body, twice),
+        ]
+
+    (first, _, answer), *resent = gateway(scenario)
+    assert first == 202
+    for status, content_type, problem in resent:
+        assert (status, content_type, problem["type"]) == (
+            400,
+            "application/problem+json",
+            "urn:seabus:problem:malformed-request",
+        )
+        assert header in problem["detail"]
+    assert len(with_webhook_id(kafka, settings.topic("responses"), captured["webhook-id"])) == 1
+    assert answer["response_id"]
+
+
+def test_a_resend_after_a_gateway_restart_is_recognised(
+    gateway: Any, settings: Settings, kafka: KafkaConnection
+) -> None:
+    body = reply("SYNTH-RPL-0102")
+    headers = signed(body, FRA_SECRET)
+    path = "/v1/webhook-replies/FRA"
+    # Two gateway apps one after the other: the second starts with an empty memory of its own.
+    first, answer, _ = gateway(lambda url: call(f"{url}{path}", body, headers))
+    again, replayed, replay_headers = gateway(lambda url: call(f"{url}{path}", body, headers))
+    assert (first, again) == (202, 202)
+    assert replayed == answer
+    assert replay_headers.get("Idempotent-Replayed") == "true"
+    assert len(with_webhook_id(kafka, settings.topic("responses"), headers["webhook-id"])) == 1
+    # Another body under the same id after the restart is still a reuse, not a new reply.
+    other = reply("SYNTH-RPL-0102", responder="SYNTH-OTHER-DESK")
+    reuse = sign_with_id(other, headers["webhook-id"])
+    status, problem, _ = gateway(lambda url: call(f"{url}{path}", other, reuse))
+    assert (status, problem["type"]) == (422, "urn:seabus:problem:idempotency-key-reused")
+
+
+def sign_with_id(body: bytes, webhook_id: str) -> dict[str, str]:
+    return signed(body, FRA_SECRET, webhook_id=webhook_id)
+
+
+def test_a_non_ascii_signature_is_a_401_problem(gateway: Any) -> None:
+    body = reply("SYNTH-RPL-0103")
+    headers = {**signed(body, FRA_SECRET), "webhook-signature": "v1,sïgnätürë=="}
+    status, content_type, problem = gateway(
+        lambda url: post_raw(f"{url}/v1/webhook-replies/FRA", body, list(headers.items()))
+    )
+    assert (status, content_type, problem["type"]) == (
+        401,
+        "application/problem+json",
+        "urn:seabus:problem:unauthenticated",
+    )
+
+
+def test_json_nested_100k_deep_is_a_400_problem_on_both_routes(gateway: Any) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+
+    async def scenario(url: str) -> list[tuple[int, str, dict[str, Any]]]:
+        by_token = await post_raw(f"{url}/v1/responses", deep, list(bearer(FRA_TOKEN).items()))
+        by_signature = await post_raw(
+            f"{url}/v1/webhook-replies/FRA", deep, list(signed(deep, FRA_SECRET).items())
+        )
+        return [by_token, by_signature]
+
+    for status, content_type, problem in gateway(scenario):
+        assert (status, content_type, problem["type"]) == (
+            400,
+            "application/problem+json",
+            "urn:seabus:problem:malformed-request",
+        )
+        assert "nested too deeply" in problem["detail"]

@@ -8,20 +8,20 @@ from support.routing import NOW, event, make_intake
 
 from schemas.cloudevents import parse_headers
 from schemas.codec import Codec, decode_model, default_codec, encode_model
-from schemas.enums import DeadLetterReason, EscalationLevel
+from schemas.enums import DeadLetterReason, EscalationLevel, PersonnelCategory
 from schemas.limits import (
     DEAD_LETTER_HEADERS_BYTES,
     DEAD_LETTER_MAX_BYTES,
     DEAD_LETTER_MAX_HEADERS,
     DEAD_LETTER_MESSAGE_BYTES,
-    DEAD_LETTER_VALUE_BYTES,
     ESCALATION_MAX_BYTES,
     ESCALATION_REASON_BYTES,
     MAX_KEY_BYTES,
 )
-from schemas.models import DeadLetter, Escalation
+from schemas.models import Confidential, DeadLetter, Escalation
 from streams.intake import Outcome
 from streams.records import Outbound, Source, dead_letter_out, escalation_out
+from streams.synthetic import synthetic_allegation, synthetic_event
 
 SRC = Source(topic="t.allegations", partition=3, offset=41)
 BIG_VALUE = bytes(range(256)) * 3906 + b"\x01" * 65  # 1,000,001 bytes
@@ -54,8 +54,7 @@ def test_a_megabyte_value_and_a_400_kb_key_make_a_small_dead_letter_with_their_d
     assert len(BIG_VALUE) == 1_000_001
     out, dl = letter()
     assert len(out.value) < 64 * 1024
-    assert dl.original_value == BIG_VALUE[:DEAD_LETTER_VALUE_BYTES]
-    assert dl.original_value_truncated
+    assert (dl.original_value, dl.original_value_withheld) == (b"", True)
     assert dl.original_value_size == len(BIG_VALUE)
     assert dl.original_value_sha256 == hashlib.sha256(BIG_VALUE).hexdigest()
     assert dl.original_key == BIG_KEY[:MAX_KEY_BYTES]
@@ -69,11 +68,12 @@ def test_a_megabyte_value_and_a_400_kb_key_make_a_small_dead_letter_with_their_d
     assert (dl.source_topic, dl.source_partition, dl.source_offset) == ("t.allegations", 3, 41)
 
 
-def test_a_small_record_is_kept_whole_with_its_digest() -> None:
+def test_a_small_record_keeps_its_key_headers_and_digest_but_not_its_bytes() -> None:
     value = b'{"not": "avro"}'
     headers = [("ce_id", b"1"), ("x-empty", b"")]
     out, dl = letter(key=b"SYNTH-2026-0001", value=value, headers=headers)
-    assert (dl.original_key, dl.original_value) == (b"SYNTH-2026-0001", value)
+    assert (dl.original_key, dl.original_value, dl.original_value_withheld) == (b"SYNTH-2026-0001", b"", True)
+    assert [(r.field, r.value) for r in dl.redacted] == [("format", "not Avro single-object encoding")]
     assert [(h.key, h.value) for h in dl.original_headers] == headers
     assert not (dl.original_key_truncated)
     assert not (dl.original_value_truncated)
@@ -200,7 +200,57 @@ def test_a_codec_limit_below_the_budget_keeps_digests_and_drops_the_copies() -> 
     """max_message_bytes may be configured as low as 10,000: a dead letter must still be writable."""
     out, dl = letter(codec=Codec(max_bytes=10_000), headers=[("h", b"v" * 1000)] * 8, message="x" * 100_000)
     assert len(out.value) <= 10_000
-    assert (dl.original_value, dl.original_value_truncated, dl.original_headers) == (b"", True, ())
+    assert (dl.original_value, dl.original_value_withheld, dl.original_headers) == (b"", True, ())
     assert dl.original_headers_truncated
     assert dl.original_value_sha256 == hashlib.sha256(BIG_VALUE).hexdigest()
     assert dl.original_key_sha256 == hashlib.sha256(BIG_KEY).hexdigest()
+
+
+def test_a_dead_letter_never_carries_the_narrative_or_free_text() -> None:
+    """Issue 13 item 6: the redacted form shows record type, schema and identifiers; the rest stays out."""
+
+    marker = "SYNTHETIC-NARRATIVE-MARKER victim testimony"
+    allegation = synthetic_allegation(
+        subjects=[("SYNTH-SUBJ-DL-1", "FRA", None, PersonnelCategory.STAFF_MEMBER)], reported_at=NOW
+    ).model_copy(update={"confidential": Confidential(narrative=marker)})
+    event = synthetic_event(
+        allegation_id="SYNTH-DL-0001",
+        sequence=3,
+        reporting_entity="MINUSCA",
+        allegation=allegation,
+        published_at=NOW,
+    )
+    value = encode_model(event)
+    out, dl = letter(key=b"SYNTH-DL-0001", value=value)
+    assert marker.encode() not in out.value
+    assert b"SYNTH-SUBJ-DL-1" not in out.value  # subjects are not among the shown fields either
+    shown = {r.field: r.value for r in dl.redacted}
+    assert shown == {
+        "record_type": "AllegationEvent",
+        "schema": "allegation_event v1",
+        "allegation_id": "SYNTH-DL-0001",
+        "event_id": event.event_id,
+        "event_type": event.event_type.value,
+        "sequence": "3",
+        "reporting_entity": "MINUSCA",
+    }
+    assert dl.original_value_sha256 == hashlib.sha256(value).hexdigest()
+
+
+def test_an_identifier_that_is_not_one_is_shown_only_by_its_length() -> None:
+    text = "SYNTHETIC free text pasted where an id belongs"
+    value = default_codec().encode(
+        "Response",
+        {
+            "response_id": "not-a-uuid",
+            "allegation_id": text,
+            "recipient": "FRA",
+            "kind": "ACKNOWLEDGED",
+            "responder": "SYNTH-DESK",
+            "responded_at": NOW,
+        },
+    )
+    _, dl = letter(key=b"k", value=value)
+    shown = {r.field: r.value for r in dl.redacted}
+    assert shown["allegation_id"] == f"<{len(text)} characters, not shown>"
+    assert text.encode() not in encode_model(dl)
