@@ -76,10 +76,16 @@ SATISFIES: dict[ObligationKind, frozenset[ResponseKind]] = {
         ResponseKind.INTERIM_ACTION_TAKEN,
         ResponseKind.PROGRESS_REPORTED,
         ResponseKind.OUTCOME_REPORTED,
+        ResponseKind.ACTION_TAKEN_REPORTED,
+        ResponseKind.REFERRAL_DECIDED,
     },
     # A reported outcome implies the state did investigate, hence decided.
     ObligationKind.DECIDE: _DECISIONS | {ResponseKind.OUTCOME_REPORTED},
     ObligationKind.REPORT_OUTCOME: frozenset({ResponseKind.OUTCOME_REPORTED}),
+    ObligationKind.REPORT_ACTION_TAKEN: frozenset({ResponseKind.ACTION_TAKEN_REPORTED}),
+    # The UN-side investigation is answered by its outcome.
+    ObligationKind.INVESTIGATE: frozenset({ResponseKind.OUTCOME_REPORTED}),
+    ObligationKind.DECIDE_REFERRAL: frozenset({ResponseKind.REFERRAL_DECIDED}),
 }
 """Which response kinds answer (satisfy) which obligation."""
 
@@ -95,6 +101,18 @@ _VERBS = {
     ObligationKind.REPORT_OUTCOME: (
         "report the investigation outcome of",
         "reported the investigation outcome of",
+    ),
+    ObligationKind.REPORT_ACTION_TAKEN: (
+        "report the action taken on",
+        "reported the action taken on",
+    ),
+    ObligationKind.INVESTIGATE: (
+        "investigate and report the outcome of",
+        "reported the outcome of its investigation of",
+    ),
+    ObligationKind.DECIDE_REFERRAL: (
+        "decide on referral for criminal accountability of",
+        "decided on referral for criminal accountability of",
     ),
 }
 

@@ -85,7 +85,8 @@ def test_a_message_of_another_type_is_refused_when_a_type_is_expected() -> None:
     with pytest.raises(CodecError) as err:
         decode(data, expected_type="AllegationEvent")
     assert err.value.reason is CodecReason.SCHEMA_INVALID
-    assert "value is a Response (response v1) where a AllegationEvent was expected" in str(err.value)
+    latest = default_registry().latest("Response").version
+    assert f"value is a Response (response v{latest}) where a AllegationEvent was expected" in str(err.value)
     with pytest.raises(CodecError):
         decode_model(data, AllegationEvent)
 
@@ -116,7 +117,7 @@ def test_missing_required_and_unknown_fields_are_refused() -> None:
     del datum["responder"]
     with pytest.raises(
         CodecError,
-        match=r"SCHEMA_INVALID: response v1 cannot hold this datum: responder: is required and missing",
+        match=r"SCHEMA_INVALID: response v\d+ cannot hold this datum: responder: is required and missing",
     ):
         encode("Response", datum)
     extra = {**testing.synthetic_response().to_avro(), "responder_name": "x"}
@@ -161,8 +162,8 @@ def test_data_of_every_older_version_decodes_as_the_latest(schema_copy: Any) -> 
     new_bytes = codec.encode(
         "Response", {**old.to_avro(), "kind": "CLARIFICATION_REQUESTED", "channel_hint": "e-mail"}
     )
-    assert codec.peek_writer(new_bytes).version == 2
-    # A bus that only knows v1 has never seen v2's fingerprint.
+    assert codec.peek_writer(new_bytes).version == default_registry().latest("Response").version + 1
+    # A bus that only knows the shipped versions has never seen the new fingerprint.
     with pytest.raises(CodecError) as err:
         decode(new_bytes)
     assert err.value.reason is CodecReason.UNKNOWN_FINGERPRINT
