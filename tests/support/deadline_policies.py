@@ -6,6 +6,9 @@ from pathlib import Path
 
 FAST = """
 version: 1
+# The synthetic events of these tests are reported at a fixed date in the past;
+# the ladders under test count from receipt.
+count_from: received
 closing:
   events: [CLOSED, WITHDRAWN]
   statuses: [SUBSTANTIATED, NOT_SUBSTANTIATED, CLOSED_OTHER_CIRCUMSTANCES]
