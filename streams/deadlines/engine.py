@@ -307,8 +307,9 @@ class DeadlineEngine:
 
         ``recipient`` is who answers (an alpha-3 code or an office); ``responder``
         and ``response_id`` are recorded on what the response satisfies. A
-        response kind that opens policies (``opened_by: {response: ...}``)
-        creates their obligations, counted from ``responded_at``.
+        response kind that opens policies (``opened_by: {response: ...}``; with
+        ``answering: KIND`` only when it answered such an obligation of the
+        responder) creates their obligations, counted from ``responded_at``.
         """
         record = self._allegations.get(allegation_id)
         if record is None:
@@ -334,13 +335,15 @@ class DeadlineEngine:
                 if after != before:
                     self._save(key, after)
                     changed.append(after)
-            opened = self._open_triggered(
-                allegation_id,
+            opened: list[Obligation] = []
+            answered = sorted({str(o.kind) for o in changed})
+            for trigger in (
                 Trigger(response=str(kind)),
-                by=recipient,
-                start=responded_at,
-                now=received_at or responded_at,
-            )
+                *(Trigger(str(kind), answering=k) for k in answered),
+            ):
+                opened += self._open_triggered(
+                    allegation_id, trigger, by=recipient, start=responded_at, now=received_at or responded_at
+                )
             return ResponseResult(ResponseOutcome.APPLIED, (*changed, *opened))
         if recipient in current.routed:
             early = PendingResponse(

@@ -164,10 +164,16 @@ class CaseFacts:
 
 @dataclass(frozen=True, slots=True)
 class Trigger:
-    """What opens an ``opened_by`` policy: a response kind, or an obligation kind overdue."""
+    """What opens an ``opened_by`` policy: a response kind, or an obligation kind overdue.
+
+    ``answering`` narrows a response trigger to a response that answers (satisfies or
+    releases) an obligation of that kind of the responder: a decline opens the UN-side
+    investigation only when it answers a request for a national investigation officer.
+    """
 
     response: str | None = None
     overdue: str | None = None
+    answering: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,6 +443,7 @@ class _When(_FileModel):
 class _TriggerModel(_FileModel):
     response: Annotated[ResponseKind, BeforeValidator(_member(ResponseKind))] | None = None
     overdue: Annotated[ObligationKind, BeforeValidator(_member(ObligationKind))] | None = None
+    answering: Annotated[ObligationKind, BeforeValidator(_member(ObligationKind))] | None = None
 
     @model_validator(mode="after")
     def _one(self) -> _TriggerModel:
@@ -445,12 +452,15 @@ class _TriggerModel(_FileModel):
                 "an opened_by entry gives exactly one of 'response' or 'overdue'. "
                 "Write e.g. '{response: INVESTIGATION_DECLINED}' or '{overdue: DECIDE}'"
             )
+        if self.answering is not None and self.response is None:
+            raise ValueError("'answering' narrows a response trigger. Add 'response' or drop 'answering'")
         return self
 
     def value(self) -> Trigger:
         return Trigger(
             response=None if self.response is None else str(self.response),
             overdue=None if self.overdue is None else str(self.overdue),
+            answering=None if self.answering is None else str(self.answering),
         )
 
 

@@ -223,14 +223,16 @@ def test_who_owes_what_follows_the_facts(
 
 def test_a_decline_or_an_unanswered_request_opens_a_un_investigation(shipped: PolicySet) -> None:
     contingent = CaseFacts.of(_allegation(), urgency=shipped.urgency)  # as OIOS sees it
-    for trigger in (Trigger(response="INVESTIGATION_DECLINED"), Trigger(overdue="DECIDE")):
+    declined = Trigger(response="INVESTIGATION_DECLINED", answering="DECIDE")
+    assert shipped.plan(OIOS, contingent, trigger=Trigger(response="INVESTIGATION_DECLINED")) == []
+    for trigger in (declined, Trigger(overdue="DECIDE")):
         assert _kinds(shipped, OIOS, contingent, trigger=trigger) == ["INVESTIGATE"]
         assert shipped.plan(MS, contingent, trigger=trigger) == []
     # The UN does not investigate non-UN forces.
     foreign = CaseFacts.of(_allegation(source_stream=SourceStream.NON_UN_FORCE), urgency=shipped.urgency)
-    assert shipped.plan(OIOS, foreign, trigger=Trigger(response="INVESTIGATION_DECLINED")) == []
+    assert shipped.plan(OIOS, foreign, trigger=declined) == []
     # A joint investigation: OIOS owes the outcome too.
-    joint = Trigger(response="INVESTIGATION_JOINT_OIOS")
+    joint = Trigger(response="INVESTIGATION_JOINT_OIOS", answering="DECIDE")
     assert _kinds(shipped, OIOS, contingent, trigger=joint) == ["REPORT_OUTCOME"]
     # Triggered policies are never planned at notification.
     assert "INVESTIGATE" not in _kinds(shipped, OIOS, contingent)
@@ -402,6 +404,11 @@ BAD_POLICIES = [
         {"opened_by": [{"response": "INVESTIGATION_DECLINED", "overdue": "DECIDE"}]},
         ["'ack-fast'", "exactly one of 'response' or 'overdue'"],
         id="trigger-both",
+    ),
+    pytest.param(
+        {"opened_by": [{"overdue": "DECIDE", "answering": "DECIDE"}]},
+        ["'ack-fast'", "'answering' narrows a response trigger"],
+        id="answering-alone",
     ),
 ]
 

@@ -202,6 +202,22 @@ def test_a_decline_opens_a_un_investigation_that_oios_can_answer(shipped: Policy
     assert [(o.key, o.state) for o in answer.changed] == [(opened[0].key, ObligationState.SATISFIED)]
 
 
+def test_a_decline_that_answers_no_request_to_decide_opens_nothing(shipped: PolicySet) -> None:
+    engine = engine_for(shipped)
+    route(engine, allegation_event("SYNTH-F-9", STAFF_FRA, reported=at(0)), at(0))
+    result = engine.on_response(
+        allegation_id="SYNTH-F-9",
+        recipient="FRA",
+        kind=ResponseKind.INVESTIGATION_DECLINED,
+        responded_at=at(30),
+    )
+    # It acknowledges (any substantive reply does), and that is all: FRA owed no decision.
+    assert [(o.recipient, str(o.kind), o.state) for o in result.changed] == [
+        ("FRA", "ACKNOWLEDGE", ObligationState.SATISFIED)
+    ]
+    assert "INVESTIGATE" not in kinds(engine.obligations_of("SYNTH-F-9"))
+
+
 def test_a_joint_investigation_obliges_oios_to_report_the_outcome(shipped: PolicySet) -> None:
     engine = engine_for(shipped)
     route(engine, allegation_event("SYNTH-F-8", CONTINGENT_KEN, reported=at(0)), at(0))

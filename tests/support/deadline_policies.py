@@ -106,7 +106,7 @@ policies:
   - name: facts-un-investigation
     obligation: INVESTIGATE
     recipient_classes: [OIOS]
-    opened_by: [{response: INVESTIGATION_DECLINED}, {overdue: DECIDE}]
+    opened_by: [{response: INVESTIGATION_DECLINED, answering: DECIDE}, {overdue: DECIDE}]
     when: {source_stream: [UN_PERSONNEL]}
     window: {duration: PT1H}
   - name: facts-vra-acknowledge
