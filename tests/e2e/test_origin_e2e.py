@@ -16,6 +16,7 @@ import pytest
 from kafka import KafkaProducer
 from support import unique_prefix
 from support.bus import BusPool, BusProcess, read_topic
+from support.notify import notifications_among
 from support.reading import read_records
 from support.routing import event
 
@@ -59,7 +60,7 @@ def send(
 
 def notifications(kafka: KafkaConnection, prefix: str, until: object) -> list[Notification]:
     values = read_topic(kafka, f"{prefix}.notify.OSC", until=until, timeout=120)  # type: ignore[arg-type]
-    return [decode_model(v, Notification) for v in values]
+    return notifications_among(values)
 
 
 def letters_for(kafka: KafkaConnection, prefix: str, aid: str, count: int) -> list[DeadLetter]:
@@ -93,7 +94,7 @@ def test_an_event_on_its_entitys_inbound_topic_is_forwarded_with_its_origin(
     report = event(aid, subjects=SUBJECTS)
     send(producer, f"{prefix}.inbound.MINUSCA", aid, encode_model(report), forged_header)
     routed = notifications(
-        kafka, prefix, lambda vs: any(decode_model(v, Notification).allegation_id == aid for v in vs)
+        kafka, prefix, lambda vs: any(n.allegation_id == aid for n in notifications_among(vs))
     )
     assert any(n.allegation_id == aid and n.source_event_id == report.event_id for n in routed)
     forwarded = [
@@ -142,9 +143,7 @@ def test_another_entitys_update_is_refused_and_cannot_pre_empt_the_owners_ids(
     aid = "SYNTH-ORIGIN-0003"
     report = event(aid, subjects=SUBJECTS)
     send(producer, f"{prefix}.inbound.MINUSCA", aid, encode_model(report))
-    notifications(
-        kafka, prefix, lambda vs: any(decode_model(v, Notification).allegation_id == aid for v in vs)
-    )
+    notifications(kafka, prefix, lambda vs: any(n.allegation_id == aid for n in notifications_among(vs)))
     # MONUSCO, as itself: withdraws MINUSCA's allegation, and pre-publishes the id of MINUSCA's next event.
     owner_next = event(
         aid,
@@ -166,12 +165,9 @@ def test_another_entitys_update_is_refused_and_cannot_pre_empt_the_owners_ids(
     send(producer, f"{prefix}.inbound.MINUSCA", aid, encode_model(owner_next))
 
     def to_ury(values: list[bytes]) -> bool:
-        return any(decode_model(v, Notification).allegation_id == aid for v in values)
+        return any(n.allegation_id == aid for n in notifications_among(values))
 
-    ury = [
-        decode_model(v, Notification)
-        for v in read_topic(kafka, f"{prefix}.notify.URY", until=to_ury, timeout=120)
-    ]
+    ury = notifications_among(read_topic(kafka, f"{prefix}.notify.URY", until=to_ury, timeout=120))
     assert [n.source_event_id for n in ury if n.allegation_id == aid] == [owner_next.event_id]
     assert not any(
         u.allegation_id == aid and u.state.value == "CANCELLED"
@@ -193,7 +189,7 @@ def test_a_reply_on_the_states_inbound_topic_counts_and_a_forged_one_does_not(
     read_topic(
         kafka,
         f"{prefix}.notify.FRA",
-        until=lambda vs: any(decode_model(v, Notification).allegation_id == aid for v in vs),
+        until=lambda vs: any(n.allegation_id == aid for n in notifications_among(vs)),
         timeout=120,
     )
 
