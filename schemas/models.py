@@ -296,6 +296,7 @@ class Escalation(SeabusRecord):
     due_at: Timestamp | None = None
     fired_at: Timestamp
     reason: str
+    obligation_keys: tuple[str, ...] = ()
 
 
 class KafkaHeader(SeabusModel):

@@ -68,6 +68,22 @@ class PartitionedTable(faust.Table[Any, Any]):
             )
         return found
 
+    def adopt(self, key: Any, like: Any) -> None:
+        """Place a key that a timer is about to create in the partition of ``like``.
+
+        A timer has no current event; an obligation it opens belongs to the same
+        allegation, hence the same partition, as the obligation that caused it.
+        """
+        if faust.current_event() is not None:
+            return
+        partition = self.partition_for_key(like)
+        assert partition is not None
+        rocks = self._rocks
+        if rocks is None:
+            self.key_partitions[key] = partition
+        else:
+            faust_compat.key_index(rocks)[faust_compat.encode_key(rocks, key)] = partition
+
     def apply_changelog_batch(self, batch: Iterable[EventT[Any]]) -> None:
         events = list(batch)
         if self._rocks is None:

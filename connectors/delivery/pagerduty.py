@@ -27,6 +27,7 @@ SEVERITY: dict[EscalationLevel, str] = {
     EscalationLevel.REMINDER: "info",
     EscalationLevel.OVERDUE: "warning",
     EscalationLevel.SECOND_LEVEL: "critical",
+    EscalationLevel.OVERDUE_SUMMARY: "warning",
     EscalationLevel.UNROUTABLE: "error",
     EscalationLevel.DELIVERY_FAILED: "error",
     EscalationLevel.ENDPOINT_DISABLED: "error",

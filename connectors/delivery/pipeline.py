@@ -43,7 +43,14 @@ __all__ = ["DeliveryPipeline", "Incoming"]
 
 log = structlog.get_logger(__name__)
 
-DEADLINE_LEVELS = frozenset({EscalationLevel.REMINDER, EscalationLevel.OVERDUE, EscalationLevel.SECOND_LEVEL})
+DEADLINE_LEVELS = frozenset(
+    {
+        EscalationLevel.REMINDER,
+        EscalationLevel.OVERDUE,
+        EscalationLevel.SECOND_LEVEL,
+        EscalationLevel.OVERDUE_SUMMARY,  # what an import found already overdue, to the owing party
+    }
+)
 """The escalations that travel on notify topics (the others go to on-call only)."""
 
 

@@ -25,6 +25,7 @@ _STEP = {
     EscalationLevel.REMINDER: "Reminder: a reply is due soon",
     EscalationLevel.OVERDUE: "Overdue: the reply was due and has not arrived",
     EscalationLevel.SECOND_LEVEL: "Second level: raised to the Special Coordinator",
+    EscalationLevel.OVERDUE_SUMMARY: "Overdue at import: replies were already due when the bus learnt of the cases",
     EscalationLevel.UNROUTABLE: "Unroutable: no Member State could be determined",
     EscalationLevel.DELIVERY_FAILED: "Delivery failed: a recipient was not told",
     EscalationLevel.ENDPOINT_DISABLED: "Webhook endpoint disabled (410 Gone)",
@@ -51,6 +52,10 @@ def escalation_lines(e: Escalation, *, time_zone: str | None = None) -> list[str
         lines.append(f"Obligation:           {e.obligation.value}")
     if e.due_at is not None:
         lines.append(f"Due:                  {_when(e.due_at, time_zone)}")
+    if e.obligation_keys:  # an OVERDUE_SUMMARY: what it stands for (ids only)
+        shown = ", ".join(e.obligation_keys[:20])
+        more = f" and {len(e.obligation_keys) - 20} more" if len(e.obligation_keys) > 20 else ""
+        lines.append(f"Covers:               {len(e.obligation_keys)} obligation(s): {shown}{more}")
     lines += [
         f"Raised:               {_when(e.fired_at, time_zone)}",
         f"Escalation id:        {e.escalation_id}",

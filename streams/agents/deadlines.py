@@ -35,7 +35,6 @@ from streams.context import BusContext
 from streams.deadlines import DeadlineEngine
 from streams.deadlines.codec import ValueFormat, decode
 from streams.deadlines.obligations import EscalationDraft, Obligation
-from streams.deadlines.policy import CaseFacts
 from streams.records import Outbound
 from streams.tables import DeferredWrites, PartitionedTable, changelog_config
 
@@ -81,29 +80,11 @@ class Deadlines:
         self, event: AllegationEvent, recipients: dict[str, RecipientClass], now: datetime
     ) -> dict[str, list[NoticeObligation]]:
         """Cancel on closing, then create each recipient's obligations; returns the open ones."""
-        self.engine.on_allegation_event(
-            allegation_id=event.allegation_id,
-            event_type=event.event_type.value,
-            status=event.allegation.status.value,
-            at=now,
-        )
-        self.engine.on_routed(
-            allegation_id=event.allegation_id,
-            recipients=recipients,
-            reporting_entity=event.reporting_entity,
-        )
-        case = CaseFacts.of(event.allegation)
-        out: dict[str, list[NoticeObligation]] = {}
-        for recipient, rclass in recipients.items():
-            current = self.engine.on_notification(
-                allegation_id=event.allegation_id,
-                recipient=recipient,
-                recipient_class=rclass,
-                case=case,
-                notified_at=now,
-            )
-            out[recipient] = [NoticeObligation(kind=o.kind, due_at=o.due_at) for o in current if o.is_open]
-        return out
+        current = self.engine.on_event(event, recipients, now)
+        return {
+            recipient: [NoticeObligation(kind=o.kind, due_at=o.due_at) for o in obligations if o.is_open]
+            for recipient, obligations in current.items()
+        }
 
     def commit(self) -> list[str]:
         """Write what one step changed; returns the changed obligation keys.
@@ -222,6 +203,7 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
         allegations=records_deferred,
         calendar_for=ctx.calendar_for,
         value_format=ValueFormat.JSON_BYTES,
+        adopt=obligations.adopt,
     )
     deadlines = Deadlines(
         ctx=ctx,
@@ -258,7 +240,8 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
                     "escalation fired",
                     allegation_id=d.allegation_id,
                     recipient=d.recipient,
-                    obligation=d.obligation.value,
+                    obligation=None if d.obligation is None else d.obligation.value,
+                    covers=len(d.obligation_keys) or None,
                     level=d.level.value,
                     repeat=d.repeat,
                     escalation_id=d.escalation_id,

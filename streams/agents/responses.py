@@ -95,6 +95,7 @@ def register_responses(
                     responded_at=response.responded_at,
                     responder=response.responder,
                     response_id=response.response_id,
+                    received_at=now,
                 )
                 outbound = []
                 if result.outcome in (ResponseOutcome.UNKNOWN_ALLEGATION, ResponseOutcome.UNKNOWN_RECIPIENT):

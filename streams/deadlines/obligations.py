@@ -15,12 +15,18 @@ Steps fire in that order, each once. After downtime every pending reminder and
 level still fires once, in order, but only the latest repeat that fell due is
 emitted; the repeats skipped over are recorded as done, so an outage of weeks
 does not flood on-call with a burst of identical escalations.
+
+An obligation already overdue when it is created (a case reported in the past,
+imported now) is ``summary_pending``: its steps up to now are not sent one by
+one but marked as done, and it is counted in one ``OVERDUE_SUMMARY`` per
+recipient (:func:`summary_draft`); its later steps fire as usual.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -49,6 +55,7 @@ __all__ = [
     "apply_response",
     "cancel",
     "escalation_id",
+    "fast_forward",
     "fire_due",
     "merge_planned",
     "next_step",
@@ -56,6 +63,8 @@ __all__ = [
     "obligation_key",
     "plan_obligations",
     "schedule",
+    "summary_draft",
+    "summary_time",
 ]
 
 ESCALATION_NAMESPACE = uuid.UUID("6f1d7f2e-5c7b-4f0a-9a51-5ea5b0e1d0c1")
@@ -76,10 +85,16 @@ SATISFIES: dict[ObligationKind, frozenset[ResponseKind]] = {
         ResponseKind.INTERIM_ACTION_TAKEN,
         ResponseKind.PROGRESS_REPORTED,
         ResponseKind.OUTCOME_REPORTED,
+        ResponseKind.ACTION_TAKEN_REPORTED,
+        ResponseKind.REFERRAL_DECIDED,
     },
     # A reported outcome implies the state did investigate, hence decided.
     ObligationKind.DECIDE: _DECISIONS | {ResponseKind.OUTCOME_REPORTED},
     ObligationKind.REPORT_OUTCOME: frozenset({ResponseKind.OUTCOME_REPORTED}),
+    ObligationKind.REPORT_ACTION_TAKEN: frozenset({ResponseKind.ACTION_TAKEN_REPORTED}),
+    # The UN-side investigation is answered by its outcome.
+    ObligationKind.INVESTIGATE: frozenset({ResponseKind.OUTCOME_REPORTED}),
+    ObligationKind.DECIDE_REFERRAL: frozenset({ResponseKind.REFERRAL_DECIDED}),
 }
 """Which response kinds answer (satisfy) which obligation."""
 
@@ -95,6 +110,18 @@ _VERBS = {
     ObligationKind.REPORT_OUTCOME: (
         "report the investigation outcome of",
         "reported the investigation outcome of",
+    ),
+    ObligationKind.REPORT_ACTION_TAKEN: (
+        "report the action taken on",
+        "reported the action taken on",
+    ),
+    ObligationKind.INVESTIGATE: (
+        "investigate and report the outcome of",
+        "reported the outcome of its investigation of",
+    ),
+    ObligationKind.DECIDE_REFERRAL: (
+        "decide on referral for criminal accountability of",
+        "decided on referral for criminal accountability of",
     ),
 }
 
@@ -148,8 +175,11 @@ class Obligation(_Value):
     answered_response_id: str | None = None
     cancelled_at: AwareDatetime | None = None
     cancel_reason: str | None = None
+    window_start: AwareDatetime | None = None
+    summary_pending: bool = False
+    opened_by: str | None = None
 
-    _to_utc = field_validator("created_at", "due_at", "answered_at", "cancelled_at")(_utc)
+    _to_utc = field_validator("created_at", "due_at", "answered_at", "cancelled_at", "window_start")(_utc)
 
     @property
     def key(self) -> str:
@@ -186,7 +216,7 @@ class EscalationDraft(_Value):
     allegation_id: str
     recipient: str
     recipient_class: RecipientClass
-    obligation: ObligationKind
+    obligation: ObligationKind | None
     policy: str
     level: EscalationLevel
     repeat: int
@@ -195,6 +225,7 @@ class EscalationDraft(_Value):
     fire_at: AwareDatetime
     fired_at: AwareDatetime
     reason: str
+    obligation_keys: tuple[str, ...] = ()
 
     def to_record(self) -> Escalation:
         """The contract record for ``sea.escalations`` (key: ``allegation_id``)."""
@@ -208,6 +239,7 @@ class EscalationDraft(_Value):
             due_at=self.due_at,
             fired_at=self.fired_at,
             reason=self.reason,
+            obligation_keys=self.obligation_keys,
         )
 
 
@@ -223,25 +255,41 @@ def plan_obligations(
     notified_at: datetime,
     policies: PolicySet,
     calendar: WorkingCalendar | None = None,
+    window_start: datetime | None = None,
+    chosen: Sequence[Policy] | None = None,
+    opened_by: str | None = None,
 ) -> list[Obligation]:
-    """The obligations a notification creates, due by the recipient's calendar.
+    """The obligations a notification (or a trigger) creates, due by the recipient's calendar.
+
+    Windows count from ``window_start`` (a past ``reported_at``; never after
+    ``notified_at``), else from ``notified_at``; one already over by then is
+    born ``summary_pending``. ``chosen`` replaces the policy selection (the
+    caller picked what a status or a trigger opens).
 
     Pure: calling it again yields the same values; use :func:`merge_planned` so
     an obligation that already exists keeps its due time and history.
     """
     working = calendar if calendar is not None else policies.calendar()
-    return [
-        Obligation(
-            allegation_id=allegation_id,
-            recipient=recipient,
-            recipient_class=recipient_class,
-            kind=policy.obligation,
-            policy=policy.name,
-            created_at=notified_at,
-            due_at=policy.window.due(notified_at, working),
+    start = notified_at if window_start is None else min(window_start, notified_at)
+    selected = chosen if chosen is not None else policies.plan(recipient_class, case)
+    out = []
+    for policy in selected:
+        due = policy.window.due(start, working)
+        out.append(
+            Obligation(
+                allegation_id=allegation_id,
+                recipient=recipient,
+                recipient_class=recipient_class,
+                kind=policy.obligation,
+                policy=policy.name,
+                created_at=notified_at,
+                due_at=due,
+                window_start=None if start == notified_at else start,
+                summary_pending=due <= notified_at,
+                opened_by=opened_by,
+            )
         )
-        for policy in policies.plan(recipient_class, case)
-    ]
+    return out
 
 
 def merge_planned(existing: Obligation | None, planned: Obligation) -> Obligation:
@@ -428,6 +476,66 @@ def fire_due(
         return obligation, []
     updated = obligation.model_copy(update={"fired": fired, "repeats_done": repeats_done})
     return updated, [_draft(updated, policy, step, now) for step in steps]
+
+
+def fast_forward(obligation: Obligation, policy: Policy, now: datetime) -> tuple[Obligation, list[Step]]:
+    """Mark every step due by ``now`` as done without sending it (for the summary).
+
+    Returns the obligation, no longer ``summary_pending``, and the steps it passed.
+    """
+    updated, drafts = fire_due(obligation, policy, now)
+    steps = [Step(d.escalation_id, d.level, d.repeat, d.fire_at) for d in drafts]
+    return updated.model_copy(update={"summary_pending": False}), steps
+
+
+def summary_time(obligation: Obligation, every: timedelta) -> datetime:
+    """When a ``summary_pending`` obligation is summarised: the end of the interval of
+    ``every`` (counted from the epoch) in which it was created, so that everything
+    one import creates within an interval is due in the same tick. One created
+    exactly at a boundary waits for the next (the tick at that boundary may be over)."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return epoch + every * ((obligation.created_at - epoch) // every + 1)
+
+
+def summary_draft(obligations: Sequence[Obligation], now: datetime) -> EscalationDraft:
+    """One ``OVERDUE_SUMMARY`` for one recipient's obligations already overdue at creation.
+
+    Its id is a UUIDv5 of the recipient and the sorted obligation keys: a tick
+    repeated after a crash (same obligations, still pending) sends the same id.
+    """
+    assert obligations, "a summary needs at least one obligation"
+    ordered = sorted(obligations, key=lambda o: o.key)
+    first = ordered[0]
+    keys = tuple(o.key for o in ordered)
+    digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()
+    summary_key = f"summary|{first.recipient}|{digest}"
+    allegations = sorted({o.allegation_id for o in ordered})
+    shown = ", ".join(allegations[:10]) + (
+        f" and {len(allegations) - 10} more" if len(allegations) > 10 else ""
+    )
+    reason = (
+        f"{first.recipient_class} {first.recipient}: {len(ordered)} obligation(s) on "
+        f"{len(allegations)} allegation(s) were already overdue when the bus learnt of them "
+        f"(cases reported in the past): {shown}. Sent once as this summary instead of one "
+        "escalation each; see obligation_keys or `seabus obligations`."
+    )
+    return EscalationDraft(
+        escalation_id=escalation_id(summary_key, EscalationLevel.OVERDUE_SUMMARY),
+        obligation_key=summary_key,
+        allegation_id=first.allegation_id,
+        recipient=first.recipient,
+        recipient_class=first.recipient_class,
+        obligation=None,
+        policy="overdue-at-import",
+        level=EscalationLevel.OVERDUE_SUMMARY,
+        repeat=0,
+        target=first.recipient,
+        due_at=min(o.due_at for o in ordered),
+        fire_at=now,
+        fired_at=now,
+        reason=reason,
+        obligation_keys=keys,
+    )
 
 
 def _draft(obligation: Obligation, policy: Policy, step: Step, now: datetime) -> EscalationDraft:

@@ -1,12 +1,19 @@
 """Deadline policies as data: who owes what, by when, and how silence escalates.
 
 A policy file has ``calendars`` (working weeks and holidays), ``closing`` (the
-statuses and events that cancel what is open) and an ordered list of
-``policies``. For each obligation kind, the first policy whose recipient
-classes and ``when`` conditions match a case wins, so "5 working days when a
-victim is under 18, otherwise 10" is two entries, the narrower one first.
-A file that cannot work fails at start-up with the file, the entry at fault,
-the problem and the fix.
+statuses and events that cancel what is open), ``count_from`` (when a window
+starts for a case reported in the past), ``urgent`` (what makes a case urgent),
+``overdue_at_import`` (how obligations already overdue when the bus learns of
+them are summarised) and an ordered list of ``policies``. For each obligation
+kind, the first policy whose recipient classes and ``when`` conditions match a
+case wins, so "5 working days when urgent, otherwise 10" is two entries, the
+narrower one first. ``when`` looks at the facts of the case as they concern the
+recipient (:class:`CaseFacts`): who owes what follows the personnel category of
+the subjects and how the recipient relates to them (state of nationality or
+contributing/deploying state). A policy with ``opened_by`` is not planned at
+notification but when its trigger happens (a response kind, or another
+obligation going overdue). A file that cannot work fails at start-up with the
+file, the entry at fault, the problem and the fix.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from pydantic import (
     model_validator,
 )
 
-from schemas.enums import AgeGroup, AllegationSubType
+from schemas.enums import AgeGroup, AllegationSubType, PersonnelCategory, ResponseKind, SourceStream
 from schemas.errors import ConfigError
 from schemas.models import Allegation
 from streams.deadlines.calendar import WEEKDAYS, HolidaySet, WorkingCalendar
@@ -44,10 +51,14 @@ from streams.deadlines.vocabulary import (
 )
 
 __all__ = [
+    "COUNT_FROM",
     "DEFAULT_CALENDAR",
+    "RELATIONS",
     "CaseFacts",
     "Policy",
     "PolicySet",
+    "Trigger",
+    "Urgency",
     "Window",
     "load_policies",
     "parse_policies",
@@ -61,6 +72,11 @@ _DEFAULT_CLOSING_STATUSES = (
     AllegationStatus.CLOSED_OTHER_CIRCUMSTANCES,
 )
 _DEFAULT_CLOSING_EVENTS = (EventType.CLOSED, EventType.WITHDRAWN)
+COUNT_FROM = ("reported_at", "received")
+"""``count_from`` values: the allegation's ``reported_at`` (capped at receipt), or receipt."""
+RELATIONS = ("nationality", "contributing_state")
+"""How a Member State relates to a subject: ``when: {as: ...}`` names one."""
+_DEFAULT_SUMMARY_EVERY = timedelta(minutes=1)
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -68,20 +84,96 @@ _M = TypeVar("_M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
+class Urgency:
+    """What makes a case urgent (the policy file's ``urgent``): any listed fact suffices.
+
+    The contract has no urgency field, so urgency is derived from the data; by
+    default a victim under 18 makes a case urgent.
+    """
+
+    victim_under_18: bool = True
+    paternity_claim: bool = False
+    sub_types: frozenset[str] = frozenset()
+
+    def applies(self, allegation: Allegation, *, child: bool) -> bool:
+        return (
+            (self.victim_under_18 and child)
+            or (self.paternity_claim and allegation.paternity_claim)
+            or any(str(s) in self.sub_types for s in allegation.sub_types)
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class CaseFacts:
-    """What a policy's ``when`` may look at; the caller derives it from the allegation."""
+    """What a policy's ``when`` may look at, for one recipient of one allegation.
+
+    ``relations`` holds (relation, personnel category) for each subject a Member
+    State is the state of nationality or the contributing (deploying) state of;
+    ``personnel_categories`` the categories of the subjects that concern the
+    recipient (a state's own subjects; every subject for a UN office).
+    """
 
     victim_under_18: bool = False
     urgent: bool = False
+    paternity_claim: bool = False
+    has_victims: bool = False
+    source_stream: str | None = None
+    status: str | None = None
+    personnel_categories: frozenset[str] = frozenset()
+    relations: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
-    def of(cls, allegation: Allegation, *, urgent: bool = False) -> CaseFacts:
-        """Facts from the contract record: a child victim is one counted under 18, or an
-        allegation of sexual activity with a minor. The contract has no urgency field,
-        so ``urgent`` is the caller's call."""
+    def of(
+        cls,
+        allegation: Allegation,
+        *,
+        recipient: str | None = None,
+        recipient_class: RecipientClass | None = None,
+        urgency: Urgency | None = None,
+        urgent: bool = False,
+    ) -> CaseFacts:
+        """Facts from the contract record, as they concern ``recipient``.
+
+        A child victim is one counted under 18, or an allegation of sexual
+        activity with a minor; ``urgent`` follows ``urgency`` (default: a child
+        victim), or the caller's ``urgent=True``.
+        """
         child = any(v.age_group == AgeGroup.UNDER_18 and v.count > 0 for v in allegation.victims)
         child = child or AllegationSubType.SEXUAL_ACTIVITY_WITH_MINOR in allegation.sub_types
-        return cls(victim_under_18=child, urgent=urgent)
+        relations: set[tuple[str, str]] = set()
+        if recipient is not None and recipient_class == RecipientClass.MEMBER_STATE:
+            for s in allegation.subjects:
+                if s.nationality == recipient:
+                    relations.add(("nationality", str(s.personnel_category)))
+                if s.contributing_state == recipient:
+                    relations.add(("contributing_state", str(s.personnel_category)))
+            categories = frozenset(c for _, c in relations)
+        else:
+            categories = frozenset(str(s.personnel_category) for s in allegation.subjects)
+        return cls(
+            victim_under_18=child,
+            urgent=urgent or (urgency or Urgency()).applies(allegation, child=child),
+            paternity_claim=allegation.paternity_claim,
+            has_victims=any(v.count > 0 for v in allegation.victims),
+            source_stream=str(allegation.source_stream),
+            status=str(allegation.status),
+            personnel_categories=categories,
+            relations=frozenset(relations),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """What opens an ``opened_by`` policy: a response kind, or an obligation kind overdue.
+
+    ``answering`` narrows a response trigger to a response that answers (satisfies or
+    releases) an obligation of that kind of the responder: a decline opens the UN-side
+    investigation only when it answers a request for a national investigation officer.
+    """
+
+    response: str | None = None
+    overdue: str | None = None
+    answering: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,16 +214,40 @@ class Policy:
     obligation: ObligationKind
     recipient_classes: frozenset[RecipientClass]
     window: Window
-    when: tuple[tuple[str, bool], ...] = ()
+    when: tuple[tuple[str, Any], ...] = ()
     reminders: tuple[IsoDuration, ...] = ()
     second_level_after: IsoDuration | None = None
     repeat_every: IsoDuration | None = None
     max_repeats: int | None = None
+    opened_by: frozenset[Trigger] = frozenset()
 
     def matches(self, recipient_class: RecipientClass, case: CaseFacts) -> bool:
+        """Whether this policy applies to the recipient; ``when`` lists are "any of"."""
         if recipient_class not in self.recipient_classes:
             return False
-        return all(getattr(case, name) == value for name, value in self.when)
+        conditions = dict(self.when)
+        relation = conditions.pop("as", None)
+        categories = conditions.pop("personnel_category", None)
+        if relation is not None:
+            related = {c for r, c in case.relations if r == relation}
+            if not related or (categories is not None and not related & categories):
+                return False
+        elif categories is not None and not case.personnel_categories & categories:
+            return False
+        for name, value in conditions.items():
+            actual = getattr(case, name)
+            if isinstance(value, frozenset):
+                if actual not in value:
+                    return False
+            elif actual != value:
+                return False
+        return True
+
+    @property
+    def statuses(self) -> frozenset[str]:
+        """The statuses this policy names in ``when`` (it is what such a status opens)."""
+        value = dict(self.when).get("status")
+        return value if isinstance(value, frozenset) else frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,26 +268,50 @@ class PolicySet:
     calendars: Mapping[str, _CalendarSpec]
     closing_statuses: frozenset[str] = frozenset(_DEFAULT_CLOSING_STATUSES)
     closing_events: frozenset[str] = frozenset(_DEFAULT_CLOSING_EVENTS)
+    count_from: str = "reported_at"
+    urgency: Urgency = Urgency()
+    summary_every: timedelta = _DEFAULT_SUMMARY_EVERY
     _by_name: Mapping[str, Policy] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {p.name: p for p in self.policies})
 
-    def select(self, kind: ObligationKind, recipient_class: RecipientClass, case: CaseFacts) -> Policy | None:
-        """The first policy for ``kind`` that matches, or None (no obligation)."""
+    def select(
+        self,
+        kind: ObligationKind,
+        recipient_class: RecipientClass,
+        case: CaseFacts,
+        *,
+        trigger: Trigger | None = None,
+    ) -> Policy | None:
+        """The first policy for ``kind`` that matches, or None (no obligation).
+
+        Without ``trigger`` only policies planned at notification (no
+        ``opened_by``) compete; with one, only those it opens.
+        """
         for policy in self.policies:
-            if policy.obligation == kind and policy.matches(recipient_class, case):
+            if policy.obligation != kind or not policy.matches(recipient_class, case):
+                continue
+            if (trigger is None and not policy.opened_by) or (
+                trigger is not None and trigger in policy.opened_by
+            ):
                 return policy
         return None
 
-    def plan(self, recipient_class: RecipientClass, case: CaseFacts) -> list[Policy]:
-        """One policy per obligation kind this recipient owes for this case."""
+    def plan(
+        self, recipient_class: RecipientClass, case: CaseFacts, *, trigger: Trigger | None = None
+    ) -> list[Policy]:
+        """One policy per obligation kind this recipient owes for this case (or trigger)."""
         chosen = (
-            self.select(kind, recipient_class, case)
+            self.select(kind, recipient_class, case, trigger=trigger)
             for kind in ObligationKind
             if kind != ObligationKind.UNKNOWN
         )
         return [p for p in chosen if p is not None]
+
+    def triggered_classes(self, trigger: Trigger) -> frozenset[RecipientClass]:
+        """Recipient classes some policy opened by ``trigger`` names (cheap pre-check)."""
+        return frozenset(c for p in self.policies if trigger in p.opened_by for c in p.recipient_classes)
 
     def named(self, name: str) -> Policy | None:
         return self._by_name.get(name)
@@ -251,12 +391,77 @@ def _member(enum: type[StrEnum]) -> Callable[[Any], Any]:
     return check
 
 
+def _members(enum: type[StrEnum]) -> Callable[[Any], Any]:
+    """As :func:`_member`, for a list of symbols."""
+    one = _member(enum)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, list):
+            for item in value:
+                one(item)
+        return value
+
+    return check
+
+
 class _When(_FileModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     victim_under_18: bool | None = None
     urgent: bool | None = None
+    paternity_claim: bool | None = None
+    has_victims: bool | None = None
+    source_stream: (
+        Annotated[list[str], BeforeValidator(_members(SourceStream)), Field(min_length=1)] | None
+    ) = None
+    status: Annotated[list[str], BeforeValidator(_members(AllegationStatus)), Field(min_length=1)] | None = (
+        None
+    )
+    personnel_category: (
+        Annotated[list[str], BeforeValidator(_members(PersonnelCategory)), Field(min_length=1)] | None
+    ) = None
+    relation: Annotated[str | None, Field(alias="as")] = None
 
-    def conditions(self) -> tuple[tuple[str, bool], ...]:
-        return tuple((k, v) for k, v in self.model_dump().items() if v is not None)
+    @field_validator("relation")
+    @classmethod
+    def _relation(cls, value: str | None) -> str | None:
+        if value is not None and value not in RELATIONS:
+            raise ValueError(f"as {value!r} is not a relation. Use one of {', '.join(RELATIONS)}")
+        return value
+
+    def conditions(self) -> tuple[tuple[str, Any], ...]:
+        out: list[tuple[str, Any]] = []
+        for name, value in self.model_dump().items():
+            if value is None:
+                continue
+            out.append(
+                ("as" if name == "relation" else name, frozenset(value) if isinstance(value, list) else value)
+            )
+        return tuple(out)
+
+
+class _TriggerModel(_FileModel):
+    response: Annotated[ResponseKind, BeforeValidator(_member(ResponseKind))] | None = None
+    overdue: Annotated[ObligationKind, BeforeValidator(_member(ObligationKind))] | None = None
+    answering: Annotated[ObligationKind, BeforeValidator(_member(ObligationKind))] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> _TriggerModel:
+        if (self.response is None) == (self.overdue is None):
+            raise ValueError(
+                "an opened_by entry gives exactly one of 'response' or 'overdue'. "
+                "Write e.g. '{response: INVESTIGATION_DECLINED}' or '{overdue: DECIDE}'"
+            )
+        if self.answering is not None and self.response is None:
+            raise ValueError("'answering' narrows a response trigger. Add 'response' or drop 'answering'")
+        return self
+
+    def value(self) -> Trigger:
+        return Trigger(
+            response=None if self.response is None else str(self.response),
+            overdue=None if self.overdue is None else str(self.overdue),
+            answering=None if self.answering is None else str(self.answering),
+        )
 
 
 def _duration(value: str, what: str) -> IsoDuration:
@@ -304,6 +509,7 @@ class _PolicyModel(_FileModel):
     second_level_after: str | None = None
     repeat_every: str | None = None
     max_repeats: Annotated[int, Field(ge=0)] | None = None
+    opened_by: list[_TriggerModel] = []
     description: str | None = None
 
     @field_validator("obligation")
@@ -376,6 +582,7 @@ class _PolicyModel(_FileModel):
             ),
             repeat_every=IsoDuration.parse(self.repeat_every) if self.repeat_every else None,
             max_repeats=self.max_repeats,
+            opened_by=frozenset(t.value() for t in self.opened_by),
         )
 
 
@@ -457,9 +664,37 @@ class _ClosingModel(_FileModel):
     events: list[Annotated[EventType, BeforeValidator(_member(EventType))]] = list(_DEFAULT_CLOSING_EVENTS)
 
 
+class _UrgentModel(_FileModel):
+    victim_under_18: bool = True
+    paternity_claim: bool = False
+    sub_types: list[Annotated[AllegationSubType, BeforeValidator(_member(AllegationSubType))]] = []
+
+    def value(self) -> Urgency:
+        return Urgency(
+            victim_under_18=self.victim_under_18,
+            paternity_claim=self.paternity_claim,
+            sub_types=frozenset(str(s) for s in self.sub_types),
+        )
+
+
+class _ImportModel(_FileModel):
+    summary_every: str = "PT1M"
+
+    @field_validator("summary_every")
+    @classmethod
+    def _every(cls, value: str) -> str:
+        parsed = _duration(value, "summary_every")
+        if parsed.months:
+            raise ValueError(f"summary_every {value!r} uses months. Use days, hours, minutes or seconds")
+        return value
+
+    def value(self) -> timedelta:
+        return IsoDuration.parse(self.summary_every).delta
+
+
 # --------------------------------------------------------------------------- loading
 
-_TOP_LEVEL = ("version", "closing", "calendars", "policies")
+_TOP_LEVEL = ("version", "closing", "count_from", "urgent", "overdue_at_import", "calendars", "policies")
 _FIXES = {
     "missing": "Add it.",
     "extra_forbidden": "Remove it or correct its spelling.",
@@ -505,6 +740,17 @@ def parse_policies(data: Any, *, source: str) -> PolicySet:
         raise ConfigError(f"{source}: version {data.get('version')!r} is not supported. Set 'version: 1'.")
     calendars = _load_calendars(data.get("calendars") or {}, source)
     closing = _validate(_ClosingModel, data.get("closing") or {}, source, "closing")
+    count_from = data.get("count_from", "reported_at")
+    if count_from not in COUNT_FROM:
+        raise ConfigError(
+            f"{source}: count_from {count_from!r} is not known. Use one of {', '.join(COUNT_FROM)} "
+            "(reported_at: windows of a case reported in the past start then; received: they start "
+            "when the bus receives it)."
+        )
+    urgency = _validate(_UrgentModel, data.get("urgent") or {}, source, "urgent").value()
+    summary_every = _validate(
+        _ImportModel, data.get("overdue_at_import") or {}, source, "overdue_at_import"
+    ).value()
     raw_policies = data.get("policies")
     if not isinstance(raw_policies, list) or not raw_policies:
         raise ConfigError(f"{source}: 'policies' must be a non-empty list. Add at least one policy entry.")
@@ -528,6 +774,9 @@ def parse_policies(data: Any, *, source: str) -> PolicySet:
         calendars=calendars,
         closing_statuses=frozenset(str(s) for s in closing.statuses),
         closing_events=frozenset(str(e) for e in closing.events),
+        count_from=str(count_from),
+        urgency=urgency,
+        summary_every=summary_every,
     )
 
 
@@ -586,6 +835,7 @@ def _check_reachable(policy: Policy, earlier: list[Policy], source: str) -> None
                 p
                 for p in earlier
                 if p.obligation == policy.obligation
+                and p.opened_by == policy.opened_by
                 and cls in p.recipient_classes
                 and set(p.when) <= conditions
             ),

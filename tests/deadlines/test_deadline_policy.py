@@ -23,13 +23,22 @@ from schemas.enums import (
 )
 from schemas.errors import ConfigError
 from schemas.models import Allegation, Subject, VictimCount
-from streams.deadlines.policy import CaseFacts, PolicySet, load_policies, parse_policies
+from streams.deadlines.policy import CaseFacts, PolicySet, Trigger, Urgency, load_policies, parse_policies
 from streams.deadlines.vocabulary import ObligationKind, RecipientClass
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "config"
 MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 CHILD = CaseFacts(victim_under_18=True)
 ADULT = CaseFacts()
+# A contingent member deployed by KEN, as KEN's facts say (the shipped defaults
+# ask the contributing state for the decision and the outcome).
+CONTINGENT = CaseFacts(
+    source_stream="UN_PERSONNEL",
+    personnel_categories=frozenset({"MILITARY_CONTINGENT"}),
+    relations=frozenset(
+        {("contributing_state", "MILITARY_CONTINGENT"), ("nationality", "MILITARY_CONTINGENT")}
+    ),
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,23 +55,212 @@ def _due(policies: PolicySet, kind: ObligationKind, case: CaseFacts) -> datetime
 def test_shipped_defaults_follow_the_design(shipped: PolicySet) -> None:
     # Acknowledge: 5 working days for every Member State; Monday -> next Monday.
     assert _due(shipped, ObligationKind.ACKNOWLEDGE, ADULT) == MONDAY + timedelta(days=7)
-    # Decide: 10 working days (two weeks), 5 with a child victim.
-    assert _due(shipped, ObligationKind.DECIDE, ADULT) == MONDAY + timedelta(days=14)
-    assert _due(shipped, ObligationKind.DECIDE, CHILD) == MONDAY + timedelta(days=7)
+    # Decide (contributing state): 10 working days (two weeks), 5 when urgent.
+    urgent_contingent = CaseFacts(
+        urgent=True,
+        source_stream=CONTINGENT.source_stream,
+        personnel_categories=CONTINGENT.personnel_categories,
+        relations=CONTINGENT.relations,
+    )
+    assert _due(shipped, ObligationKind.DECIDE, CONTINGENT) == MONDAY + timedelta(days=14)
+    assert _due(shipped, ObligationKind.DECIDE, urgent_contingent) == MONDAY + timedelta(days=7)
     # Outcome: 6 calendar months, 3 when urgent.
-    assert _due(shipped, ObligationKind.REPORT_OUTCOME, ADULT) == datetime(2026, 9, 2, 10, tzinfo=UTC)
-    urgent = CaseFacts(urgent=True)
-    assert _due(shipped, ObligationKind.REPORT_OUTCOME, urgent) == datetime(2026, 6, 2, 10, tzinfo=UTC)
+    assert _due(shipped, ObligationKind.REPORT_OUTCOME, CONTINGENT) == datetime(2026, 9, 2, 10, tzinfo=UTC)
+    assert _due(shipped, ObligationKind.REPORT_OUTCOME, urgent_contingent) == datetime(
+        2026, 6, 2, 10, tzinfo=UTC
+    )
 
 
-def test_offices_owe_nothing_by_default(shipped: PolicySet) -> None:
-    for office in (RecipientClass.OSC, RecipientClass.OIOS, RecipientClass.VRA):
-        assert shipped.plan(office, CHILD) == []
-    assert [p.obligation for p in shipped.plan(RecipientClass.MEMBER_STATE, ADULT)] == [
-        ObligationKind.ACKNOWLEDGE,
-        ObligationKind.DECIDE,
-        ObligationKind.REPORT_OUTCOME,
-    ]
+def _kinds(policies: PolicySet, rclass: RecipientClass, case: CaseFacts, **kw: Any) -> list[str]:
+    return [str(p.obligation) for p in policies.plan(rclass, case, **kw)]
+
+
+P = PersonnelCategory
+MS, OIOS, VRA, OSC = (
+    RecipientClass.MEMBER_STATE,
+    RecipientClass.OIOS,
+    RecipientClass.VRA,
+    RecipientClass.OSC,
+)
+
+
+@pytest.mark.parametrize(
+    ("category", "nationality", "contributing", "stream", "status", "recipient", "rclass", "owed"),
+    [
+        # Staff member, expert, individual police, military staff officer: the state
+        # of nationality only acknowledges; OIOS owes the outcome.
+        (P.STAFF_MEMBER, "FRA", None, "UN_PERSONNEL", "UNDER_INVESTIGATION", "FRA", MS, ["ACKNOWLEDGE"]),
+        (
+            P.STAFF_MEMBER,
+            "FRA",
+            None,
+            "UN_PERSONNEL",
+            "UNDER_INVESTIGATION",
+            "OIOS",
+            OIOS,
+            ["REPORT_OUTCOME"],
+        ),
+        (P.EXPERT_ON_MISSION, "FRA", None, "UN_PERSONNEL", "UNDER_INVESTIGATION", "FRA", MS, ["ACKNOWLEDGE"]),
+        (P.UN_POLICE_OFFICER, "FRA", None, "UN_PERSONNEL", "UNDER_INVESTIGATION", "FRA", MS, ["ACKNOWLEDGE"]),
+        (
+            P.MILITARY_STAFF_OFFICER,
+            "FRA",
+            None,
+            "UN_PERSONNEL",
+            "UNDER_INVESTIGATION",
+            "FRA",
+            MS,
+            ["ACKNOWLEDGE"],
+        ),
+        (
+            P.MILITARY_STAFF_OFFICER,
+            "FRA",
+            None,
+            "UN_PERSONNEL",
+            "UNDER_INVESTIGATION",
+            "OIOS",
+            OIOS,
+            ["REPORT_OUTCOME"],
+        ),
+        # ... and is asked about referral once the allegation is substantiated.
+        (
+            P.STAFF_MEMBER,
+            "FRA",
+            None,
+            "UN_PERSONNEL",
+            "SUBSTANTIATED",
+            "FRA",
+            MS,
+            ["ACKNOWLEDGE", "DECIDE_REFERRAL"],
+        ),
+        # Contingent and formed police unit: the contributing state owes the decision,
+        # the outcome, and once substantiated the action taken; OIOS owes nothing.
+        (
+            P.MILITARY_CONTINGENT,
+            "KEN",
+            "KEN",
+            "UN_PERSONNEL",
+            "PENDING_MEMBER_STATE_INVESTIGATION",
+            "KEN",
+            MS,
+            ["ACKNOWLEDGE", "DECIDE", "REPORT_OUTCOME"],
+        ),
+        (
+            P.FORMED_POLICE_UNIT,
+            "SEN",
+            "SEN",
+            "UN_PERSONNEL",
+            "PENDING_MEMBER_STATE_INVESTIGATION",
+            "SEN",
+            MS,
+            ["ACKNOWLEDGE", "DECIDE", "REPORT_OUTCOME"],
+        ),
+        (P.MILITARY_CONTINGENT, "KEN", "KEN", "UN_PERSONNEL", "UNDER_INVESTIGATION", "OIOS", OIOS, []),
+        (
+            P.MILITARY_CONTINGENT,
+            "KEN",
+            "KEN",
+            "UN_PERSONNEL",
+            "SUBSTANTIATED",
+            "KEN",
+            MS,
+            ["ACKNOWLEDGE", "DECIDE", "REPORT_OUTCOME", "REPORT_ACTION_TAKEN"],
+        ),
+        # A contingent member of one nationality deployed by another state: the
+        # state of nationality only acknowledges.
+        (
+            P.MILITARY_CONTINGENT,
+            "FRA",
+            "KEN",
+            "UN_PERSONNEL",
+            "UNDER_INVESTIGATION",
+            "FRA",
+            MS,
+            ["ACKNOWLEDGE"],
+        ),
+        # Non-UN forces: the deploying state.
+        (
+            P.NON_UN_FORCE_MEMBER,
+            "FRA",
+            "FRA",
+            "NON_UN_FORCE",
+            "PENDING_MEMBER_STATE_INVESTIGATION",
+            "FRA",
+            MS,
+            ["ACKNOWLEDGE", "DECIDE", "REPORT_OUTCOME"],
+        ),
+        # The Victims' Rights Advocate acknowledges; OSC owes nothing.
+        (P.STAFF_MEMBER, "FRA", None, "UN_PERSONNEL", "UNDER_INVESTIGATION", "VRA", VRA, ["ACKNOWLEDGE"]),
+        (P.STAFF_MEMBER, "FRA", None, "UN_PERSONNEL", "UNDER_INVESTIGATION", "OSC", OSC, []),
+    ],
+)
+def test_who_owes_what_follows_the_facts(
+    shipped: PolicySet,
+    category: PersonnelCategory,
+    nationality: str,
+    contributing: str | None,
+    stream: str,
+    status: str,
+    recipient: str,
+    rclass: RecipientClass,
+    owed: list[str],
+) -> None:
+    allegation = _allegation(
+        source_stream=SourceStream(stream),
+        status=AllegationStatus(status),
+        subjects=(
+            Subject(
+                subject_ref="SYNTH-SUBJ-1",
+                personnel_category=category,
+                nationality=nationality,
+                contributing_state=contributing,
+            ),
+        ),
+    )
+    case = CaseFacts.of(allegation, recipient=recipient, recipient_class=rclass, urgency=shipped.urgency)
+    assert _kinds(shipped, rclass, case) == owed
+
+
+def test_a_decline_or_an_unanswered_request_opens_a_un_investigation(shipped: PolicySet) -> None:
+    contingent = CaseFacts.of(_allegation(), urgency=shipped.urgency)  # as OIOS sees it
+    declined = Trigger(response="INVESTIGATION_DECLINED", answering="DECIDE")
+    assert shipped.plan(OIOS, contingent, trigger=Trigger(response="INVESTIGATION_DECLINED")) == []
+    for trigger in (declined, Trigger(overdue="DECIDE")):
+        assert _kinds(shipped, OIOS, contingent, trigger=trigger) == ["INVESTIGATE"]
+        assert shipped.plan(MS, contingent, trigger=trigger) == []
+    # The UN does not investigate non-UN forces.
+    foreign = CaseFacts.of(_allegation(source_stream=SourceStream.NON_UN_FORCE), urgency=shipped.urgency)
+    assert shipped.plan(OIOS, foreign, trigger=declined) == []
+    # A joint investigation: OIOS owes the outcome too.
+    joint = Trigger(response="INVESTIGATION_JOINT_OIOS", answering="DECIDE")
+    assert _kinds(shipped, OIOS, contingent, trigger=joint) == ["REPORT_OUTCOME"]
+    # Triggered policies are never planned at notification.
+    assert "INVESTIGATE" not in _kinds(shipped, OIOS, contingent)
+
+
+def test_urgent_windows_come_from_the_data(shipped: PolicySet) -> None:
+    child = VictimCount(sex=Sex.FEMALE, age_group=AgeGroup.UNDER_18, count=1)
+    case = CaseFacts.of(_allegation(victims=(child,)), urgency=shipped.urgency)
+    assert case.urgent
+    oios_child = CaseFacts.of(
+        _allegation(
+            victims=(child,),
+            subjects=(
+                Subject(subject_ref="SYNTH-SUBJ-1", personnel_category=P.STAFF_MEMBER, nationality="FRA"),
+            ),
+        ),
+        recipient="OIOS",
+        recipient_class=OIOS,
+        urgency=shipped.urgency,
+    )
+    outcome = shipped.select(ObligationKind.REPORT_OUTCOME, OIOS, oios_child)
+    assert outcome is not None
+    assert outcome.name == "oios-outcome-urgent"
+    # What the policy names: a sub-type can make a case urgent, a child victim need not.
+    rape = _allegation(sub_types=(AllegationSubType.RAPE,))
+    assert not CaseFacts.of(rape, urgency=shipped.urgency).urgent
+    assert CaseFacts.of(rape, urgency=Urgency(sub_types=frozenset({"RAPE"}))).urgent
+    assert not CaseFacts.of(_allegation(victims=(child,)), urgency=Urgency(victim_under_18=False)).urgent
 
 
 def test_demo_file_uses_seconds() -> None:
@@ -186,7 +384,59 @@ BAD_POLICIES = [
         {"windw": {"working_days": 5}}, ["'ack-fast'", "unknown field 'windw'", "spelling"], id="typo"
     ),
     pytest.param({"window": None}, ["'ack-fast'", "field 'window' is missing", "Add it"], id="missing"),
+    pytest.param(
+        {"when": {"as": "employer"}}, ["'ack-fast'", "'employer' is not a relation", "nationality"], id="as"
+    ),
+    pytest.param(
+        {"when": {"personnel_category": ["GENERAL"]}},
+        ["'ack-fast'", "'GENERAL' is not a known PersonnelCategory", "MILITARY_STAFF_OFFICER"],
+        id="category",
+    ),
+    pytest.param(
+        {"when": {"status": ["DONE"]}}, ["'ack-fast'", "'DONE' is not a known AllegationStatus"], id="status"
+    ),
+    pytest.param(
+        {"opened_by": [{"response": "SHRUGGED"}]},
+        ["'ack-fast'", "'SHRUGGED' is not a known ResponseKind", "INVESTIGATION_DECLINED"],
+        id="trigger-kind",
+    ),
+    pytest.param(
+        {"opened_by": [{"response": "INVESTIGATION_DECLINED", "overdue": "DECIDE"}]},
+        ["'ack-fast'", "exactly one of 'response' or 'overdue'"],
+        id="trigger-both",
+    ),
+    pytest.param(
+        {"opened_by": [{"overdue": "DECIDE", "answering": "DECIDE"}]},
+        ["'ack-fast'", "'answering' narrows a response trigger"],
+        id="answering-alone",
+    ),
 ]
+
+
+@pytest.mark.parametrize(
+    ("top", "expected"),
+    [
+        ({"count_from": "yesterday"}, ["count_from 'yesterday' is not known", "reported_at, received"]),
+        ({"urgent": {"sub_types": ["BAD"]}}, ["urgent:", "'BAD' is not a known AllegationSubType"]),
+        ({"overdue_at_import": {"summary_every": "P1M"}}, ["overdue_at_import:", "uses months"]),
+    ],
+)
+def test_invalid_top_level_settings_name_file_entry_and_fix(
+    tmp_path: Path, top: dict[str, Any], expected: list[str]
+) -> None:
+    message = _error(tmp_path, {**top, "policies": [_policy()]})
+    for fragment in expected:
+        assert fragment in message
+
+
+def test_count_from_and_summary_interval_load(tmp_path: Path) -> None:
+    defaults = _load(tmp_path, {"policies": [_policy()]})
+    assert (defaults.count_from, defaults.summary_every) == ("reported_at", timedelta(minutes=1))
+    policies = _load(
+        tmp_path,
+        {"count_from": "received", "overdue_at_import": {"summary_every": "PT5S"}, "policies": [_policy()]},
+    )
+    assert (policies.count_from, policies.summary_every) == ("received", timedelta(seconds=5))
 
 
 @pytest.mark.parametrize(("overrides", "expected"), BAD_POLICIES)
@@ -289,8 +539,32 @@ def test_case_facts_from_the_contract_record() -> None:
     adult = VictimCount(sex=Sex.FEMALE, age_group=AgeGroup.ADULT, count=2)
     child = VictimCount(sex=Sex.FEMALE, age_group=AgeGroup.UNDER_18, count=1)
     none_under_18 = VictimCount(sex=Sex.MALE, age_group=AgeGroup.UNDER_18, count=0)
-    assert CaseFacts.of(_allegation(victims=(adult,))) == CaseFacts()
-    assert CaseFacts.of(_allegation(victims=(adult, none_under_18))) == CaseFacts()
-    assert CaseFacts.of(_allegation(victims=(adult, child))) == CaseFacts(victim_under_18=True)
+    assert not CaseFacts.of(_allegation(victims=(adult,))).victim_under_18
+    assert not CaseFacts.of(_allegation(victims=(adult, none_under_18))).victim_under_18
+    with_child = CaseFacts.of(_allegation(victims=(adult, child)))
+    assert (with_child.victim_under_18, with_child.urgent, with_child.has_victims) == (True, True, True)
     minor = _allegation(sub_types=(AllegationSubType.SEXUAL_ACTIVITY_WITH_MINOR,))
-    assert CaseFacts.of(minor, urgent=True) == CaseFacts(victim_under_18=True, urgent=True)
+    assert CaseFacts.of(minor).victim_under_18
+    assert CaseFacts.of(_allegation(), urgent=True).urgent
+    assert not CaseFacts.of(_allegation()).has_victims
+    # A paternity claim with no victim counted is still a paternity claim.
+    assert CaseFacts.of(_allegation(paternity_claim=True)).paternity_claim
+    # How a state relates to the subjects: only its own subjects count.
+    subjects = (
+        Subject(
+            subject_ref="S1",
+            personnel_category=P.MILITARY_CONTINGENT,
+            nationality="FRA",
+            contributing_state="KEN",
+        ),
+        Subject(subject_ref="S2", personnel_category=P.STAFF_MEMBER, nationality="KEN"),
+    )
+    ken = CaseFacts.of(_allegation(subjects=subjects), recipient="KEN", recipient_class=MS)
+    assert ken.relations == {("contributing_state", "MILITARY_CONTINGENT"), ("nationality", "STAFF_MEMBER")}
+    fra = CaseFacts.of(_allegation(subjects=subjects), recipient="FRA", recipient_class=MS)
+    assert fra.relations == {("nationality", "MILITARY_CONTINGENT")}
+    oios = CaseFacts.of(_allegation(subjects=subjects), recipient="OIOS", recipient_class=OIOS)
+    assert (oios.relations, oios.personnel_categories) == (
+        frozenset(),
+        {"MILITARY_CONTINGENT", "STAFF_MEMBER"},
+    )

@@ -42,11 +42,13 @@ def test_obligations_then_respond(kafka: KafkaConnection, tmp_path: Path, buses:
             out = seabus(env, "obligations", aid, "--json")
             return json.loads(out.stdout) if out.returncode == 0 else []
 
-        rows = wait_for(lambda: len(listed()) == 3 and listed(), timeout=60, what="three obligations")
+        # The contributing state owes three things; the VRA (a victim is counted) acknowledges.
+        rows = wait_for(lambda: len(listed()) == 4 and listed(), timeout=60, what="four obligations")
         assert {(r["recipient"], r["kind"], r["state"]) for r in rows} == {
             ("KEN", "ACKNOWLEDGE", "OPEN"),
             ("KEN", "DECIDE", "OPEN"),
             ("KEN", "REPORT_OUTCOME", "OPEN"),
+            ("VRA", "ACKNOWLEDGE", "OPEN"),
         }
         table = seabus(env, "obligations", aid)
         assert table.returncode == 0
@@ -57,7 +59,11 @@ def test_obligations_then_respond(kafka: KafkaConnection, tmp_path: Path, buses:
         assert "recorded INVESTIGATION_ACCEPTED_NIO from KEN" in answer.stdout
 
         def states() -> dict[str, tuple[str, str | None]]:
-            return {str(r["kind"]): (str(r["state"]), r["answered_by"]) for r in listed()}  # type: ignore[misc]
+            return {
+                str(r["kind"]): (str(r["state"]), r["answered_by"])  # type: ignore[misc]
+                for r in listed()
+                if r["recipient"] == "KEN"
+            }
 
         final = wait_for(
             lambda: states().get("DECIDE", ("",))[0] == "SATISFIED" and states(),

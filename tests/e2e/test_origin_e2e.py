@@ -167,10 +167,7 @@ def test_another_entitys_update_is_refused_and_cannot_pre_empt_the_owners_ids(
     def to_ury(values: list[bytes]) -> bool:
         return any(n.allegation_id == aid for n in notifications_among(values))
 
-    ury = [
-        decode_model(v, Notification)
-        for v in read_topic(kafka, f"{prefix}.notify.URY", until=to_ury, timeout=120)
-    ]
+    ury = notifications_among(read_topic(kafka, f"{prefix}.notify.URY", until=to_ury, timeout=120))
     assert [n.source_event_id for n in ury if n.allegation_id == aid] == [owner_next.event_id]
     assert not any(
         u.allegation_id == aid and u.state.value == "CANCELLED"

@@ -67,6 +67,7 @@ def test_drift_is_detected_field_by_field() -> None:
         due_at: datetime | None = None
         fired_at: str  # wrong type
         reason: str
+        obligation_keys: tuple[str, ...] = ()
         severity: int = 0  # not in the schema
 
     assert sorted(_drift(Escalation)) == sorted(
@@ -95,6 +96,7 @@ def test_a_missing_field_and_a_wrong_record_name_are_detected() -> None:
         due_at: datetime | None = None
         fired_at: datetime
         reason: str | None  # required in the schema, not nullable
+        obligation_keys: tuple[str, ...] = ()
 
     problems = _drift(Alarm)
     assert "Escalation: model Alarm mirrors record Escalation" in problems
