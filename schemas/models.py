@@ -60,6 +60,7 @@ __all__ = [
     "Notification",
     "Obligation",
     "ObligationUpdate",
+    "OwnershipTransfer",
     "RedactedField",
     "ReplyNotice",
     "Response",
@@ -228,6 +229,20 @@ class Notification(SeabusRecord):
 
 
 # --- what recipients send back ---------------------------------------------
+
+
+class OwnershipTransfer(SeabusRecord):
+    """An allegation changing hands between entities, on sea.allegations (bus credentials only)."""
+
+    avro_name: ClassVar[str] = "OwnershipTransfer"
+
+    transfer_id: str
+    allegation_id: str
+    from_entity: str
+    to_entity: str
+    transferred_at: Timestamp
+    authorised_by: str
+    reason: str
 
 
 class InvestigatorDetails(SeabusModel):
@@ -400,6 +415,7 @@ RECORD_MODELS: dict[str, type[SeabusRecord]] = {
         Notification,
         Response,
         ReplyNotice,
+        OwnershipTransfer,
         Escalation,
         DeadLetter,
         DeliveryAttempt,

@@ -51,6 +51,7 @@ class RecordType(StrEnum):
     NOTIFICATION = "Notification"
     RESPONSE = "Response"
     REPLY_NOTICE = "ReplyNotice"
+    OWNERSHIP_TRANSFER = "OwnershipTransfer"
     ESCALATION = "Escalation"
     DEAD_LETTER = "DeadLetter"
     DELIVERY_ATTEMPT = "DeliveryAttempt"

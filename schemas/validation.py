@@ -38,6 +38,7 @@ from schemas.models import (
     Allegation,
     AllegationEvent,
     Notification,
+    OwnershipTransfer,
     Response,
     SeabusModel,
     SeabusRecord,
@@ -51,6 +52,7 @@ __all__ = [
     "allegation_problems",
     "is_alpha3",
     "notification_problems",
+    "ownership_transfer_problems",
     "parse_allegation_event",
     "parse_model",
     "parse_response",
@@ -359,6 +361,34 @@ def response_problems(
 _INVESTIGATOR_KINDS = frozenset(
     {ResponseKind.INVESTIGATION_ACCEPTED_NIO, ResponseKind.INVESTIGATION_JOINT_OIOS}
 )
+
+
+def ownership_transfer_problems(
+    transfer: OwnershipTransfer,
+    *,
+    known_entities: frozenset[str] | None,
+    now: datetime,
+    max_clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
+) -> list[Problem]:
+    """Every problem in ``transfer`` (that the sender owns the allegation is the intake's check)."""
+    _check_now(now)
+    problems: list[Problem] = []
+    _uuid(problems, "transfer_id", transfer.transfer_id)
+    _identifier(problems, "allegation_id", transfer.allegation_id, ALLEGATION_ID)
+    for path in ("from_entity", "to_entity"):
+        code = getattr(transfer, path)
+        if (
+            _identifier(problems, path, code, ENTITY_CODE)
+            and known_entities is not None
+            and code not in known_entities
+        ):
+            problems.append(Problem(path, f"{code!r} is not a configured reporting entity"))
+    if transfer.from_entity == transfer.to_entity:
+        problems.append(Problem("to_entity", "is the entity that owns the allegation already"))
+    _identifier(problems, "authorised_by", transfer.authorised_by, RESPONDER)
+    _not_blank(problems, "reason", transfer.reason)
+    _not_future_ts(problems, "transferred_at", transfer.transferred_at, now, max_clock_skew)
+    return problems
 
 
 def validate_response(

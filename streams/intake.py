@@ -35,8 +35,9 @@ from schemas.models import (
     Escalation,
     Notification,
     Obligation,
+    OwnershipTransfer,
 )
-from schemas.validation import allegation_event_problems, recipient_class_of
+from schemas.validation import allegation_event_problems, ownership_transfer_problems, recipient_class_of
 from streams.origin import OriginUnclear, origin_of
 from streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, headers_for, stable_id
 from streams.routing.notifications import EARLIER, build_notifications
@@ -51,6 +52,7 @@ class Outcome(StrEnum):
     DUPLICATE = "duplicate"
     HELD = "held"
     DEAD_LETTERED = "dead_lettered"
+    TRANSFERRED = "transferred"
 
 
 class AllegationState(BaseModel):
@@ -94,6 +96,9 @@ class ObligationHook(Protocol):
         self, event: AllegationEvent, recipients: dict[str, RecipientClass], now: datetime
     ) -> dict[str, list[Obligation]]: ...
 
+    def on_transfer(self, allegation_id: str, entity: str) -> None:
+        """The allegation belongs to ``entity`` from now on (who hears of replies follows it)."""
+
 
 class Intake:
     """The routing step, configured once; :meth:`handle` is called per message."""
@@ -127,6 +132,8 @@ class Intake:
         state: AllegationState | None,
         now: datetime,
     ) -> IntakeResult:
+        if self._writer_of(value) == "OwnershipTransfer":
+            return self._transfer(key, value, headers, source, state, now)
         try:
             event = decode_model(value, AllegationEvent, codec=self.codec, max_bytes=self.max_bytes)  # type: ignore[arg-type]
         except CodecError as exc:
@@ -190,6 +197,112 @@ class Intake:
         self._apply(event, state, now, result)
         if event.event_type is AllegationEventType.REPORTED and state.held:
             self._release_held(state, now, result)
+        return result
+
+    # -- transfers between entities ------------------------------------------
+
+    def _writer_of(self, value: bytes | None) -> str | None:
+        try:
+            return None if value is None else self.codec.peek_writer(value).name
+        except CodecError:
+            return None  # decoding as an event reports why
+
+    def _transfer(
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers,
+        source: Source,
+        state: AllegationState | None,
+        now: datetime,
+    ) -> IntakeResult:
+        """Hand an allegation to another entity: only with the bus's credentials, only from its owner.
+
+        The record stays on ``sea.allegations`` with the allegation's events, which is
+        the audit trail; the owners topic and the deadline engine follow the new owner.
+        """
+        try:
+            transfer = decode_model(value, OwnershipTransfer, codec=self.codec, max_bytes=self.max_bytes)  # type: ignore[arg-type]
+        except CodecError as exc:
+            return self._dead(
+                key, value, headers, source, DeadLetterReason(exc.reason.value), str(exc), now, state
+            )
+        except ValidationFailed as exc:
+            return self._dead(
+                key, value, headers, source, DeadLetterReason.SCHEMA_INVALID, str(exc), now, state
+            )
+        problems = ownership_transfer_problems(transfer, known_entities=self.known_entities, now=now)
+        if (key.decode("utf-8", "replace") if key is not None else None) != transfer.allegation_id:
+            problems.insert(0, Problem("(record key)", "is not the allegation_id; key the transfer by it"))
+        if problems:
+            message = str(ValidationFailed(problems, subject="OwnershipTransfer"))
+            return self._dead(
+                key, value, headers, source, DeadLetterReason.VALIDATION_FAILED, message, now, state
+            )
+        aid = transfer.allegation_id
+        try:
+            origin = origin_of(headers)
+        except OriginUnclear:
+            origin = "(several)"
+        refusal: tuple[DeadLetterReason, str] | None = None
+        if origin is not None:
+            refusal = (
+                DeadLetterReason.ORIGIN_MISMATCH,
+                (
+                    f"ORIGIN_MISMATCH: transfer {transfer.transfer_id} of allegation {aid} was written by "
+                    f"{preview(origin)}; only the bus's operators transfer allegations (seabus transfer). "
+                    "Nothing changed hands."
+                ),
+            )
+        elif state is None or not state.reported:
+            refusal = (
+                DeadLetterReason.UNKNOWN_ALLEGATION,
+                (
+                    f"UNKNOWN_ALLEGATION: transfer {transfer.transfer_id}: allegation {aid} has not been reported, "
+                    "so it has no owner to transfer it from."
+                ),
+            )
+        elif transfer.transfer_id in state.seen_event_ids:
+            return IntakeResult(outcome=Outcome.DUPLICATE, state=None)
+        elif state.reporting_entity != transfer.from_entity:
+            refusal = (
+                DeadLetterReason.NOT_OWNER,
+                (
+                    f"NOT_OWNER: transfer {transfer.transfer_id}: allegation {aid} belongs to "
+                    f"{state.reporting_entity}, not {transfer.from_entity}; nothing changed hands."
+                ),
+            )
+        if refusal is not None:
+            reason, message = refusal
+            result = self._dead(key, value, headers, source, reason, message, now, None)
+            result.outbound.append(
+                self._escalation_out(
+                    Escalation(
+                        escalation_id=escalation_id(transfer.transfer_id, reason.value),
+                        allegation_id=aid,
+                        level=EscalationLevel.REFUSED_ORIGIN,
+                        fired_at=now,
+                        reason=message,
+                    )
+                )
+            )
+            return result
+        assert state is not None
+        state = state.model_copy(deep=True)
+        state.reporting_entity = transfer.to_entity
+        state.seen_event_ids.append(transfer.transfer_id)
+        if self.obligations is not None:
+            self.obligations.on_transfer(aid, transfer.to_entity)
+        result = IntakeResult(outcome=Outcome.TRANSFERRED, state=state)
+        result.outbound.append(
+            Outbound(
+                route="owners",
+                recipient=None,
+                key=aid.encode(),
+                value=transfer.to_entity.encode(),
+                headers=[],
+            )
+        )
         return result
 
     # -- origin and ownership ------------------------------------------------

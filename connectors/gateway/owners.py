@@ -42,8 +42,8 @@ class OwnersIndex:
         return self._since.get(allegation_id)
 
     def record(self, allegation_id: str, entity: str, *, at: datetime | None = None) -> None:
-        """The first owner stands: the intake never changes an allegation's owner."""
-        self._owners.setdefault(allegation_id, entity)
+        """The latest record stands: the intake writes one at the report and one per audited transfer."""
+        self._owners[allegation_id] = entity
         if at is not None:
             self._since.setdefault(allegation_id, at)
         self._updated.set()

@@ -46,6 +46,7 @@ def _register() -> None:
         schema_cmd,
         tail_cmd,
         topics_cmd,
+        transfer_cmd,
     )
 
     cli.add_command(kafka_cmd.kafka)
@@ -59,6 +60,7 @@ def _register() -> None:
     cli.add_command(gateway_cmd.gateway)
     cli.add_command(obligations_cmd.obligations)
     cli.add_command(obligations_cmd.respond)
+    cli.add_command(transfer_cmd.transfer)
     cli.add_command(overdue_cmd.overdue)
     cli.add_command(demo_cmd.demo)
     cli.add_command(demo_receivers_cmd.demo_receivers)

@@ -86,6 +86,10 @@ class Deadlines:
             for recipient, obligations in current.items()
         }
 
+    def on_transfer(self, allegation_id: str, entity: str) -> None:
+        """The allegation changed hands: replies about it now reach the new owner's feed."""
+        self.engine.on_transfer(allegation_id, entity)
+
     def commit(self) -> list[str]:
         """Write what one step changed; returns the changed obligation keys.
 

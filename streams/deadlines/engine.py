@@ -480,6 +480,12 @@ class DeadlineEngine:
     def obligation(self, key: str) -> Obligation | None:
         return self._load(key)
 
+    def on_transfer(self, allegation_id: str, entity: str) -> None:
+        """Record the allegation's new owner (an audited transfer by the intake)."""
+        record = self._record(allegation_id)
+        if record.reporting_entity != entity:
+            self._save_record(record.model_copy(update={"reporting_entity": entity}))
+
     def reporting_entity(self, allegation_id: str) -> str | None:
         raw = self._allegations.get(allegation_id)
         return None if raw is None else decode(AllegationRecord, raw, self._format).reporting_entity

@@ -139,10 +139,13 @@ class ViewIndex:
                         keys.remove(gone.obligation_key)
             return Ingested.IGNORED
         try:
-            if source.kind is TopicKind.NOTIFY and (self.codec or default_codec()).peek_writer(
-                value
-            ).name in ("Escalation", "ReplyNotice"):
+            writer = (self.codec or default_codec()).peek_writer(value).name
+            if source.kind is TopicKind.NOTIFY and writer in ("Escalation", "ReplyNotice"):
                 return Ingested.IGNORED  # indexed from the escalations and responses topics
+            if source.kind is TopicKind.ALLEGATIONS and writer == "OwnershipTransfer":
+                return (
+                    Ingested.IGNORED
+                )  # whether it applied is the intake's call; obligations carry the entity
             record = decode_model(value, _MODELS[source.kind], codec=self.codec, max_bytes=self.max_bytes)
         except (CodecError, ValidationFailed):
             return Ingested.UNDECODABLE  # the bus dead-letters such records itself

@@ -14,6 +14,7 @@ PUBLIC = {
         "InMemorySeenStore",
         "KafkaConnection",
         "KafkaSecurity",
+        "ReplyHandler",
         "SeenStore",
         "SqliteSeenStore",
         "Subscriber",

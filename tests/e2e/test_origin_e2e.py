@@ -8,11 +8,15 @@ ACLs' part, tested against the secured cluster with per-principal credentials.)
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from kafka import KafkaProducer
 from support import unique_prefix
 from support.bus import BusPool, BusProcess, read_topic
@@ -20,10 +24,20 @@ from support.notify import notifications_among
 from support.reading import read_records
 from support.routing import event
 
+from deploy.cli import main as cli_main
 from schemas.codec import decode_model, encode_model
 from schemas.enums import AllegationEventType, DeadLetterReason, EscalationLevel, ResponseKind
 from schemas.enums import PersonnelCategory as P
-from schemas.models import AllegationEvent, DeadLetter, Escalation, Notification, ObligationUpdate, Response
+from schemas.models import (
+    AllegationEvent,
+    DeadLetter,
+    Escalation,
+    Notification,
+    ObligationUpdate,
+    OwnershipTransfer,
+    ReplyNotice,
+    Response,
+)
 from streams.kafka_connection import KafkaConnection
 from streams.origin import ORIGIN_HEADER
 
@@ -223,4 +237,82 @@ def test_a_reply_on_the_states_inbound_topic_counts_and_a_forged_one_does_not(
         read_topic(kafka, f"{prefix}.obligations", until=lambda vs: bool(satisfied(vs)), timeout=120)
     )
     assert {u.recipient for u in done} == {"FRA"}  # URY's forged answer satisfied nothing
+    assert process.running
+
+
+def test_an_audited_transfer_hands_the_allegation_to_the_new_entity(
+    kafka: KafkaConnection, bus: tuple[str, BusProcess], producer: KafkaProducer, tmp_path: Path
+) -> None:
+    prefix, process = bus
+    aid = "SYNTH-ORIGIN-0005"
+    report = event(aid, subjects=SUBJECTS)
+    send(producer, f"{prefix}.inbound.MINUSCA", aid, encode_model(report))
+    notifications(kafka, prefix, lambda vs: any(n.allegation_id == aid for n in notifications_among(vs)))
+
+    env = (
+        {k: None for k in os.environ if k.startswith("SEABUS_")}
+        | kafka.env()
+        | {"SEABUS_TOPIC_PREFIX": prefix, "SEABUS_DATA_DIR": str(tmp_path)}
+    )
+    args = ["transfer", aid, "--from", "MINUSCA", "--to", "MONUSCO", "--authorised-by", "SYNTH-OSC-DESK"]
+    done = CliRunner().invoke(cli_main.cli, [*args, "--reason", "Synthetic redeployment"], env=env)
+    assert done.exit_code == 0, done.output
+    assert f"of {aid} from MINUSCA to MONUSCO recorded" in done.output
+
+    def moved(records: list[Any]) -> bool:
+        return [r.value for r in records if r.key == aid.encode()][-1:] == [b"MONUSCO"]
+
+    owners = read_records(kafka, f"{prefix}.owners", until=moved)
+    assert [r.value for r in owners if r.key == aid.encode()] == [b"MINUSCA", b"MONUSCO"]
+
+    # What FRA answers now reaches the new owner's feed (before MONUSCO sent anything).
+    answer = Response(
+        response_id=str(uuid.uuid4()),
+        allegation_id=aid,
+        recipient="FRA",
+        kind=ResponseKind.ACKNOWLEDGED,
+        responded_at=datetime.now(UTC),
+        responder="SYNTH-OFFICE-FRA",
+    )
+    send(producer, f"{prefix}.inbound.FRA", aid, encode_model(answer))
+
+    def heard(values: list[bytes]) -> list[ReplyNotice]:
+        return [
+            m
+            for m in (decode_model(v) for v in values)
+            if isinstance(m, ReplyNotice) and m.response_id == answer.response_id
+        ]
+
+    feed = heard(read_topic(kafka, f"{prefix}.notify.MONUSCO", until=lambda vs: bool(heard(vs)), timeout=120))
+    assert [(n.recipient, n.answered_by) for n in feed] == [("MONUSCO", "FRA")]
+    # Now MONUSCO's update is applied and MINUSCA's is refused as not the owner's.
+    theirs = as_entity(
+        event(aid, subjects=SUBJECTS, sequence=2, event_type=AllegationEventType.UPDATED), "MONUSCO"
+    )
+    stale = event(aid, subjects=SUBJECTS, sequence=3, event_type=AllegationEventType.WITHDRAWN)
+    send(producer, f"{prefix}.inbound.MONUSCO", aid, encode_model(theirs))
+    send(producer, f"{prefix}.inbound.MINUSCA", aid, encode_model(stale))
+    routed = notifications(
+        kafka,
+        prefix,
+        lambda vs: any(n.source_event_id == theirs.event_id for n in notifications_among(vs)),
+    )
+    assert [n.sequence for n in routed if n.allegation_id == aid] == [1, 2]
+    [letter] = letters_for(kafka, prefix, aid, 1)
+    assert letter.reason is DeadLetterReason.NOT_OWNER
+    assert "belongs to MONUSCO" in letter.message
+    # The transfer itself stays on the allegations topic: the audit trail.
+    trail = [
+        decode_model(r.value)
+        for r in read_records(
+            kafka, f"{prefix}.allegations", until=lambda rs: any(r.key == aid.encode() for r in rs)
+        )
+        if r.key == aid.encode()
+    ]
+    [transfer] = [t for t in trail if isinstance(t, OwnershipTransfer)]
+    assert (transfer.from_entity, transfer.to_entity, transfer.authorised_by) == (
+        "MINUSCA",
+        "MONUSCO",
+        "SYNTH-OSC-DESK",
+    )
     assert process.running

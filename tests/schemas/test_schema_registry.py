@@ -18,6 +18,7 @@ FAMILIES = {
     "notification": "Notification",
     "response": "Response",
     "reply_notice": "ReplyNotice",
+    "ownership_transfer": "OwnershipTransfer",
     "obligation": "ObligationUpdate",
     "escalation": "Escalation",
     "deadletter": "DeadLetter",

@@ -1,0 +1,78 @@
+"""``seabus transfer``: an allegation changes hands between reporting entities, on the record.
+
+Only holders of the bus's credentials can run it (it writes ``<prefix>.allegations``,
+which no agency may write). The intake applies the transfer only if the allegation's
+owner is ``--from``; from then on only ``--to``'s events are applied. The transfer
+record stays on the allegations topic with the allegation's events: that is the audit
+trail (who authorised it, when, why). Returns once Kafka acknowledged the record.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import click
+
+from deploy.cli.common import connection_or_local, settings
+from deploy.cli.publish_cmd import known_entities
+from schemas.cloudevents import build_headers, ce_type_for
+from schemas.codec import encode_model
+from schemas.errors import KafkaUnavailable, ValidationFailed
+from schemas.models import OwnershipTransfer
+from schemas.validation import ownership_transfer_problems
+
+__all__ = ["transfer"]
+
+
+@click.command()
+@click.argument("allegation_id")
+@click.option("--from", "from_entity", required=True, help="The entity that owns the allegation now.")
+@click.option("--to", "to_entity", required=True, help="The entity that takes it over.")
+@click.option(
+    "--authorised-by",
+    required=True,
+    help="The office that authorised it (an identifier, never a person's name).",
+)
+@click.option("--reason", required=True, help="Why, in a sentence without identifying details.")
+def transfer(allegation_id: str, from_entity: str, to_entity: str, authorised_by: str, reason: str) -> None:
+    """Hand ALLEGATION_ID from one reporting entity to another (recorded and audited)."""
+    s = settings()
+    now = datetime.now(UTC)
+    record = OwnershipTransfer(
+        transfer_id=str(uuid.uuid4()),
+        allegation_id=allegation_id,
+        from_entity=from_entity.upper(),
+        to_entity=to_entity.upper(),
+        transferred_at=now,
+        authorised_by=authorised_by,
+        reason=reason,
+    )
+    problems = ownership_transfer_problems(record, known_entities=known_entities(s), now=now)
+    if problems:
+        raise click.UsageError(str(ValidationFailed(problems, subject="OwnershipTransfer")))
+    producer = connection_or_local(s).kafka_producer(acks="all", enable_idempotence=True, max_block_ms=15000)
+    try:
+        metadata = producer.send(
+            s.topic("allegations"),
+            key=allegation_id.encode(),
+            value=encode_model(record),
+            headers=build_headers(
+                event_id=record.transfer_id,
+                source="seabus-cli",
+                type_=ce_type_for("OwnershipTransfer"),
+                time=now,
+                subject=allegation_id,
+            ),
+        ).get(timeout=30)
+    except Exception as exc:
+        raise KafkaUnavailable(
+            f"Kafka did not acknowledge the transfer ({exc.__class__.__name__}); nothing changed. Try again."
+        ) from exc
+    finally:
+        producer.close()
+    click.echo(
+        f"transfer {record.transfer_id} of {allegation_id} from {record.from_entity} to {record.to_entity} "
+        f"recorded (partition {metadata.partition}, offset {metadata.offset}); the bus applies it if "
+        f"{record.from_entity} owns the allegation (else a NOT_OWNER dead letter and an escalation)"
+    )
