@@ -114,13 +114,13 @@ def committed_offsets(
 
 
 def bus_progress(
-    kafka: KafkaConnection, app_id: str, *, timeout_s: float = 60.0
+    kafka: KafkaConnection, app_id: str, *, timeout_s: float = 60.0, table: str = "source-progress"
 ) -> dict[TopicPartition, int]:
     """The bus's own next expected offset per source partition, read from the changelog of its
     ``source-progress`` table (key ``topic#partition``, JSON integer value; last write wins).
 
     This is what the bus's correctness rests on, not the group's commits."""
-    topic = f"{app_id}-source-progress-changelog"
+    topic = f"{app_id}-{table}-changelog"
     consumer = _consumer(kafka)
     try:
         parts = consumer.partitions_for_topic(topic)

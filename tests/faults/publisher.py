@@ -44,6 +44,7 @@ class LoadPublisher(threading.Thread):
         kafka: KafkaConnection,
         topic: str,
         planned: list[Planned],
+        inbound_prefix: str | None = None,
         rate: float,
         allowance: Callable[[], int],
         batch: int = 10,
@@ -53,6 +54,7 @@ class LoadPublisher(threading.Thread):
         super().__init__(name="fault-publisher", daemon=True)
         self.kafka = kafka
         self.topic = topic
+        self.inbound_prefix = inbound_prefix  # set: each agency writes its <prefix>.inbound.<ENTITY>
         self.planned = planned
         self.rate = rate
         self.allowance = allowance
@@ -99,12 +101,24 @@ class LoadPublisher(threading.Thread):
         attempts: dict[str, int] = {}
         started = time.monotonic()
         interval = self.batch / self.rate
-        publisher = Publisher(
-            kafka=self.kafka,
-            topic=self.topic,
-            delivery_timeout_s=self.delivery_timeout_s,
-            client_id="seabus-fault-publisher",
-        )
+        publishers: dict[str, Publisher] = {}
+
+        def publisher_for(entity: str) -> Publisher:
+            """One publisher per agency's inbound topic, or one for the allegations topic."""
+            name = entity if self.inbound_prefix is not None else ""
+            if name not in publishers:
+                publishers[name] = Publisher(
+                    kafka=self.kafka,
+                    **(
+                        {"entity": entity, "prefix": self.inbound_prefix}
+                        if self.inbound_prefix is not None
+                        else {"topic": self.topic}
+                    ),
+                    delivery_timeout_s=self.delivery_timeout_s,
+                    client_id="seabus-fault-publisher",
+                )
+            return publishers[name]
+
         try:
             while (todo or retry or waiting) and not self._halt.is_set():
                 if time.monotonic() - started > self.give_up_after_s:
@@ -130,9 +144,9 @@ class LoadPublisher(threading.Thread):
                     continue
                 for item in batch:
                     attempts[item.event_id] = attempts.get(item.event_id, 0) + 1
-                result = publisher.publish_many([item.event for item in batch])
+                outcomes = _publish_grouped(publisher_for, batch, by_entity=self.inbound_prefix is not None)
                 failures = 0
-                for item, outcome in zip(batch, result.outcomes, strict=True):
+                for item, outcome in zip(batch, outcomes, strict=True):
                     if isinstance(outcome, PublishReceipt):
                         ack = Acked(
                             allegation_id=outcome.allegation_id,
@@ -162,4 +176,23 @@ class LoadPublisher(threading.Thread):
                 if pause > 0:
                     self._halt.wait(pause)
         finally:
-            publisher.close(timeout_s=5)
+            for publisher in publishers.values():
+                publisher.close(timeout_s=5)
+
+
+def _publish_grouped(
+    publisher_for: Callable[[str], Publisher], batch: list[Planned], *, by_entity: bool
+) -> list[PublishReceipt | EventFailure]:
+    """Outcomes in ``batch`` order; with ``by_entity`` each agency's events go through its own topic.
+
+    An allegation's events all come from one agency, so their order is kept.
+    """
+    groups: dict[str, list[int]] = {}
+    for i, item in enumerate(batch):
+        groups.setdefault(item.event.reporting_entity if by_entity else "", []).append(i)
+    out: list[PublishReceipt | EventFailure | None] = [None] * len(batch)
+    for entity, indexes in groups.items():
+        result = publisher_for(entity).publish_many([batch[i].event for i in indexes])
+        for i, outcome in zip(indexes, result.outcomes, strict=True):
+            out[i] = outcome
+    return [o for o in out if o is not None]

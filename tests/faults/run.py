@@ -77,6 +77,7 @@ class FaultConfig:
     seed: int = 71278
     update_share: float = 1 / 3
     overlap: bool = True  # every second broker fault encloses the next worker fault (kill + restart)
+    via_inbound: bool = False  # agencies publish to their own <prefix>.inbound.<ENTITY>; the forwarder relays
 
 
 @dataclass
@@ -176,7 +177,8 @@ class FaultReport:
             f"  directory            {self.directory}",
             f"  prefix / group       {self.prefix}",
             f"  schedule             {c.broker_kills} broker + {c.worker_kills} worker SIGKILLs, "
-            f"{c.allegations} allegations, {c.rate:g} events/s, overlap {'on' if c.overlap else 'off'}",
+            f"{c.allegations} allegations, {c.rate:g} events/s, overlap {'on' if c.overlap else 'off'}"
+            + (", via the inbound topics" if c.via_inbound else ""),
             f"  topics               {self.topic_shape}",
             f"  internal topics given min ISR 2 by the harness: {len(self.internal_min_isr_fixed)}",
             f"  events planned       {self.planned_events} ({self.planned_updates} updates)",
@@ -427,6 +429,7 @@ class FaultRun:
         self.publisher = LoadPublisher(
             kafka=self.cluster.connection,
             topic=f"{self.prefix}.allegations",
+            inbound_prefix=self.prefix if self.config.via_inbound else None,
             planned=self.planned,
             rate=self.config.rate,
             allowance=self.allowance,
@@ -678,10 +681,14 @@ class FaultRun:
 
     def _measure_lag(self) -> None:
         topics = [f"{self.prefix}.allegations", f"{self.prefix}.responses"]
+        if self.config.via_inbound:
+            topics += sorted({f"{self.prefix}.inbound.{p.event.reporting_entity}" for p in self.planned})
         try:
             end = end_offsets(self.cluster.connection, topics)
             committed = committed_offsets(self.cluster.connection, self.prefix, list(end))
             progress = bus_progress(self.cluster.connection, self.prefix)
+            if self.config.via_inbound:
+                progress |= bus_progress(self.cluster.connection, self.prefix, table="inbound-progress")
         except Exception as exc:
             self.echo(f"could not measure lag: {exc!r}")
             self.report.lag_bus = None
@@ -799,6 +806,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--directory", type=Path, help="run directory (default: a new one under the temp dir)"
     )
+    parser.add_argument(
+        "--via-inbound",
+        action="store_true",
+        help="publish each agency's events to its own <prefix>.inbound.<ENTITY> (through the forwarder)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the run directory even when the run passes")
     args = parser.parse_args(argv)
     config = FaultConfig(
@@ -811,6 +823,7 @@ def main(argv: list[str] | None = None) -> int:
         complete_timeout_s=args.complete_timeout,
         seed=args.seed,
         overlap=not args.no_overlap,
+        via_inbound=args.via_inbound,
     )
     directory = args.directory or Path(tempfile.mkdtemp(prefix="seabus-faults-"))
     report = run_faults(config, directory)
