@@ -30,6 +30,7 @@ from kafka.errors import KafkaError, TopicAuthorizationFailedError
 from pydantic import SecretStr
 from support import bus_env, unique_prefix
 from support.bus import BusPool, BusProcess, read_topic
+from support.notify import notifications_among
 from support.reading import read_all
 from support.routing import event
 
@@ -130,7 +131,7 @@ def _reported(bus: Bus, aid: str) -> None:
     read_topic(
         bus.kafka,
         bus.topic("notify.FRA"),
-        until=lambda vs: any(decode_model(v, Notification).allegation_id == aid for v in vs),
+        until=lambda vs: any(n.allegation_id == aid for n in notifications_among(vs)),
         timeout=120,
     )
 
