@@ -29,11 +29,13 @@ def _run(dry_run: bool) -> None:
         f"{result.unchanged} ACL(s) already as configured; "
         + ("nothing to do" if result.empty else f"{verb} {len(result.add)}, {gone} {len(result.remove)}")
     )
+    if dry_run and not result.empty:
+        raise SystemExit(1)
 
 
 @access.command()
 def plan() -> None:
-    """Show the ACLs `apply` would add and the stale ones it would remove, changing nothing."""
+    """Show the ACLs `apply` would add and the stale ones it would remove; exit 1 when changes are pending."""
     _run(dry_run=True)
 
 

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import click
+
 from deploy.kafka import LocalCluster
 from streams.config import Settings, load_settings
 from streams.config.recipients import RecipientsDirectory, load_recipients
 from streams.kafka_connection import KafkaConnection
+
+
+class ActionableError(click.ClickException):
+    """An error the operator can fix (the message says how): exit status 2, as the README promises.
+
+    Click's own :class:`click.ClickException` exits 1, which scripts read as "ran, found a problem"
+    (``topics plan`` with changes pending); 2 means "could not do what was asked".
+    """
+
+    exit_code = 2
 
 
 def settings() -> Settings:

@@ -27,7 +27,7 @@ from kafka import KafkaProducer
 from connectors.dashboard import issue_local_token, load_dashboard_config
 from connectors.gateway.config import load_gateway_config
 from connectors.publisher.sdk import Publisher
-from deploy.cli.common import connection_or_local, settings
+from deploy.cli.common import ActionableError, connection_or_local, settings
 from deploy.cli.publish_cmd import known_entities
 from schemas.cloudevents import build_headers, ce_type_for
 from schemas.codec import encode_model
@@ -103,7 +103,7 @@ def _require_topics(s: Settings, kafka: KafkaConnection) -> None:
         consumer.close()
     missing = [t for t in (s.topic("allegations"), s.topic("responses")) if t not in existing]
     if missing:
-        raise click.ClickException(
+        raise ActionableError(
             f"{', '.join(missing)} do not exist on {kafka.bootstrap}: start the bus first, e.g. "
             "`SEABUS_POLICIES_FILE=deploy/config/policies.demo.yaml make run`, then run the demo again."
         )

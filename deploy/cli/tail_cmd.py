@@ -7,7 +7,7 @@ import json
 import click
 from kafka import TopicPartition
 
-from deploy.cli.common import connection_or_local, settings
+from deploy.cli.common import ActionableError, connection_or_local, settings
 from schemas.codec import decode_model
 from schemas.errors import CodecError, CodecReason, ValidationFailed
 from schemas.models import Escalation, Notification, ReplyNotice
@@ -32,9 +32,7 @@ def tail(
     )
     partitions = consumer.partitions_for_topic(topic)
     if not partitions:
-        raise click.ClickException(
-            f"topic {topic} does not exist; is {recipient} in the recipients directory?"
-        )
+        raise ActionableError(f"topic {topic} does not exist; is {recipient} in the recipients directory?")
     tps = [TopicPartition(topic, p) for p in sorted(partitions)]
     consumer.assign(tps)
     if from_beginning:

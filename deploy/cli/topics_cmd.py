@@ -14,6 +14,7 @@ def topics() -> None:
 
 
 def _run(dry_run: bool) -> None:
+    """Print the plan or the changes; a plan with changes pending exits 1 (like `terraform plan -detailed-exitcode`)."""
     s = settings()
     directory = recipients(s)
     result = provisioning.apply(s, directory.ids(), kafka=connection_or_local(s), dry_run=dry_run)
@@ -24,6 +25,8 @@ def _run(dry_run: bool) -> None:
         f"{len(result.unchanged)} topic(s) already as configured; "
         + ("nothing to do" if result.empty else f"{verb} the rest")
     )
+    if dry_run and not result.empty:
+        raise SystemExit(1)
 
 
 @topics.command()
@@ -34,5 +37,5 @@ def apply() -> None:
 
 @topics.command()
 def plan() -> None:
-    """Show what `apply` would change, changing nothing."""
+    """Show what `apply` would change, changing nothing; exit 1 when changes are pending."""
     _run(dry_run=True)
