@@ -25,7 +25,7 @@ from connectors.notices import (
     render_notice_pdf,
 )
 from connectors.notices.labels import ASKED, LABELS
-from connectors.notices.states import mission_of, state_name
+from connectors.notices.states import mission_of, state_name, state_subject
 from schemas.enums import ObligationKind
 from schemas.models import Allegation, Confidential, InterimAction, Subject
 from streams.deadlines.obligations import SATISFIES
@@ -89,6 +89,7 @@ def test_french_note_verbale_form() -> None:
         "Nations Unies et a l'honneur de" in page
     )
     assert "signalée par MINUSCA" in page
+    assert "qui concerne du personnel dont la France est l'État de nationalité ou l'État fournisseur" in page
     assert "les assurances de sa très haute considération" in page
     assert "à à" not in page
 
@@ -232,6 +233,13 @@ def test_reply_kinds_named_in_the_notice_answer_the_obligation() -> None:
 def test_missions_are_named_with_their_articles(code: str, en: str, fr: str) -> None:
     assert mission_of(code, "en") == f"{en} to the United Nations"
     assert mission_of(code, "fr") == f"{fr} auprès de l'Organisation des Nations Unies"
+    assert state_subject(code, "en") == en.removeprefix("the Permanent Mission of ")
+    french = fr.removeprefix("la Mission permanente ")
+    for of, article in (("du ", "le "), ("des ", "les "), ("de la ", "la "), ("de l'", "l'"), ("d'", "")):
+        if french.startswith(of):
+            french = article + french.removeprefix(of)
+            break
+    assert state_subject(code, "fr") == french
 
 
 def test_confidential_repr_is_not_how_a_narrative_would_leak() -> None:
