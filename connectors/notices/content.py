@@ -320,7 +320,7 @@ def _facts(n: Notification, lang: str, reporting_entity: str | None) -> tuple[Fa
     add(
         "Communication",
         "Communication",
-        number + (f" ({'changed' if en else 'modifié'}: {changed})" if changed else ""),
+        number + (f" ({'changed: ' if en else 'modifié : '}{changed})" if changed else ""),
     )
     if reporting_entity:
         add("Reporting mission or entity", "Mission ou entité déclarante", reporting_entity)
@@ -398,7 +398,7 @@ def _facts(n: Notification, lang: str, reporting_entity: str | None) -> tuple[Fa
     add(
         "Grounds for informing the addressee",
         "Motif de la communication",
-        *(_reason(r.rule, r.explanation, lang) for r in n.reasons),
+        *dict.fromkeys(_reason(r.rule, r.explanation, lang) for r in n.reasons),
     )
     return tuple(rows)
 
