@@ -174,6 +174,28 @@ def test_summary_api_counts_by_recipient_and_level_with_a_trend(
     assert "top must be a whole number from 1 to 100" in bad["detail"]
 
 
+def test_the_page_renders_the_band_without_a_script(offline_settings: Settings, tmp_path: Path) -> None:
+    config = write_dashboard_file(tmp_path)
+
+    async def scenario(http: aiohttp.ClientSession, url: str) -> str:
+        async with http.post(url + "/dashboard/login", data={"token": TOKEN}) as r:
+            assert r.status == 200
+        async with http.get(url + "/dashboard?recipient=KEN&status=OVERDUE") as r:
+            return await r.text()
+
+    html = run(offline_settings, config, scenario)
+    assert '<a href="/dashboard?recipient=KEN&amp;status=OVERDUE" title="KEN: 1 overdue">' in html
+    assert (
+        '<a href="/dashboard?level=SECOND_LEVEL&amp;status=OVERDUE" title="Second level: 1 overdue">' in html
+    )
+    assert html.count('<rect class="bar') == 30
+    assert '<rect class="bar today"' in html
+    assert "Overdue at the end of each day, 2026-02-01 to 2026-03-02: lowest 0, highest 2, now 2" in html
+    # The table honours the status filter the band's links carry: KEN's overdue row only.
+    assert html.count('data-recipient="KEN"') == 1
+    assert '<option value="OVERDUE" selected>Overdue</option>' in html
+
+
 def test_unknown_allegation_is_404(offline_settings: Settings, tmp_path: Path) -> None:
     config = write_dashboard_file(tmp_path)
 
