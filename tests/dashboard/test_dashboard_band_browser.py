@@ -2,7 +2,7 @@
 
 The gateway serves the real routes on a real socket with a fixed clock, so the
 band's counts and the 30-day trend are exact; the ids are long on purpose
-(allegations of 60+ characters, a long recipient and entity) and every column
+(the longest the bus accepts: 64-character allegations, 32-character recipient and entity codes) and every column
 must still be inside a 1,280 px viewport. Screenshot: test-artifacts/dashboard-summary.png.
 """
 
@@ -17,20 +17,33 @@ from typing import Any
 
 import pytest
 from dashboard.dashboard_support import TOKEN, MemoryView, serve, write_dashboard_file
-from dashboard.test_dashboard_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, CONTRAST_JS, sync_playwright
+from dashboard.test_dashboard_browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CONTRAST_JS,
+    FIT_JS,
+    sync_playwright,
+)
 from views.view_support import escalation, obligation
 
 from schemas.enums import EscalationLevel, ObligationKind, ObligationState
+from schemas.limits import ALLEGATION_ID, ENTITY_CODE
 from streams.config import Settings
 
 NOW = datetime(2026, 3, 31, 15, 0, tzinfo=UTC)
 D, H = timedelta(days=1), timedelta(hours=1)
-LONG_RECIPIENT = "SYNTH-RECIPIENT-OFFICE-WITH-A-VERY-LONG-IDENTIFIER-0001"
-LONG_ENTITY = "SYNTH-ENTITY-MULTIDIMENSIONAL-INTEGRATED-STABILIZATION-MISSION-0001"
+# The longest ids the bus accepts (schemas.limits): allegations 64 characters, entity codes 32.
+LONG_RECIPIENT = "SYNTH-RECIPIENT-OFFICE-LONG-0001"
+LONG_ENTITY = "SYNTH-ENTITY-MULTIDIMENSIONAL-01"
 
 
 def long_id(n: int) -> str:
-    return f"SYNTH-2026-MINUSCA-BANGUI-SECTOR-CENTRE-ALLEGATION-REFERENCE-{n:06d}"
+    return f"SYNTH-2026-MINUSCA-BANGUI-SECTOR-CENTRE-ALLEGATION-REF-{n:09d}"
+
+
+assert len(long_id(1)) == ALLEGATION_ID.max_length
+assert len(LONG_RECIPIENT) == len(LONG_ENTITY) == ENTITY_CODE.max_length
 
 
 # (recipient, overdue open obligations): KEN 3, FRA 2, the rest 1 each; top 8 leaves IND and LONG as others.
@@ -97,25 +110,6 @@ def dashboard_url(offline_settings: Settings, tmp_path: Path) -> Iterator[str]:
         loop.call_soon_threadsafe(stop.set)
         thread.join(30)
         loop.close()
-
-
-FIT_JS = """
-() => {
-  const table = document.getElementById('overdue');
-  const wrap = table.parentElement;
-  const heads = [...table.querySelectorAll('thead th')];
-  const cells = [...table.querySelectorAll('thead th, tbody th, tbody td')];
-  return {
-    viewport: document.documentElement.clientWidth,
-    lastRight: heads[heads.length - 1].getBoundingClientRect().right,
-    lastCells: [...table.querySelectorAll('tbody tr')].map(r => r.lastElementChild.getBoundingClientRect().right),
-    tableScroll: table.scrollWidth, tableClient: table.clientWidth,
-    wrapScroll: wrap.scrollWidth, wrapClient: wrap.clientWidth,
-    pageScroll: document.documentElement.scrollWidth,
-    overflowing: cells.filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.textContent),
-  };
-}
-"""
 
 
 def band_counts(page: Any, list_id: str) -> list[tuple[str, str]]:
