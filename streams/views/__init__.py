@@ -18,9 +18,11 @@ from streams.views.models import (
     ObligationSummary,
     OverdueItem,
     OverdueReport,
+    OverdueSummary,
     ResponseEntry,
     Timeline,
     TimelineEntry,
+    TrendDay,
 )
 from streams.views.overdue import OverdueFilter
 from streams.views.reader import ReaderStatus, ViewReader
@@ -40,12 +42,14 @@ __all__ = [
     "OverdueFilter",
     "OverdueItem",
     "OverdueReport",
+    "OverdueSummary",
     "ReaderStatus",
     "ResponseEntry",
     "SourceTopic",
     "Timeline",
     "TimelineEntry",
     "TopicKind",
+    "TrendDay",
     "ViewError",
     "ViewIndex",
     "ViewReader",

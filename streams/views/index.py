@@ -31,7 +31,7 @@ from pydantic import TypeAdapter
 from sortedcontainers import SortedList
 
 from schemas.codec import Codec, decode_model, default_codec
-from schemas.enums import ObligationState
+from schemas.enums import EscalationLevel, ObligationState
 from schemas.errors import CodecError, ValidationFailed
 from schemas.models import (
     AllegationEvent,
@@ -51,16 +51,21 @@ from streams.views.models import (
     DueStatus,
     EscalationEntry,
     EventEntry,
+    LevelCount,
     NotificationEntry,
     ObligationSummary,
     OverdueItem,
     OverdueReport,
+    OverdueSummary,
+    RecipientCount,
     ResponseEntry,
     Timeline,
     TimelineEntry,
+    TrendDay,
 )
 from streams.views.overdue import OverdueFilter, current_level, overdue_item
 from streams.views.stored import StoredObligation
+from streams.views.summary import TREND_DAYS, LateClosures, day_date, day_of, day_start
 from streams.views.topics import SourceTopic, TopicKind, classify
 
 __all__ = ["Ingested", "ViewIndex"]
@@ -74,6 +79,9 @@ _MODELS: dict[TopicKind, type[SeabusRecord]] = {
     TopicKind.AUDIT: DeliveryAttempt,
     TopicKind.OBLIGATIONS: ObligationUpdate,
 }
+
+# The band lists levels from "not escalated" up, in the order the steps happen.
+_LEVEL_ORDER = {name: i for i, name in enumerate((NO_LEVEL, *(level.value for level in EscalationLevel)))}
 
 _ENTRY: TypeAdapter[TimelineEntry] = TypeAdapter(TimelineEntry)
 _MAX = chr(0x10FFFF)  # sorts after every reference: (t, _MAX) follows every entry due at t
@@ -112,6 +120,7 @@ class ViewIndex:
         self._open_recipients: Counter[str] = Counter()
         self._open_entities: Counter[str] = Counter()
         self._escalated_open: set[str] = set()
+        self._late = LateClosures()  # obligations closed after their due time, by day: the trend's past
         self._obligations_of: dict[str, list[str]] = {}  # a few per allegation: a list is smallest
         self._escalations: dict[str, Escalation] = {}
         self._entities: dict[str, str] = {}
@@ -134,6 +143,7 @@ class ViewIndex:
                 gone = self._obligations.pop(key.decode("utf-8", "replace"), None)  # compaction tombstone
                 if gone is not None:
                     self._unindex_open(gone)
+                    self._late.discard(gone)
                     keys = self._obligations_of.get(gone.allegation_id, [])
                     if gone.obligation_key in keys:
                         keys.remove(gone.obligation_key)
@@ -218,7 +228,9 @@ class ViewIndex:
             stored = StoredObligation.of(update)
             if known is not None:
                 self._unindex_open(known)
+                self._late.discard(known)
             self._obligations[stored.obligation_key] = stored
+            self._late.add(stored)
             keys = self._obligations_of.setdefault(update.allegation_id, [])
             if stored.obligation_key not in keys:
                 keys.append(stored.obligation_key)
@@ -377,6 +389,70 @@ class ViewIndex:
         if cut > escalated_overdue:
             overdue[NO_LEVEL] += cut - escalated_overdue
         return dict(opened), dict(overdue)
+
+    def summary(self, now: datetime, *, top: int = 8, days: int = TREND_DAYS) -> OverdueSummary:
+        """The dashboard's band at ``now``: overdue by recipient (``top`` of them) and level, and the trend.
+
+        By recipient costs one pass over what is overdue (the recipient is part
+        of the ordered key, so no obligation is looked up); by level is
+        :meth:`level_counts`; the trend is a binary search per day plus the
+        late-closure counters (see :mod:`streams.views.summary`).
+        """
+        order = self._open_order
+        now_s = now.timestamp()
+        cut = order.bisect_right((now_s, _MAX))
+        per_recipient: Counter[str] = Counter(key[2] for key in order.islice(0, cut))
+        ranked = sorted(per_recipient.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown, rest = ranked[:top], ranked[top:]
+        _, by_level = self.level_counts(now)
+        return OverdueSummary(
+            as_of=now,
+            caught_up=self.caught_up,
+            overdue=cut,
+            due=len(order) - cut,
+            by_recipient=[RecipientCount(recipient=r, overdue=n) for r, n in shown],
+            others=sum(n for _, n in rest),
+            other_recipients=len(rest),
+            by_level=[
+                LevelCount(level=name, overdue=n)
+                for name, n in sorted(
+                    by_level.items(), key=lambda kv: _LEVEL_ORDER.get(kv[0], len(_LEVEL_ORDER))
+                )
+                if n > 0
+            ],
+            trend=self.trend(now, days=days),
+        )
+
+    def trend(self, now: datetime, *, days: int = TREND_DAYS) -> list[TrendDay]:
+        """Per UTC day, the last ``days`` of them up to today: what was overdue at the day's end.
+
+        Today ends at ``now``. Open obligations come from the ordered open list;
+        closed ones count only if they closed after their due time. Records dated
+        after ``now`` (a clock behind the bus's) are taken as already happened.
+        """
+        order = self._open_order
+        today = day_of(now)
+        first = today - days + 1
+        still, due_late, closed_late = self._late.window(first, today)
+        out: list[TrendDay] = []
+        for i, day in enumerate(range(first, today + 1)):
+            start = day_start(day).timestamp()
+            end = day_start(day + 1) if day < today else now
+            if day < today:
+                open_overdue = order.bisect_left((end.timestamp(),))  # due before midnight
+            else:
+                open_overdue = order.bisect_right((now.timestamp(), _MAX))  # due at or before now
+            open_new = open_overdue - order.bisect_left((start,))
+            out.append(
+                TrendDay(
+                    day=day_date(day),
+                    at=end,
+                    overdue=open_overdue + still[i],
+                    newly_overdue=open_new + due_late[i],
+                    closed_late=closed_late[i],
+                )
+            )
+        return out
 
     def delivery_counts(self) -> Mapping[tuple[str, str], int]:
         """Delivery attempts on the audit topic by (channel, outcome), each attempt once."""

@@ -9,7 +9,7 @@ victim field exists here, so none can reach a page or a log.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -36,13 +36,17 @@ __all__ = [
     "DueStatus",
     "EscalationEntry",
     "EventEntry",
+    "LevelCount",
     "NotificationEntry",
     "ObligationSummary",
     "OverdueItem",
     "OverdueReport",
+    "OverdueSummary",
+    "RecipientCount",
     "ResponseEntry",
     "Timeline",
     "TimelineEntry",
+    "TrendDay",
 ]
 
 NO_LEVEL = "NONE"
@@ -99,6 +103,51 @@ class OverdueReport(_Out):
     reporting_entities: list[str] = Field(
         default=[], description="every reporting entity with an open obligation, whatever the filters"
     )
+
+
+class RecipientCount(_Out):
+    """How many obligations one recipient has overdue."""
+
+    recipient: str
+    overdue: int
+
+
+class LevelCount(_Out):
+    """How many overdue obligations are at one escalation level (``NONE``: not escalated yet)."""
+
+    level: str
+    overdue: int
+
+
+class TrendDay(_Out):
+    """One UTC day of the trend: what was overdue at its end (for today: at ``as_of``)."""
+
+    day: date
+    at: datetime = Field(description="the instant counted: the end of the day, or as_of for today")
+    overdue: int = Field(
+        description="obligations overdue at `at`: due by then, neither answered nor cancelled"
+    )
+    newly_overdue: int = Field(
+        description="obligations that fell overdue during this day (due in it, up to `at`, and neither "
+        "answered nor cancelled by their due time), whatever became of them later"
+    )
+    closed_late: int = Field(description="overdue obligations answered or cancelled during this day")
+
+
+class OverdueSummary(_Out):
+    """The summary band of the dashboard: overdue by recipient and by level, and the trend."""
+
+    as_of: datetime
+    caught_up: bool = Field(description="false while the view is still reading history: counts may be low")
+    overdue: int = Field(description="open obligations past their due time")
+    due: int = Field(description="open obligations not yet due")
+    by_recipient: list[RecipientCount] = Field(
+        description="the recipients with the most overdue obligations, most first (ties by name)"
+    )
+    others: int = Field(description="overdue obligations of the recipients not in by_recipient")
+    other_recipients: int = Field(description="how many recipients `others` covers")
+    by_level: list[LevelCount] = Field(description="overdue obligations by their current escalation level")
+    trend: list[TrendDay] = Field(description="the last days, oldest first; the last one is today")
 
 
 class EventEntry(_Out):
