@@ -151,17 +151,19 @@ def build_report(index: StatsIndex, *, choice: PeriodChoice, min_cell: int, now:
         else:
             row["count"] = values[cell]
         if name == TIMELINESS:
+            # A state whose count is withheld shows nothing derived from its few cases either.
             extra = timeliness[(period, key[0])]
+            few = cell in hidden
             for column, _ in MEDIANS:
                 answers: list[float] = extra[column]
-                if len(answers) >= min_cell:
+                if len(answers) >= min_cell and not few:
                     row[column] = round(statistics.median(answers), 1)
                 else:
                     row[column] = None
                     if answers:
                         marks.append(column)
             owed, late = extra["owed"], extra["late"]
-            if owed >= min_cell:
+            if owed >= min_cell and not few:
                 row["answered_late_share"] = round(late / owed, 3)
             else:
                 row["answered_late_share"] = None
