@@ -174,11 +174,11 @@ def _headline(report: StatsReport, rows: list[dict[str, Any]]) -> list[dict[str,
     return [r for r in rows if r["period"] == report.period]
 
 
-def _bars(title: str, bars: list[tuple[str, int | None]], *, unit: str = "") -> str:
+def _bars(title: str, bars: list[tuple[str, int | None]], *, unit: str = "", scale: int | None = None) -> str:
     """A horizontal bar chart as inline SVG; withheld values get no bar, only the word."""
     if not bars:
         return ""
-    top = max((v for _, v in bars if v is not None), default=0) or 1
+    top = scale or max((v for _, v in bars if v is not None), default=0) or 1  # shares: out of 100
     row_h, label_w, chart_w, pad = 28, 230, 300, 70
     height = row_h * len(bars) + 8
     parts = [
@@ -222,9 +222,9 @@ def _table(name: str, rows: list[dict[str, Any]], columns: list[str]) -> str:
     for row in rows:
         cells = "".join(
             (
-                f'<th scope="row">{_cell(row.get(c))}</th>'
+                f'<th scope="row" class="period">{_display(row, c)}</th>'
                 if i == 0
-                else f'<td data-label="{escape(_label(c))}">{_display(row, c)}</td>'
+                else f'<td data-label="{escape(_header(c))}">{_display(row, c)}</td>'
             )
             for i, c in enumerate(columns)
         )
@@ -293,7 +293,7 @@ def _timeliness(report: StatsReport) -> str:
     columns = ["period", "member_state", "count", *(c for c, _ in MEDIANS), "answered_late_share"]
     return (
         f'<section class="stat" id="t-timeliness"><h2>Timeliness of Member States</h2>{intro}'
-        f"{_bars('Share answered late, per cent', bars, unit=' %')}"
+        f"{_bars('Share answered late, per cent', bars, unit=' %', scale=100)}"
         f"{_table('timeliness', rows, columns)}</section>"
     )
 

@@ -182,6 +182,7 @@ def test_stats_page_in_a_browser(bus: RunningBus) -> None:
             for marker in ("SYNTH-SUBJ", "NARRATIVE", "SYNTHETIC-NOTE"):
                 assert marker not in html
             page.screenshot(path=str(ARTIFACTS / "stats.png"), full_page=True)
+            page.locator("#t-timeliness").screenshot(path=str(ARTIFACTS / "stats-timeliness.png"))
 
             # Choosing a period shows it, and the same counts as the JSON.
             quarter = f"{datetime.now(UTC):%Y}-Q{(datetime.now(UTC).month - 1) // 3 + 1}"
@@ -201,3 +202,34 @@ def test_stats_page_in_a_browser(bus: RunningBus) -> None:
             page.screenshot(path=str(ARTIFACTS / "stats-phone.png"))
         finally:
             browser.close()
+
+
+def test_after_the_readme_demo(bus: RunningBus) -> None:
+    """The README's `seabus demo` (12 allegations) then `seabus stats --format json`: the promised shape.
+
+    Runs last in this module (it adds the demo's allegations to the shared bus).
+    """
+    before = json.loads(seabus(bus, "stats", "--min-cell", "1").stdout)["tables"]["allegations"]
+    demo = seabus(
+        bus, "demo", "--count", "12", "--interval", "0", "--answer-after", "0", "--seed", "7", "--no-token"
+    )
+    assert demo.returncode == 0, demo.stderr
+    expected = max((r["count"] for r in before if "-Q" not in r["period"]), default=0) + 12
+
+    def counted() -> dict[str, Any] | None:
+        out = seabus(bus, "stats", "--min-cell", "1")
+        report = json.loads(out.stdout) if out.returncode == 0 else {"tables": {"allegations": []}}
+        years = [r["count"] for r in report["tables"]["allegations"] if "-Q" not in r["period"]]
+        return report if years == [expected] else None
+
+    wait_for(counted, timeout=90, interval=1.0, what="the demo's allegations in the statistics")
+    out = seabus(bus, "stats", "--format", "json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert list(report) == ["period", "tables", "suppressed_cells"]
+    assert isinstance(report["suppressed_cells"], int)
+    assert all(isinstance(rows, list) for rows in report["tables"].values())
+    assert report["tables"]["timeliness"]
+    assert all(c is None or c >= 3 for c in counts(report["tables"]))
+    lines = seabus(bus, "stats", "--format", "csv").stdout.splitlines()
+    assert len(lines) - 1 == sum(len(rows) for rows in report["tables"].values())
