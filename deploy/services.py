@@ -54,7 +54,7 @@ def gateway_routes(
     from streams.views import ViewService
 
     views = [s for s in services if isinstance(s, ViewService)]
-    dashboard = dashboard_routes(view=views[0], settings=settings) if views else ()
+    dashboard = dashboard_routes(view=views[0], settings=settings, stats=views[0].stats) if views else ()
     return (*replies, *dashboard)
 
 

@@ -180,7 +180,7 @@ def page(*, title: str, main: str, user: str | None, scripts: Sequence[str] = ()
     account = ""
     if user is not None:
         account = (
-            '<div class="account"><span class="who">Signed in as '
+            '<div class="account"><a href="/dashboard/stats">Statistics</a><span class="who">Signed in as '
             f"{escape(user)}</span>"
             '<form method="post" action="/dashboard/logout"><button type="submit">Sign out</button></form></div>'
         )

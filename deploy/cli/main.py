@@ -60,6 +60,7 @@ def _register() -> None:
         routes_cmd,
         run_cmd,
         schema_cmd,
+        stats_cmd,
         tail_cmd,
         topics_cmd,
         transfer_cmd,
@@ -78,6 +79,7 @@ def _register() -> None:
     cli.add_command(obligations_cmd.respond)
     cli.add_command(transfer_cmd.transfer)
     cli.add_command(overdue_cmd.overdue)
+    cli.add_command(stats_cmd.stats)
     cli.add_command(demo_cmd.demo)
     cli.add_command(demo_receivers_cmd.demo_receivers)
 

@@ -81,6 +81,15 @@ class TopicsConfig(BaseModel):
         return self
 
 
+class StatisticsConfig(BaseModel):
+    """How ``seabus stats`` and ``/dashboard/stats`` publish (docs/STATISTICS.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Counts from 1 to min_cell - 1 are withheld, with enough others that none can be recomputed.
+    min_cell: int = Field(default=3, ge=1, le=1000)
+
+
 class _YamlSource(PydanticBaseSettingsSource):
     """Reads the YAML file named by ``SEABUS_CONFIG`` (or the shipped default)."""
 
@@ -145,6 +154,7 @@ class Settings(BaseSettings):
     progress_stall_s: float = Field(default=5.0, gt=0.0, le=600.0)
     not_ready_after_s: float = Field(default=30.0, gt=0.0, le=3600.0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    statistics: StatisticsConfig = StatisticsConfig()
 
     @field_validator("bootstrap")
     @classmethod
