@@ -372,6 +372,26 @@ class ViewIndex:
             key=lambda o: (o.due_at, o.allegation_id, o.kind.value, o.obligation_key),
         )
 
+    def reporting_entity(self, allegation_id: str) -> str | None:
+        """The entity that owns the allegation, as far as the view knows (None: not seen yet)."""
+        return self._entities.get(allegation_id)
+
+    def last_notified_at(self, allegation_id: str, recipient: str) -> datetime | None:
+        """When ``recipient`` was last told about the allegation (its latest notification's ``routed_at``).
+
+        A bound for reading the recipient's topic from there instead of from its start; None
+        when the view has not seen such a notification (not told, or not read yet).
+        """
+        rank = _RANK["notification"]
+        latest: datetime | None = None
+        for row in self._entries.get(allegation_id, ()):
+            if row[1] != rank:
+                continue
+            entry = _ENTRY.validate_json(row[4])
+            if isinstance(entry, NotificationEntry) and entry.recipient == recipient:
+                latest = entry.at if latest is None or entry.at > latest else latest
+        return latest
+
     def obligations_of(
         self, recipient: str, now: datetime, *, open_only: bool = False
     ) -> RecipientObligations:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from views.view_support import T0, obligation
+from views.view_support import T0, notifications, obligation, report
 
 from schemas.codec import encode_model
 from schemas.enums import ObligationKind, ObligationState
@@ -46,3 +46,21 @@ def test_each_recipients_obligations_are_its_own_and_follow_updates_and_tombston
     # A compaction tombstone removes it from its recipient's index too.
     view.ingest("sea.obligations", key=answered.obligation_key.encode(), value=None)
     assert [o.allegation_id for o in view.recipient_obligations("FRA")] == ["SYNTH-IX-2"]
+
+
+def test_when_a_recipient_was_last_told_and_who_owns_the_allegation() -> None:
+    view = ViewIndex(prefix="sea")
+    first = report("SYNTH-IX-9", state="FRA")
+    for note in notifications(first, routed_at=T0):
+        view.add(note)
+    [told] = [n for n in notifications(first, routed_at=T0) if n.recipient == "FRA"]
+    view.add(
+        told.model_copy(
+            update={"notification_id": "SYNTH-NTF-IX-9-2", "sequence": 2, "routed_at": T0 + 30 * S}
+        )
+    )
+    view.add(first)
+    assert view.last_notified_at("SYNTH-IX-9", "FRA") == T0 + 30 * S
+    assert view.last_notified_at("SYNTH-IX-9", "KEN") is None
+    assert view.last_notified_at("SYNTH-IX-UNKNOWN", "FRA") is None
+    assert view.reporting_entity("SYNTH-IX-9") == "MINUSCA"

@@ -16,6 +16,7 @@ from views.view_support import T0, escalation, notifications, obligation, report
 
 from connectors.gateway import GatewayConfig
 from connectors.gateway.config import RateLimitConfig
+from connectors.gateway.recipient_topic import RecipientTopic, latest_notification
 from deploy import topics
 from schemas.cloudevents import format_time
 from schemas.codec import encode_model
@@ -345,3 +346,51 @@ def test_a_forged_cursor_is_refused(settings: Settings) -> None:
         lambda url: get(f"{url}/v1/recipients/FRA/notifications?cursor={forged}", bearer(FRA_TOKEN)),
     )
     assert (status, problem["title"]) == (400, "Invalid Cursor")
+
+
+@pytest.mark.kafka
+def test_latest_notification_is_the_highest_sequence_of_that_allegation_on_that_topic(
+    settings: Settings, kafka: KafkaConnection
+) -> None:
+    topics.apply(settings, ["FRA", "KEN"], kafka=kafka)
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    [first] = [
+        n for n in notifications(report("SYNTH-SVL-1", state="FRA"), routed_at=base) if n.recipient == "FRA"
+    ]
+    second = first.model_copy(
+        update={"notification_id": "SYNTH-NTF-SVL-2", "sequence": 2, "routed_at": base + S}
+    )
+    [other] = [
+        n for n in notifications(report("SYNTH-SVL-2", state="FRA"), routed_at=base) if n.recipient == "FRA"
+    ]
+    producer = kafka.kafka_producer(acks="all")
+    try:
+        for note in (second, first, other):  # the later one first: order on the topic does not decide
+            producer.send(
+                settings.notify_topic("FRA"), key=note.allegation_id.encode(), value=encode_model(note)
+            )
+        producer.send(settings.notify_topic("FRA"), key=b"SYNTH-SVL-1", value=b"\xc3\x01garbage!!")
+        producer.flush(timeout=30)
+    finally:
+        producer.close()
+    reader = RecipientTopic(kafka=kafka, prefix=settings.topic_prefix)
+
+    async def main() -> list[Notification | None]:
+        return [
+            await latest_notification(reader, "FRA", "SYNTH-SVL-1"),
+            await latest_notification(reader, "FRA", "SYNTH-SVL-1", not_before=base - timedelta(minutes=10)),
+            await latest_notification(reader, "FRA", "SYNTH-SVL-2"),
+            await latest_notification(reader, "FRA", "SYNTH-SVL-3"),
+            await latest_notification(reader, "KEN", "SYNTH-SVL-1"),  # KEN's topic: empty
+            await latest_notification(reader, "URY", "SYNTH-SVL-1"),  # no topic at all
+        ]
+
+    found = run(main())
+    assert [n.notification_id if n else None for n in found] == [
+        "SYNTH-NTF-SVL-2",
+        "SYNTH-NTF-SVL-2",
+        other.notification_id,
+        None,
+        None,
+        None,
+    ]
