@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Protocol
 
+from schemas.clock import Clock, SystemClock
 from schemas.codec import Codec
 from schemas.entities import load_reporting_entities
 from schemas.errors import ConfigError
@@ -20,15 +19,6 @@ from streams.deadlines.calendar import WorkingCalendar
 from streams.deadlines.policy import PolicySet, load_policies
 from streams.intake import Intake, ObligationHook
 from streams.routing.rules import RoutingRules, load_rules
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 async def _no_topic_creation(topic: str) -> None:  # pragma: no cover - replaced by the runner

@@ -1,7 +1,9 @@
 """``seabus``: the one front door for every operator task.
 
 Each command group lives in its own module; this file only assembles them and
-turns a :class:`SeabusError` into one readable line and exit status 2.
+turns a :class:`SeabusError` into one readable line and exit status 2 (the
+README's promise for every actionable error; commands raise
+:class:`deploy.cli.common.ActionableError` for theirs).
 """
 
 from __future__ import annotations
@@ -24,11 +26,25 @@ class _Group(click.Group):
             ctx.exit(2)
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--log-level", default=None, help="debug, info, warning or error (default: settings).")
+@click.version_option(package_name="seabus", prog_name="seabus", message="%(prog)s %(version)s")
+@click.option(
+    "--log-level",
+    default=None,
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    help="Log level (default: SEABUS_LOG_LEVEL, else info).",
+)
 def cli(log_level: str | None) -> None:
     """seabus: carries allegations of SEA to the Member States concerned and the Special Coordinator."""
-    logs.configure(level=log_level or os.environ.get("SEABUS_LOG_LEVEL") or "info")
+    level = (log_level or os.environ.get("SEABUS_LOG_LEVEL") or "info").lower()
+    if level not in LOG_LEVELS:
+        raise click.BadParameter(
+            f"SEABUS_LOG_LEVEL={level!r} is not one of {', '.join(LOG_LEVELS)}", param_hint="SEABUS_LOG_LEVEL"
+        )
+    logs.configure(level=level)
 
 
 def _register() -> None:
