@@ -9,7 +9,11 @@ and only about the token's own recipient:
   from the on-call read model (:class:`streams.views.ViewIndex`), open first;
 - ``GET /v1/recipients/{recipient}/notifications``: the records of its own topic
   ``<prefix>.notify.<ID>`` (notifications, escalations, reply notices), oldest first,
-  from a time or a cursor (:mod:`connectors.gateway.recipient_topic`).
+  from a time or a cursor (:mod:`connectors.gateway.recipient_topic`);
+- ``GET /v1/recipients/{recipient}/notices/{allegation_id}``: the formal notice (Note
+  Verbale) of that allegation, PDF or HTML, rendered by :mod:`connectors.notices` from
+  the latest notification on the recipient's own topic, so it says what that
+  notification says and no more; 404 when the recipient was never notified of it.
 
 The order of checks: 401 without a token or with an unknown one, 403 for an agency's
 token, 404 for a path id that is no recipient at all, 403 for another recipient's id.
@@ -18,12 +22,14 @@ Nothing of another recipient is ever read for the answer.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -31,9 +37,21 @@ from aiohttp import web
 from connectors.gateway.openapi import OpenApiDocument, problem_responses
 from connectors.gateway.problems import HttpProblem, ProblemType
 from connectors.gateway.recipient_auth import WRONG_RECIPIENT, RecipientAuth, ensure_recipient_auth
-from connectors.gateway.recipient_topic import ITEM_TYPES, RecipientTopic, TopicItem, TopicPage
+from connectors.gateway.recipient_topic import (
+    ITEM_TYPES,
+    RecipientTopic,
+    TopicItem,
+    TopicPage,
+    latest_notification,
+)
 from connectors.gateway.responses import connection_of
 from connectors.gateway.state import GATEWAY, GatewayState, RouteModule
+from connectors.notices import (
+    SUPPORTED_LANGUAGES,
+    notice_reference,
+    render_notice_html,
+    render_notice_pdf,
+)
 from schemas.cloudevents import format_time
 from schemas.errors import KafkaUnavailable
 from schemas.models import Escalation, Notification, ReplyNotice
@@ -44,6 +62,7 @@ from streams.views import RecipientObligations, ViewIndex
 __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
+    "NOTICE_PATH",
     "NOTIFICATIONS_PATH",
     "OBLIGATIONS_PATH",
     "RECIPIENT_VIEW",
@@ -56,6 +75,10 @@ __all__ = [
 
 OBLIGATIONS_PATH = "/v1/recipients/{recipient}/obligations"
 NOTIFICATIONS_PATH = "/v1/recipients/{recipient}/notifications"
+NOTICE_PATH = "/v1/recipients/{recipient}/notices/{allegation_id}"
+NOTICE_FORMATS = ("pdf", "html")
+NOTICE_MARGIN = timedelta(minutes=10)
+"""How far before the read model's time of the latest notification the topic is read (clock slack)."""
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
 NO_STORE = {"Cache-Control": "no-store"}
@@ -118,9 +141,11 @@ def recipient_routes(
         )
         app.router.add_get(OBLIGATIONS_PATH, get_obligations)
         app.router.add_get(NOTIFICATIONS_PATH, get_notifications)
+        app.router.add_get(NOTICE_PATH, get_notice)
         describe_security(gw.openapi)
         gw.openapi.add_operation(OBLIGATIONS_PATH, "get", _obligations_operation(gw.openapi))
         gw.openapi.add_operation(NOTIFICATIONS_PATH, "get", _notifications_operation(gw.openapi))
+        gw.openapi.add_operation(NOTICE_PATH, "get", _notice_operation())
 
     return register
 
@@ -258,15 +283,88 @@ async def get_notifications(request: web.Request) -> web.Response:
     try:
         page = await state.topic.read(recipient, since=since, positions=positions, limit=limit, types=types)
     except KafkaUnavailable as exc:
-        retry = request.app[GATEWAY].config.retry_after_s
-        raise HttpProblem(
-            503,
-            type_=ProblemType.KAFKA_UNAVAILABLE,
-            title="Kafka Unavailable",
-            detail=f"{exc}; nothing was read. Ask again after Retry-After seconds.",
-            headers={"Retry-After": str(retry)},
-        ) from None
+        raise _kafka_unavailable(request, exc) from None
     return web.json_response(page_body(recipient, page), headers=NO_STORE)
+
+
+def _kafka_unavailable(request: web.Request, exc: KafkaUnavailable) -> HttpProblem:
+    return HttpProblem(
+        503,
+        type_=ProblemType.KAFKA_UNAVAILABLE,
+        title="Kafka Unavailable",
+        detail=f"{exc}; nothing was read. Ask again after Retry-After seconds.",
+        headers={"Retry-After": str(request.app[GATEWAY].config.retry_after_s)},
+    )
+
+
+# --- GET /v1/recipients/{recipient}/notices/{allegation_id} ----------------------------------
+
+
+def notice_format(request: web.Request) -> str:
+    """``?format=`` when given; else HTML for a client that accepts HTML and not PDF; else PDF."""
+    named = request.query.get("format")
+    if named is not None:
+        if named.lower() not in NOTICE_FORMATS:
+            raise _bad("Unknown Format", f"format takes pdf or html, not {named[:16]!r}")
+        return named.lower()
+    accept = request.headers.get("Accept", "").lower()
+    return "html" if "text/html" in accept and "application/pdf" not in accept else "pdf"
+
+
+def notice_language(request: web.Request) -> str:
+    lang = request.query.get("lang", "en").lower()
+    if lang not in SUPPORTED_LANGUAGES:
+        raise _bad(
+            "Unsupported Language",
+            f"lang takes {' or '.join(SUPPORTED_LANGUAGES)} (English, French), not {lang[:16]!r}",
+        )
+    return lang
+
+
+def _filename(reference: str, extension: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", reference).strip("-") + "." + extension
+
+
+async def get_notice(request: web.Request) -> web.Response:
+    recipient = authorise(request)
+    state = request.app[RECIPIENT_VIEW]
+    gw = request.app[GATEWAY]
+    allegation_id = request.match_info["allegation_id"]
+    form, lang = notice_format(request), notice_language(request)
+    index = state.view.index
+    seen = index.last_notified_at(allegation_id, recipient)
+    try:
+        notification = None
+        if seen is not None:
+            notification = await latest_notification(
+                state.topic, recipient, allegation_id, not_before=seen - NOTICE_MARGIN
+            )
+        if notification is None:  # the read model lags, or the record times are off: read it all
+            notification = await latest_notification(state.topic, recipient, allegation_id)
+    except KafkaUnavailable as exc:
+        raise _kafka_unavailable(request, exc) from None
+    if notification is None:
+        raise HttpProblem(
+            404,
+            title="Not Found",
+            detail=f"{recipient} was never notified of allegation {allegation_id[:64]!r}: there is no formal "
+            "notice of it for you. Check the reference (a notice exists once its notification is on your topic).",
+        )
+    options: dict[str, Any] = {
+        "lang": lang,
+        "reply_url": gw.config.public_url,
+        "reporting_entity": index.reporting_entity(allegation_id),
+    }
+    reference = notice_reference(notification)
+    headers = {**NO_STORE, "X-Content-Type-Options": "nosniff", "X-Notice-Reference": reference}
+    if form == "html":
+        html = render_notice_html(notification, **options)
+        headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+        headers["Content-Disposition"] = f'inline; filename="{_filename(reference, "html")}"'
+        return web.Response(text=html, content_type="text/html", charset="utf-8", headers=headers)
+    pdf = await asyncio.to_thread(render_notice_pdf, notification, **options)  # CPU work off the loop
+    headers["Content-Disposition"] = f'inline; filename="{_filename(reference, "pdf")}"'
+    return web.Response(body=pdf, content_type="application/pdf", headers=headers)
 
 
 # --- the OpenAPI description ------------------------------------------------------------
@@ -300,7 +398,8 @@ def view_problem_responses(*statuses: int) -> dict[str, Any]:
         400: "A query parameter is not one this route takes (the detail says which and why).",
         401: "No bearer token, or a token this gateway does not know.",
         403: "The token is another recipient's, or an agency's.",
-        404: "There is no recipient with this id on the bus.",
+        404: "There is no recipient with this id on the bus (for a notice: or you were never notified of "
+        "the allegation).",
         503: "Kafka did not answer in time; nothing was read. Retry after Retry-After seconds.",
     }
     answers = problem_responses(*statuses)
@@ -453,6 +552,63 @@ def _notifications_operation(doc: OpenApiDocument) -> dict[str, Any]:
             "200": {
                 "description": "One page of the recipient's topic.",
                 "content": {"application/json": {"schema": {"$ref": page}}},
+            },
+            **view_problem_responses(400, 401, 403, 404, 503),
+        },
+    }
+
+
+def _notice_operation() -> dict[str, Any]:
+    return {
+        "summary": "Your formal notice (Note Verbale) of one allegation, PDF or HTML",
+        "description": (
+            "The Note Verbale from the Office of the Special Coordinator to your Permanent Mission (or "
+            "office) about one allegation, rendered from the latest notification of it on your own topic: "
+            "its reference (`SEABUS/<year>/<allegation>/<ID>`, also in the `X-Notice-Reference` header), "
+            "the particulars at the level you may see, what is asked and by when, and how to answer. "
+            "`format` chooses PDF (default) or HTML; without it, a client that accepts `text/html` and "
+            "not `application/pdf` gets HTML. 404 when you were never notified of the allegation."
+        ),
+        "operationId": "recipientNotice",
+        "tags": TAGS,
+        "security": SECURITY,
+        "parameters": [
+            recipient_parameter(),
+            {
+                "name": "allegation_id",
+                "in": "path",
+                "required": True,
+                "description": "The allegation reference from the notification.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": "format",
+                "in": "query",
+                "required": False,
+                "description": "pdf (default) or html.",
+                "schema": {"type": "string", "enum": list(NOTICE_FORMATS), "default": "pdf"},
+            },
+            {
+                "name": "lang",
+                "in": "query",
+                "required": False,
+                "description": "The notice's language: en (default) or fr.",
+                "schema": {"type": "string", "enum": list(SUPPORTED_LANGUAGES), "default": "en"},
+            },
+        ],
+        "responses": {
+            "200": {
+                "description": "The notice.",
+                "headers": {
+                    "X-Notice-Reference": {
+                        "description": "The notice's reference, to quote in replies.",
+                        "schema": {"type": "string"},
+                    }
+                },
+                "content": {
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                    "text/html": {"schema": {"type": "string"}},
+                },
             },
             **view_problem_responses(400, 401, 403, 404, 503),
         },

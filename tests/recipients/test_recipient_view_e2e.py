@@ -1,5 +1,6 @@
-"""A state's own view through the real `seabus run`: FRA's reply token gets FRA's obligations and
-notifications (never KEN's), its answer flips the obligation to answered, KEN's token gets 403."""
+"""A state's own view through the real `seabus run`: FRA's reply token gets FRA's obligations,
+notifications and formal notice (never KEN's), its answer flips the obligation to answered, KEN's
+token gets 403."""
 
 from __future__ import annotations
 
@@ -152,6 +153,35 @@ def test_another_states_token_gets_403_and_no_token_401(bus: Bus, published: dat
 def test_the_running_gateway_describes_the_recipients_routes(bus: Bus) -> None:
     status, doc, _, _ = get(f"{bus.url}/openapi.json")
     assert status == 200
-    assert {"/v1/recipients/{recipient}/obligations", "/v1/recipients/{recipient}/notifications"} <= set(
-        doc["paths"]
-    )
+    assert {
+        "/v1/recipients/{recipient}/obligations",
+        "/v1/recipients/{recipient}/notifications",
+        "/v1/recipients/{recipient}/notices/{allegation_id}",
+    } <= set(doc["paths"])
+
+
+def test_a_state_gets_its_formal_notice_and_another_state_gets_403(bus: Bus, published: datetime) -> None:
+    notice = f"{bus.url}/v1/recipients/FRA/notices/{FRA_AID}"
+
+    def fetched() -> tuple[int, dict[str, str], bytes] | None:
+        status, _, headers, raw = get(notice, bearer(FRA_TOKEN))
+        return (status, headers, raw) if status == 200 else None
+
+    status, headers, raw = wait_for(fetched, timeout=90, what="FRA's formal notice")
+    assert headers["Content-Type"] == "application/pdf"
+    assert raw.startswith(b"%PDF")
+    assert headers["X-Notice-Reference"].endswith(f"/{FRA_AID}/FRA")
+
+    status, _, headers, raw = get(f"{notice}?format=html", bearer(FRA_TOKEN))
+    assert (status, headers["Content-Type"]) == (200, "text/html; charset=utf-8")
+    assert FRA_AID in raw.decode()
+    assert "Permanent Mission of France" in raw.decode()
+
+    status, problem, _, raw = get(notice, bearer(KEN_TOKEN))
+    assert (status, problem["type"]) == (403, "urn:seabus:problem:wrong-recipient")
+    assert not raw.startswith(b"%PDF")
+    status, _, _, _ = get(notice)
+    assert status == 401
+    # KEN was never notified of FRA's allegation: no notice of it on KEN's own URL either.
+    status, _, _, _ = get(f"{bus.url}/v1/recipients/KEN/notices/{FRA_AID}", bearer(KEN_TOKEN))
+    assert status == 404

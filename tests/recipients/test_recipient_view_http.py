@@ -10,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+import pypdfium2 as pdfium
 import pytest
 from recipients.recipients_support import AGENCY_TOKEN, FRA_TOKEN, KEN_TOKEN, MemoryView, bearer, get, serve
-from views.view_support import T0, escalation, notifications, obligation, report
+from views.view_support import NARRATIVE_MARKER, T0, escalation, notifications, obligation, report
 
 from connectors.gateway import GatewayConfig
 from connectors.gateway.config import RateLimitConfig
@@ -157,7 +158,11 @@ def test_the_recipients_routes_are_rate_limited_like_every_v1_route(settings: Se
 def test_the_openapi_document_describes_the_recipients_routes(settings: Settings) -> None:
     status, doc, _, _ = scenario(settings, view_of_two_states(), lambda url: get(f"{url}/openapi.json"))
     assert status == 200
-    for path in ("/v1/recipients/{recipient}/obligations", "/v1/recipients/{recipient}/notifications"):
+    for path in (
+        "/v1/recipients/{recipient}/obligations",
+        "/v1/recipients/{recipient}/notifications",
+        "/v1/recipients/{recipient}/notices/{allegation_id}",
+    ):
         operation = doc["paths"][path]["get"]
         assert {"200", "401", "403", "404", "429"} <= set(operation["responses"]), path
         assert operation["security"] == [{"recipientToken": []}]
@@ -394,3 +399,86 @@ def test_latest_notification_is_the_highest_sequence_of_that_allegation_on_that_
         None,
         None,
     ]
+
+
+# --- formal notices -----------------------------------------------------------------------------
+
+
+def pdf_text(data: bytes) -> str:
+    document = pdfium.PdfDocument(data)
+    return " ".join(" ".join(page.get_textpage().get_text_range() for page in document).split())
+
+
+@pytest.mark.kafka
+def test_a_state_gets_its_formal_notice_as_pdf_or_html_and_nobody_else_does(
+    settings: Settings, kafka: KafkaConnection
+) -> None:
+    topics.apply(settings, ["FRA", "KEN"], kafka=kafka)
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
+    [first] = [
+        n for n in notifications(report("SYNTH-SVF-1", state="FRA"), routed_at=base) if n.recipient == "FRA"
+    ]
+    update = first.model_copy(
+        update={"notification_id": "SYNTH-NTF-SVF-2", "sequence": 2, "routed_at": base + S}
+    )
+    producer = kafka.kafka_producer(acks="all")
+    try:
+        for note in (first, update):
+            producer.send(
+                settings.notify_topic("FRA"), key=note.allegation_id.encode(), value=encode_model(note)
+            )
+        producer.flush(timeout=30)
+    finally:
+        producer.close()
+    view = MemoryView(prefix=settings.topic_prefix)
+    view.index.add(first)  # the read model knows of the first only: the topic has the latest
+    config = GatewayConfig(public_url="https://seabus.example.org")
+
+    def calls(url: str) -> dict[str, Any]:
+        notice = f"{url}/v1/recipients/FRA/notices/SYNTH-SVF-1"
+        return {
+            "pdf": get(notice, bearer(FRA_TOKEN)),
+            "html": get(f"{notice}?format=html&lang=fr", bearer(FRA_TOKEN)),
+            "accept_html": get(notice, {**bearer(FRA_TOKEN), "Accept": "text/html"}),
+            "ken": get(notice, bearer(KEN_TOKEN)),
+            "none": get(notice),
+            "agency": get(notice, bearer(AGENCY_TOKEN)),
+            "never_told": get(f"{url}/v1/recipients/FRA/notices/SYNTH-SVF-9", bearer(FRA_TOKEN)),
+            "ken_own": get(f"{url}/v1/recipients/KEN/notices/SYNTH-SVF-1", bearer(KEN_TOKEN)),
+            "bad": [get(f"{notice}?{q}", bearer(FRA_TOKEN)) for q in ("lang=de", "format=docx")],
+        }
+
+    out = scenario(settings, view, calls, kafka=kafka, config=config)
+
+    status, _, headers, raw = out["pdf"]
+    assert status == 200
+    assert headers["Content-Type"] == "application/pdf"
+    assert raw.startswith(b"%PDF")
+    assert headers["X-Notice-Reference"] == f"SEABUS/{first.allegation.reported_at.year}/SYNTH-SVF-1/FRA"
+    assert headers["Cache-Control"] == "no-store"
+    assert 'filename="SEABUS-' in headers["Content-Disposition"]
+    text = pdf_text(raw)
+    assert "SYNTH-SVF-1" in text
+    assert "https://seabus.example.org/v1/responses" in text  # public_url as the reply address
+    assert "SYNTH-NTF-SVF-2" in text  # the latest notification on the topic, not the view's
+    assert NARRATIVE_MARKER not in text
+
+    status, _, headers, raw = out["html"]
+    assert (status, headers["Content-Type"]) == (200, "text/html; charset=utf-8")
+    page = raw.decode()
+    assert "Mission permanente de la France" in page
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    assert NARRATIVE_MARKER not in page
+    assert out["accept_html"][2]["Content-Type"].startswith("text/html")
+
+    assert [out[k][0] for k in ("ken", "none", "agency", "never_told", "ken_own")] == [
+        403,
+        401,
+        403,
+        404,
+        404,
+    ]
+    for key in ("ken", "none", "agency", "never_told", "ken_own"):
+        assert b"SYNTH-SUBJ" not in out[key][3]
+        assert out[key][2]["Content-Type"].startswith("application/problem+json")
+    assert [b[0] for b in out["bad"]] == [400, 400]
