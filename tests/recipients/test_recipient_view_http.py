@@ -18,6 +18,7 @@ from views.view_support import NARRATIVE_MARKER, T0, escalation, notifications, 
 from connectors.gateway import GatewayConfig
 from connectors.gateway.config import RateLimitConfig
 from connectors.gateway.recipient_topic import RecipientTopic, latest_notification
+from connectors.notices import notice_path
 from deploy import topics
 from schemas.cloudevents import format_time
 from schemas.codec import encode_model
@@ -421,9 +422,12 @@ def test_a_state_gets_its_formal_notice_as_pdf_or_html_and_nobody_else_does(
     update = first.model_copy(
         update={"notification_id": "SYNTH-NTF-SVF-2", "sequence": 2, "routed_at": base + S}
     )
+    [slashed] = [
+        n for n in notifications(report("SYNTH-SVF/3", state="FRA"), routed_at=base) if n.recipient == "FRA"
+    ]
     producer = kafka.kafka_producer(acks="all")
     try:
-        for note in (first, update):
+        for note in (first, update, slashed):
             producer.send(
                 settings.notify_topic("FRA"), key=note.allegation_id.encode(), value=encode_model(note)
             )
@@ -446,6 +450,8 @@ def test_a_state_gets_its_formal_notice_as_pdf_or_html_and_nobody_else_does(
             "never_told": get(f"{url}/v1/recipients/FRA/notices/SYNTH-SVF-9", bearer(FRA_TOKEN)),
             "ken_own": get(f"{url}/v1/recipients/KEN/notices/SYNTH-SVF-1", bearer(KEN_TOKEN)),
             "bad": [get(f"{notice}?{q}", bearer(FRA_TOKEN)) for q in ("lang=de", "format=docx")],
+            # an id with a slash, at the path the e-mail notice links to (connectors.notices.notice_path)
+            "slashed": get(url + notice_path("FRA", "SYNTH-SVF/3") + "?format=html", bearer(FRA_TOKEN)),
         }
 
     out = scenario(settings, view, calls, kafka=kafka, config=config)
@@ -482,3 +488,5 @@ def test_a_state_gets_its_formal_notice_as_pdf_or_html_and_nobody_else_does(
         assert b"SYNTH-SUBJ" not in out[key][3]
         assert out[key][2]["Content-Type"].startswith("application/problem+json")
     assert [b[0] for b in out["bad"]] == [400, 400]
+    status, _, headers, raw = out["slashed"]
+    assert (status, headers["X-Notice-Reference"].split("/", 2)[2]) == (200, "SYNTH-SVF/3/FRA")
