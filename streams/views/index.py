@@ -57,7 +57,9 @@ from streams.views.models import (
     OverdueItem,
     OverdueReport,
     OverdueSummary,
+    OwedItem,
     RecipientCount,
+    RecipientObligations,
     ResponseEntry,
     Timeline,
     TimelineEntry,
@@ -122,6 +124,8 @@ class ViewIndex:
         self._escalated_open: set[str] = set()
         self._late = LateClosures()  # obligations closed after their due time, by day: the trend's past
         self._obligations_of: dict[str, list[str]] = {}  # a few per allegation: a list is smallest
+        # A state asks for its own obligations over HTTP: by recipient, so the answer costs what it owns.
+        self._by_recipient: dict[str, set[str]] = {}
         self._escalations: dict[str, Escalation] = {}
         self._entities: dict[str, str] = {}
         self._entries: dict[str, list[_Row]] = {}
@@ -147,6 +151,11 @@ class ViewIndex:
                     keys = self._obligations_of.get(gone.allegation_id, [])
                     if gone.obligation_key in keys:
                         keys.remove(gone.obligation_key)
+                    owned = self._by_recipient.get(gone.recipient)
+                    if owned is not None:
+                        owned.discard(gone.obligation_key)
+                        if not owned:
+                            del self._by_recipient[gone.recipient]
             return Ingested.IGNORED
         try:
             writer = (self.codec or default_codec()).peek_writer(value).name
@@ -234,6 +243,7 @@ class ViewIndex:
             keys = self._obligations_of.setdefault(update.allegation_id, [])
             if stored.obligation_key not in keys:
                 keys.append(stored.obligation_key)
+            self._by_recipient.setdefault(stored.recipient, set()).add(stored.obligation_key)
             self._index_open(stored)
 
     def _set_entity(self, allegation_id: str, entity: str, *, overwrite: bool) -> None:
@@ -364,6 +374,73 @@ class ViewIndex:
                 self._summary(u)
                 for u in sorted(obligations, key=lambda u: (u.due_at, u.recipient, u.kind.value))
             ],
+        )
+
+    def recipient_obligations(self, recipient: str) -> list[StoredObligation]:
+        """Every obligation ``recipient`` owes or owed, from its own index (never another's), by due time."""
+        keys = self._by_recipient.get(recipient, ())
+        return sorted(
+            (self._obligations[k] for k in keys),
+            key=lambda o: (o.due_at, o.allegation_id, o.kind.value, o.obligation_key),
+        )
+
+    def reporting_entity(self, allegation_id: str) -> str | None:
+        """The entity that owns the allegation, as far as the view knows (None: not seen yet)."""
+        return self._entities.get(allegation_id)
+
+    def last_notified_at(self, allegation_id: str, recipient: str) -> datetime | None:
+        """When ``recipient`` was last told about the allegation (its latest notification's ``routed_at``).
+
+        A bound for reading the recipient's topic from there instead of from its start; None
+        when the view has not seen such a notification (not told, or not read yet).
+        """
+        rank = _RANK["notification"]
+        latest: datetime | None = None
+        for row in self._entries.get(allegation_id, ()):
+            if row[1] != rank:
+                continue
+            entry = _ENTRY.validate_json(row[4])
+            if isinstance(entry, NotificationEntry) and entry.recipient == recipient:
+                latest = entry.at if latest is None or entry.at > latest else latest
+        return latest
+
+    def obligations_of(
+        self, recipient: str, now: datetime, *, open_only: bool = False
+    ) -> RecipientObligations:
+        """What ``recipient`` owes, by when, and what it answered: open first (soonest due first), then the rest."""
+        owned = self.recipient_obligations(recipient)
+        opened = [o for o in owned if o.state is ObligationState.OPEN]
+        closed = [] if open_only else [o for o in owned if o.state is not ObligationState.OPEN]
+        items = [self._owed(o, now) for o in (*opened, *closed)]
+        return RecipientObligations(
+            recipient=recipient,
+            as_of=now,
+            caught_up=self.caught_up,
+            open=len(opened),
+            overdue=sum(1 for item in items if item.overdue),
+            items=items,
+        )
+
+    def _owed(self, o: StoredObligation, now: datetime) -> OwedItem:
+        level, repeat, fired_at = current_level(o, self._escalations.get(o.obligation_key))
+        is_open = o.state is ObligationState.OPEN
+        return OwedItem(
+            allegation_id=o.allegation_id,
+            obligation=o.kind,
+            state=o.state,
+            answered=o.state is ObligationState.SATISFIED,
+            created_at=o.created_at,
+            due_at=o.due_at,
+            overdue=is_open and o.due_at <= now,
+            overdue_by_s=round((now - o.due_at).total_seconds(), 3) if is_open else None,
+            answered_at=o.answered_at,
+            answered_kind=o.answered_kind,
+            cancel_reason=o.cancel_reason,
+            level=level,
+            repeat=repeat,
+            last_escalated_at=fired_at,
+            policy=o.policy,
+            obligation_key=o.obligation_key,
         )
 
     def level_counts(self, now: datetime) -> tuple[dict[str, int], dict[str, int]]:

@@ -42,7 +42,9 @@ __all__ = [
     "OverdueItem",
     "OverdueReport",
     "OverdueSummary",
+    "OwedItem",
     "RecipientCount",
+    "RecipientObligations",
     "ResponseEntry",
     "Timeline",
     "TimelineEntry",
@@ -251,3 +253,41 @@ class Timeline(_Out):
     caught_up: bool
     entries: list[TimelineEntry]
     obligations: list[ObligationSummary]
+
+
+class OwedItem(_Out):
+    """One obligation of the recipient asking: what, on which allegation, by when, and whether answered."""
+
+    allegation_id: str
+    obligation: ObligationKind
+    state: ObligationState = Field(description="OPEN; SATISFIED: answered; CANCELLED: a closing status")
+    answered: bool = Field(description="true once a reply satisfied it (state SATISFIED)")
+    created_at: datetime
+    due_at: datetime
+    overdue: bool = Field(description="open and past its due time")
+    overdue_by_s: float | None = Field(
+        default=None, description="open only: seconds past the due time; negative: seconds until it"
+    )
+    answered_at: datetime | None = None
+    answered_kind: ResponseKind | None = Field(
+        default=None, description="the kind of reply that satisfied it"
+    )
+    cancel_reason: str | None = None
+    level: EscalationLevel | None = Field(
+        default=None, description="the latest escalation of this obligation; null: none yet"
+    )
+    repeat: int = 0
+    last_escalated_at: datetime | None = None
+    policy: str
+    obligation_key: str
+
+
+class RecipientObligations(_Out):
+    """A recipient's own obligations at ``as_of``: open first (soonest due first), then answered or cancelled."""
+
+    recipient: str
+    as_of: datetime
+    caught_up: bool = Field(description="false while the view is still reading history: items may be missing")
+    open: int = Field(description="how many are open")
+    overdue: int = Field(description="how many are open and past their due time")
+    items: list[OwedItem]
