@@ -26,9 +26,9 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+import avro.name
 import yaml
 
-from schemas.canonical import canonical_form
 from schemas.errors import SchemaLoadError
 from schemas.registry import SCHEMA_DIR, SchemaRegistry, SchemaVersion
 
@@ -443,16 +443,22 @@ def _house_rules(sv: SchemaVersion) -> list[Finding]:
 def _shared_types(registry: SchemaRegistry) -> list[Finding]:
     """A named type used by several families must mean the same in their latest versions.
 
-    Each type is compared by its own shape (nested named types by reference), so
-    a change is reported once, at the type that changed.
+    Each type is compared by its own shape: Apache ``avro`` writes its canonical
+    form with every other named type of the version already known, so nested
+    named types appear as references and a change is reported once, at the type
+    that changed. (That form keeps a ``{"type": "long"}`` wrapper where a logical
+    type annotates a primitive, so adding or dropping one also counts as a
+    difference; Apache writes a nested ``fixed`` in full, there being none in
+    seabus's schemas.)
     """
     seen: dict[str, tuple[SchemaVersion, str]] = {}
     out = []
     for family in registry.families:
         sv = registry.latest(family)
-        for _, named in _walk_named(sv.parsed):
-            name = str(named["name"])
-            form = canonical_form(named, references=set(sv.named_types) - {name})
+        for name, named in sv.apache_named.items():
+            others = avro.name.Names()
+            others.names = {n: s for n, s in sv.apache_named.items() if n != name}
+            form = json.dumps(named.to_canonical_json(others), separators=(",", ":"))
             first = seen.get(name)
             if first is None:
                 seen[name] = (sv, form)
