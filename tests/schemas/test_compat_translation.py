@@ -268,3 +268,23 @@ def test_findings_of_one_pair_come_in_schema_order(tmp_path: Path) -> None:
 def test_a_finding_prints_as_before() -> None:
     finding = Finding(Rule.TYPE_CHANGED, "probe", "m", path="a.b[]", reader_version=1, writer_version=2)
     assert str(finding) == "probe: v1 readers cannot read v2 data: field a.b[]: TYPE_CHANGED: m"
+
+
+def test_a_recursive_type_is_checked_once(tmp_path: Path) -> None:
+    node: dict[str, Any] = {
+        "type": "record",
+        "name": "Node",
+        "namespace": "seabus",
+        "fields": [
+            {"name": "label", "type": "string"},
+            {"name": "children", "type": {"type": "array", "items": "Node"}},
+            {"name": "parent", "type": ["null", "Node"], "default": None},
+        ],
+    }
+    grown = copy.deepcopy(node)
+    grown["fields"].append({"name": "weight", "type": "int"})
+    for version, raw in ((1, node), (2, grown)):
+        (tmp_path / f"v{version}.avsc").write_text(json.dumps(raw))
+    v1, v2 = (load_version(tmp_path / f"v{n}.avsc", family="tree", version=n) for n in (1, 2))
+    assert [(f.rule, f.path) for f in check_pair(v2, v1)] == [(Rule.FIELD_ADDED_WITHOUT_DEFAULT, "weight")]
+    assert check_pair(v1, v2) == []
