@@ -10,6 +10,7 @@ against the plain Apache checker.
 from __future__ import annotations
 
 import copy
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 import avro.compatibility
 import avro.schema
+import fastavro
 import pytest
 
 from schemas.compat import Finding, Rule, check_pair
@@ -288,3 +290,15 @@ def test_a_recursive_type_is_checked_once(tmp_path: Path) -> None:
     v1, v2 = (load_version(tmp_path / f"v{n}.avsc", family="tree", version=n) for n in (1, 2))
     assert [(f.rule, f.path) for f in check_pair(v2, v1)] == [(Rule.FIELD_ADDED_WITHOUT_DEFAULT, "weight")]
     assert check_pair(v1, v2) == []
+
+
+def test_a_namespace_only_rename_passes_as_fastavro_reads_it(tmp_path: Path) -> None:
+    # The specification resolves named types by their unqualified name, and so do
+    # Apache's checker and fastavro, which decodes seabus's messages.
+    v1, v2 = _versions(tmp_path, lambda raw: _field(raw, "tags")["type"]["values"].update(namespace="other"))
+    assert check_pair(v2, v1) == check_pair(v1, v2) == []
+    out = io.BytesIO()
+    datum = {"probe_id": "SYNTH-1", "tags": {"a": "A"}, "details": None, "items": [], "sent_at": 0}
+    fastavro.schemaless_writer(out, v1.parsed, datum)
+    out.seek(0)
+    assert fastavro.schemaless_reader(out, v1.parsed, v2.parsed)["tags"] == {"a": "A"}
