@@ -40,8 +40,8 @@ from avro.compatibility import (
 )
 from avro.schema import EnumSchema, NamedSchema, RecordSchema, Schema, UnionSchema
 
-from schemas.errors import SchemaLoadError
-from schemas.registry import SCHEMA_DIR, SchemaRegistry, SchemaVersion
+from seabus.schemas.errors import SchemaLoadError
+from seabus.schemas.registry import SCHEMA_DIR, SchemaRegistry, SchemaVersion
 
 __all__ = [
     "RELEASED_FILE",

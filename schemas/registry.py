@@ -29,8 +29,8 @@ import avro.schema
 import fastavro
 from fastavro.schema import SchemaParseException, UnknownType
 
-from schemas.canonical import apache_schema, canonical_form, fingerprint_of_canonical
-from schemas.errors import SchemaLoadError
+from seabus.schemas.canonical import apache_schema, canonical_form, fingerprint_of_canonical
+from seabus.schemas.errors import SchemaLoadError
 
 __all__ = [
     "SCHEMA_DIR",

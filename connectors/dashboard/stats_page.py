@@ -1,6 +1,6 @@
 """``/dashboard/stats`` (the statistics as a page with charts) and ``GET /v1/stats`` (JSON or CSV).
 
-Both answer from the :class:`streams.stats.StatsIndex` the bus's read model
+Both answer from the :class:`seabus.streams.stats.StatsIndex` the bus's read model
 feeds, with the same suppression as ``seabus stats`` (docs/STATISTICS.md): a
 withheld count is shown as "withheld", never as a number or a bar. The page
 uses the dashboard's sign-in and stylesheet; charts are inline SVG drawn here
@@ -17,16 +17,16 @@ from typing import Any
 
 from aiohttp import web
 
-from connectors.dashboard import render
-from connectors.dashboard.pages import PAGE_HEADERS, _signed_in
-from connectors.dashboard.state import DASHBOARD, NO_STORE
-from connectors.gateway.openapi import problem_responses
-from connectors.gateway.problems import HttpProblem, ProblemType
-from connectors.gateway.state import GatewayState, RouteModule
-from streams.stats import PeriodError, StatsIndex, StatsReport, build_report, parse_period
-from streams.stats.export import to_csv, to_json
-from streams.stats.periods import year_of
-from streams.stats.tables import MEDIANS
+from seabus.connectors.dashboard import render
+from seabus.connectors.dashboard.pages import PAGE_HEADERS, _signed_in
+from seabus.connectors.dashboard.state import DASHBOARD, NO_STORE
+from seabus.connectors.gateway.openapi import problem_responses
+from seabus.connectors.gateway.problems import HttpProblem, ProblemType
+from seabus.connectors.gateway.state import GatewayState, RouteModule
+from seabus.streams.stats import PeriodError, StatsIndex, StatsReport, build_report, parse_period
+from seabus.streams.stats.export import to_csv, to_json
+from seabus.streams.stats.periods import year_of
+from seabus.streams.stats.tables import MEDIANS
 
 __all__ = ["STATS", "STATS_API_PATH", "STATS_PAGE_PATH", "StatsState", "stats_module", "stats_page"]
 

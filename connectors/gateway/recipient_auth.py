@@ -1,7 +1,7 @@
 """Who a recipient's reply token belongs to, shared by every route a Member State calls.
 
 ``POST /v1/responses``, the signed webhook replies and a state's own view
-(:mod:`connectors.gateway.recipients`) authenticate the same tokens the same
+(:mod:`seabus.connectors.gateway.recipients`) authenticate the same tokens the same
 way, so the token book lives here once, on the app under
 :data:`RECIPIENT_AUTH`, made by whichever route module registers first.
 """
@@ -14,11 +14,11 @@ from collections.abc import Mapping
 import structlog
 from aiohttp import web
 
-from connectors.gateway.auth import AgencyAuth, bearer_token, token_sha256, unauthenticated
-from connectors.gateway.config import GatewayConfig
-from connectors.gateway.problems import HttpProblem
-from connectors.gateway.state import GatewayState
-from streams.config.recipients import RecipientsDirectory
+from seabus.connectors.gateway.auth import AgencyAuth, bearer_token, token_sha256, unauthenticated
+from seabus.connectors.gateway.config import GatewayConfig
+from seabus.connectors.gateway.problems import HttpProblem
+from seabus.connectors.gateway.state import GatewayState
+from seabus.streams.config.recipients import RecipientsDirectory
 
 __all__ = ["REALM", "RECIPIENT_AUTH", "WRONG_RECIPIENT", "RecipientAuth", "ensure_recipient_auth"]
 

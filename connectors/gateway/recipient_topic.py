@@ -28,11 +28,11 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
-from schemas.codec import Codec, decode_model, default_codec
-from schemas.errors import CodecError, KafkaUnavailable, ValidationFailed
-from schemas.models import Escalation, Notification, ReplyNotice, SeabusRecord
-from streams import faust_compat
-from streams.kafka_connection import KafkaConnection
+from seabus.schemas.codec import Codec, decode_model, default_codec
+from seabus.schemas.errors import CodecError, KafkaUnavailable, ValidationFailed
+from seabus.schemas.models import Escalation, Notification, ReplyNotice, SeabusRecord
+from seabus.streams import faust_compat
+from seabus.streams.kafka_connection import KafkaConnection
 
 __all__ = [
     "ITEM_TYPES",

@@ -2,16 +2,16 @@
 
 A state could always read its topic over Kafka and answer over HTTP, but it could
 not ask the bus "what do I owe, by when" without a Kafka client. These routes answer
-with the same reply token as ``POST /v1/responses`` (:mod:`connectors.gateway.recipient_auth`),
+with the same reply token as ``POST /v1/responses`` (:mod:`seabus.connectors.gateway.recipient_auth`),
 and only about the token's own recipient:
 
 - ``GET /v1/recipients/{recipient}/obligations``: every obligation of that recipient
-  from the on-call read model (:class:`streams.views.ViewIndex`), open first;
+  from the on-call read model (:class:`seabus.streams.views.ViewIndex`), open first;
 - ``GET /v1/recipients/{recipient}/notifications``: the records of its own topic
   ``<prefix>.notify.<ID>`` (notifications, escalations, reply notices), oldest first,
-  from a time or a cursor (:mod:`connectors.gateway.recipient_topic`);
+  from a time or a cursor (:mod:`seabus.connectors.gateway.recipient_topic`);
 - ``GET /v1/recipients/{recipient}/notices/{allegation_id}``: the formal notice (Note
-  Verbale) of that allegation, PDF or HTML, rendered by :mod:`connectors.notices` from
+  Verbale) of that allegation, PDF or HTML, rendered by :mod:`seabus.connectors.notices` from
   the latest notification on the recipient's own topic, so it says what that
   notification says and no more; 404 when the recipient was never notified of it.
 
@@ -34,30 +34,30 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from connectors.gateway.openapi import OpenApiDocument, problem_responses
-from connectors.gateway.problems import HttpProblem, ProblemType
-from connectors.gateway.recipient_auth import WRONG_RECIPIENT, RecipientAuth, ensure_recipient_auth
-from connectors.gateway.recipient_topic import (
+from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
+from seabus.connectors.gateway.problems import HttpProblem, ProblemType
+from seabus.connectors.gateway.recipient_auth import WRONG_RECIPIENT, RecipientAuth, ensure_recipient_auth
+from seabus.connectors.gateway.recipient_topic import (
     ITEM_TYPES,
     RecipientTopic,
     TopicItem,
     TopicPage,
     latest_notification,
 )
-from connectors.gateway.responses import connection_of
-from connectors.gateway.state import GATEWAY, GatewayState, RouteModule
-from connectors.notices import (
+from seabus.connectors.gateway.responses import connection_of
+from seabus.connectors.gateway.state import GATEWAY, GatewayState, RouteModule
+from seabus.connectors.notices import (
     SUPPORTED_LANGUAGES,
     notice_reference,
     render_notice_html,
     render_notice_pdf,
 )
-from schemas.cloudevents import format_time
-from schemas.errors import KafkaUnavailable
-from schemas.models import Escalation, Notification, ReplyNotice
-from streams.config.recipients import RecipientsDirectory, load_recipients
-from streams.kafka_connection import KafkaConnection
-from streams.views import RecipientObligations, ViewIndex
+from seabus.schemas.cloudevents import format_time
+from seabus.schemas.errors import KafkaUnavailable
+from seabus.schemas.models import Escalation, Notification, ReplyNotice
+from seabus.streams.config.recipients import RecipientsDirectory, load_recipients
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.views import RecipientObligations, ViewIndex
 
 __all__ = [
     "DEFAULT_LIMIT",
@@ -88,7 +88,7 @@ TAGS = ["member states"]
 
 
 class RecipientView(Protocol):
-    """The read model the obligations route answers from (:class:`streams.views.ViewService` is one)."""
+    """The read model the obligations route answers from (:class:`seabus.streams.views.ViewService` is one)."""
 
     @property
     def index(self) -> ViewIndex: ...

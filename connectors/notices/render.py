@@ -21,8 +21,8 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from connectors.notices.content import NoticeContent, build_content
-from schemas.models import Notification
+from seabus.connectors.notices.content import NoticeContent, build_content
+from seabus.schemas.models import Notification
 
 __all__ = ["render_notice_html", "render_notice_pdf"]
 
@@ -30,7 +30,7 @@ __all__ = ["render_notice_html", "render_notice_pdf"]
 @cache
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("connectors.notices", "."),
+        loader=jinja2.PackageLoader("seabus.connectors.notices", "."),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=False,

@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 import click
 
-from deploy.cli.common import connection_or_local, settings
-from streams.stats import StatsIndex, build_report, parse_period
-from streams.stats.export import to_csv, to_json
-from streams.views import read_view
-from streams.views.service import stats_index
+from seabus.deploy.cli.common import connection_or_local, settings
+from seabus.streams.stats import StatsIndex, build_report, parse_period
+from seabus.streams.stats.export import to_csv, to_json
+from seabus.streams.views import read_view
+from seabus.streams.views.service import stats_index
 
 __all__ = ["stats"]
 

@@ -4,10 +4,10 @@ Pure and synchronous like the views: :class:`StatsIndex` is fed records by the
 views' reader, :func:`build_report` counts and suppresses small cells.
 """
 
-from streams.stats.facts import StatsIndex
-from streams.stats.periods import PeriodChoice, PeriodError, parse_period
-from streams.stats.suppress import Relation, recoverable, suppress
-from streams.stats.tables import BREAKDOWNS, TABLE_NAMES, TIMELINESS, StatsReport, build_report
+from seabus.streams.stats.facts import StatsIndex
+from seabus.streams.stats.periods import PeriodChoice, PeriodError, parse_period
+from seabus.streams.stats.suppress import Relation, recoverable, suppress
+from seabus.streams.stats.tables import BREAKDOWNS, TABLE_NAMES, TIMELINESS, StatsReport, build_report
 
 __all__ = [
     "BREAKDOWNS",

@@ -11,7 +11,7 @@ import csv
 import io
 import json
 
-from streams.stats.tables import MEDIANS, StatsReport
+from seabus.streams.stats.tables import MEDIANS, StatsReport
 
 __all__ = ["CSV_LEAD", "to_csv", "to_json"]
 

@@ -1,6 +1,6 @@
 """The facts statistics need, gathered from the bus's own records (pure, synchronous).
 
-:class:`StatsIndex` is fed exactly like :class:`streams.views.ViewIndex`
+:class:`StatsIndex` is fed exactly like :class:`seabus.streams.views.ViewIndex`
 (``ingest(topic, key=..., value=...)``, by the same reader) and keeps only what
 the published breakdowns and the timeliness table count: categories, codes,
 counts and times. No narrative, no subject reference, no note, no investigator
@@ -20,17 +20,17 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.codec import Codec, decode_model, default_codec
-from schemas.enums import (
+from seabus.schemas.codec import Codec, decode_model, default_codec
+from seabus.schemas.enums import (
     DisciplinaryAction,
     ObligationState,
     PersonnelCategory,
     RecipientClass,
     ResponseKind,
 )
-from schemas.errors import CodecError, ValidationFailed
-from schemas.models import AllegationEvent, Notification, ObligationUpdate, Response, SeabusRecord
-from streams.views.topics import TopicKind, classify
+from seabus.schemas.errors import CodecError, ValidationFailed
+from seabus.schemas.models import AllegationEvent, Notification, ObligationUpdate, Response, SeabusRecord
+from seabus.streams.views.topics import TopicKind, classify
 
 __all__ = ["UNIFORMED", "AllegationFacts", "ObligationFacts", "StateFacts", "StatsIndex"]
 
@@ -137,7 +137,7 @@ def _earliest(known: datetime | None, at: datetime) -> datetime:
 
 
 class StatsIndex:
-    """Facts of every allegation on one topic prefix; :mod:`streams.stats.tables` counts them."""
+    """Facts of every allegation on one topic prefix; :mod:`seabus.streams.stats.tables` counts them."""
 
     def __init__(self, *, prefix: str, codec: Codec | None = None, max_bytes: int | None = None) -> None:
         self.prefix = prefix

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.errors import SeabusError
+from seabus.schemas.errors import SeabusError
 
 __all__ = ["PeriodChoice", "PeriodError", "parse_period", "quarter_of", "year_of"]
 

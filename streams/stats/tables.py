@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from schemas.enums import ObligationState
-from streams.stats.facts import AllegationFacts, StatsIndex
-from streams.stats.periods import PeriodChoice, quarter_of, year_of
-from streams.stats.suppress import Relation, suppress
+from seabus.schemas.enums import ObligationState
+from seabus.streams.stats.facts import AllegationFacts, StatsIndex
+from seabus.streams.stats.periods import PeriodChoice, quarter_of, year_of
+from seabus.streams.stats.suppress import Relation, suppress
 
 __all__ = ["BREAKDOWNS", "TIMELINESS", "Breakdown", "StatsReport", "build_report"]
 

@@ -1,7 +1,7 @@
 """The read model itself: records from the bus's topics in, overdue view and timelines out.
 
 Pure and synchronous: :meth:`ViewIndex.ingest` takes one record's topic, key and
-value bytes; the consumer loop (:mod:`streams.views.reader`) only moves bytes, so
+value bytes; the consumer loop (:mod:`seabus.streams.views.reader`) only moves bytes, so
 everything here is tested without Kafka.
 
 What is kept is chosen field by field: allegation events contribute their type,
@@ -30,10 +30,10 @@ from enum import StrEnum
 from pydantic import TypeAdapter
 from sortedcontainers import SortedList
 
-from schemas.codec import Codec, decode_model, default_codec
-from schemas.enums import EscalationLevel, ObligationState
-from schemas.errors import CodecError, ValidationFailed
-from schemas.models import (
+from seabus.schemas.codec import Codec, decode_model, default_codec
+from seabus.schemas.enums import EscalationLevel, ObligationState
+from seabus.schemas.errors import CodecError, ValidationFailed
+from seabus.schemas.models import (
     AllegationEvent,
     DeadLetter,
     DeliveryAttempt,
@@ -43,8 +43,8 @@ from schemas.models import (
     Response,
     SeabusRecord,
 )
-from streams.deadlines.obligations import obligation_key
-from streams.views.models import (
+from seabus.streams.deadlines.obligations import obligation_key
+from seabus.streams.views.models import (
     NO_LEVEL,
     DeadLetterEntry,
     DeliveryEntry,
@@ -65,10 +65,10 @@ from streams.views.models import (
     TimelineEntry,
     TrendDay,
 )
-from streams.views.overdue import OverdueFilter, current_level, overdue_item
-from streams.views.stored import StoredObligation
-from streams.views.summary import TREND_DAYS, LateClosures, day_date, day_of, day_start
-from streams.views.topics import SourceTopic, TopicKind, classify
+from seabus.streams.views.overdue import OverdueFilter, current_level, overdue_item
+from seabus.streams.views.stored import StoredObligation
+from seabus.streams.views.summary import TREND_DAYS, LateClosures, day_date, day_of, day_start
+from seabus.streams.views.topics import SourceTopic, TopicKind, classify
 
 __all__ = ["Ingested", "ViewIndex"]
 
@@ -473,7 +473,7 @@ class ViewIndex:
         By recipient costs one pass over what is overdue (the recipient is part
         of the ordered key, so no obligation is looked up); by level is
         :meth:`level_counts`; the trend is a binary search per day plus the
-        late-closure counters (see :mod:`streams.views.summary`).
+        late-closure counters (see :mod:`seabus.streams.views.summary`).
         """
         order = self._open_order
         now_s = now.timestamp()

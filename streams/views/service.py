@@ -15,16 +15,16 @@ import mode
 import structlog
 from aiokafka.errors import KafkaError
 
-from schemas.codec import Codec
-from schemas.errors import KafkaUnavailable
-from streams import metrics
-from streams.config import Settings
-from streams.kafka_connection import KafkaConnection
-from streams.views.index import ViewIndex
-from streams.views.reader import ReaderStatus, RecordSink, ViewReader
+from seabus.schemas.codec import Codec
+from seabus.schemas.errors import KafkaUnavailable
+from seabus.streams import metrics
+from seabus.streams.config import Settings
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.views.index import ViewIndex
+from seabus.streams.views.reader import ReaderStatus, RecordSink, ViewReader
 
 if TYPE_CHECKING:
-    from streams.stats.facts import StatsIndex
+    from seabus.streams.stats.facts import StatsIndex
 
 __all__ = ["ViewService", "read_view", "stats_index"]
 
@@ -35,7 +35,7 @@ RETRY_S = 5.0
 
 def stats_index(settings: Settings) -> StatsIndex:
     """An empty statistics index for the settings' prefix."""
-    from streams.stats.facts import StatsIndex  # streams.stats imports the views' topic names
+    from seabus.streams.stats.facts import StatsIndex  # streams.stats imports the views' topic names
 
     return StatsIndex(
         prefix=settings.topic_prefix,

@@ -20,8 +20,8 @@ from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 
-from schemas.enums import ObligationState
-from streams.views.stored import StoredObligation
+from seabus.schemas.enums import ObligationState
+from seabus.streams.views.stored import StoredObligation
 
 __all__ = ["TREND_DAYS", "LateClosures", "closed_at", "day_of", "day_start"]
 

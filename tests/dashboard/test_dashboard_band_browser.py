@@ -27,9 +27,9 @@ from dashboard.test_dashboard_browser import (
 )
 from views.view_support import escalation, obligation
 
-from schemas.enums import EscalationLevel, ObligationKind, ObligationState
-from schemas.limits import ALLEGATION_ID, ENTITY_CODE
-from streams.config import Settings
+from seabus.schemas.enums import EscalationLevel, ObligationKind, ObligationState
+from seabus.schemas.limits import ALLEGATION_ID, ENTITY_CODE
+from seabus.streams.config import Settings
 
 NOW = datetime(2026, 3, 31, 15, 0, tzinfo=UTC)
 D, H = timedelta(days=1), timedelta(hours=1)

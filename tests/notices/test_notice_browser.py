@@ -12,7 +12,7 @@ import pytest
 from notices.notice_support import ALLEGATION, OTHER_STATE_SUBJECT, state_notification
 from support import REPO
 
-from connectors.notices import SUPPORTED_LANGUAGES, render_notice_html
+from seabus.connectors.notices import SUPPORTED_LANGUAGES, render_notice_html
 
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")

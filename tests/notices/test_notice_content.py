@@ -18,19 +18,19 @@ from notices.notice_support import (
     state_notification,
 )
 
-from connectors.notices import (
+from seabus.connectors.notices import (
     SUPPORTED_LANGUAGES,
     notice_path,
     notice_reference,
     render_notice_html,
     render_notice_pdf,
 )
-from connectors.notices.content import reply_kinds
-from connectors.notices.labels import ASKED, LABELS
-from connectors.notices.states import mission_of, state_name, state_subject
-from schemas.enums import ObligationKind
-from schemas.models import Allegation, Confidential, InterimAction, InvestigationOutcome, Subject
-from streams.deadlines.obligations import SATISFIES
+from seabus.connectors.notices.content import reply_kinds
+from seabus.connectors.notices.labels import ASKED, LABELS
+from seabus.connectors.notices.states import mission_of, state_name, state_subject
+from seabus.schemas.enums import ObligationKind
+from seabus.schemas.models import Allegation, Confidential, InterimAction, InvestigationOutcome, Subject
+from seabus.streams.deadlines.obligations import SATISFIES
 
 
 def text_of(page: str) -> str:

@@ -15,14 +15,14 @@ from dashboard.dashboard_support import MemoryView, NoProducer
 from replies.replies_support import AGENCY_TOKEN, FRA_TOKEN, KEN_TOKEN, bearer
 from support import free_port
 
-from connectors.gateway import AgencyAuth, GatewayConfig, build_gateway_app
-from connectors.gateway.recipient_auth import RecipientAuth
-from connectors.gateway.recipients import recipient_routes
-from connectors.gateway.state import RouteModule
-from connectors.publisher.outgoing import utc_now
-from streams.config import Settings
-from streams.config.recipients import RecipientsDirectory
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.gateway import AgencyAuth, GatewayConfig, build_gateway_app
+from seabus.connectors.gateway.recipient_auth import RecipientAuth
+from seabus.connectors.gateway.recipients import recipient_routes
+from seabus.connectors.gateway.state import RouteModule
+from seabus.connectors.publisher.outgoing import utc_now
+from seabus.streams.config import Settings
+from seabus.streams.config.recipients import RecipientsDirectory
+from seabus.streams.kafka_connection import KafkaConnection
 
 __all__ = ["AGENCY_TOKEN", "FRA_TOKEN", "KEN_TOKEN", "MemoryView", "bearer", "directory", "get", "serve"]
 

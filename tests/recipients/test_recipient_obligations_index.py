@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from views.view_support import T0, notifications, obligation, report
 
-from schemas.codec import encode_model
-from schemas.enums import ObligationKind, ObligationState
-from streams.views import ViewIndex
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import ObligationKind, ObligationState
+from seabus.streams.views import ViewIndex
 
 S = timedelta(seconds=1)
 

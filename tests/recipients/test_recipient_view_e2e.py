@@ -18,11 +18,11 @@ from support import unique_prefix, wait_for
 from support.bus import BusPool, BusProcess, producer
 from support.routing import event
 
-from connectors.gateway import token_sha256
-from schemas.cloudevents import format_time
-from schemas.codec import encode_model
-from schemas.enums import PersonnelCategory as P
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.gateway import token_sha256
+from seabus.schemas.cloudevents import format_time
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

@@ -15,17 +15,17 @@ import pytest
 from recipients.recipients_support import AGENCY_TOKEN, FRA_TOKEN, KEN_TOKEN, MemoryView, bearer, get, serve
 from views.view_support import NARRATIVE_MARKER, T0, escalation, notifications, obligation, report
 
-from connectors.gateway import GatewayConfig
-from connectors.gateway.config import RateLimitConfig
-from connectors.gateway.recipient_topic import RecipientTopic, latest_notification
-from connectors.notices import notice_path
-from deploy import topics
-from schemas.cloudevents import format_time
-from schemas.codec import encode_model
-from schemas.enums import EscalationLevel, ObligationKind, ObligationState
-from schemas.models import Notification
-from streams.config import Settings
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.gateway import GatewayConfig
+from seabus.connectors.gateway.config import RateLimitConfig
+from seabus.connectors.gateway.recipient_topic import RecipientTopic, latest_notification
+from seabus.connectors.notices import notice_path
+from seabus.deploy import topics
+from seabus.schemas.cloudevents import format_time
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import EscalationLevel, ObligationKind, ObligationState
+from seabus.schemas.models import Notification
+from seabus.streams.config import Settings
+from seabus.streams.kafka_connection import KafkaConnection
 
 T = TypeVar("T")
 S = timedelta(seconds=1)

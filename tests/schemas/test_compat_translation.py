@@ -1,6 +1,6 @@
 """Each kind of incompatibility Apache's checker reports becomes the right seabus finding.
 
-``schemas.compat`` takes its verdicts from ``avro.compatibility`` and writes
+``seabus.schemas.compat`` takes its verdicts from ``avro.compatibility`` and writes
 them as seabus findings: rule, field path in seabus's notation and message.
 Here every incompatibility type, at every kind of position (record field, array
 item, map value, union branch), is translated, and the verdict is checked
@@ -21,8 +21,8 @@ import avro.schema
 import fastavro
 import pytest
 
-from schemas.compat import Finding, Rule, check_pair
-from schemas.registry import load_version
+from seabus.schemas.compat import Finding, Rule, check_pair
+from seabus.schemas.registry import load_version
 
 TS_MILLIS = {"type": "long", "logicalType": "timestamp-millis"}
 

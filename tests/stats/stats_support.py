@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from views.view_support import notifications
 
-from schemas.enums import (
+from seabus.schemas.enums import (
     AgeGroup,
     AllegationStatus,
     InterimActionKind,
@@ -19,7 +19,7 @@ from schemas.enums import (
     ResponseKind,
     Sex,
 )
-from schemas.models import (
+from seabus.schemas.models import (
     AllegationEvent,
     InterimAction,
     InvestigationOutcome,
@@ -27,7 +27,7 @@ from schemas.models import (
     Response,
     VictimCount,
 )
-from streams.synthetic import synthetic_allegation, synthetic_event
+from seabus.streams.synthetic import synthetic_allegation, synthetic_event
 
 Q3 = datetime(2025, 8, 1, 12, 0, tzinfo=UTC)
 

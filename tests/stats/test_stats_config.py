@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from schemas.errors import ConfigError
-from streams.config import load_settings
+from seabus.schemas.errors import ConfigError
+from seabus.streams.config import load_settings
 
 
 @pytest.fixture(autouse=True)

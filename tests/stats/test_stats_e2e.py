@@ -24,9 +24,9 @@ from dashboard.test_dashboard_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS,
 from stats.stats_support import allegation
 from support import bus_env, wait_for
 
-from schemas.codec import encode_model
-from schemas.enums import AllegationStatus, PersonnelCategory, ResponseKind
-from streams.kafka_connection import KafkaConnection
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import AllegationStatus, PersonnelCategory, ResponseKind
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -83,7 +83,11 @@ def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def seabus(bus: RunningBus, *args: str) -> subprocess.CompletedProcess[str]:
     env = bus_env(kafka=bus.kafka, prefix=bus.prefix, data_dir=bus.data_dir)
     return subprocess.run(
-        [sys.executable, "-m", "deploy.cli.main", *args], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "seabus.deploy.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

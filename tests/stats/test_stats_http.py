@@ -14,11 +14,11 @@ from dashboard.dashboard_support import TOKEN, MemoryView, NoProducer, write_das
 from stats.stats_support import allegation
 from support import free_port
 
-from connectors.dashboard import dashboard_routes
-from connectors.gateway import AgencyAuth, build_gateway_app
-from schemas.enums import PersonnelCategory
-from streams.config import Settings
-from streams.stats import StatsIndex
+from seabus.connectors.dashboard import dashboard_routes
+from seabus.connectors.gateway import AgencyAuth, build_gateway_app
+from seabus.schemas.enums import PersonnelCategory
+from seabus.streams.config import Settings
+from seabus.streams.stats import StatsIndex
 
 NOW = datetime(2025, 12, 1, tzinfo=UTC)
 

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from stats.stats_support import Q3, allegation, notifications, obligation, reply
 
-from schemas.codec import encode_model
-from schemas.enums import AllegationStatus, OutcomeResult, PersonnelCategory, ResponseKind
-from streams.stats import StatsIndex, build_report, parse_period
-from streams.stats.export import to_csv
-from streams.stats.periods import PeriodError
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import AllegationStatus, OutcomeResult, PersonnelCategory, ResponseKind
+from seabus.streams.stats import StatsIndex, build_report, parse_period
+from seabus.streams.stats.export import to_csv
+from seabus.streams.stats.periods import PeriodError
 
 NOW = datetime(2025, 12, 1, tzinfo=UTC)
 

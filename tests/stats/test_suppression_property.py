@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from stats.stats_support import allegation
 
-from schemas.enums import AllegationStatus, PersonnelCategory
-from streams.stats import StatsIndex, build_report, parse_period
-from streams.stats.tables import MEDIANS
+from seabus.schemas.enums import AllegationStatus, PersonnelCategory
+from seabus.streams.stats import StatsIndex, build_report, parse_period
+from seabus.streams.stats.tables import MEDIANS
 
 EXCLUSIVE = {
     "by_entity",

@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime, timedelta
 
 from views.view_support import escalation, obligation
 
-from schemas.enums import EscalationLevel, ObligationKind, ObligationState
-from schemas.models import ObligationUpdate
-from streams.views import ViewIndex
-from streams.views.stored import StoredObligation
-from streams.views.summary import closed_at
+from seabus.schemas.enums import EscalationLevel, ObligationKind, ObligationState
+from seabus.schemas.models import ObligationUpdate
+from seabus.streams.views import ViewIndex
+from seabus.streams.views.stored import StoredObligation
+from seabus.streams.views.summary import closed_at
 
 D = timedelta(days=1)
 H = timedelta(hours=1)
