@@ -18,13 +18,13 @@ import faust
 import structlog
 from kafka.errors import KafkaError
 
-from deploy import access
+from deploy import access, worker_topics
 from deploy import topics as provisioning
 from deploy.gateway_service import GatewayService
 from deploy.kafka import LocalCluster
 from deploy.services import gateway_routes, worker_services
 from schemas.errors import KafkaUnavailable
-from streams import logs
+from streams import faust_compat, logs
 from streams.app import create_app
 from streams.config import Settings
 from streams.context import load_context
@@ -90,6 +90,15 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
         context.ensure_topic = provisioning.NotifyTopicEnsurer(settings=settings, kafka=kafka)
         app = create_app(
             settings, kafka=kafka, context=context, loghandlers=[logs.handler()], **app_overrides
+        )
+        # Changelogs created, and every broker reporting every source and changelog topic whole,
+        # before any agent runs: Faust reads a topic it has no metadata for as 0 partitions (issue 16).
+        needed = faust_compat.worker_topics(app)
+        _when_kafka_answers(
+            "worker topics",
+            lambda: worker_topics.ensure_worker_topics(
+                needed, kafka=kafka, timeout_s=settings.topic_metadata_timeout_s
+            ),
         )
         # RocksDB tables far behind their changelogs (a new or lost disk) are read back in bulk.
         _when_kafka_answers(
