@@ -23,7 +23,7 @@ from deploy import topics as provisioning
 from deploy.gateway_service import GatewayService
 from deploy.kafka import LocalCluster
 from deploy.services import gateway_routes, worker_services
-from schemas.errors import KafkaUnavailable
+from schemas.errors import KafkaUnavailable, SeabusError
 from streams import faust_compat, logs
 from streams.app import create_app
 from streams.config import Settings
@@ -156,8 +156,16 @@ def _when_kafka_answers(step: str, attempt: Callable[[], object], *, max_delay_s
 
 
 def _execute(worker: faust.Worker) -> int:
+    """Run the worker; a crash (e.g. ``faust_compat.WorkerMustStop``) is said, and exits non-zero."""
+    code = 0
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+        code = int(exc.code or 0)
+    reason = worker.crash_reason
+    if reason is None:
+        return code
+    # Only seabus's own messages are printed whole: another exception's text may quote a record.
+    text = str(reason) if isinstance(reason, SeabusError) else "see the worker's log"
+    log.critical("the worker stopped after a crash", error=reason.__class__.__name__, reason=text)
+    return code or 1

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections import Counter
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from kafka.admin import NewTopic
+from support import bus_env, unique_prefix
+from support.bus import BusPool
 
 from deploy import topics as provisioning
 from deploy import worker_topics
@@ -124,8 +130,6 @@ def test_changelogs_are_created_as_faust_would_and_a_fresh_consumer_is_assigned_
 
 @pytest.mark.kafka
 def test_a_changelog_of_the_wrong_shape_stops_the_start(settings: Settings, kafka: KafkaConnection) -> None:
-    from kafka.admin import NewTopic
-
     needed = _app(settings, kafka)
     state = next(t for t in needed.changelogs if t.name.endswith("-allegation-state-changelog"))
     admin = kafka.kafka_admin()
@@ -149,3 +153,58 @@ def test_a_source_topic_that_does_not_exist_times_out_with_its_name(
     assert f"{settings.topic_prefix}.SYNTH-never-created reports 0 partition(s), expected 6" in str(
         raised.value
     )
+
+
+@pytest.mark.kafka
+def test_seabus_run_with_a_wrong_changelog_exits_non_zero_without_starting_the_worker(
+    kafka: KafkaConnection, tmp_path: Path, buses: BusPool
+) -> None:
+    prefix = unique_prefix()
+    changelog = f"{prefix}-allegation-state-changelog"
+    admin = kafka.kafka_admin()
+    try:
+        admin.create_topics([NewTopic(name=changelog, num_partitions=3, replication_factor=1)])
+        admin.wait_for_topics([changelog], timeout_ms=30000)
+    finally:
+        admin.close()
+    run = buses.spawn(bus_env(kafka=kafka, prefix=prefix, data_dir=tmp_path / "data"))
+    code = run.proc.wait(timeout=180)
+    output = "".join(run.lines)
+    assert code == 2, run.tail()
+    assert f"{changelog} has 3 partitions, its table expects 6" in output
+    assert not run.saw("seabus worker ready")
+
+
+_CRASHING_WORKER = """
+import sys
+from deploy.runner import _Worker, _execute
+from streams import faust_compat
+from streams.config import load_settings
+
+settings = load_settings()
+app = settings.connection().faust_app(settings.app_id, web_enabled=False, datadir=str(settings.data_dir))
+
+@app.timer(interval=0.2)
+async def give_up() -> None:
+    faust_compat.crash_app(app, faust_compat.WorkerMustStop("SYNTH: the intake agent stays dead"))
+
+sys.exit(_execute(_Worker(app, loglevel="info", quiet=True, override_logging=False, redirect_stdouts=False)))
+"""
+
+
+@pytest.mark.kafka
+def test_a_crashed_app_makes_the_real_worker_exit_non_zero(kafka: KafkaConnection, tmp_path: Path) -> None:
+    """What faust_compat.crash_app does to a running Faust worker: it stops, exit status 1."""
+    env = bus_env(kafka=kafka, prefix=unique_prefix(), data_dir=tmp_path / "data")
+    done = subprocess.run(
+        [sys.executable, "-c", _CRASHING_WORKER],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "the worker stopped after a crash" in done.stdout
+    assert "SYNTH: the intake agent stays dead" in done.stdout
