@@ -26,10 +26,10 @@ gaps, and where seabus deals with each:
   while the bus routed nothing, and the assignor silently left the "missing" topic out
   of the assignment. Two layers: ``seabus run`` creates every changelog and waits until
   every broker reports every source and changelog topic with its expected partition
-  count before the worker starts (:func:`worker_topics`, ``deploy.topics.ensure_worker_topics``);
+  count before the worker starts (:func:`worker_topics`, ``deploy.worker_topics.ensure_worker_topics``);
   and :func:`install_patches` makes the check read 0 or unknown as "metadata not ready"
   (asks the consumer to refresh, checks again on the next write), and a real mismatch
-  (two different non-zero counts) stop the worker with :class:`PartitionCountMismatch`.
+  (two different non-zero counts) stops the worker with :class:`PartitionCountMismatch`.
 * Declaring a topic while a broker is down raises ``NodeNotReadyError`` (Faust asks
   the first broker of its metadata, dead or not) and stops the worker:
   :func:`install_patches` makes topic creation wait and retry until the cluster answers.
@@ -189,14 +189,14 @@ def _verify_source_topic_partitions(self: Any, source_topic: str) -> None:
     source_n = consumer.topic_partitions(source_topic)
     change_n = consumer.topic_partitions(change_topic)
     if not source_n or not change_n:
-        log.warning(
-            "topic metadata not ready; partition check deferred",
-            table=self.name,
-            source_topic=source_topic,
-            source_partitions=source_n,
-            changelog_partitions=change_n,
-        )
-        request_metadata_refresh(consumer)
+        if request_metadata_refresh(consumer):  # logged as often as asked: at most once a second
+            log.warning(
+                "topic metadata not ready; partition check deferred, metadata refresh asked",
+                table=self.name,
+                source_topic=source_topic,
+                source_partitions=source_n,
+                changelog_partitions=change_n,
+            )
         return
     if source_n != change_n:
         exc = PartitionCountMismatch(
