@@ -7,6 +7,7 @@ for each topic, read by read), the way the worker calls it on every table write.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -15,8 +16,10 @@ from typing import Any
 import pytest
 from faust.exceptions import PartitionsMismatch
 from faust.tables.base import Collection
+from kafka.admin import NewTopic
 
 from streams import faust_compat
+from streams.kafka_connection import KafkaConnection
 
 SOURCE = "SYNTH.allegations"
 CHANGELOG = "SYNTH-allegation-state-changelog"
@@ -146,3 +149,44 @@ def test_two_known_different_counts_stop_the_worker_with_a_clear_message() -> No
 
     asyncio.run(write())
     assert t._verified_source_topics_for_partitions == set()
+
+
+@pytest.mark.kafka
+def test_on_the_real_broker_the_asked_refresh_brings_a_late_changelog_into_the_assignment(
+    kafka: KafkaConnection, prefix: str
+) -> None:
+    """The mechanism of issue 16, on a real broker: a consumer subscribed before the changelog
+    existed holds it at 0 partitions and unassigned (aiokafka refreshes every 5 minutes); the
+    refresh the check asks for brings its metadata and its partitions at once."""
+    source, changelog = f"{prefix}.allegations", f"{prefix}-allegation-state-changelog"
+    admin = kafka.kafka_admin()
+
+    def create(name: str) -> None:
+        admin.create_topics([NewTopic(name=name, num_partitions=6, replication_factor=1)])
+        admin.wait_for_topics([name], timeout_ms=30000)
+
+    async def scenario() -> dict[str, int]:
+        consumer = kafka.aio_consumer(group_id=f"{prefix}-late", enable_auto_commit=False)
+        await consumer.start()
+        try:
+            consumer.subscribe(topics=[source, changelog])
+            while not consumer.assignment():
+                await consumer.getmany(timeout_ms=200)
+            await asyncio.to_thread(create, changelog)
+            # Faust's consumer as the check reaches it: the aiokafka consumer on its thread's loop
+            faust_consumer = SimpleNamespace(
+                _thread=SimpleNamespace(_consumer=consumer, thread_loop=asyncio.get_running_loop())
+            )
+            assert faust_compat.request_metadata_refresh(faust_consumer, now=1e9) is True
+            while changelog not in {tp.topic for tp in consumer.assignment()}:
+                await consumer.getmany(timeout_ms=200)
+            return dict(Counter(tp.topic for tp in consumer.assignment()))
+        finally:
+            await consumer.stop()
+
+    try:
+        create(source)
+        assigned = asyncio.run(asyncio.wait_for(scenario(), timeout=120))
+    finally:
+        admin.close()
+    assert assigned == {source: 6, changelog: 6}
