@@ -176,10 +176,12 @@ def _verify_source_topic_partitions(self: Any, source_topic: str) -> None:
     consumer's metadata snapshot twice and raises ``PartitionsMismatch`` when a topic
     it does not know yet counts as 0; the agent then failed every write until
     aiokafka's periodic refresh (up to 5 minutes, issue 16). Here each count is read
-    once; a 0 or missing count asks the consumer for fresh metadata and lets the write
-    go on (the changelog is declared with the source's partition count, and the check
-    runs again on the next write, because nothing is marked verified); only two known,
-    different counts are a real mismatch, and that stops the worker.
+    once; a count of 0 (the group leader's snapshot has the topic but no metadata for
+    it) asks the consumer for fresh metadata and lets the write go on (the changelog is
+    declared with the source's partition count, and the check runs again on the next
+    write, because nothing is marked verified); ``None`` (a member that is not the
+    leader tracks no counts) is skipped as Faust skips it; only two known, different
+    counts are a real mismatch, and that stops the worker.
     """
     verified: set[str] = self._verified_source_topics_for_partitions
     if source_topic in verified:
@@ -188,7 +190,12 @@ def _verify_source_topic_partitions(self: Any, source_topic: str) -> None:
     change_topic = self.changelog_topic_name
     source_n = consumer.topic_partitions(source_topic)
     change_n = consumer.topic_partitions(change_topic)
-    if not source_n or not change_n:
+    if source_n is None or change_n is None:
+        # Only the group's leader tracks these counts (aiokafka's snapshot covers the group's
+        # subscription on the leader alone): nothing to compare here, as in Faust's own check.
+        verified.add(source_topic)
+        return
+    if source_n == 0 or change_n == 0:
         if request_metadata_refresh(consumer):  # logged as often as asked: at most once a second
             log.warning(
                 "topic metadata not ready; partition check deferred, metadata refresh asked",

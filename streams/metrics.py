@@ -349,6 +349,12 @@ class HealthCheck:
                 )
         elif not faust_compat.app_settled(self.app):
             _set_health(False, "rebalancing or recovering tables")
+        elif unknown := sorted(t for t in self.sources if self.app.consumer.topic_partitions(t) == 0):
+            # On the group's leader (the only member whose snapshot has counts; others say None)
+            # 0 means the assignor left these topics out: nothing of them is routed until the
+            # consumer's metadata knows them, so ask for it now (issue 16).
+            faust_compat.request_metadata_refresh(self.app.consumer)
+            _set_health(False, f"no partition metadata yet for {', '.join(unknown)}; refresh asked")
         elif found := problems():
             _set_health(False, "; ".join(found[k] for k in sorted(found)))
         else:

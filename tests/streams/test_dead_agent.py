@@ -32,6 +32,8 @@ class SettledApp:
         self.tables = SimpleNamespace(recovery=SimpleNamespace(completed=done))
         self.assignor = SimpleNamespace(assigned_actives=lambda: {TopicPartition(TOPIC, 0)})
         self.crashes: list[BaseException] = []
+        self.partitions = {TOPIC: 6}
+        self.consumer = SimpleNamespace(topic_partitions=self.partitions.get)
 
     async def crash(self, exc: BaseException) -> None:
         self.crashes.append(exc)
@@ -124,3 +126,28 @@ def test_a_worker_must_stop_error_is_neither_retried_nor_dead_lettered(ctx: BusC
     assert attempts == [0]
     assert sent == []  # the record is fine: no dead letter
     assert table.get(progress_key(TopicPartition(TOPIC, 0))) == 0  # not recorded as processed
+
+
+def test_a_source_topic_without_metadata_is_not_ready_and_a_refresh_is_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The assignor skips a topic its metadata lacks: settled, yet nothing of it is routed."""
+    app = SettledApp()
+    app.partitions[TOPIC] = 0
+    asked: list[object] = []
+
+    def refresh(consumer: object, **_: object) -> bool:
+        asked.append(consumer)
+        return True
+
+    monkeypatch.setattr(faust_compat, "request_metadata_refresh", refresh)
+    check = metrics.HealthCheck(app=app, sources=frozenset({TOPIC}))
+    health = check.sample()
+    assert health.ready is False
+    assert f"no partition metadata yet for {TOPIC}" in health.reason
+    assert asked == [app.consumer]
+    app.partitions[TOPIC] = 6
+    assert check.sample().ready is True
+    del app.partitions[TOPIC]  # a member that is not the group's leader tracks no counts
+    assert check.sample().ready is True
+    assert asked == [app.consumer]

@@ -122,6 +122,16 @@ def test_metadata_that_drops_a_topic_between_two_reads_is_not_a_mismatch() -> No
     assert t._verified_source_topics_for_partitions == {SOURCE}
 
 
+def test_a_member_that_is_not_the_leader_tracks_no_counts_and_skips_the_check() -> None:
+    """aiokafka keeps partition counts on the group leader only; elsewhere they read None."""
+    consumer = Consumer({SOURCE: [None], CHANGELOG: [None]})
+    t = table(consumer)
+    verify(t)
+    assert t._verified_source_topics_for_partitions == {SOURCE}  # as Faust's own check does
+    consumer.run_thread_loop()
+    assert consumer.client.refreshes == 0  # no refresh asked on every write of every follower
+
+
 def test_refreshes_are_asked_at_most_once_a_second() -> None:
     consumer = Consumer({SOURCE: [6], CHANGELOG: [0]})
     asked = [faust_compat.request_metadata_refresh(consumer, now=100.0 + i / 10) for i in range(5)]
