@@ -27,8 +27,9 @@ gaps, and where seabus deals with each:
   of the assignment. Two layers: ``seabus run`` creates every changelog and waits until
   every broker reports every source and changelog topic with its expected partition
   count before the worker starts (:func:`worker_topics`, ``deploy.worker_topics.ensure_worker_topics``);
-  and :func:`install_patches` makes the check read 0 or unknown as "metadata not ready"
-  (asks the consumer to refresh, checks again on the next write), and a real mismatch
+  and :func:`install_patches` makes the check read 0 (on the group leader, the only
+  member whose snapshot holds counts) as "metadata not ready" (asks the consumer to
+  refresh, checks again on the next write), ``None`` as "not tracked here", and a real mismatch
   (two different non-zero counts) stops the worker with :class:`PartitionCountMismatch`.
 * Declaring a topic while a broker is down raises ``NodeNotReadyError`` (Faust asks
   the first broker of its metadata, dead or not) and stops the worker:
