@@ -27,10 +27,10 @@ from aiokafka.protocol.metadata import MetadataRequest
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from deploy.topics import observe
-from schemas.errors import KafkaUnavailable, ProvisioningError
-from streams.faust_compat import WorkerTopics
-from streams.kafka_connection import KafkaConnection
+from seabus.deploy.topics import observe
+from seabus.schemas.errors import KafkaUnavailable, ProvisioningError
+from seabus.streams.faust_compat import WorkerTopics
+from seabus.streams.kafka_connection import KafkaConnection
 
 log = structlog.get_logger(__name__)
 

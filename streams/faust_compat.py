@@ -7,13 +7,13 @@ gaps, and where seabus deals with each:
   #216, #221, #312, #596; a stream drops records of an older consumer
   generation; the fetcher advances its read offset when a rebalance cancels the
   hand-over of a record): correctness does not rest on Faust's offsets at all.
-  :mod:`streams.progress` keeps each source partition's next expected offset in
+  :mod:`seabus.streams.progress` keeps each source partition's next expected offset in
   a changelogged table and seeks back on any gap.
 * ``concurrency>1`` commits past unfinished messages (#606): every agent runs
   with ``concurrency=1``.
 * Timers run on every worker unless ``on_leader=True``: the deadline tick acts
   only on the worker's *active* partitions (:func:`active_source_partitions`).
-* Table iteration includes standby partitions: :class:`streams.tables.PartitionedTable`
+* Table iteration includes standby partitions: :class:`seabus.streams.tables.PartitionedTable`
   iterates only the partitions it is asked for.
 * Faust's web server serves table contents (``web_tables_enabled``): off.
 * ``PartitionsMismatch: changelog topic ... has 0 partitions`` (issue 16): Faust compares
@@ -26,7 +26,7 @@ gaps, and where seabus deals with each:
   while the bus routed nothing, and the assignor silently left the "missing" topic out
   of the assignment. Two layers: ``seabus run`` creates every changelog and waits until
   every broker reports every source and changelog topic with its expected partition
-  count before the worker starts (:func:`worker_topics`, ``deploy.worker_topics.ensure_worker_topics``);
+  count before the worker starts (:func:`worker_topics`, ``seabus.deploy.worker_topics.ensure_worker_topics``);
   and :func:`install_patches` makes the check read 0 (on the group leader, the only
   member whose snapshot holds counts) as "metadata not ready" (asks the consumer to
   refresh, checks again on the next write), ``None`` as "not tracked here", and a real mismatch
@@ -55,7 +55,7 @@ from faust.exceptions import NotReady
 from faust.types import TP
 from mode.utils.times import want_seconds
 
-from schemas.errors import ProvisioningError
+from seabus.schemas.errors import ProvisioningError
 
 log = structlog.get_logger(__name__)
 

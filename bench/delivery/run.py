@@ -1,6 +1,6 @@
 """Benchmark webhook delivery: throughput and latency, with and without a stalled endpoint.
 
-Receivers (``connectors.webhooks.testing.WebhookReceiver``, verifying every
+Receivers (``seabus.connectors.webhooks.testing.WebhookReceiver``, verifying every
 signature) run in a separate process on 127.0.0.1. The sender pushes a burst of
 N notifications spread round-robin over K healthy recipients through
 ``WebhookDispatcher`` and measures, for the healthy recipients only:
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 
-from connectors.webhooks import (
+from seabus.connectors.webhooks import (
     AttemptOutcome,
     AttemptRecord,
     DeliveryResult,
@@ -40,7 +40,7 @@ from connectors.webhooks import (
     WebhookEndpoint,
     generate_secret,
 )
-from connectors.webhooks.testing import WebhookReceiver
+from seabus.connectors.webhooks.testing import WebhookReceiver
 
 HEALTHY_IDS = ["FRA", "KEN", "URY", "NPL", "BGD", "SEN", "RWA", "PAK", "IND", "GHA", "EGY", "IDN"]
 STALLED_ID = "ZZZ-STALLED"

@@ -1,7 +1,7 @@
 """Benchmark the delivery service end to end: notify topics on a real broker → lanes → webhooks.
 
 Where ``run.py`` measures the webhook library alone, this runs what ``seabus
-run`` runs (:class:`connectors.delivery.Delivery`: one consumer per recipient,
+run`` runs (:class:`seabus.connectors.delivery.Delivery`: one consumer per recipient,
 every attempt written to the audit topic and acknowledged before the offset is
 committed) against a real Kafka broker and real receivers in a child process.
 
@@ -43,18 +43,18 @@ from pathlib import Path
 from kafka import TopicPartition
 from run import HEALTHY_IDS, serve_receivers
 
-from connectors.delivery import Delivery, DeliveryConfig, RetrySettings, build_delivery
-from connectors.webhooks import generate_secret
-from deploy import topics
-from deploy.kafka import LocalCluster
-from schemas.codec import decode_model, default_codec, encode_model
-from schemas.enums import DeliveryOutcome
-from schemas.models import DeliveryAttempt
-from schemas.testing import synthetic_notification
-from streams import logs
-from streams.config import load_settings
-from streams.config.recipients import RecipientsDirectory
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.delivery import Delivery, DeliveryConfig, RetrySettings, build_delivery
+from seabus.connectors.webhooks import generate_secret
+from seabus.deploy import topics
+from seabus.deploy.kafka import LocalCluster
+from seabus.schemas.codec import decode_model, default_codec, encode_model
+from seabus.schemas.enums import DeliveryOutcome
+from seabus.schemas.models import DeliveryAttempt
+from seabus.schemas.testing import synthetic_notification
+from seabus.streams import logs
+from seabus.streams.config import load_settings
+from seabus.streams.config.recipients import RecipientsDirectory
+from seabus.streams.kafka_connection import KafkaConnection
 
 STALLED = "ZMB"  # a real alpha-3 code, not among HEALTHY_IDS
 

@@ -3,13 +3,13 @@
 ``seabus run`` starts a :class:`DeliveryService` (see ``deploy/services.py``):
 one Kafka consumer per recipient with a push channel (its notifications and the
 escalations addressed to it), one more paging on-call for every escalation
-(:mod:`connectors.delivery.pager`), every attempt recorded on the audit topic,
+(:mod:`seabus.connectors.delivery.pager`), every attempt recorded on the audit topic,
 permanent failures dead-lettered and escalated. Recipients that read Kafka
-themselves use :mod:`connectors.subscriber` instead.
+themselves use :mod:`seabus.connectors.subscriber` instead.
 """
 
-from connectors.delivery.audit import ENDPOINT_HEADER, AuditIndex, ChannelDelivered
-from connectors.delivery.config import (
+from seabus.connectors.delivery.audit import ENDPOINT_HEADER, AuditIndex, ChannelDelivered
+from seabus.connectors.delivery.config import (
     DeliveryConfig,
     EmailSettings,
     OncallSettings,
@@ -19,16 +19,16 @@ from connectors.delivery.config import (
     delivery_config_path,
     load_delivery_config,
 )
-from connectors.delivery.email_channel import EmailDelivery
-from connectors.delivery.lane import Processor, RecipientLane
-from connectors.delivery.pager import ONCALL, OncallPlan, Pager, plan_oncall
-from connectors.delivery.pagerduty import pagerduty_event
-from connectors.delivery.pipeline import DeliveryPipeline, Incoming
-from connectors.delivery.plan import EmailTarget, RecipientPlan, plan_delivery
-from connectors.delivery.pushed import Pushed
-from connectors.delivery.records import ChannelOutcome
-from connectors.delivery.service import Delivery, DeliveryService, build_delivery
-from connectors.delivery.sink import InMemorySink, RecordSink, Sink
+from seabus.connectors.delivery.email_channel import EmailDelivery
+from seabus.connectors.delivery.lane import Processor, RecipientLane
+from seabus.connectors.delivery.pager import ONCALL, OncallPlan, Pager, plan_oncall
+from seabus.connectors.delivery.pagerduty import pagerduty_event
+from seabus.connectors.delivery.pipeline import DeliveryPipeline, Incoming
+from seabus.connectors.delivery.plan import EmailTarget, RecipientPlan, plan_delivery
+from seabus.connectors.delivery.pushed import Pushed
+from seabus.connectors.delivery.records import ChannelOutcome
+from seabus.connectors.delivery.service import Delivery, DeliveryService, build_delivery
+from seabus.connectors.delivery.sink import InMemorySink, RecordSink, Sink
 
 __all__ = [
     "ENDPOINT_HEADER",

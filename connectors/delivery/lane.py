@@ -28,9 +28,9 @@ import structlog
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
-from connectors.delivery.pipeline import Incoming
-from connectors.delivery.plan import RecipientPlan
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.delivery.pipeline import Incoming
+from seabus.connectors.delivery.plan import RecipientPlan
+from seabus.streams.kafka_connection import KafkaConnection
 
 __all__ = ["Processor", "RecipientLane"]
 

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from connectors.errors import EmailConfigError
+from seabus.connectors.errors import EmailConfigError
 
 __all__ = [
     "EmailNotice",

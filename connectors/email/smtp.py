@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Literal
 
-from connectors.errors import (
+from seabus.connectors.errors import (
     EmailConfigError,
     EmailDeliveryError,
     EmailPermanentFailure,

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas.cloudevents import build_headers, ce_type_for
-from schemas.codec import Codec, default_codec, encode_model
-from schemas.errors import CodecError, Problem, ValidationFailed
-from schemas.models import AllegationEvent
-from schemas.validation import allegation_event_problems, parse_model
+from seabus.schemas.cloudevents import build_headers, ce_type_for
+from seabus.schemas.codec import Codec, default_codec, encode_model
+from seabus.schemas.errors import CodecError, Problem, ValidationFailed
+from seabus.schemas.models import AllegationEvent
+from seabus.schemas.validation import allegation_event_problems, parse_model
 
 __all__ = [
     "CE_TYPE",

@@ -5,20 +5,20 @@ The bus calls :class:`WebhookDispatcher` (per-recipient lanes) over one
 :func:`verify_webhook`.
 """
 
-from connectors.webhooks.delivery import Clock, OnAttempt, Sleep, WebhookDeliverer
-from connectors.webhooks.dispatcher import WebhookDispatcher
-from connectors.webhooks.endpoint import WebhookEndpoint
-from connectors.webhooks.records import (
+from seabus.connectors.webhooks.delivery import Clock, OnAttempt, Sleep, WebhookDeliverer
+from seabus.connectors.webhooks.dispatcher import WebhookDispatcher
+from seabus.connectors.webhooks.endpoint import WebhookEndpoint
+from seabus.connectors.webhooks.records import (
     AttemptOutcome,
     AttemptRecord,
     DeliveryChannel,
     DeliveryResult,
     attempt_id,
 )
-from connectors.webhooks.retry import RetryPolicy, Verdict, classify_status, parse_retry_after
-from connectors.webhooks.signing import generate_secret, sign_headers, verify_webhook
-from connectors.webhooks.ssrf import VettingResolver, check_host, forbidden_reason
-from connectors.webhooks.stores import (
+from seabus.connectors.webhooks.retry import RetryPolicy, Verdict, classify_status, parse_retry_after
+from seabus.connectors.webhooks.signing import generate_secret, sign_headers, verify_webhook
+from seabus.connectors.webhooks.ssrf import VettingResolver, check_host, forbidden_reason
+from seabus.connectors.webhooks.stores import (
     DeliveredStore,
     DisabledEndpoint,
     EndpointStateStore,

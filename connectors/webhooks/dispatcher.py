@@ -15,10 +15,10 @@ import contextlib
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from connectors.errors import DispatcherClosed
-from connectors.webhooks.delivery import WebhookDeliverer
-from connectors.webhooks.endpoint import WebhookEndpoint
-from connectors.webhooks.records import DeliveryResult
+from seabus.connectors.errors import DispatcherClosed
+from seabus.connectors.webhooks.delivery import WebhookDeliverer
+from seabus.connectors.webhooks.endpoint import WebhookEndpoint
+from seabus.connectors.webhooks.records import DeliveryResult
 
 __all__ = ["WebhookDispatcher"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deploy.kafka import LocalCluster
-from streams.config import Settings, load_settings
-from streams.config.recipients import RecipientsDirectory, load_recipients
-from streams.kafka_connection import KafkaConnection
+from seabus.deploy.kafka import LocalCluster
+from seabus.streams.config import Settings, load_settings
+from seabus.streams.config.recipients import RecipientsDirectory, load_recipients
+from seabus.streams.kafka_connection import KafkaConnection
 
 
 def settings() -> Settings:

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 import click
 from aiohttp import web
 
-from connectors.errors import WebhookVerificationError
-from connectors.webhooks import verify_webhook
+from seabus.connectors.errors import WebhookVerificationError
+from seabus.connectors.webhooks import verify_webhook
 
 __all__ = ["demo_receivers", "describe"]
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from schemas.errors import SeabusError
-from streams import logs
+from seabus.schemas.errors import SeabusError
+from seabus.streams import logs
 
 
 class _Group(click.Group):
@@ -32,7 +32,7 @@ def cli(log_level: str | None) -> None:
 
 
 def _register() -> None:
-    from deploy.cli import (
+    from seabus.deploy.cli import (
         access_cmd,
         demo_cmd,
         demo_receivers_cmd,

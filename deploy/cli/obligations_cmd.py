@@ -17,14 +17,14 @@ from kafka import TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from deploy.cli.common import connection_or_local, settings
-from schemas.cloudevents import build_headers, ce_type_for
-from schemas.codec import decode_model, encode_model
-from schemas.enums import ResponseKind
-from schemas.errors import CodecError, KafkaUnavailable, ValidationFailed
-from schemas.models import ObligationUpdate
-from schemas.validation import parse_response
-from streams.kafka_connection import KafkaConnection
+from seabus.deploy.cli.common import connection_or_local, settings
+from seabus.schemas.cloudevents import build_headers, ce_type_for
+from seabus.schemas.codec import decode_model, encode_model
+from seabus.schemas.enums import ResponseKind
+from seabus.schemas.errors import CodecError, KafkaUnavailable, ValidationFailed
+from seabus.schemas.models import ObligationUpdate
+from seabus.schemas.validation import parse_response
+from seabus.streams.kafka_connection import KafkaConnection
 
 
 def read_obligations(

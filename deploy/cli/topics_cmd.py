@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from deploy import topics as provisioning
-from deploy.cli.common import connection_or_local, recipients, settings
+from seabus.deploy import topics as provisioning
+from seabus.deploy.cli.common import connection_or_local, recipients, settings
 
 
 @click.group()

@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 
 import click
 
-from deploy.cli.common import connection_or_local, settings
-from deploy.cli.publish_cmd import known_entities
-from schemas.cloudevents import build_headers, ce_type_for
-from schemas.codec import encode_model
-from schemas.errors import KafkaUnavailable, ValidationFailed
-from schemas.models import OwnershipTransfer
-from schemas.validation import ownership_transfer_problems
+from seabus.deploy.cli.common import connection_or_local, settings
+from seabus.deploy.cli.publish_cmd import known_entities
+from seabus.schemas.cloudevents import build_headers, ce_type_for
+from seabus.schemas.codec import encode_model
+from seabus.schemas.errors import KafkaUnavailable, ValidationFailed
+from seabus.schemas.models import OwnershipTransfer
+from seabus.schemas.validation import ownership_transfer_problems
 
 __all__ = ["transfer"]
 

@@ -11,8 +11,8 @@ import asyncio
 
 import pytest
 
-from connectors.errors import DispatcherClosed
-from connectors.webhooks import (
+from seabus.connectors.errors import DispatcherClosed
+from seabus.connectors.webhooks import (
     AttemptOutcome,
     AttemptRecord,
     DeliveryResult,
@@ -21,7 +21,7 @@ from connectors.webhooks import (
     WebhookEndpoint,
     generate_secret,
 )
-from connectors.webhooks.testing import WebhookReceiver
+from seabus.connectors.webhooks.testing import WebhookReceiver
 
 SECRET = generate_secret()
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from connectors.errors import AddressRefused, WebhookConfigError
-from connectors.webhooks import (
+from seabus.connectors.errors import AddressRefused, WebhookConfigError
+from seabus.connectors.webhooks import (
     AttemptOutcome,
     DeliveryResult,
     VettingResolver,
@@ -25,7 +25,7 @@ from connectors.webhooks import (
     forbidden_reason,
     generate_secret,
 )
-from connectors.webhooks.testing import WebhookReceiver
+from seabus.connectors.webhooks.testing import WebhookReceiver
 
 SECRET = generate_secret()
 

@@ -14,15 +14,15 @@ from kafka.admin import NewTopic
 from support import bus_env, unique_prefix
 from support.bus import BusPool
 
-from deploy import topics as provisioning
-from deploy import worker_topics
-from deploy.worker_topics import BrokerViews
-from schemas.errors import KafkaUnavailable, ProvisioningError
-from streams import faust_compat
-from streams.app import create_app
-from streams.config import Settings
-from streams.context import load_context
-from streams.kafka_connection import KafkaConnection
+from seabus.deploy import topics as provisioning
+from seabus.deploy import worker_topics
+from seabus.deploy.worker_topics import BrokerViews
+from seabus.schemas.errors import KafkaUnavailable, ProvisioningError
+from seabus.streams import faust_compat
+from seabus.streams.app import create_app
+from seabus.streams.config import Settings
+from seabus.streams.context import load_context
+from seabus.streams.kafka_connection import KafkaConnection
 
 EXPECTED = {"SYNTH.allegations": 6, "SYNTH-allegation-state-changelog": 6}
 
@@ -177,9 +177,9 @@ def test_seabus_run_with_a_wrong_changelog_exits_non_zero_without_starting_the_w
 
 _CRASHING_WORKER = """
 import sys
-from deploy.runner import _Worker, _execute
-from streams import faust_compat
-from streams.config import load_settings
+from seabus.deploy.runner import _Worker, _execute
+from seabus.streams import faust_compat
+from seabus.streams.config import load_settings
 
 settings = load_settings()
 app = settings.connection().faust_app(settings.app_id, web_enabled=False, datadir=str(settings.data_dir))

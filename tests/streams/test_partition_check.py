@@ -18,8 +18,8 @@ from faust.exceptions import PartitionsMismatch
 from faust.tables.base import Collection
 from kafka.admin import NewTopic
 
-from streams import faust_compat
-from streams.kafka_connection import KafkaConnection
+from seabus.streams import faust_compat
+from seabus.streams.kafka_connection import KafkaConnection
 
 SOURCE = "SYNTH.allegations"
 CHANGELOG = "SYNTH-allegation-state-changelog"
