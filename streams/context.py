@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Protocol
 
+from seabus.schemas.clock import Clock, SystemClock
 from seabus.schemas.codec import Codec
 from seabus.schemas.entities import load_reporting_entities
 from seabus.schemas.errors import ConfigError
@@ -20,15 +19,6 @@ from seabus.streams.deadlines.calendar import WorkingCalendar
 from seabus.streams.deadlines.policy import PolicySet, load_policies
 from seabus.streams.intake import Intake, ObligationHook
 from seabus.streams.routing.rules import RoutingRules, load_rules
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 async def _no_topic_creation(topic: str) -> None:  # pragma: no cover - replaced by the runner

@@ -91,7 +91,7 @@ class SmtpSettings(_Strict):
 class EmailSettings(_Strict):
     max_attempts: int = Field(default=5, ge=1, le=50)
     gateway_url: str | None = None
-    """Where e-mails tell recipients to reply; empty: the gateway's own host and port."""
+    """Where e-mails tell recipients to reply; empty: the gateway's ``public_url``, else its host and port."""
 
 
 class OncallWebhook(WebhookChannel):

@@ -20,7 +20,6 @@ from seabus.connectors.delivery.plan import EmailTarget
 from seabus.connectors.delivery.records import ChannelOutcome, email_attempt_id
 from seabus.connectors.email import Obligation, SmtpSender, notice_from_notification, render_email
 from seabus.connectors.email.escalation import render_escalation_email
-from seabus.connectors.email.notice import ObligationKind
 from seabus.connectors.errors import EmailConfigError, EmailPermanentFailure, EmailTemporaryFailure
 from seabus.connectors.webhooks import AttemptOutcome, DeliveredStore, RetryPolicy
 from seabus.schemas.enums import DeliveryChannel, DeliveryOutcome
@@ -43,6 +42,7 @@ class EmailDelivery:
         on_attempt: RecordAttempt,
         gateway_url: str,
         clock: Callable[[], datetime],
+        notice_base_url: str | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -51,6 +51,7 @@ class EmailDelivery:
         self._delivered = delivered
         self._on_attempt = on_attempt
         self.gateway_url = gateway_url
+        self.notice_base_url = notice_base_url
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -68,11 +69,8 @@ class EmailDelivery:
             to_addresses=target.to,
             gateway_url=self.gateway_url,
             time_zone=target.time_zone,
-            obligations=[
-                Obligation(kind=ObligationKind(o.kind.value), due_at=o.due_at)
-                for o in note.obligations
-                if o.kind.value in ObligationKind.__members__
-            ],
+            obligations=[Obligation(kind=o.kind, due_at=o.due_at) for o in note.obligations],
+            notice_base_url=self.notice_base_url,
         )
         return render_email(notice, message_id=self.notice_message_id(note), date=self._clock())
 

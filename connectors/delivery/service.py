@@ -55,6 +55,7 @@ class Delivery:
         clock: Callable[[], datetime],
         gateway_url: str,
         oncall: OncallPlan | None = None,
+        notice_base_url: str | None = None,
         getaddrinfo: GetAddrInfo | None = None,
     ) -> None:
         self.settings = settings
@@ -64,6 +65,7 @@ class Delivery:
         self.pager: Pager | None = None
         self.config = config
         self.gateway_url = gateway_url
+        self.notice_base_url = notice_base_url
         self.index = AuditIndex()
         self.lanes: list[RecipientLane] = []
         self.pipeline: DeliveryPipeline | None = None
@@ -119,6 +121,7 @@ class Delivery:
                     on_attempt=pipeline.record_attempt,
                     gateway_url=self.gateway_url,
                     clock=self._clock,
+                    notice_base_url=self.notice_base_url,
                 )
             for plan in self.plans:
                 lane = RecipientLane(
@@ -187,6 +190,8 @@ class DeliveryService(mode.Service):
 
 def _gateway_url(settings: Settings) -> str:
     gateway = load_gateway_config(settings)
+    if gateway.public_url:
+        return gateway.public_url
     host = "127.0.0.1" if gateway.host in ("0.0.0.0", "::", "") else gateway.host
     return f"http://{host}:{gateway.port}"
 
@@ -219,7 +224,10 @@ def build_delivery(
         )
     if not plans and oncall is None:
         return None
-    gateway_url = config.email.gateway_url or (_gateway_url(settings) if any(p.email for p in plans) else "")
+    emails = any(p.email for p in plans)
+    gateway_url = config.email.gateway_url or (_gateway_url(settings) if emails else "")
+    # Links to formal notices only under the gateway's configured public address (never a guessed one).
+    notice_base_url = load_gateway_config(settings).public_url if emails else None
     return Delivery(
         settings=settings,
         kafka=kafka,
@@ -229,4 +237,5 @@ def build_delivery(
         clock=clock,
         gateway_url=gateway_url,
         oncall=oncall,
+        notice_base_url=notice_base_url,
     )

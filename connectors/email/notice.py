@@ -1,8 +1,9 @@
 """The e-mail notice: the only facts an e-mail may carry, and how it reads.
 
 E-mail crosses systems the bus does not control, so a notice names the
-allegation reference, what is asked and by when, and how to reply, and nothing
-else. :class:`EmailNotice` has no field for a narrative, a subject, a victim
+allegation reference, what is asked and by when, how to reply, and where the
+formal notice (the Note Verbale of :mod:`seabus.connectors.notices`) is served, and
+nothing else. :class:`EmailNotice` has no field for a narrative, a subject, a victim
 or a location, and rejects unknown fields, so confidential content cannot be
 handed to the renderer by mistake; :func:`notice_from_notification` reads a
 short whitelist of keys from a full notification and ignores the rest.
@@ -16,13 +17,15 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from enum import StrEnum
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from seabus.connectors.errors import EmailConfigError
+from seabus.connectors.notices.content import notice_path
+from seabus.connectors.notices.labels import ASKED
+from seabus.schemas.enums import ObligationKind
 
 __all__ = [
     "EmailNotice",
@@ -35,20 +38,8 @@ __all__ = [
 ]
 
 
-class ObligationKind(StrEnum):
-    ACKNOWLEDGE = "ACKNOWLEDGE"
-    DECIDE = "DECIDE"
-    REPORT_OUTCOME = "REPORT_OUTCOME"
-
-
-_WHAT_IS_ASKED = {
-    ObligationKind.ACKNOWLEDGE: "acknowledge receipt of this notification",
-    ObligationKind.DECIDE: (
-        "decide on investigation (appoint a national investigation officer, "
-        "investigate jointly with OIOS, or decline)"
-    ),
-    ObligationKind.REPORT_OUTCOME: "report the outcome of the investigation",
-}
+# The contract's own enum (every kind a notification can carry), re-exported under its old name here.
+_WHAT_IS_ASKED = {kind: text["en"] for kind, text in ASKED.items()}
 
 _ADDRESS = re.compile(r"^[^@\s<>,;\"]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 
@@ -80,6 +71,10 @@ def _gateway(value: str) -> str:
     return value.rstrip("/")
 
 
+def _optional_gateway(value: str | None) -> str | None:
+    return None if value is None else _gateway(value)
+
+
 OneLine = Annotated[str, AfterValidator(_one_line)]
 Address = Annotated[str, AfterValidator(_address)]
 
@@ -105,6 +100,12 @@ class EmailNotice(BaseModel):
     reply_instructions: Annotated[str, Field(min_length=1, max_length=2000)]
     gateway_url: Annotated[str, AfterValidator(_gateway)]
     time_zone: Annotated[str | None, AfterValidator(_time_zone)] = None
+    notice_url: Annotated[str | None, AfterValidator(_optional_gateway)] = None
+    """The formal notice's address, when the gateway's public URL is configured."""
+    notice_path: Annotated[
+        str | None, Field(pattern=r"^/v1/recipients/[A-Z]{3,4}/notices/[A-Za-z0-9%._~-]{1,240}$")
+    ] = None
+    """The formal notice's path on the gateway, told when there is no public URL to link to."""
 
 
 def default_reply_instructions(*, gateway_url: str, allegation_ref: str) -> str:
@@ -148,6 +149,22 @@ def render_text(notice: EmailNotice) -> str:
             lines.append(f"    due {_format_due(ob.due_at, notice.time_zone)}")
     else:
         lines.append("Nothing is asked of you by a due date for this notification.")
+    if notice.notice_url:
+        lines += [
+            "",
+            "The formal notice (Note Verbale, in English and French, HTML or PDF) is at:",
+            f"  {notice.notice_url}",
+            "Fetch it with the reply token issued to your office (Authorization: Bearer <your token>).",
+        ]
+    elif notice.notice_path:
+        lines += [
+            "",
+            "The formal notice (Note Verbale, in English and French, HTML or PDF) is served by the",
+            "seabus gateway to the reply token issued to your office:",
+            f"  GET {notice.notice_path}",
+            "  Authorization: Bearer <your token>",
+            "Ask the bus operators for the gateway's address if you do not have it.",
+        ]
     lines += [
         "",
         "To read the notification and to reply:",
@@ -213,12 +230,15 @@ def notice_from_notification(
     time_zone: str | None = None,
     obligations: Sequence[Obligation] | None = None,
     reply_instructions: str | None = None,
+    notice_base_url: str | None = None,
 ) -> EmailNotice:
     """Build a notice from a full notification, reading only what an e-mail may carry.
 
     Keys read: ``allegation_id``, ``event_type`` (or ``type``) and, unless
     ``obligations`` is given, ``obligations`` as a list of ``{kind, due_at}``.
     Every other key (narrative, subjects, victims, location...) is ignored.
+    ``notice_base_url`` (the gateway's ``public_url``) makes the e-mail link to
+    the formal notice; without it the e-mail names the notice's path instead.
     """
     try:
         ref = notification["allegation_id"]
@@ -228,6 +248,7 @@ def notice_from_notification(
             "check the notification's schema"
         ) from exc
     event_type = notification.get("event_type") or notification.get("type") or "notification"
+    path = notice_path(recipient, str(ref))
     try:
         chosen = (
             list(obligations)
@@ -245,6 +266,8 @@ def notice_from_notification(
             or default_reply_instructions(gateway_url=gateway_url, allegation_ref=str(ref)),
             gateway_url=gateway_url,
             time_zone=time_zone,
+            notice_path=path,
+            notice_url=f"{notice_base_url.rstrip('/')}{path}" if notice_base_url else None,
         )
     except (ValidationError, ValueError, KeyError) as exc:
         raise EmailConfigError(

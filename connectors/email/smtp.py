@@ -14,9 +14,9 @@ import asyncio
 import copy
 import smtplib
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from typing import Literal
 
@@ -26,14 +26,11 @@ from seabus.connectors.errors import (
     EmailPermanentFailure,
     EmailTemporaryFailure,
 )
+from seabus.schemas.clock import Now, utc_now
 
 __all__ = ["EmailReceipt", "SmtpSender", "StartTls"]
 
 StartTls = Literal["auto", "require", "off"]
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,7 +67,7 @@ class SmtpSender:
         timeout_s: float = 30.0,
         ssl_context: ssl.SSLContext | None = None,
         local_hostname: str | None = None,
-        clock: Callable[[], datetime] = _utc_now,
+        clock: Now = utc_now,
     ) -> None:
         if starttls not in ("auto", "require", "off"):
             raise EmailConfigError(f"smtp starttls must be auto, require or off, not {starttls!r}")

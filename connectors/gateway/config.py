@@ -7,16 +7,18 @@ version control; ``seabus gateway token ENTITY`` (or ``--recipient FRA``) makes
 a token and prints the lines to paste. The file sits next to the main configuration (``gateway.yaml``
 in the folder of ``SEABUS_CONFIG``) unless ``SEABUS_GATEWAY_FILE`` names
 another; ``SEABUS_GATEWAY_HOST``, ``SEABUS_GATEWAY_PORT`` and
-``SEABUS_GATEWAY_ENABLED`` override those three keys.
+``SEABUS_GATEWAY_ENABLED`` override those three keys, ``SEABUS_GATEWAY_PUBLIC_URL``
+the ``public_url``.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from seabus.connectors.publisher.errors import GatewayConfigError
 from seabus.streams.config import Settings
@@ -38,6 +40,7 @@ _OVERRIDES = {
     "host": "SEABUS_GATEWAY_HOST",
     "port": "SEABUS_GATEWAY_PORT",
     "enabled": "SEABUS_GATEWAY_ENABLED",
+    "public_url": "SEABUS_GATEWAY_PUBLIC_URL",
 }
 
 
@@ -99,6 +102,26 @@ class GatewayConfig(BaseModel):
     rate_limit: RateLimitConfig = RateLimitConfig()
     agencies: tuple[AgencyToken, ...] = ()
     recipients: tuple[RecipientToken, ...] = ()
+    public_url: str | None = None
+    """The address recipients reach the gateway at (``https://seabus.example.org``), as links name it.
+
+    E-mail notices link to a recipient's formal notice under it; unset, they say
+    how to fetch the notice instead, since the listening ``host:port`` is often
+    not what a Member State can reach.
+    """
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError(
+                f"{value!r} is not an http(s) base URL; write e.g. https://seabus.example.org "
+                "(no query or fragment), or leave it empty"
+            )
+        return value.rstrip("/")
 
 
 def gateway_config_path(settings: Settings) -> Path:

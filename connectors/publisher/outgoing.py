@@ -9,11 +9,12 @@ allegation_id.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from seabus.schemas.clock import Now, utc_now
 from seabus.schemas.cloudevents import build_headers, ce_type_for
 from seabus.schemas.codec import Codec, default_codec, encode_model
 from seabus.schemas.errors import CodecError, Problem, ValidationFailed
@@ -36,12 +37,8 @@ CE_TYPE = ce_type_for("AllegationEvent")
 EventInput = AllegationEvent | Mapping[str, Any]
 """What publishers accept: a model, or a mapping shaped like its JSON."""
 
-Clock = Callable[[], datetime]
-"""Returns the current time, aware and in UTC."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+Clock = Now
+"""Returns the current time, aware and in UTC (:mod:`seabus.schemas.clock`)."""
 
 
 @dataclass(frozen=True, slots=True)

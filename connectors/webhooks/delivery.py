@@ -15,7 +15,7 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 
 import aiohttp
@@ -37,18 +37,15 @@ from seabus.connectors.webhooks.stores import (
     InMemoryDeliveredStore,
     InMemoryEndpointStates,
 )
+from seabus.schemas.clock import Now, utc_now
 
 __all__ = ["Clock", "OnAttempt", "Sleep", "WebhookDeliverer"]
 
-Clock = Callable[[], datetime]
+Clock = Now
 Sleep = Callable[[float], Awaitable[None]]
 OnAttempt = Callable[[AttemptRecord], Awaitable[None]]
 
 USER_AGENT = "seabus-webhooks/0.1"
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _ignore(_record: AttemptRecord) -> None:
@@ -115,7 +112,7 @@ class WebhookDeliverer:
         on_attempt: OnAttempt | None = None,
         delivered: DeliveredStore | None = None,
         endpoint_states: EndpointStateStore | None = None,
-        clock: Clock = _utc_now,
+        clock: Clock = utc_now,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
         max_in_flight: int = 100,

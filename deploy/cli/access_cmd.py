@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import click
 
 from seabus.deploy import access as control
-from seabus.deploy.cli.common import connection_or_local, recipients, settings
+from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, recipients, settings
 from seabus.streams.kafka_connection import KafkaConnection
 
 PASSWORD_ENV = "SEABUS_KAFKA__PASSWORD"
@@ -18,9 +19,22 @@ def access() -> None:
     """One SCRAM principal per recipient and per agency, with exactly the ACLs each needs."""
 
 
-def _run(dry_run: bool) -> None:
+def _run(dry_run: bool, *, as_json: bool = False) -> None:
     s = settings()
     result = control.apply(s, recipients(s).ids(), kafka=connection_or_local(s), dry_run=dry_run)
+    if as_json:
+        echo_json(
+            {
+                "dry_run": dry_run,
+                "pending": not result.empty,
+                "add": [dataclasses.asdict(g) for g in result.add],
+                "remove": [dataclasses.asdict(g) for g in result.remove],
+                "unchanged": result.unchanged,
+            }
+        )
+        if dry_run and not result.empty:
+            raise SystemExit(1)
+        return
     for line in result.describe():
         click.echo(line)
     verb = "would add" if dry_run else "added"
@@ -29,18 +43,22 @@ def _run(dry_run: bool) -> None:
         f"{result.unchanged} ACL(s) already as configured; "
         + ("nothing to do" if result.empty else f"{verb} {len(result.add)}, {gone} {len(result.remove)}")
     )
+    if dry_run and not result.empty:
+        raise SystemExit(1)
 
 
 @access.command()
-def plan() -> None:
-    """Show the ACLs `apply` would add and the stale ones it would remove, changing nothing."""
-    _run(dry_run=True)
+@JSON_OPTION
+def plan(as_json: bool) -> None:
+    """Show the ACLs `apply` would add and the stale ones it would remove; exit 1 when changes are pending."""
+    _run(dry_run=True, as_json=as_json)
 
 
 @access.command()
-def apply() -> None:
+@JSON_OPTION
+def apply(as_json: bool) -> None:
     """Add the missing ACLs and remove stale ones of the principals seabus manages; idempotent."""
-    _run(dry_run=False)
+    _run(dry_run=False, as_json=as_json)
 
 
 def _snippets(kafka: KafkaConnection, principal: str, mechanism: str, topic: str) -> str:

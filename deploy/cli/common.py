@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+
+import click
+from kafka import KafkaProducer
 
 from seabus.deploy.kafka import LocalCluster
+from seabus.schemas.cloudevents import build_headers, ce_type_for
+from seabus.schemas.codec import encode_model
+from seabus.schemas.errors import KafkaUnavailable
+from seabus.schemas.models import SeabusRecord
 from seabus.streams.config import Settings, load_settings
 from seabus.streams.config.recipients import RecipientsDirectory, load_recipients
 from seabus.streams.kafka_connection import KafkaConnection
+
+
+class ActionableError(click.ClickException):
+    """An error the operator can fix (the message says how): exit status 2, as the README promises.
+
+    Click's own :class:`click.ClickException` exits 1, which scripts read as "ran, found a problem"
+    (``topics plan`` with changes pending); 2 means "could not do what was asked".
+    """
+
+    exit_code = 2
 
 
 def settings() -> Settings:
@@ -41,3 +61,44 @@ def connection_or_local(s: Settings) -> KafkaConnection:
 
 def data_path(s: Settings, *parts: str) -> Path:
     return s.data_dir.joinpath(*parts)
+
+
+def send_record(
+    producer: KafkaProducer,
+    *,
+    topic: str,
+    record: SeabusRecord,
+    key: str,
+    event_id: str,
+    time: datetime,
+    source: str = "seabus-cli",
+    what: str,
+    timeout_s: float = 30.0,
+) -> Any:
+    """Produce one contract record with its CloudEvents headers and wait for Kafka's acknowledgement.
+
+    The commands that write one record (respond, transfer, the demo's replies) return only once
+    Kafka has it; anything else is a :class:`KafkaUnavailable` that says nothing was recorded.
+    Returns kafka-python's ``RecordMetadata`` (partition, offset).
+    """
+    try:
+        return producer.send(
+            topic,
+            key=key.encode(),
+            value=encode_model(record),
+            headers=build_headers(
+                event_id=event_id, source=source, type_=ce_type_for(record.avro_name), time=time, subject=key
+            ),
+        ).get(timeout=timeout_s)
+    except Exception as exc:
+        raise KafkaUnavailable(
+            f"Kafka did not acknowledge the {what} ({exc.__class__.__name__}); nothing was recorded. Try again."
+        ) from exc
+
+
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (for scripts).")
+"""The one spelling of ``--json`` every command that prints data takes."""
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, default=str))

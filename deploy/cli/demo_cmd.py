@@ -27,10 +27,8 @@ from kafka import KafkaProducer
 from seabus.connectors.dashboard import issue_local_token, load_dashboard_config
 from seabus.connectors.gateway.config import load_gateway_config
 from seabus.connectors.publisher.sdk import Publisher
-from seabus.deploy.cli.common import connection_or_local, settings
+from seabus.deploy.cli.common import ActionableError, connection_or_local, send_record, settings
 from seabus.deploy.cli.publish_cmd import known_entities
-from seabus.schemas.cloudevents import build_headers, ce_type_for
-from seabus.schemas.codec import encode_model
 from seabus.schemas.enums import ResponseKind
 from seabus.schemas.errors import SeabusError
 from seabus.schemas.models import AllegationEvent, Response
@@ -103,7 +101,7 @@ def _require_topics(s: Settings, kafka: KafkaConnection) -> None:
         consumer.close()
     missing = [t for t in (s.topic("allegations"), s.topic("responses")) if t not in existing]
     if missing:
-        raise click.ClickException(
+        raise ActionableError(
             f"{', '.join(missing)} do not exist on {kafka.bootstrap}: start the bus first, e.g. "
             "`SEABUS_POLICIES_FILE=deploy/config/policies.demo.yaml make run`, then run the demo again."
         )
@@ -224,18 +222,16 @@ def _answer_due(
             pending.remove(entry)
             case = entry[1]
             for response in _responses(case, datetime.now(UTC)):
-                replies.send(
-                    s.topic("responses"),
-                    key=response.allegation_id.encode(),
-                    value=encode_model(response),
-                    headers=build_headers(
-                        event_id=response.response_id,
-                        source=SOURCE,
-                        type_=ce_type_for("Response"),
-                        time=response.responded_at,
-                        subject=response.allegation_id,
-                    ),
-                ).get(timeout=30)
+                send_record(
+                    replies,
+                    topic=s.topic("responses"),
+                    record=response,
+                    key=response.allegation_id,
+                    event_id=response.response_id,
+                    time=response.responded_at,
+                    source=SOURCE,
+                    what="demo reply",
+                )
             click.echo(f"answered {case.event.allegation_id} for {', '.join(case.states)}")
             done += 1
         if now >= wait_until:

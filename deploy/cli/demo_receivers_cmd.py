@@ -22,6 +22,7 @@ from aiohttp import web
 
 from seabus.connectors.errors import WebhookVerificationError
 from seabus.connectors.webhooks import verify_webhook
+from seabus.deploy.cli.common import ActionableError
 
 __all__ = ["demo_receivers", "describe"]
 
@@ -56,9 +57,7 @@ def demo_receivers(port: int) -> None:
     """Serve the demo's webhook endpoints on 127.0.0.1 and print every delivery (Ctrl-C stops)."""
     secret = os.environ.get(SECRET_ENV)
     if not secret:
-        raise click.ClickException(
-            f"set {SECRET_ENV} to the bus's demo webhook secret (make demo-receivers does)"
-        )
+        raise ActionableError(f"set {SECRET_ENV} to the bus's demo webhook secret (make demo-receivers does)")
     seen: set[tuple[str, str]] = set()
 
     async def hook(request: web.Request) -> web.Response:

@@ -9,7 +9,7 @@ import click
 from seabus.connectors.gateway.auth import new_token, token_sha256
 from seabus.connectors.gateway.config import gateway_config_path
 from seabus.connectors.gateway.server import serve_gateway
-from seabus.deploy.cli.common import connection_or_local, settings
+from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, settings
 from seabus.deploy.cli.publish_cmd import known_entities
 from seabus.schemas.errors import ConfigError
 from seabus.streams.config import Settings
@@ -58,13 +58,21 @@ def gateway(ctx: click.Context, host: str | None, port: int | None, config_path:
     default=None,
     help="Make a reply token for this Member State or office (POST /v1/responses) instead.",
 )
-def token(entity: str | None, recipient: str | None) -> None:
+@JSON_OPTION
+def token(entity: str | None, recipient: str | None, as_json: bool) -> None:
     """Make a new bearer token for agency ENTITY (or --recipient XXX) and print the gateway.yaml lines."""
     if (entity is None) == (recipient is None):
         raise click.UsageError("name either an agency ENTITY or --recipient XXX (not both)")
     s = settings()
     if recipient is not None:
-        _recipient_token(s, recipient.upper())
+        recipient = recipient.upper()
+        directory = load_recipients(s.resolve(s.recipients_file))
+        if directory.get(recipient) is None:
+            raise ConfigError(
+                f"{recipient} is not in the recipients directory ({s.resolve(s.recipients_file)}); add it there "
+                "first, then make its reply token."
+            )
+        _print_token(s, "recipient", recipient, as_json=as_json)
         return
     assert entity is not None
     entity = entity.upper()
@@ -73,26 +81,31 @@ def token(entity: str | None, recipient: str | None) -> None:
             f"{entity} is not a configured reporting entity; use a code from the reporting entities list "
             f"(schemas/reporting_entities.yaml or SEABUS_REPORTING_ENTITIES)."
         )
+    _print_token(s, "entity", entity, as_json=as_json)
+
+
+def _print_token(s: Settings, key: str, name: str, *, as_json: bool) -> None:
+    """A new token, shown once, and the gateway.yaml entry that holds only its hash."""
     value = new_token()
-    click.echo(f"token for {entity} (give it to the agency over a secure channel; it is shown only once):")
-    click.echo(f"  {value}")
-    click.echo(f"\nadd under `agencies:` in {gateway_config_path(s)}, then restart the gateway:")
-    click.echo(f"  - entity: {entity}")
-    click.echo(f"    token_sha256: {token_sha256(value)}")
-
-
-def _recipient_token(s: Settings, recipient: str) -> None:
-    directory = load_recipients(s.resolve(s.recipients_file))
-    if directory.get(recipient) is None:
-        raise ConfigError(
-            f"{recipient} is not in the recipients directory ({s.resolve(s.recipients_file)}); add it there "
-            "first, then make its reply token."
+    section = "recipients" if key == "recipient" else "agencies"
+    if as_json:
+        echo_json(
+            {
+                key: name,
+                "token": value,
+                "token_sha256": token_sha256(value),
+                "section": section,
+                "config_file": str(gateway_config_path(s)),
+            }
         )
-    value = new_token()
-    click.echo(
-        f"reply token for {recipient} (give it to its focal point over a secure channel; shown only once):"
-    )
+        return
+    if key == "recipient":
+        click.echo(
+            f"reply token for {name} (give it to its focal point over a secure channel; shown only once):"
+        )
+    else:
+        click.echo(f"token for {name} (give it to the agency over a secure channel; it is shown only once):")
     click.echo(f"  {value}")
-    click.echo(f"\nadd under `recipients:` in {gateway_config_path(s)}, then restart the gateway:")
-    click.echo(f"  - recipient: {recipient}")
+    click.echo(f"\nadd under `{section}:` in {gateway_config_path(s)}, then restart the gateway:")
+    click.echo(f"  - {key}: {name}")
     click.echo(f"    token_sha256: {token_sha256(value)}")

@@ -17,9 +17,8 @@ from kafka import TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from seabus.deploy.cli.common import connection_or_local, settings
-from seabus.schemas.cloudevents import build_headers, ce_type_for
-from seabus.schemas.codec import decode_model, encode_model
+from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, send_record, settings
+from seabus.schemas.codec import decode_model
 from seabus.schemas.enums import ResponseKind
 from seabus.schemas.errors import CodecError, KafkaUnavailable, ValidationFailed
 from seabus.schemas.models import ObligationUpdate
@@ -119,6 +118,7 @@ def obligations(allegation_id: str, as_json: bool) -> None:
 )
 @click.option("--note", default=None, help="Free text without identifying details.")
 @click.option("--in-reply-to", default=None, help="The notification_id answered, if known.")
+@JSON_OPTION
 def respond(
     allegation_id: str,
     recipient: str,
@@ -126,6 +126,7 @@ def respond(
     responder: str | None,
     note: str | None,
     in_reply_to: str | None,
+    as_json: bool,
 ) -> None:
     """Record a response from the command line (for Member States without a system, and demos)."""
     s = settings()
@@ -145,24 +146,30 @@ def respond(
     )
     producer = connection_or_local(s).kafka_producer(acks="all", enable_idempotence=True, max_block_ms=15000)
     try:
-        metadata = producer.send(
-            s.topic("responses"),
-            key=allegation_id.encode(),
-            value=encode_model(response),
-            headers=build_headers(
-                event_id=response.response_id,
-                source="seabus-cli",
-                type_=ce_type_for("Response"),
-                time=response.responded_at,
-                subject=allegation_id,
-            ),
-        ).get(timeout=30)
-    except Exception as exc:
-        raise KafkaUnavailable(
-            f"Kafka did not acknowledge the response ({exc.__class__.__name__}); nothing was recorded. Try again."
-        ) from exc
+        metadata = send_record(
+            producer,
+            topic=s.topic("responses"),
+            record=response,
+            key=allegation_id,
+            event_id=response.response_id,
+            time=response.responded_at,
+            what="response",
+        )
     finally:
         producer.close()
+    if as_json:
+        echo_json(
+            {
+                "response_id": response.response_id,
+                "allegation_id": allegation_id,
+                "recipient": recipient,
+                "kind": kind,
+                "topic": s.topic("responses"),
+                "partition": metadata.partition,
+                "offset": metadata.offset,
+            }
+        )
+        return
     click.echo(
         f"recorded {kind} from {recipient} for {allegation_id} "
         f"(response {response.response_id}, partition {metadata.partition}, offset {metadata.offset})"

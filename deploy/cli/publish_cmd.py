@@ -24,7 +24,7 @@ from seabus.connectors.publisher.errors import PublishFailed
 from seabus.connectors.publisher.importer import FileFormat, ImportRow, read_file
 from seabus.connectors.publisher.outgoing import utc_now
 from seabus.connectors.publisher.sdk import Publisher
-from seabus.deploy.cli.common import connection_or_local, settings
+from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, settings
 from seabus.schemas.codec import Codec
 from seabus.schemas.entities import load_reporting_entities
 from seabus.schemas.errors import Problem
@@ -98,8 +98,15 @@ def _own(row: ImportRow, entity: str) -> ImportRow:
     type=click.FloatRange(min=1),
     help="Seconds Kafka has to acknowledge a batch.",
 )
+@JSON_OPTION
 def publish(
-    file: Path, fmt: str | None, entity: str | None, dry_run: bool, batch_size: int, timeout_s: float
+    file: Path,
+    fmt: str | None,
+    entity: str | None,
+    dry_run: bool,
+    batch_size: int,
+    timeout_s: float,
+    as_json: bool,
 ) -> None:
     """Publish the allegation events in FILE (JSON, NDJSON or CSV; see docs/PUBLISHING.md)."""
     s = settings()
@@ -116,16 +123,44 @@ def publish(
     if entity is not None:
         rows = [_own(row, entity) for row in rows]
     failed = 0
+    problems: list[str] = []
+
+    def report(line: str) -> None:
+        problems.append(line)
+        click.echo(line, err=True)
+
+    def summary(published: int) -> None:
+        if as_json:
+            echo_json(
+                {
+                    "file": str(file),
+                    "topic": None if dry_run else topic,
+                    "dry_run": dry_run,
+                    "rows": len(rows),
+                    "valid": len(good),
+                    "published": published,
+                    "failed": failed,
+                    "problems": problems,
+                }
+            )
+        elif dry_run:
+            click.echo(
+                f"{file.name}: {len(good)} of {len(rows)} rows valid, {failed} invalid (dry run, nothing published)"
+            )
+        else:
+            click.echo(
+                f"{file.name}: published {published} of {len(rows)} rows to {topic}"
+                + (f", {failed} failed (see above)" if failed else "")
+            )
+
     for row in rows:
         if not row.ok:
             failed += 1
             for line in row.report():
-                click.echo(line, err=True)
+                report(line)
     good = [row for row in rows if row.ok]
     if dry_run:
-        click.echo(
-            f"{file.name}: {len(good)} of {len(rows)} rows valid, {failed} invalid (dry run, nothing published)"
-        )
+        summary(0)
         raise SystemExit(1 if failed else 0)
 
     published = 0
@@ -155,13 +190,10 @@ def publish(
                             ) from failure.error
                         failed += 1
                         for problem in failure.error.problems:
-                            click.echo(f"line {row.line}: {problem}", err=True)
+                            report(f"line {row.line}: {problem}")
                     published += len(result.receipts)
                     advance(len(batch))
         finally:
             publisher.close()
-    click.echo(
-        f"{file.name}: published {published} of {len(rows)} rows to {topic}"
-        + (f", {failed} failed (see above)" if failed else "")
-    )
+    summary(published)
     raise SystemExit(1 if failed else 0)

@@ -9,10 +9,12 @@ one line with exit status 2.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
 
+from seabus.deploy.cli.common import JSON_OPTION, echo_json
 from seabus.schemas.compat import check_all, release_all
 from seabus.schemas.registry import SCHEMA_DIR, SchemaRegistry
 
@@ -34,9 +36,24 @@ def schema() -> None:
 
 @schema.command("check")
 @_DIR_OPTION
-def check(directory: Path | None) -> None:
+@JSON_OPTION
+def check(directory: Path | None, as_json: bool) -> None:
     """Verify every schema version is fully transitively compatible."""
     report = check_all(directory)
+    if as_json:
+        echo_json(
+            {
+                "ok": report.ok,
+                "versions": list(report.versions),
+                "pairs_checked": report.pairs_checked,
+                "findings": [
+                    {**dataclasses.asdict(f), "rule": f.rule.value, "text": str(f)} for f in report.findings
+                ],
+            }
+        )
+        if not report.ok:
+            raise SystemExit(1)
+        return
     for line in report.lines():
         click.echo(line, err=not report.ok and line.startswith(("BREAKS", "FAILED")))
     if not report.ok:
@@ -45,9 +62,23 @@ def check(directory: Path | None) -> None:
 
 @schema.command("list")
 @_DIR_OPTION
-def list_versions(directory: Path | None) -> None:
+@JSON_OPTION
+def list_versions(directory: Path | None, as_json: bool) -> None:
     """Print every schema version with its record name and fingerprint."""
     registry = SchemaRegistry.load(directory)
+    if as_json:
+        echo_json(
+            [
+                {
+                    "label": sv.label,
+                    "name": sv.full_name,
+                    "fingerprint": sv.fingerprint.hex(),
+                    "path": str(sv.path),
+                }
+                for sv in registry.all_versions()
+            ]
+        )
+        return
     for sv in registry.all_versions():
         click.echo(f"{sv.label:<24} {sv.full_name:<28} {sv.fingerprint.hex()}  {sv.path}")
 

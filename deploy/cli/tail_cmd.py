@@ -7,7 +7,7 @@ import json
 import click
 from kafka import TopicPartition
 
-from seabus.deploy.cli.common import connection_or_local, settings
+from seabus.deploy.cli.common import ActionableError, connection_or_local, echo_json, settings
 from seabus.schemas.codec import decode_model
 from seabus.schemas.errors import CodecError, CodecReason, ValidationFailed
 from seabus.schemas.models import Escalation, Notification, ReplyNotice
@@ -19,8 +19,19 @@ from seabus.schemas.models import Escalation, Notification, ReplyNotice
 @click.option("--max", "max_messages", type=int, default=None, help="Stop after this many notifications.")
 @click.option("--timeout", type=float, default=None, help="Stop after this many seconds without a message.")
 @click.option("--full", is_flag=True, help="Print the whole notification, not a one-line summary.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per record (NDJSON): type, partition, offset and the record, or its error.",
+)
 def tail(
-    recipient: str, from_beginning: bool, max_messages: int | None, timeout: float | None, full: bool
+    recipient: str,
+    from_beginning: bool,
+    max_messages: int | None,
+    timeout: float | None,
+    full: bool,
+    as_json: bool,
 ) -> None:
     """Follow sea.notify.RECIPIENT: notifications, escalations, reply notices (read-only: no group, no commits)."""
     s = settings()
@@ -32,9 +43,7 @@ def tail(
     )
     partitions = consumer.partitions_for_topic(topic)
     if not partitions:
-        raise click.ClickException(
-            f"topic {topic} does not exist; is {recipient} in the recipients directory?"
-        )
+        raise ActionableError(f"topic {topic} does not exist; is {recipient} in the recipients directory?")
     tps = [TopicPartition(topic, p) for p in sorted(partitions)]
     consumer.assign(tps)
     if from_beginning:
@@ -49,9 +58,28 @@ def tail(
                 if not isinstance(note, Notification | Escalation | ReplyNotice):
                     raise CodecError(CodecReason.SCHEMA_INVALID, f"a {note.avro_name} on a notify topic")
             except (CodecError, ValidationFailed) as exc:
-                click.echo(f"[{record.partition}:{record.offset}] undecodable: {exc}")
+                if as_json:
+                    echo_json(
+                        {
+                            "type": None,
+                            "partition": record.partition,
+                            "offset": record.offset,
+                            "error": str(exc),
+                        }
+                    )
+                else:
+                    click.echo(f"[{record.partition}:{record.offset}] undecodable: {exc}")
                 continue
-            if full:
+            if as_json:
+                echo_json(
+                    {
+                        "type": note.avro_name,
+                        "partition": record.partition,
+                        "offset": record.offset,
+                        "record": note.model_dump(mode="json"),
+                    }
+                )
+            elif full:
                 click.echo(json.dumps(note.model_dump(mode="json"), indent=2))
             elif isinstance(note, Escalation):
                 due = f" due {note.due_at:%Y-%m-%dT%H:%M:%SZ}" if note.due_at else ""

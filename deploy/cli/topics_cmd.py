@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from seabus.deploy import topics as provisioning
-from seabus.deploy.cli.common import connection_or_local, recipients, settings
+from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, recipients, settings
 
 
 @click.group()
@@ -13,10 +13,34 @@ def topics() -> None:
     """Create or update the bus's topics to match the configuration."""
 
 
-def _run(dry_run: bool) -> None:
+def _run(dry_run: bool, *, as_json: bool = False) -> None:
+    """Print the plan or the changes; a plan with changes pending exits 1 (like `terraform plan -detailed-exitcode`)."""
     s = settings()
     directory = recipients(s)
     result = provisioning.apply(s, directory.ids(), kafka=connection_or_local(s), dry_run=dry_run)
+    if as_json:
+        echo_json(
+            {
+                "dry_run": dry_run,
+                "pending": not result.empty,
+                "create": [
+                    {
+                        "name": t.name,
+                        "partitions": t.partitions,
+                        "replication_factor": t.replication_factor,
+                        "configs": t.configs,
+                    }
+                    for t in result.create
+                ],
+                "grow": [{"name": n, "from": a, "to": b} for n, a, b in result.add_partitions],
+                "set": [{"name": n, "configs": c} for n, c in result.alter_configs],
+                "refused": result.refusals,
+                "unchanged": result.unchanged,
+            }
+        )
+        if dry_run and not result.empty:
+            raise SystemExit(1)
+        return
     for line in result.describe():
         click.echo(line)
     verb = "would change" if dry_run else "changed"
@@ -24,15 +48,19 @@ def _run(dry_run: bool) -> None:
         f"{len(result.unchanged)} topic(s) already as configured; "
         + ("nothing to do" if result.empty else f"{verb} the rest")
     )
+    if dry_run and not result.empty:
+        raise SystemExit(1)
 
 
 @topics.command()
-def apply() -> None:
+@JSON_OPTION
+def apply(as_json: bool) -> None:
     """Create missing topics, grow partitions, set configs; refuse to shrink."""
-    _run(dry_run=False)
+    _run(dry_run=False, as_json=as_json)
 
 
 @topics.command()
-def plan() -> None:
-    """Show what `apply` would change, changing nothing."""
-    _run(dry_run=True)
+@JSON_OPTION
+def plan(as_json: bool) -> None:
+    """Show what `apply` would change, changing nothing; exit 1 when changes are pending."""
+    _run(dry_run=True, as_json=as_json)

@@ -14,11 +14,9 @@ from datetime import UTC, datetime
 
 import click
 
-from seabus.deploy.cli.common import connection_or_local, settings
+from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, send_record, settings
 from seabus.deploy.cli.publish_cmd import known_entities
-from seabus.schemas.cloudevents import build_headers, ce_type_for
-from seabus.schemas.codec import encode_model
-from seabus.schemas.errors import KafkaUnavailable, ValidationFailed
+from seabus.schemas.errors import ValidationFailed
 from seabus.schemas.models import OwnershipTransfer
 from seabus.schemas.validation import ownership_transfer_problems
 
@@ -35,7 +33,10 @@ __all__ = ["transfer"]
     help="The office that authorised it (an identifier, never a person's name).",
 )
 @click.option("--reason", required=True, help="Why, in a sentence without identifying details.")
-def transfer(allegation_id: str, from_entity: str, to_entity: str, authorised_by: str, reason: str) -> None:
+@JSON_OPTION
+def transfer(
+    allegation_id: str, from_entity: str, to_entity: str, authorised_by: str, reason: str, as_json: bool
+) -> None:
     """Hand ALLEGATION_ID from one reporting entity to another (recorded and audited)."""
     s = settings()
     now = datetime.now(UTC)
@@ -53,24 +54,27 @@ def transfer(allegation_id: str, from_entity: str, to_entity: str, authorised_by
         raise click.UsageError(str(ValidationFailed(problems, subject="OwnershipTransfer")))
     producer = connection_or_local(s).kafka_producer(acks="all", enable_idempotence=True, max_block_ms=15000)
     try:
-        metadata = producer.send(
-            s.topic("allegations"),
-            key=allegation_id.encode(),
-            value=encode_model(record),
-            headers=build_headers(
-                event_id=record.transfer_id,
-                source="seabus-cli",
-                type_=ce_type_for("OwnershipTransfer"),
-                time=now,
-                subject=allegation_id,
-            ),
-        ).get(timeout=30)
-    except Exception as exc:
-        raise KafkaUnavailable(
-            f"Kafka did not acknowledge the transfer ({exc.__class__.__name__}); nothing changed. Try again."
-        ) from exc
+        metadata = send_record(
+            producer,
+            topic=s.topic("allegations"),
+            record=record,
+            key=allegation_id,
+            event_id=record.transfer_id,
+            time=now,
+            what="transfer",
+        )
     finally:
         producer.close()
+    if as_json:
+        echo_json(
+            {
+                **record.model_dump(mode="json"),
+                "topic": s.topic("allegations"),
+                "partition": metadata.partition,
+                "offset": metadata.offset,
+            }
+        )
+        return
     click.echo(
         f"transfer {record.transfer_id} of {allegation_id} from {record.from_entity} to {record.to_entity} "
         f"recorded (partition {metadata.partition}, offset {metadata.offset}); the bus applies it if "

@@ -7,6 +7,7 @@ with the file and the key named, not fail later in an agent.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -80,6 +81,15 @@ class TopicsConfig(BaseModel):
         return self
 
 
+class StatisticsConfig(BaseModel):
+    """How ``seabus stats`` and ``/dashboard/stats`` publish (docs/STATISTICS.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Counts from 1 to min_cell - 1 are withheld, with enough others that none can be recomputed.
+    min_cell: int = Field(default=3, ge=1, le=1000)
+
+
 class _YamlSource(PydanticBaseSettingsSource):
     """Reads the YAML file named by ``SEABUS_CONFIG`` (or the shipped default)."""
 
@@ -146,11 +156,32 @@ class Settings(BaseSettings):
     # how long `seabus run` waits for every broker to report the worker's topics (issue 16)
     topic_metadata_timeout_s: float = Field(default=60.0, gt=0.0, le=3600.0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    statistics: StatisticsConfig = StatisticsConfig()
 
     @field_validator("bootstrap")
     @classmethod
     def _blank_is_none(cls, v: str | None) -> str | None:
         return v.strip() or None if v is not None else None
+
+    @model_validator(mode="after")
+    def _no_silent_plaintext(self) -> Settings:
+        """Secure by default: a cluster off this machine is never spoken to in PLAINTEXT unless asked.
+
+        ``KafkaSecurity`` defaults to PLAINTEXT (right for a broker on loopback); a
+        remote ``bootstrap`` without ``kafka.security_protocol`` is far more likely a
+        forgotten setting than a choice, and would send the narrative in clear text.
+        """
+        if self.bootstrap and "security_protocol" not in self.kafka.model_fields_set:
+            remote = [h for h in self.bootstrap.split(",") if not _on_loopback(h)]
+            if remote:
+                raise ValueError(
+                    f"bootstrap {remote[0].strip()} is not on this machine but kafka.security_protocol is "
+                    "not set, and seabus does not fall back to PLAINTEXT silently. Set "
+                    "SEABUS_KAFKA__SECURITY_PROTOCOL=SASL_SSL (with SEABUS_KAFKA__SASL_MECHANISM, "
+                    "SEABUS_KAFKA__USERNAME and SEABUS_KAFKA__PASSWORD_FILE; docs/SECURITY.md), or PLAINTEXT "
+                    "explicitly on a network you trust"
+                )
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -205,6 +236,17 @@ class Settings(BaseSettings):
     def local_kafka(self) -> bool:
         """True when no cluster is configured and the bus starts its own."""
         return self.bootstrap is None
+
+
+def _on_loopback(address: str) -> bool:
+    """``host:port`` (or ``[v6]:port``) names this machine."""
+    host = address.strip().rsplit(":", 1)[0].strip("[]") if ":" in address else address.strip()
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -1,45 +1,7 @@
-"""Time is passed in, never read inside the logic, so tests can move it by hand."""
+"""The deadline logic's clock is the contract layer's one clock (:mod:`seabus.schemas.clock`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from seabus.schemas.clock import Clock, ManualClock, SystemClock
 
 __all__ = ["Clock", "ManualClock", "SystemClock"]
-
-
-class Clock(Protocol):
-    """Anything that can say what time it is, as a UTC-aware datetime."""
-
-    def now(self) -> datetime: ...
-
-
-class SystemClock:
-    """The real clock; the only place that reads the system time."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
-class ManualClock:
-    """A clock that moves only when told to, for tests and simulations."""
-
-    def __init__(self, *, start: datetime) -> None:
-        _require_aware(start)
-        self._now = start.astimezone(UTC)
-
-    def now(self) -> datetime:
-        return self._now
-
-    def set(self, when: datetime) -> None:
-        _require_aware(when)
-        self._now = when.astimezone(UTC)
-
-    def advance(self, by: timedelta) -> datetime:
-        self._now = self._now + by
-        return self._now
-
-
-def _require_aware(when: datetime) -> None:
-    if when.tzinfo is None or when.utcoffset() is None:
-        raise ValueError(f"{when!r} has no time zone; pass a UTC-aware datetime")

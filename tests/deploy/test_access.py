@@ -190,7 +190,7 @@ def _seabus(
 
 def test_the_plan_and_apply_commands(small: Settings, secured: KafkaConnection, tmp_path: Path) -> None:
     planned = _seabus(secured, small, tmp_path, "access", "plan")
-    assert planned.returncode == 0, planned.stderr
+    assert planned.returncode == 1, planned.stderr  # changes pending
     assert f"add    ALLOW User:FRA READ topic {small.topic_prefix}.notify.FRA" in planned.stdout
     assert "would add" in planned.stdout
     applied = _seabus(secured, small, tmp_path, "access", "apply")
@@ -198,6 +198,8 @@ def test_the_plan_and_apply_commands(small: Settings, secured: KafkaConnection, 
     again = _seabus(secured, small, tmp_path, "access", "apply")
     assert again.returncode == 0, again.stderr
     assert again.stdout.strip().endswith("nothing to do"), again.stdout
+    settled = _seabus(secured, small, tmp_path, "access", "plan")
+    assert settled.returncode == 0, settled.stdout + settled.stderr
 
 
 def _as(kafka: KafkaConnection, principal: str, password: str) -> KafkaConnection:

@@ -1,0 +1,514 @@
+"""What a formal notice says, built from one minimised notification and nothing else.
+
+The notification on a state's topic is already minimised by routing
+(:func:`seabus.streams.routing.minimise.minimise`): only the subjects who are that
+state's nationals or its deployed personnel, victims only as counts, and the
+confidential narrative only when the routing profile of its class allows it
+(not for Member States with the shipped ``routes.yaml``). This module reads the
+fields of that :class:`~seabus.schemas.models.Notification` and of no other source, so a
+notice can never say more than the state's own notification does.
+
+The confidential narrative is never reproduced, even when a profile lets it
+through: a notice is a document that is printed, filed and forwarded within a
+ministry, while the narrative stays in the notification record on the state's
+own channel. When the notification carries one, the notice says so (and only
+that), so the reader knows where to look.
+
+Both renderers (HTML and PDF) draw the same :class:`NoticeContent`, so the two
+forms cannot say different things.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from babel.dates import format_date
+
+from seabus.connectors.notices.labels import ASKED, label
+from seabus.connectors.notices.states import OFFICES, mission_of, state_name, state_subject
+from seabus.schemas.enums import (
+    AllegationEventType,
+    IncidentDatePrecision,
+    ObligationKind,
+    RecipientClass,
+    ResponseKind,
+)
+from seabus.schemas.models import Notification
+from seabus.streams.deadlines.obligations import SATISFIES
+
+__all__ = [
+    "SUPPORTED_LANGUAGES",
+    "NoticeContent",
+    "build_content",
+    "check_language",
+    "notice_path",
+    "notice_reference",
+    "reply_kinds",
+]
+
+SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "fr")
+
+_LOCALES = {"en": "en_GB", "fr": "fr_FR"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def check_language(lang: str) -> str:
+    """``lang`` if a notice can be written in it, else a ValueError saying which can."""
+    if lang not in SUPPORTED_LANGUAGES:
+        raise ValueError(
+            f"unsupported notice language {lang!r}: notices are written in "
+            f"{', '.join(repr(x) for x in SUPPORTED_LANGUAGES)} (English, French)"
+        )
+    return lang
+
+
+def notice_reference(notification: Notification) -> str:
+    """``SEABUS/<year reported>/<allegation_id>/<recipient>``: one reference per allegation and recipient.
+
+    It is made only of values that do not change over an allegation's life (its
+    id, the year it was first reported, the recipient), so every redelivery and
+    every later update of the same allegation to the same state carries the same
+    reference, which a ministry can file under and quote back.
+    """
+    return f"SEABUS/{notification.allegation.reported_at.year:04d}/{notification.allegation_id}/{notification.recipient}"
+
+
+def notice_path(recipient: str, allegation_id: str) -> str:
+    """The gateway path that serves one recipient's notice, each part URL-quoted (``/`` too)."""
+    quote = urllib.parse.quote
+    return f"/v1/recipients/{quote(recipient, safe='')}/notices/{quote(allegation_id, safe='')}"
+
+
+_PRIMARY_REPLY = {
+    ObligationKind.ACKNOWLEDGE: (ResponseKind.ACKNOWLEDGED,),
+    # A reported outcome also settles the decision, but the decision is what is asked.
+    ObligationKind.DECIDE: (
+        ResponseKind.INVESTIGATION_ACCEPTED_NIO,
+        ResponseKind.INVESTIGATION_JOINT_OIOS,
+        ResponseKind.INVESTIGATION_DECLINED,
+    ),
+}
+
+
+def reply_kinds(kind: ObligationKind) -> tuple[ResponseKind, ...]:
+    """The response kinds that answer one obligation (the plain acknowledgement, the three decisions)."""
+    if kind in _PRIMARY_REPLY:
+        return _PRIMARY_REPLY[kind]
+    return tuple(sorted(SATISFIES.get(kind, frozenset()), key=lambda k: k.value))
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One obligation as the notice states it."""
+
+    kind: str
+    what: str
+    due: str
+    reply_with: str
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One row of the particulars: a label and one or more lines of text."""
+
+    label: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NoticeContent:
+    """Everything a notice says, already worded in its language; the renderers only lay it out."""
+
+    lang: str
+    reference: str
+    title: str
+    marking: str
+    place_date: str
+    opening: str
+    limited: str
+    facts: tuple[Fact, ...]
+    asked_intro: str
+    asked: tuple[Asked, ...]
+    asked_headers: tuple[str, str, str]
+    nothing_asked: str
+    answer_intro: str
+    answer_ways: tuple[str, ...]
+    answer_example: str
+    closing: str
+    footer: str
+    confidential_note: str | None = None
+    headings: dict[str, str] = field(default_factory=dict)
+
+
+def _clean(value: str) -> str:
+    """One line of text from a field: control characters out, whitespace folded."""
+    return " ".join(_CONTROL.sub(" ", value).split())
+
+
+def _date(value: date, lang: str) -> str:
+    text = str(format_date(value, format="long", locale=_LOCALES[lang]))
+    # French writes the first day of a month as an ordinal: "1er avril 2026".
+    return "1er" + text[1:] if lang == "fr" and value.day == 1 else text
+
+
+def _due(value: datetime, lang: str) -> str:
+    return f"{_date(value.date(), lang)}, {value:%H:%M} UTC"
+
+
+def _incident(n: Notification, lang: str) -> str:
+    a = n.allegation
+    if a.incident_date is None or a.incident_date_precision is IncidentDatePrecision.UNKNOWN:
+        return {"en": "not known", "fr": "inconnue"}[lang]
+    if a.incident_date_precision is IncidentDatePrecision.YEAR:
+        return f"{a.incident_date.year}"
+    if a.incident_date_precision is IncidentDatePrecision.MONTH:
+        return str(format_date(a.incident_date, format="MMMM y", locale=_LOCALES[lang]))
+    return _date(a.incident_date, lang)
+
+
+_T: dict[str, dict[str, str]] = {
+    "title": {"en": "NOTE VERBALE", "fr": "NOTE VERBALE"},
+    "marking": {
+        "en": "Confidential: for the addressee only",
+        "fr": "Confidentiel : réservé au destinataire",
+    },
+    "place": {"en": "New York", "fr": "New York"},
+    "sender": {
+        "en": "The Office of the Special Coordinator on improving the United Nations response to sexual exploitation and abuse",
+        "fr": "Le Bureau du Coordonnateur spécial chargé d'améliorer les moyens d'action de l'Organisation des Nations Unies face à l'exploitation et aux atteintes sexuelles",
+    },
+    "compliments": {"en": "presents its compliments to", "fr": "présente ses compliments"},
+    "limited": {
+        "en": "The particulars below are those the Permanent Mission may receive under the routing rules of the notification bus; persons concerned are named only by reference and victims only by number.",
+        "fr": "Les renseignements ci-après sont ceux que la Mission permanente peut recevoir en vertu des règles d'acheminement du système de notification ; les personnes mises en cause ne sont désignées que par une référence et les victimes ne sont indiquées qu'en nombre.",
+    },
+    "asked_intro": {
+        "en": "The Permanent Mission is requested to take the following steps by the dates indicated:",
+        "fr": "La Mission permanente est priée de prendre les mesures suivantes aux dates indiquées :",
+    },
+    "h_what": {"en": "Requested", "fr": "Demande"},
+    "h_due": {"en": "Due by", "fr": "Échéance"},
+    "h_reply": {"en": "Reply with", "fr": "Réponse attendue"},
+    "nothing_asked": {
+        "en": "No reply is requested by a due date for this communication.",
+        "fr": "Aucune réponse n'est demandée à une date donnée pour la présente communication.",
+    },
+    "h_particulars": {"en": "Particulars of the allegation", "fr": "Renseignements sur l'allégation"},
+    "h_asked": {"en": "What is requested, and by when", "fr": "Ce qui est demandé, et dans quel délai"},
+    "h_answer": {"en": "How to reply", "fr": "Comment répondre"},
+    "confidential": {
+        "en": "The notification record delivered to the Permanent Mission on its own channel carries a confidential account. It is not reproduced in this note.",
+        "fr": "L'enregistrement de la notification transmis à la Mission permanente par son propre canal contient un exposé confidentiel. Celui-ci n'est pas reproduit dans la présente note.",
+    },
+    "footer": {"en": "seabus formal notice {ref}", "fr": "seabus, notification officielle {ref}"},
+    "yes": {"en": "yes", "fr": "oui"},
+    "no": {"en": "no", "fr": "non"},
+    "none": {"en": "none communicated", "fr": "aucune communiquée"},
+}
+
+
+def _t(key: str, lang: str) -> str:
+    return _T[key][lang]
+
+
+def _addressee(n: Notification, lang: str) -> str:
+    return mission_of(n.recipient, lang)
+
+
+def _to(addressee: str, lang: str) -> str:
+    """French "à" before the addressee, contracted where it must be ("au Bureau")."""
+    if lang != "fr":
+        return addressee
+    if addressee.startswith("le "):
+        return "au " + addressee[3:]
+    return "à " + addressee
+
+
+def _short_addressee(n: Notification, lang: str) -> str:
+    if n.recipient in OFFICES:
+        return {"en": "the Office", "fr": "le Bureau"}[lang]
+    return {"en": "the Permanent Mission", "fr": "la Mission permanente"}[lang]
+
+
+def _opening(n: Notification, lang: str, reporting_entity: str | None, reference: str) -> str:
+    sender = _t("sender", lang)
+    who = _addressee(n, lang)
+    state = state_subject(n.recipient, lang)
+    ref = _clean(n.allegation_id)
+    entity = _clean(reporting_entity) if reporting_entity else None
+    event = n.event_type
+    if lang == "en":
+        what = {
+            AllegationEventType.REPORTED: f"an allegation of sexual exploitation and abuse, recorded under the reference {ref}",
+            AllegationEventType.UPDATED: f"new information on the allegation of sexual exploitation and abuse recorded under the reference {ref}",
+            AllegationEventType.CLOSED: f"the closure of the allegation of sexual exploitation and abuse recorded under the reference {ref}",
+            AllegationEventType.WITHDRAWN: f"the withdrawal of the allegation of sexual exploitation and abuse recorded under the reference {ref}",
+        }.get(event, f"a communication on the allegation recorded under the reference {ref}")
+        by = f", as reported by {entity}" if entity else ""
+        concern = (
+            f", which concerns personnel of whom {state} is the State of nationality or the contributing State"
+            if n.recipient_class is RecipientClass.MEMBER_STATE
+            else ""
+        )
+        return (
+            f"{sender} presents its compliments to {who} and has the honour to inform it, in accordance "
+            f"with General Assembly resolution 71/278, of {what}{by}{concern}. This note bears the "
+            f"reference {reference}, which the Permanent Mission is kindly requested to quote in any reply."
+            if n.recipient_class is RecipientClass.MEMBER_STATE
+            else f"{sender} presents its compliments to {who} and has the honour to inform it, in accordance "
+            f"with General Assembly resolution 71/278, of {what}{by}. This note bears the reference {reference}."
+        )
+    what = {
+        AllegationEventType.REPORTED: f"d'une allégation d'exploitation et d'atteintes sexuelles enregistrée sous la référence {ref}",
+        AllegationEventType.UPDATED: f"d'informations nouvelles concernant l'allégation d'exploitation et d'atteintes sexuelles enregistrée sous la référence {ref}",
+        AllegationEventType.CLOSED: f"de la clôture de l'allégation d'exploitation et d'atteintes sexuelles enregistrée sous la référence {ref}",
+        AllegationEventType.WITHDRAWN: f"du retrait de l'allégation d'exploitation et d'atteintes sexuelles enregistrée sous la référence {ref}",
+    }.get(event, f"d'une communication concernant l'allégation enregistrée sous la référence {ref}")
+    by = f", signalée par {entity}" if entity else ""
+    to = _to(who, lang)
+    if n.recipient_class is RecipientClass.MEMBER_STATE:
+        concern = f", qui concerne du personnel dont {state} est l'État de nationalité ou l'État fournisseur"
+        return (
+            f"{sender} {_t('compliments', lang)} {to} et a l'honneur de l'informer, conformément à la "
+            f"résolution 71/278 de l'Assemblée générale, {what}{by}{concern}. La présente note porte la "
+            f"référence {reference}, que la Mission permanente est priée de bien vouloir rappeler dans toute réponse."
+        )
+    return (
+        f"{sender} {_t('compliments', lang)} {to} et a l'honneur de l'informer, conformément à la "
+        f"résolution 71/278 de l'Assemblée générale, {what}{by}. La présente note porte la référence {reference}."
+    )
+
+
+_REASONS: dict[str, dict[str, str]] = {
+    "state-of-nationality": {
+        "en": "State of nationality of a person concerned",
+        "fr": "État de nationalité d'une personne mise en cause",
+    },
+    "contributing-state": {
+        "en": "State that deployed a person concerned",
+        "fr": "État ayant déployé une personne mise en cause",
+    },
+    "earlier-recipient": {
+        "en": "received earlier communications on this allegation",
+        "fr": "destinataire de communications antérieures sur cette allégation",
+    },
+}
+"""Wording of the shipped routing rules that name Member States; other rules keep their own explanation."""
+
+
+def _reason(rule: str, explanation: str, lang: str) -> str:
+    return _REASONS[rule][lang] if rule in _REASONS else explanation
+
+
+def _facts(n: Notification, lang: str, reporting_entity: str | None) -> tuple[Fact, ...]:
+    a = n.allegation
+    en = lang == "en"
+    rows: list[Fact] = []
+
+    def add(en_label: str, fr_label: str, *lines: str) -> None:
+        kept = tuple(_clean(x) for x in lines if x)
+        if kept:
+            rows.append(Fact(en_label if en else fr_label, kept))
+
+    add("Allegation reference", "Référence de l'allégation", n.allegation_id)
+    kind = label(n.event_type, lang)
+    number = f"{kind}, no. {n.sequence}" if en else f"{kind}, n\u00b0 {n.sequence}"
+    changed = ", ".join(label(c, lang) for c in n.changes)
+    add(
+        "Communication",
+        "Communication",
+        number + (f" ({'changed: ' if en else 'modifié : '}{changed})" if changed else ""),
+    )
+    if reporting_entity:
+        add("Reporting mission or entity", "Mission ou entité déclarante", reporting_entity)
+    add("Date reported", "Date du signalement", _date(a.reported_at.date(), lang))
+    add("Date of the incident", "Date des faits", _incident(n, lang))
+    if a.location_country:
+        add("Country of the incident", "Pays des faits", state_name(a.location_country, lang))
+    add("Personnel", "Personnel", label(a.source_stream, lang))
+    kinds = label(a.allegation_type, lang)
+    if a.sub_types:
+        kinds += " (" + ", ".join(label(s, lang) for s in a.sub_types) + ")"
+    add("Nature of the allegation", "Nature de l'allégation", kinds)
+    add("Status", "Statut", label(a.status, lang))
+    if a.investigating_entity:
+        add("Investigating entity", "Entité chargée de l'enquête", a.investigating_entity)
+    subjects = []
+    for s in a.subjects:
+        parts = [label(s.personnel_category, lang), label(s.gender, lang)]
+        if s.nationality:
+            parts.append(("national of " if en else "nationalité : ") + state_name(s.nationality, lang))
+        if s.contributing_state:
+            parts.append(
+                ("deployed by " if en else "déployé par : ") + state_name(s.contributing_state, lang)
+            )
+        subjects.append(
+            f"{s.subject_ref}: " + "; ".join(parts) if en else f"{s.subject_ref} : " + " ; ".join(parts)
+        )
+    add(
+        "Persons concerned (by reference)",
+        "Personnes mises en cause (par référence)",
+        *(subjects or [_t("none", lang)]),
+    )
+    victims = []
+    for v in a.victims:
+        who = f"{label(v.sex, lang)}, {label(v.age_group, lang)}"
+        victims.append(f"{v.count} ({who})")
+    if victims:
+        total = sum(v.count for v in a.victims)
+        add(
+            "Victims (number)",
+            "Victimes (nombre)",
+            f"{total}: " + "; ".join(victims) if en else f"{total} : " + " ; ".join(victims),
+        )
+    add(
+        "Referred for victim assistance",
+        "Orientation vers l'assistance aux victimes",
+        _t("yes" if a.victim_assistance_referred else "no", lang),
+    )
+    add(
+        "Paternity claim",
+        "Demande en reconnaissance de paternité",
+        _t("yes" if a.paternity_claim else "no", lang),
+    )
+    interim = []
+    for i in a.interim_actions:
+        text = label(i.kind, lang)
+        if i.subject_ref:
+            text += f" ({i.subject_ref})"
+        if i.taken_on:
+            text += (", " if en else ", le ") + _date(i.taken_on, lang)
+        interim.append(text)
+    if interim:
+        add("Interim measures", "Mesures provisoires", *interim)
+    if a.outcome is not None:
+        text = label(a.outcome.result, lang)
+        if a.outcome.concluded_on:
+            text += (", concluded on " if en else ", conclue le ") + _date(a.outcome.concluded_on, lang)
+        lines = [text]
+        if a.outcome.actions:
+            lines.append(
+                ("Action taken: " if en else "Mesures prises : ")
+                + ", ".join(label(x, lang) for x in a.outcome.actions)
+            )
+        add("Outcome of the investigation", "Résultat de l'enquête", *lines)
+    add(
+        "Grounds for informing the addressee",
+        "Motif de la communication",
+        *dict.fromkeys(_reason(r.rule, r.explanation, lang) for r in n.reasons),
+    )
+    return tuple(rows)
+
+
+def _answer(n: Notification, lang: str, reply_url: str | None) -> tuple[str, tuple[str, ...], str]:
+    ways: tuple[str, ...]
+    base = reply_url.rstrip("/") if reply_url else None
+    responses = f"POST {base}/v1/responses" if base else "POST /v1/responses"
+    webhook = (
+        f"POST {base}/v1/webhook-replies/{n.recipient}" if base else f"POST /v1/webhook-replies/{n.recipient}"
+    )
+    ref = _clean(n.allegation_id)
+    if lang == "en":
+        where = "" if base else " (at the gateway address given by the operators of the bus)"
+        intro = f"Replies are sent to the seabus gateway{where}, quoting the allegation reference {ref}, in one of three ways:"
+        ways = (
+            f"{responses}, with the header Authorization: Bearer <reply token issued to the Permanent Mission> and a JSON body such as the one below;",
+            f"if the Permanent Mission receives notifications by webhook: {webhook}, with the same body, signed with its webhook secret;",
+            "from a terminal, with the seabus command line: seabus respond (see seabus respond --help).",
+        )
+        if n.recipient in OFFICES:
+            ways = tuple(w.replace("the Permanent Mission", "the Office") for w in ways)
+    else:
+        where = "" if base else " (à l'adresse communiquée par les opérateurs du système)"
+        intro = f"Les réponses sont adressées à la passerelle seabus{where}, en rappelant la référence de l'allégation {ref}, de l'une des trois manières suivantes :"
+        ways = (
+            f"{responses}, avec l'en-tête Authorization: Bearer <jeton de réponse remis à la Mission permanente> et un corps JSON tel que celui ci-dessous ;",
+            f"si la Mission permanente reçoit les notifications par webhook : {webhook}, avec le même corps, signé avec son secret de webhook ;",
+            "depuis un terminal, avec la ligne de commande seabus : seabus respond (voir seabus respond --help).",
+        )
+        if n.recipient in OFFICES:
+            ways = tuple(w.replace("la Mission permanente", "le Bureau") for w in ways)
+    first = n.obligations[0].kind if n.obligations else ObligationKind.ACKNOWLEDGE
+    kinds = reply_kinds(first) or (ResponseKind.ACKNOWLEDGED,)
+    responder = (
+        "Permanent Mission, SEA focal point" if lang == "en" else "Mission permanente, point focal EAS"
+    )
+    example = (
+        "{"
+        f'"allegation_id": "{_json(ref)}", "kind": "{kinds[0].value}", '
+        f'"responder": "{responder}", "in_reply_to": "{n.notification_id}"'
+        "}"
+    )
+    return intro, ways, example
+
+
+def _json(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def build_content(
+    notification: Notification,
+    *,
+    lang: str = "en",
+    reply_url: str | None = None,
+    reporting_entity: str | None = None,
+) -> NoticeContent:
+    """The notice's text in ``lang`` from this notification's own fields."""
+    check_language(lang)
+    n = notification
+    reference = notice_reference(n)
+    who = _addressee(n, lang)
+    asked = tuple(
+        Asked(
+            kind=o.kind.value,
+            what=ASKED[o.kind][lang],
+            due=_due(o.due_at, lang),
+            reply_with=", ".join(k.value for k in reply_kinds(o.kind)) or "—",
+        )
+        for o in sorted(n.obligations, key=lambda o: (o.due_at, o.kind.value))
+    )
+    short = _short_addressee(n, lang)
+    limited = _t("limited", lang)
+    asked_intro = _t("asked_intro", lang)
+    if n.recipient in OFFICES:
+        limited = limited.replace("the Permanent Mission", short).replace("la Mission permanente", short)
+        asked_intro = asked_intro.replace("The Permanent Mission", short.capitalize()).replace(
+            "La Mission permanente", short.capitalize()
+        )
+    sender = _t("sender", lang)
+    if lang == "en":
+        closing = f"{sender} avails itself of this opportunity to renew to {who} the assurances of its highest consideration."
+    else:
+        closing = f"{sender} saisit cette occasion pour renouveler {_to(who, lang)} les assurances de sa très haute considération."
+    intro, ways, example = _answer(n, lang, reply_url)
+    confidential = None
+    if n.allegation.confidential is not None:
+        confidential = _t("confidential", lang)
+        if n.recipient in OFFICES:
+            confidential = confidential.replace("the Permanent Mission", short).replace(
+                "la Mission permanente", short
+            )
+    return NoticeContent(
+        lang=lang,
+        reference=reference,
+        title=_t("title", lang),
+        marking=_t("marking", lang),
+        place_date=f"{_t('place', lang)}, {_date(n.routed_at.date(), lang)}",
+        opening=_opening(n, lang, reporting_entity, reference),
+        limited=limited,
+        facts=_facts(n, lang, reporting_entity),
+        asked_intro=asked_intro,
+        asked=asked,
+        asked_headers=(_t("h_what", lang), _t("h_due", lang), _t("h_reply", lang)),
+        nothing_asked=_t("nothing_asked", lang),
+        answer_intro=intro,
+        answer_ways=ways,
+        answer_example=example,
+        closing=closing,
+        footer=_t("footer", lang).format(ref=reference),
+        confidential_note=confidential,
+        headings={k: _t(k, lang) for k in ("h_particulars", "h_asked", "h_answer")},
+    )
