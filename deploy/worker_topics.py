@@ -137,7 +137,7 @@ async def _wait(
     client: AIOKafkaClient | None = None
     if probe is None:
         assert kafka is not None
-        client = AIOKafkaClient(**kafka.aiokafka_options(), client_id="seabus-worker-topics")
+        client = kafka.aio_client(client_id="seabus-worker-topics")
         try:
             await client.bootstrap()
         except (TimeoutError, KafkaError, OSError) as exc:

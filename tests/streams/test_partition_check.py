@@ -57,7 +57,7 @@ class Consumer:
 
 
 @dataclass
-class App:
+class FakeApp:
     consumer: Consumer
     crashes: list[BaseException] = field(default_factory=list)
 
@@ -67,7 +67,7 @@ class App:
 
 def table(consumer: Consumer) -> Any:
     return SimpleNamespace(
-        app=App(consumer),
+        app=FakeApp(consumer),
         name="allegation-state",
         changelog_topic_name=CHANGELOG,
         _verified_source_topics_for_partitions=set(),
