@@ -1,0 +1,324 @@
+"""One Kafka consumer for every notify topic, one in-order lane per recipient, paused per partition.
+
+Why one consumer: a consumer group per recipient means about 200 groups at full
+UN membership, each joining, heartbeating and holding its own connections, and
+each assignment starting an audit catch-up of its own. One consumer (group
+``<app_id>-delivery``) joins once and catches up once per assignment.
+
+Why it still isolates a dead endpoint: records go from the consumer to the
+lane of their topic (one per recipient, plus on-call on the escalations topic),
+and a partition whose records are in a lane is paused until the lane has
+delivered them, so a lane stuck on a dead endpoint stops only its own fetches.
+The poll loop itself never waits for a delivery: other partitions keep being
+fetched and the consumer stays alive in its group (it polls all the time, so
+no long ``max_poll_interval`` is needed). bench/delivery/run.py measures this
+against a group per recipient (docs/BENCHMARKS.md).
+
+Nothing is skipped: a lane delivers its records in offset order, one at a
+time, and commits ``offset + 1`` only after the pipeline reached a final
+outcome (delivered, or dead-lettered and escalated) for that very record. A
+paused partition's fetch position stays at the first record not handed to a
+lane (aiokafka drops what it had prefetched for it), and commits name the
+delivered record's offset, never the position, so a pause cannot let a commit
+pass an undelivered record. When a partition is revoked, the records of it not
+yet started are dropped from the lane (its next owner reads them from the
+committed offset); the one in hand finishes and its commit may fail, which only
+means the next owner reads it again, and the audit index (caught up on every
+assignment) keeps it from being delivered twice. aiokafka may fetch a newly
+assigned partition before the assignment callback (that catch-up) is through:
+such records are sought back and the partition paused until it is, so the
+index is always current before a record is delivered.
+
+Upgrading from the group-per-recipient layout: a partition the new group has
+never committed starts where the former group ``<app_id>-delivery-<ID>`` of its
+topic stopped (``legacy_groups``), and that offset is committed for the new
+group at once, so nothing the former lanes finished is read again and nothing
+they had not finished is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+from aiokafka import ConsumerRebalanceListener, OffsetAndMetadata, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+
+from connectors.delivery.pipeline import Incoming
+from connectors.delivery.plan import RecipientPlan
+from streams.kafka_connection import KafkaConnection
+
+__all__ = ["DeliveryConsumer", "Lane", "Processor", "Route"]
+
+log = structlog.get_logger(__name__)
+
+
+class Processor(Protocol):
+    """What a lane hands each record to: the delivery pipeline, or the on-call pager."""
+
+    async def process(self, plan: RecipientPlan, incoming: Incoming) -> object: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class Route:
+    """Which topic feeds which recipient's plan, through which processor."""
+
+    topic: str
+    plan: RecipientPlan
+    processor: Processor
+
+
+class Lane:
+    """One recipient's records, delivered in order, one at a time."""
+
+    def __init__(self, route: Route) -> None:
+        self.route = route
+        self.plan = route.plan
+        self.topic = route.topic
+        self.processed = 0
+        self.queue: deque[Any] = deque()
+        self.current: TopicPartition | None = None
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: DeliveryConsumer) -> None:
+        self._owner = owner
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        self._owner.revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        await self._owner.assigned(assigned)
+
+
+class DeliveryConsumer:
+    """Consumes every route's topic in group ``group_id`` and feeds each record to its lane."""
+
+    def __init__(
+        self,
+        *,
+        routes: Sequence[Route],
+        kafka: KafkaConnection,
+        group_id: str,
+        catch_up: Callable[[], Awaitable[object]],
+        session_timeout_s: float = 10.0,
+        retry_delay_s: float = 1.0,
+        max_retry_delay_s: float = 30.0,
+        legacy_groups: Mapping[str, str] | None = None,
+        **consumer_options: Any,
+    ) -> None:
+        if len({r.topic for r in routes}) != len(routes):
+            raise ValueError("each topic feeds exactly one lane")
+        self.group_id = group_id
+        self.lanes = [Lane(route) for route in routes]
+        self._by_topic = {lane.topic: lane for lane in self.lanes}
+        self._catch_up = catch_up
+        self._retry_delay_s = retry_delay_s
+        self._max_retry_delay_s = max_retry_delay_s
+        self._held: dict[TopicPartition, int] = {}
+        self._kafka = kafka
+        self._legacy_groups = dict(legacy_groups or {})
+        self._checked: set[TopicPartition] = set()
+        self._ready: set[TopicPartition] = set()
+        self._consumer = kafka.aio_consumer(
+            group_id=group_id,
+            client_id="seabus-delivery",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=int(session_timeout_s * 1000),
+            heartbeat_interval_ms=int(max(1.0, session_timeout_s / 4) * 1000),
+            **consumer_options,
+        )
+        self._poller: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.assignments = 0
+
+    async def start(self) -> None:
+        if not self.lanes:
+            return
+        self._consumer.subscribe([lane.topic for lane in self.lanes], listener=_Rebalance(self))
+        await self._consumer.start()
+        loop = asyncio.get_running_loop()
+        for lane in self.lanes:
+            lane.task = loop.create_task(self._work(lane), name=f"delivery-{lane.plan.recipient}")
+        self._poller = loop.create_task(self._poll(), name="delivery-poll")
+
+    async def stop(self, *, grace_s: float) -> None:
+        """Let the notifications in hand finish (up to ``grace_s``), then stop; cut ones stay uncommitted."""
+        self._stopping = True
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        for lane in self.lanes:
+            lane.queue.clear()
+            lane.wake.set()
+        tasks = [lane.task for lane in self.lanes if lane.task is not None]
+        busy = [lane.task for lane in self.lanes if lane.task is not None and lane.current is not None]
+        if busy:
+            await asyncio.wait([asyncio.shield(t) for t in busy], timeout=grace_s)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._poller is not None:
+            await self._consumer.stop()
+
+    # --- the consumer side --------------------------------------------------
+
+    async def _poll(self) -> None:
+        while not self._stopping:
+            try:
+                batch = await self._consumer.getmany(timeout_ms=500)
+            except KafkaError as exc:
+                log.warning("delivery fetch failed; retrying", error=type(exc).__name__)
+                await asyncio.sleep(self._retry_delay_s)
+                continue
+            for tp, records in batch.items():
+                if not records:
+                    continue
+                if tp not in self._ready:
+                    # aiokafka fetches before the assignment callback is through: read these again
+                    # once the audit index has caught up (and a former group's offset is adopted).
+                    self._consumer.seek(tp, records[0].offset)
+                    self._consumer.pause(tp)
+                    continue
+                lane = self._by_topic[tp.topic]
+                lane.queue.extend(records)
+                self._held[tp] = self._held.get(tp, 0) + len(records)
+                # No await since getmany: tp is still assigned. Resumed when the lane is through.
+                self._consumer.pause(tp)
+                lane.wake.set()
+
+    def revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        gone = set(revoked)
+        self._ready -= gone
+        for lane in self.lanes:
+            if any(tp.topic == lane.topic for tp in gone):
+                lane.queue = deque(r for r in lane.queue if TopicPartition(r.topic, r.partition) not in gone)
+        for tp in gone:
+            in_hand = sum(1 for lane in self.lanes if lane.current == tp)
+            if in_hand:
+                self._held[tp] = in_hand
+            else:
+                self._held.pop(tp, None)
+
+    async def assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        """Adopt former offsets and catch up on the audit topic before any record is handed on."""
+        tps = set(assigned)
+        self.assignments += 1
+        try:
+            await self._prepare(tps)
+        finally:
+            self._ready |= tps
+            for tp in tps:
+                if not self._held.get(tp) and tp in self._consumer.assignment():
+                    with contextlib.suppress(IllegalStateError):
+                        self._consumer.resume(tp)
+
+    async def _prepare(self, assigned: set[TopicPartition]) -> None:
+        unchecked = [tp for tp in assigned if tp not in self._checked and tp.topic in self._legacy_groups]
+        if unchecked:
+            try:
+                await self._adopt_legacy_offsets(unchecked)
+            except KafkaError as exc:
+                # Then they start at the beginning: repeats, which the audit index recognises; no gap.
+                log.warning("former delivery groups' offsets not read", error=type(exc).__name__)
+        try:
+            await self._catch_up()
+        except Exception as exc:
+            log.warning("audit catch-up failed", error=type(exc).__name__)
+
+    async def _adopt_legacy_offsets(self, tps: list[TopicPartition]) -> None:
+        """Start never-committed partitions where their former per-recipient group stopped."""
+        fresh = [tp for tp in tps if await self._consumer.committed(tp) is None]
+        by_group: dict[str, list[TopicPartition]] = {}
+        for tp in fresh:
+            by_group.setdefault(self._legacy_groups[tp.topic], []).append(tp)
+        if by_group:
+            admin = AIOKafkaAdminClient(**self._kafka.aiokafka_options())
+            await admin.start()
+            try:
+                adopted: dict[TopicPartition, OffsetAndMetadata] = {}
+                for group, parts in by_group.items():
+                    offsets = await admin.list_consumer_group_offsets(group, partitions=parts)
+                    adopted.update({tp: m for tp, m in offsets.items() if m.offset >= 0})
+            finally:
+                await admin.close()
+            for tp, meta in adopted.items():
+                self._consumer.seek(tp, meta.offset)
+            if adopted:
+                await self._consumer.commit({tp: meta.offset for tp, meta in adopted.items()})
+                log.info(
+                    "delivery offsets taken over from the former per-recipient groups",
+                    partitions=len(adopted),
+                )
+        self._checked.update(tps)
+
+    def _release(self, tp: TopicPartition) -> None:
+        left = self._held.get(tp, 1) - 1
+        if left > 0:
+            self._held[tp] = left
+            return
+        self._held.pop(tp, None)
+        if tp in self._consumer.assignment():
+            with contextlib.suppress(IllegalStateError):
+                self._consumer.resume(tp)
+
+    # --- the lane side ------------------------------------------------------
+
+    async def _work(self, lane: Lane) -> None:
+        while not self._stopping:
+            if not lane.queue:
+                lane.wake.clear()
+                await lane.wake.wait()
+                continue
+            record = lane.queue.popleft()
+            tp = TopicPartition(record.topic, record.partition)
+            lane.current = tp
+            try:
+                await self._deliver(lane, Incoming.of(record))
+                await self._commit(lane, tp, record.offset)
+            finally:
+                lane.current = None
+                self._release(tp)
+
+    async def _deliver(self, lane: Lane, incoming: Incoming) -> None:
+        delay = self._retry_delay_s
+        while True:
+            try:
+                await lane.route.processor.process(lane.plan, incoming)
+                lane.processed += 1
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error(
+                    "delivery step failed; the notification will be tried again",
+                    recipient=lane.plan.recipient,
+                    partition=incoming.partition,
+                    offset=incoming.offset,
+                    error=type(exc).__name__,
+                    retry_in_s=delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(self._max_retry_delay_s, delay * 2)
+
+    async def _commit(self, lane: Lane, tp: TopicPartition, offset: int) -> None:
+        try:
+            await self._consumer.commit({tp: offset + 1})
+        except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+            # The partition moved during a rebalance; its new owner reads the record again and
+            # the audit index (caught up on assignment) keeps it from being delivered twice.
+            log.warning(
+                "offset commit failed", recipient=lane.plan.recipient, partition=tp.partition, error=str(exc)
+            )
