@@ -138,6 +138,7 @@ class DeliveryConsumer:
             **consumer_options,
         )
         self._poller: asyncio.Task[None] | None = None
+        self._started = False
         self._stopping = False
         self.assignments = 0
 
@@ -145,6 +146,7 @@ class DeliveryConsumer:
         if not self.lanes:
             return
         self._consumer.subscribe([lane.topic for lane in self.lanes], listener=_Rebalance(self))
+        self._started = True  # from here on stop() stops the consumer, even if start() fails
         await self._consumer.start()
         loop = asyncio.get_running_loop()
         for lane in self.lanes:
@@ -170,7 +172,7 @@ class DeliveryConsumer:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if self._poller is not None:
+        if self._started:
             await self._consumer.stop()
 
     # --- the consumer side --------------------------------------------------
