@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
-from aiokafka import ConsumerRebalanceListener, OffsetAndMetadata, TopicPartition
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
@@ -128,6 +128,7 @@ class DeliveryConsumer:
         self._legacy_groups = dict(legacy_groups or {})
         self._checked: set[TopicPartition] = set()
         self._ready: set[TopicPartition] = set()
+        self._expected: dict[TopicPartition, int] = {}
         self._consumer = kafka.aio_consumer(
             group_id=group_id,
             client_id="seabus-delivery",
@@ -204,6 +205,8 @@ class DeliveryConsumer:
     def revoked(self, revoked: Iterable[TopicPartition]) -> None:
         gone = set(revoked)
         self._ready -= gone
+        for tp in gone:
+            self._expected.pop(tp, None)
         for lane in self.lanes:
             if any(tp.topic == lane.topic for tp in gone):
                 lane.queue = deque(r for r in lane.queue if TopicPartition(r.topic, r.partition) not in gone)
@@ -228,43 +231,84 @@ class DeliveryConsumer:
                         self._consumer.resume(tp)
 
     async def _prepare(self, assigned: set[TopicPartition]) -> None:
-        unchecked = [tp for tp in assigned if tp not in self._checked and tp.topic in self._legacy_groups]
-        if unchecked:
-            try:
-                await self._adopt_legacy_offsets(unchecked)
-            except KafkaError as exc:
-                # Then they start at the beginning: repeats, which the audit index recognises; no gap.
-                log.warning("former delivery groups' offsets not read", error=type(exc).__name__)
+        for tp in assigned:
+            self._expected.pop(tp, None)
+        try:
+            await self._settle(sorted(assigned))
+        except KafkaError as exc:
+            # Then each starts at Kafka's position, without the gap check until one record is
+            # delivered there; repeats are recognised by the audit index.
+            log.warning("delivery offsets not read on assignment", error=type(exc).__name__)
         try:
             await self._catch_up()
         except Exception as exc:
             log.warning("audit catch-up failed", error=type(exc).__name__)
 
-    async def _adopt_legacy_offsets(self, tps: list[TopicPartition]) -> None:
-        """Start never-committed partitions where their former per-recipient group stopped."""
-        fresh = [tp for tp in tps if await self._consumer.committed(tp) is None]
-        by_group: dict[str, list[TopicPartition]] = {}
-        for tp in fresh:
-            by_group.setdefault(self._legacy_groups[tp.topic], []).append(tp)
-        if by_group:
-            admin = AIOKafkaAdminClient(**self._kafka.aiokafka_options())
-            await admin.start()
-            try:
-                adopted: dict[TopicPartition, OffsetAndMetadata] = {}
-                for group, parts in by_group.items():
-                    offsets = await admin.list_consumer_group_offsets(group, partitions=parts)
-                    adopted.update({tp: m for tp, m in offsets.items() if m.offset >= 0})
-            finally:
-                await admin.close()
-            for tp, meta in adopted.items():
-                self._consumer.seek(tp, meta.offset)
-            if adopted:
-                await self._consumer.commit({tp: meta.offset for tp, meta in adopted.items()})
-                log.info(
-                    "delivery offsets taken over from the former per-recipient groups",
-                    partitions=len(adopted),
-                )
+    async def _settle(self, tps: list[TopicPartition]) -> None:
+        """Where each assigned partition must go on: its commit, the former group's, or the log start."""
+        if not tps:
+            return
+        admin = AIOKafkaAdminClient(**self._kafka.aiokafka_options())
+        await admin.start()
+        try:
+            own = await admin.list_consumer_group_offsets(self.group_id, partitions=tps)
+            committed = {tp: m.offset for tp, m in own.items() if m.offset >= 0}
+            by_group: dict[str, list[TopicPartition]] = {}
+            for tp in tps:
+                if tp not in committed and tp not in self._checked and tp.topic in self._legacy_groups:
+                    by_group.setdefault(self._legacy_groups[tp.topic], []).append(tp)
+            adopted: dict[TopicPartition, int] = {}
+            for group, parts in by_group.items():
+                offsets = await admin.list_consumer_group_offsets(group, partitions=parts)
+                adopted.update({tp: m.offset for tp, m in offsets.items() if m.offset >= 0})
+        finally:
+            await admin.close()
+        for tp, offset in adopted.items():
+            self._consumer.seek(tp, offset)
+        if adopted:
+            await self._consumer.commit(dict(adopted))
+            log.info(
+                "delivery offsets taken over from the former per-recipient groups", partitions=len(adopted)
+            )
         self._checked.update(tps)
+        rest = [tp for tp in tps if tp not in committed and tp not in adopted]
+        starts: dict[TopicPartition, int] = await self._consumer.beginning_offsets(rest) if rest else {}
+        self._expected.update({**starts, **committed, **adopted})
+
+    async def _admit(self, lane: Lane, tp: TopicPartition, offset: int) -> bool:
+        """Whether the record at ``offset`` is the next one of ``tp``; seeks back over a gap."""
+        expected = self._expected.get(tp)
+        if expected is None or offset == expected:
+            return True
+        if offset < expected:
+            return False  # delivered and committed already (read again after a seek back)
+        start = (await self._consumer.beginning_offsets([tp]))[tp]
+        first = max(expected, start)
+        if offset == first:
+            log.warning(
+                "offsets removed by retention; going on from the next record",
+                recipient=lane.plan.recipient,
+                partition=tp.partition,
+                expected=expected,
+                next_record=offset,
+            )
+            return True
+        # Records in [first, offset) were not handed to the lane: never commit past them.
+        log.warning(
+            "gap in a notify partition; seeking back",
+            recipient=lane.plan.recipient,
+            partition=tp.partition,
+            expected=first,
+            got=offset,
+        )
+        kept = deque(r for r in lane.queue if TopicPartition(r.topic, r.partition) != tp)
+        dropped = len(lane.queue) - len(kept)
+        lane.queue = kept
+        if dropped:
+            self._held[tp] = self._held.get(tp, 0) - dropped
+        if tp in self._consumer.assignment():
+            self._consumer.seek(tp, first)  # still paused: the finally of _work resumes it
+        return False
 
     def _release(self, tp: TopicPartition) -> None:
         left = self._held.get(tp, 1) - 1
@@ -288,8 +332,11 @@ class DeliveryConsumer:
             tp = TopicPartition(record.topic, record.partition)
             lane.current = tp
             try:
-                await self._deliver(lane, Incoming.of(record))
-                await self._commit(lane, tp, record.offset)
+                if await self._admit(lane, tp, record.offset):
+                    await self._deliver(lane, Incoming.of(record))
+                    await self._commit(lane, tp, record.offset)
+                    if tp in self._expected:
+                        self._expected[tp] = record.offset + 1
             finally:
                 lane.current = None
                 self._release(tp)

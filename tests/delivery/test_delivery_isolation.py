@@ -352,3 +352,58 @@ def test_an_upgrade_takes_over_where_the_former_per_recipient_group_stopped(
 
     assert asyncio.run(scenario()) == ids[2:]
     assert committed(kafka, f"{settings.app_id}-delivery", topic) == 3
+
+
+@pytest.mark.usefixtures("recipients")
+def test_a_consumer_that_skips_records_is_sought_back_and_never_commits_past_them(
+    settings: Settings, kafka: KafkaConnection
+) -> None:
+    """The consumer is moved past FRA's first two records on assignment; they are delivered first all the same."""
+    from kafka import TopicPartition as KafkaTopicPartition
+
+    seen: list[int] = []
+
+    class Recording:
+        async def process(self, plan: RecipientPlan, incoming: Incoming) -> object:
+            seen.append(incoming.offset)
+            return None
+
+    publish(kafka, settings, "FRA", range(1, 4))
+    topic = settings.notify_topic("FRA")
+    probe = kafka.kafka_consumer(group_id=None, enable_auto_commit=False)
+    try:
+        ends = probe.end_offsets(
+            [KafkaTopicPartition(topic, p) for p in probe.partitions_for_topic(topic) or ()]
+        )
+    finally:
+        probe.close()
+    [partition] = [tp.partition for tp, end in ends.items() if end]
+    group = f"{settings.app_id}-skipping"
+    plan = RecipientPlan(recipient="FRA", webhook=None, email=None)
+    holder: list[DeliveryConsumer] = []
+
+    async def skip_ahead() -> int:
+        """Runs in the assignment callback: the consumer's position jumps over two records."""
+        if not seen:
+            from aiokafka import TopicPartition
+
+            holder[0]._consumer.seek(TopicPartition(topic, partition), 2)
+        return 0
+
+    async def scenario() -> int:
+        consumer = DeliveryConsumer(
+            routes=[Route(topic=topic, plan=plan, processor=Recording())],
+            kafka=kafka,
+            group_id=group,
+            catch_up=skip_ahead,
+        )
+        holder.append(consumer)
+        await consumer.start()
+        try:
+            await until(lambda: consumer.lanes[0].processed == 3, "all three records")
+        finally:
+            await consumer.stop(grace_s=0)
+        return await asyncio.to_thread(committed, kafka, group, topic)
+
+    assert asyncio.run(scenario()) == 3
+    assert seen == [0, 1, 2]
