@@ -29,6 +29,13 @@ assigned partition before the assignment callback (that catch-up) is through:
 such records are sought back and the partition paused until it is, so the
 index is always current before a record is delivered.
 
+The consumer's position is checked too, as the bus's own progress record does
+for its agents: each partition's next offset is known from the assignment on
+(the commit, or the log start), and a lane handed a record beyond it seeks back
+instead of delivering, so a consumer that skips can never make a commit pass a
+record nobody delivered (notify topics are written without transactions, so
+their offsets are contiguous; a range removed by retention is accepted).
+
 Upgrading from the group-per-recipient layout: a partition the new group has
 never committed starts where the former group ``<app_id>-delivery-<ID>`` of its
 topic stopped (``legacy_groups``), and that offset is committed for the new
