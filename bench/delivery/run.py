@@ -14,7 +14,8 @@ healthy. Each case runs in three ways, in an order that flips per case:
 * ``single``: production: ONE consumer for every notify topic, each
   recipient's partitions paused while its lane delivers (connectors/delivery/consumer.py);
 * ``groups``: the former design, one consumer group per recipient (the same
-  lane code, one consumer each, group ``<app_id>-delivery-<ID>``): the baseline;
+  lane code, one consumer each, group ``<app_id>-delivery-<ID>``, without the
+  offset check on assignment the former lanes did not have): the baseline;
 * ``single, no dead``: production without the dead recipient: what isolation
   should look like.
 
@@ -22,6 +23,8 @@ Measured, for the healthy recipients only:
 
 * start-up: from ``start()`` until every healthy recipient's backlog (``--backlog``
   each) is delivered: joining the group(s), the audit catch-up(s), the deliveries;
+* each phase waits until every one of its notifications has a 2xx in a
+  worker's audit index (not for counts, which a re-read after a rebalance inflates);
 * latency: notifications published at a steady rate (``--rate`` per second for
   ``--seconds``) to random healthy recipients; publish → the Kafka timestamp
   of the DELIVERED audit record, p50 and p99;
@@ -58,15 +61,23 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pycountry
-from kafka import TopicPartition
+from aiokafka import TopicPartition
+from kafka import TopicPartition as SyncTopicPartition
 
-from connectors.delivery import Delivery, DeliveryConfig, RetrySettings, Route, build_delivery
+from connectors.delivery import (
+    Delivery,
+    DeliveryConfig,
+    DeliveryConsumer,
+    RetrySettings,
+    Route,
+    build_delivery,
+)
 from connectors.webhooks import generate_secret
 from connectors.webhooks.testing import WebhookReceiver
 from deploy import topics
 from deploy.kafka import LocalCluster
 from schemas.codec import decode_model, default_codec, encode_model
-from schemas.enums import DeliveryOutcome
+from schemas.enums import DeliveryChannel, DeliveryOutcome
 from schemas.models import DeliveryAttempt
 from schemas.testing import synthetic_notification
 from streams import logs
@@ -76,6 +87,7 @@ from streams.kafka_connection import KafkaConnection
 
 DEAD = "ZMB"
 SECRET_ENV = "SEABUS_BENCH_WEBHOOK_SECRET"
+WEBHOOK = DeliveryChannel.WEBHOOK
 RECEIVERS = 8  # healthy recipients share these round-robin (one process, one loop)
 
 
@@ -106,13 +118,24 @@ def recipient_ids(n: int) -> list[str]:
     return ids[:n]
 
 
+class FormerConsumer(DeliveryConsumer):
+    """As the former per-recipient lanes were: no offset check or takeover on assignment."""
+
+    async def _settle(self, tps: list[TopicPartition]) -> None:
+        return None
+
+
 class GroupPerRecipient(Delivery):
     """The former consumer design, kept here as the benchmark's baseline: one group per recipient."""
 
     async def start_consumers(self, routes: list[Route]) -> None:
         for route in routes:
-            consumer = self.consumer(
-                [route], group_id=f"{self.settings.app_id}-delivery-{route.plan.recipient}"
+            consumer = FormerConsumer(
+                routes=[route],
+                kafka=self.kafka,
+                group_id=f"{self.settings.app_id}-delivery-{route.plan.recipient}",
+                catch_up=self.catch_up,
+                session_timeout_s=self.settings.consumer_session_timeout_s,
             )
             self.consumers.append(consumer)
             await consumer.start()
@@ -161,6 +184,7 @@ class Publisher:
         self._producer = kafka.kafka_producer(acks="all", linger_ms=0)
         self._prefix = prefix
         self.sent_ms: dict[str, float] = {}
+        self.recipient: dict[str, str] = {}
         self._n = 0
 
     def send(self, rid: str, tag: str) -> str:
@@ -169,6 +193,7 @@ class Publisher:
         aid = f"SYNTH-BENCH-{self._n % 50:04d}"
         note = synthetic_notification(self._n, recipient=rid, notification_id=nid, allegation_id=aid)
         self.sent_ms[nid] = time.time() * 1000
+        self.recipient[nid] = rid
         self._producer.send(f"{self._prefix}.notify.{rid}", key=aid.encode(), value=encode_model(note))
         return nid
 
@@ -182,7 +207,7 @@ class Publisher:
 def delivered_at(kafka: KafkaConnection, topic: str, wanted: set[str]) -> dict[str, int]:
     """Kafka timestamps (ms) of the DELIVERED audit record of each wanted notification."""
     consumer = kafka.kafka_consumer(group_id=None, enable_auto_commit=False)
-    tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+    tps = [SyncTopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
     consumer.assign(tps)
     consumer.seek_to_beginning(*tps)
     found: dict[str, int] = {}
@@ -261,17 +286,23 @@ async def one_case(
                 made.__class__ = GroupPerRecipient  # same object, the former consumer layout
             return made
 
-        def done(workers: list[Delivery], per_recipient: int) -> bool:
-            counts: dict[str, int] = {}
-            for worker in workers:
-                for lane in worker.lanes:
-                    counts[lane.plan.recipient] = counts.get(lane.plan.recipient, 0) + lane.processed
-            return all(counts.get(r, 0) >= per_recipient for r in healthy_ids)
+        def done(workers: list[Delivery], ids: list[str]) -> Callable[[], bool]:
+            """Every one of ``ids`` delivered (a 2xx recorded in a worker's audit index)."""
+
+            def check() -> bool:
+                return all(
+                    any(w.index.is_delivered(WEBHOOK, publisher.recipient[n], n) for w in workers)
+                    for n in ids
+                )
+
+            return check
+
+        backlog_ids = [n for n in publisher.sent_ms if publisher.recipient[n] != DEAD]
 
         first = build()
         started = time.perf_counter()
         await first.start()
-        await until(lambda: done([first], backlog), "the backlog")
+        await until(done([first], backlog_ids), "the backlog")
         startup_s = time.perf_counter() - started
 
         paced: list[str] = []
@@ -282,17 +313,14 @@ async def one_case(
             await asyncio.to_thread(publisher.flush)
             next_at += interval
             await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
-        paced_total = backlog * len(healthy_ids) + len(paced)
-        await until(lambda: sum_processed(first) >= paced_total, "the paced notifications")
+        await until(done([first], paced), "the paced notifications")
 
         second = build()
         joined = time.perf_counter()
         await second.start()
-        for rid in healthy_ids:
-            publisher.send(rid, "R")
+        probes = [publisher.send(rid, "R") for rid in healthy_ids]
         await asyncio.to_thread(publisher.flush)
-        expected = backlog * len(healthy_ids) + len(paced) + len(healthy_ids)
-        await until(lambda: sum_processed(first) + sum_processed(second) >= expected, "the rebalance probes")
+        await until(done([first, second], probes), "the rebalance probes")
         rebalance_s = time.perf_counter() - joined
         dead = sum(lane.processed for w in (first, second) for lane in w.lanes if lane.plan.recipient == DEAD)
         await asyncio.gather(first.stop(), second.stop())
@@ -306,11 +334,6 @@ async def one_case(
     return Result(
         label, len(urls), startup_s, pct(latencies, 0.5), pct(latencies, 0.99), rebalance_s, len(paced), dead
     )
-
-
-def sum_processed(delivery: Delivery) -> int:
-    """Healthy deliveries done by this worker (a duplicate after a rebalance counts once more)."""
-    return sum(lane.processed for lane in delivery.lanes if lane.plan.recipient != DEAD)
 
 
 def main() -> None:
@@ -354,7 +377,7 @@ def main() -> None:
                 runs.reverse()  # drift on the machine cancels out over the cases
             results[n] = {}
             for label, groups, urls in runs:
-                results[n][label] = asyncio.run(
+                r = results[n][label] = asyncio.run(
                     one_case(
                         label=label,
                         kafka=kafka,
@@ -365,6 +388,11 @@ def main() -> None:
                         seconds=args.seconds,
                         stall_timeout_s=args.stall_timeout,
                     )
+                )
+                print(  # as it comes, so a cut run still leaves its figures
+                    f"# {n} {label}: start-up {r.startup_s:.2f} s, p50 {r.p50_ms:.1f} ms, "
+                    f"p99 {r.p99_ms:.1f} ms, rebalance {r.rebalance_s:.2f} s",
+                    flush=True,
                 )
     finally:
         parent.send("stop")

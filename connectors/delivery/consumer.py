@@ -143,6 +143,9 @@ class DeliveryConsumer:
             auto_offset_reset="earliest",
             session_timeout_ms=int(session_timeout_s * 1000),
             heartbeat_interval_ms=int(max(1.0, session_timeout_s / 4) * 1000),
+            # A partition resumed by its lane is fetched only once the fetch in flight for the
+            # others returns: keep that long-poll short so the next record follows quickly.
+            fetch_max_wait_ms=consumer_options.pop("fetch_max_wait_ms", 100),
             **consumer_options,
         )
         self._poller: asyncio.Task[None] | None = None
