@@ -1,6 +1,6 @@
 """Errors raised by the delivery edges (webhooks, e-mail, delivery service, subscriber client).
 
-Every class derives from :class:`schemas.errors.SeabusError`; messages say what
+Every class derives from :class:`seabus.schemas.errors.SeabusError`; messages say what
 happened and what to do.
 
     SeabusError
@@ -20,7 +20,7 @@ happened and what to do.
 
 from __future__ import annotations
 
-from schemas.errors import ConfigError, SeabusError
+from seabus.schemas.errors import ConfigError, SeabusError
 
 
 class WebhookVerificationError(SeabusError):

@@ -44,10 +44,10 @@ from kafka.admin import (
 from kafka.errors import SecurityDisabledError
 from pydantic import SecretStr
 
-from schemas.errors import ConfigError, KafkaUnavailable, ProvisioningError
-from streams.config.settings import Settings
-from streams.kafka_connection import KafkaConnection, KafkaSecurity
-from streams.origin import reporting_entities
+from seabus.schemas.errors import ConfigError, KafkaUnavailable, ProvisioningError
+from seabus.streams.config.settings import Settings
+from seabus.streams.kafka_connection import KafkaConnection, KafkaSecurity
+from seabus.streams.origin import reporting_entities
 
 log = structlog.get_logger(__name__)
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import mode
 import structlog
 
-from connectors.gateway import RouteModule, start_gateway
-from connectors.gateway.config import load_gateway_config
-from connectors.gateway.server import GatewayHandle
-from schemas.entities import load_reporting_entities
-from streams.config import Settings
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.gateway import RouteModule, start_gateway
+from seabus.connectors.gateway.config import load_gateway_config
+from seabus.connectors.gateway.server import GatewayHandle
+from seabus.schemas.entities import load_reporting_entities
+from seabus.streams.config import Settings
+from seabus.streams.kafka_connection import KafkaConnection
 
 log = structlog.get_logger(__name__)
 

@@ -18,18 +18,18 @@ import faust
 import structlog
 from kafka.errors import KafkaError
 
-from deploy import access
-from deploy import topics as provisioning
-from deploy.gateway_service import GatewayService
-from deploy.kafka import LocalCluster
-from deploy.services import gateway_routes, worker_services
-from schemas.errors import KafkaUnavailable
-from streams import logs
-from streams.app import create_app
-from streams.config import Settings
-from streams.context import load_context
-from streams.kafka_connection import KafkaConnection
-from streams.restore import restore_tables
+from seabus.deploy import access
+from seabus.deploy import topics as provisioning
+from seabus.deploy.gateway_service import GatewayService
+from seabus.deploy.kafka import LocalCluster
+from seabus.deploy.services import gateway_routes, worker_services
+from seabus.schemas.errors import KafkaUnavailable
+from seabus.streams import logs
+from seabus.streams.app import create_app
+from seabus.streams.config import Settings
+from seabus.streams.context import load_context
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.restore import restore_tables
 
 log = structlog.get_logger(__name__)
 

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import mode
 
-from connectors.gateway import RouteModule
-from streams.config import Settings
-from streams.context import BusContext
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.gateway import RouteModule
+from seabus.streams.config import Settings
+from seabus.streams.context import BusContext
+from seabus.streams.kafka_connection import KafkaConnection
 
 
 def delivery_services(
     *, settings: Settings, kafka: KafkaConnection, context: BusContext
 ) -> list[mode.Service]:
     """Webhook and e-mail delivery of notifications (Member State side)."""
-    from connectors.delivery import DeliveryService, build_delivery
+    from seabus.connectors.delivery import DeliveryService, build_delivery
 
     delivery = build_delivery(
         settings=settings,
@@ -34,7 +34,7 @@ def delivery_services(
 
 def view_services(*, settings: Settings, kafka: KafkaConnection, context: BusContext) -> list[mode.Service]:
     """Read models for the on-call dashboard and timelines."""
-    from streams.views import ViewService
+    from seabus.streams.views import ViewService
 
     return [ViewService(settings=settings, kafka=kafka)]
 
@@ -43,15 +43,15 @@ def gateway_routes(
     *, settings: Settings, context: BusContext, services: list[mode.Service]
 ) -> tuple[RouteModule, ...]:
     """Routes beyond POST /v1/allegations (replies, dashboard, timeline, metrics)."""
-    from connectors.gateway.responses import response_routes
-    from connectors.gateway.webhook_replies import webhook_reply_routes
+    from seabus.connectors.gateway.responses import response_routes
+    from seabus.connectors.gateway.webhook_replies import webhook_reply_routes
 
     replies = (
         response_routes(directory=context.directory),
         webhook_reply_routes(directory=context.directory),
     )
-    from connectors.dashboard import dashboard_routes
-    from streams.views import ViewService
+    from seabus.connectors.dashboard import dashboard_routes
+    from seabus.streams.views import ViewService
 
     views = [s for s in services if isinstance(s, ViewService)]
     dashboard = dashboard_routes(view=views[0], settings=settings) if views else ()

@@ -19,10 +19,10 @@ from kafka.admin import (
     NewTopic,
 )
 
-from schemas.errors import KafkaUnavailable, ProvisioningError
-from streams.config.settings import Settings, TopicSpec
-from streams.kafka_connection import KafkaConnection
-from streams.origin import principals
+from seabus.schemas.errors import KafkaUnavailable, ProvisioningError
+from seabus.streams.config.settings import Settings, TopicSpec
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.origin import principals
 
 log = structlog.get_logger(__name__)
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from schemas.errors import CodecError, CodecReason
+from seabus.schemas.errors import CodecError, CodecReason
 
 __all__ = [
     "CONTENT_TYPE",

@@ -2,12 +2,12 @@
 
 A message value is ``C3 01`` + the 8-byte little-endian CRC-64-AVRO fingerprint
 of the writer schema + the Avro binary datum. Decoding finds the writer schema
-by fingerprint among every version ever released (:mod:`schemas.registry`) and
+by fingerprint among every version ever released (:mod:`seabus.schemas.registry`) and
 resolves the datum to the latest version of its family, so consumers only ever
 see one shape per record type.
 
 Decoding is a trust boundary: whatever the bytes, it returns a datum or raises
-:class:`~schemas.errors.CodecError` whose ``reason`` names the case
+:class:`~seabus.schemas.errors.CodecError` whose ``reason`` names the case
 (``MALFORMED_BYTES``, ``UNKNOWN_FINGERPRINT``, ``TRUNCATED``, ``OVERSIZED``,
 ``SCHEMA_INVALID``) and whose message says what to do. Messages never quote
 field values, so confidential text cannot leak into logs or dead letters.
@@ -26,11 +26,11 @@ import pydantic
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro._read_common import SchemaResolutionError
 
-from schemas.datum_check import datum_problems, range_problems
-from schemas.errors import CodecError, CodecReason, SchemaLoadError, ValidationFailed
-from schemas.models import RECORD_MODELS, SeabusRecord
-from schemas.registry import SchemaRegistry, SchemaVersion, default_registry
-from schemas.validation import problems_from_pydantic
+from seabus.schemas.datum_check import datum_problems, range_problems
+from seabus.schemas.errors import CodecError, CodecReason, SchemaLoadError, ValidationFailed
+from seabus.schemas.models import RECORD_MODELS, SeabusRecord
+from seabus.schemas.registry import SchemaRegistry, SchemaVersion, default_registry
+from seabus.schemas.validation import problems_from_pydantic
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

@@ -28,9 +28,9 @@ from typing import Any
 
 import yaml
 
-from schemas.canonical import canonical_form
-from schemas.errors import SchemaLoadError
-from schemas.registry import SCHEMA_DIR, SchemaRegistry, SchemaVersion
+from seabus.schemas.canonical import canonical_form
+from seabus.schemas.errors import SchemaLoadError
+from seabus.schemas.registry import SCHEMA_DIR, SchemaRegistry, SchemaVersion
 
 __all__ = [
     "RELEASED_FILE",

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from schemas.errors import Problem
+from seabus.schemas.errors import Problem
 
 __all__ = ["datum_problems", "range_problems"]
 

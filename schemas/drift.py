@@ -1,6 +1,6 @@
 """Does a pydantic model still mirror its Avro schema?
 
-The ``.avsc`` files are the source of truth and :mod:`schemas.models` is
+The ``.avsc`` files are the source of truth and :mod:`seabus.schemas.models` is
 written by hand for readable, typed application code. :func:`model_drift`
 compares the two field by field (names, types, nullability, defaults, enum
 symbols, nested records) and lists every difference; the test suite requires
@@ -18,7 +18,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
-from schemas.registry import SchemaVersion
+from seabus.schemas.registry import SchemaVersion
 
 __all__ = ["model_drift", "version_drift"]
 

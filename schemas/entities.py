@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from schemas.errors import ConfigError
+from seabus.schemas.errors import ConfigError
 
 __all__ = ["DEFAULT_ENTITIES_FILE", "ENV_VAR", "load_reporting_entities"]
 

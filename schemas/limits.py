@@ -2,7 +2,7 @@
 
 Two kinds of limit live here.
 
-**Identifiers** (checked by :mod:`schemas.validation`, so the SDK, the bulk
+**Identifiers** (checked by :mod:`seabus.schemas.validation`, so the SDK, the bulk
 importer, the HTTP gateway and the router all refuse the same records). An
 identifier is copied into record keys, headers, escalations, dead letters,
 topic-wide state and dashboards; one that is 400 kB long would make each of
@@ -22,12 +22,12 @@ actions), ``in_reply_to``
 ``recipient``, country codes           3-4     ISO 3166-1 alpha-3 or OSC, OIOS, VRA
 =====================================  ======  =================================================
 
-**Records the bus writes itself** (applied by :mod:`streams.records`): a dead
+**Records the bus writes itself** (applied by :mod:`seabus.streams.records`): a dead
 letter or an escalation is built from whatever arrived, so its parts are cut to
 fixed budgets and the whole always fits, however big the input:
 
 * a dead letter keeps no copy of the original value (it may hold a narrative or
-  names; see ``streams.records.redacted_fields``), only a redacted form of
+  names; see ``seabus.streams.records.redacted_fields``), only a redacted form of
   identifiers with the SHA-256 digest and size of the whole value; the original
   stays at its source coordinates. :data:`DEAD_LETTER_VALUE_BYTES` (32 KiB) was
   the copy's budget before deadletter v4;

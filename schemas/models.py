@@ -3,9 +3,9 @@
 The ``.avsc`` files are the source of truth; these classes mirror them field
 for field (same names, types, defaults and enum symbols), and
 ``tests/schemas/test_drift.py`` fails when the two drift apart (see
-:mod:`schemas.drift`). Models check *types* only; the contract's meaning
+:mod:`seabus.schemas.drift`). Models check *types* only; the contract's meaning
 (country codes, dates not in the future, rising sequences, ...) is checked by
-:mod:`schemas.validation`, so that every problem is reported at once.
+:mod:`seabus.schemas.validation`, so that every problem is reported at once.
 
 Conventions: Avro arrays are tuples, nullable unions are ``X | None`` with
 default ``None``, ``timestamp-millis`` is an aware :class:`~datetime.datetime`
@@ -20,7 +20,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from schemas.enums import (
+from seabus.schemas.enums import (
     AgeGroup,
     AllegationEventType,
     AllegationStatus,
@@ -338,7 +338,7 @@ class DeadLetter(SeabusRecord):
     whole value. Older dead letters read with ``original_value_withheld`` false.
 
     Key, value and headers are kept whole while small (the limits are in
-    :mod:`schemas.limits`); beyond that a prefix is kept and the ``*_truncated``
+    :mod:`seabus.schemas.limits`); beyond that a prefix is kept and the ``*_truncated``
     flag set, with the size and SHA-256 digest of the whole, so the original can
     be fetched from its source coordinates and checked. Records written with
     schema v1 read with sizes and digests ``None`` and nothing truncated.

@@ -26,8 +26,8 @@ from typing import Any
 import fastavro
 from fastavro.schema import SchemaParseException, UnknownType
 
-from schemas.canonical import apache_python_fingerprint, canonical_form, fingerprint_of_canonical
-from schemas.errors import SchemaLoadError
+from seabus.schemas.canonical import apache_python_fingerprint, canonical_form, fingerprint_of_canonical
+from seabus.schemas.errors import SchemaLoadError
 
 __all__ = [
     "SCHEMA_DIR",

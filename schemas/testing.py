@@ -2,7 +2,7 @@
 
 Everything here is clearly made up: subject refs ``SYNTH-SUBJ-nnnn``, allegation
 ids ``SYNTH-ALLEG-nnnn``, narratives that say they are synthetic. Each builder
-returns a model that passes :mod:`schemas.validation` at :data:`SYNTH_NOW`;
+returns a model that passes :mod:`seabus.schemas.validation` at :data:`SYNTH_NOW`;
 keyword overrides replace top-level fields (use ``model_copy(update=...)`` for
 nested ones).
 """
@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from schemas.enums import (
+from seabus.schemas.enums import (
     AgeGroup,
     AllegationEventType,
     AllegationStatus,
@@ -33,7 +33,7 @@ from schemas.enums import (
     Sex,
     SourceStream,
 )
-from schemas.models import (
+from seabus.schemas.models import (
     Allegation,
     AllegationEvent,
     Confidential,

@@ -3,13 +3,13 @@
 Avro guarantees shapes; this module checks meaning: ISO 3166-1 alpha-3 codes
 (from ``pycountry``, not a hand-kept list), reporting entities known to the
 configuration, identifiers within their length and character limits (kept in
-:mod:`schemas.limits`), dates and timestamps not in the future, counts not
+:mod:`seabus.schemas.limits`), dates and timestamps not in the future, counts not
 negative, sequences rising. Every check runs and every problem is returned at once, each
 with a field path such as ``allegation.subjects[1].nationality``, so a
 publisher can fix a message in one round trip.
 
 The ``*_problems`` functions are pure and return a list; ``validate_*`` raise
-:class:`~schemas.errors.ValidationFailed`; ``parse_*`` turn a JSON-ish mapping
+:class:`~seabus.schemas.errors.ValidationFailed`; ``parse_*`` turn a JSON-ish mapping
 into a model and validate it, reporting type errors and meaning errors together
 where possible. No message quotes a field's value, so confidential text never
 ends up in an error.
@@ -26,15 +26,15 @@ from typing import Any, TypeVar
 import pycountry
 import pydantic
 
-from schemas.datum_check import range_problems
-from schemas.enums import (
+from seabus.schemas.datum_check import range_problems
+from seabus.schemas.enums import (
     IncidentDatePrecision,
     RecipientClass,
     ResponseKind,
 )
-from schemas.errors import Problem, ValidationFailed
-from schemas.limits import ALLEGATION_ID, ENTITY_CODE, REFERENCE, RESPONDER, IdentifierRule
-from schemas.models import (
+from seabus.schemas.errors import Problem, ValidationFailed
+from seabus.schemas.limits import ALLEGATION_ID, ENTITY_CODE, REFERENCE, RESPONDER, IdentifierRule
+from seabus.schemas.models import (
     Allegation,
     AllegationEvent,
     Notification,
@@ -43,7 +43,7 @@ from schemas.models import (
     SeabusModel,
     SeabusRecord,
 )
-from schemas.registry import default_registry
+from seabus.schemas.registry import default_registry
 
 __all__ = [
     "DEFAULT_CLOCK_SKEW",

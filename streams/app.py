@@ -11,16 +11,16 @@ from typing import Any
 
 import faust
 
-from streams import faust_compat
-from streams.agents.deadlines import register_deadlines
-from streams.agents.inbound import register_inbound
-from streams.agents.intake import register_intake
-from streams.agents.responses import register_responses
-from streams.agents.sources import register_progress
-from streams.config.settings import Settings
-from streams.context import BusContext
-from streams.kafka_connection import KafkaConnection
-from streams.stores import store_url
+from seabus.streams import faust_compat
+from seabus.streams.agents.deadlines import register_deadlines
+from seabus.streams.agents.inbound import register_inbound
+from seabus.streams.agents.intake import register_intake
+from seabus.streams.agents.responses import register_responses
+from seabus.streams.agents.sources import register_progress
+from seabus.streams.config.settings import Settings
+from seabus.streams.context import BusContext
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.stores import store_url
 
 
 def create_app(

@@ -9,16 +9,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from schemas.clock import Clock, SystemClock
-from schemas.codec import Codec
-from schemas.entities import load_reporting_entities
-from schemas.errors import ConfigError
-from streams.config.recipients import RecipientsDirectory, load_recipients
-from streams.config.settings import Settings
-from streams.deadlines.calendar import WorkingCalendar
-from streams.deadlines.policy import PolicySet, load_policies
-from streams.intake import Intake, ObligationHook
-from streams.routing.rules import RoutingRules, load_rules
+from seabus.schemas.clock import Clock, SystemClock
+from seabus.schemas.codec import Codec
+from seabus.schemas.entities import load_reporting_entities
+from seabus.schemas.errors import ConfigError
+from seabus.streams.config.recipients import RecipientsDirectory, load_recipients
+from seabus.streams.config.settings import Settings
+from seabus.streams.deadlines.calendar import WorkingCalendar
+from seabus.streams.deadlines.policy import PolicySet, load_policies
+from seabus.streams.intake import Intake, ObligationHook
+from seabus.streams.routing.rules import RoutingRules, load_rules
 
 
 async def _no_topic_creation(topic: str) -> None:  # pragma: no cover - replaced by the runner

@@ -7,13 +7,13 @@ gaps, and where seabus deals with each:
   #216, #221, #312, #596; a stream drops records of an older consumer
   generation; the fetcher advances its read offset when a rebalance cancels the
   hand-over of a record): correctness does not rest on Faust's offsets at all.
-  :mod:`streams.progress` keeps each source partition's next expected offset in
+  :mod:`seabus.streams.progress` keeps each source partition's next expected offset in
   a changelogged table and seeks back on any gap.
 * ``concurrency>1`` commits past unfinished messages (#606): every agent runs
   with ``concurrency=1``.
 * Timers run on every worker unless ``on_leader=True``: the deadline tick acts
   only on the worker's *active* partitions (:func:`active_source_partitions`).
-* Table iteration includes standby partitions: :class:`streams.tables.PartitionedTable`
+* Table iteration includes standby partitions: :class:`seabus.streams.tables.PartitionedTable`
   iterates only the partitions it is asked for.
 * Faust's web server serves table contents (``web_tables_enabled``): off.
 * On a first start, table writes raise ``PartitionsMismatch`` ("changelog topic has 0

@@ -2,7 +2,7 @@
 
 Pure: given the bytes, the allegation's stored state and the clock, it returns
 the new state and the messages to send (notifications, dead letters,
-escalations). The Faust agent in :mod:`streams.agents.intake` only moves bytes.
+escalations). The Faust agent in :mod:`seabus.streams.agents.intake` only moves bytes.
 
 Ordering rule (documented in docs/ROUTING.md):
 
@@ -26,22 +26,22 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.codec import Codec, decode_model, encode_model
-from schemas.enums import AllegationEventType, DeadLetterReason, EscalationLevel, RecipientClass
-from schemas.errors import CodecError, Problem, ValidationFailed
-from schemas.limits import preview
-from schemas.models import (
+from seabus.schemas.codec import Codec, decode_model, encode_model
+from seabus.schemas.enums import AllegationEventType, DeadLetterReason, EscalationLevel, RecipientClass
+from seabus.schemas.errors import CodecError, Problem, ValidationFailed
+from seabus.schemas.limits import preview
+from seabus.schemas.models import (
     AllegationEvent,
     Escalation,
     Notification,
     Obligation,
     OwnershipTransfer,
 )
-from schemas.validation import allegation_event_problems, ownership_transfer_problems, recipient_class_of
-from streams.origin import OriginUnclear, origin_of
-from streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, headers_for, stable_id
-from streams.routing.notifications import EARLIER, build_notifications
-from streams.routing.rules import RouteChoice, RoutingRules
+from seabus.schemas.validation import allegation_event_problems, ownership_transfer_problems, recipient_class_of
+from seabus.streams.origin import OriginUnclear, origin_of
+from seabus.streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, headers_for, stable_id
+from seabus.streams.routing.notifications import EARLIER, build_notifications
+from seabus.streams.routing.rules import RouteChoice, RoutingRules
 
 MAX_HELD = 500
 SOURCE = "seabus/router"

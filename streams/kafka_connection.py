@@ -107,7 +107,7 @@ class KafkaConnection:
             try:
                 return sec.password_file.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                from schemas.errors import ConfigError
+                from seabus.schemas.errors import ConfigError
 
                 raise ConfigError(
                     f"the Kafka password file {sec.password_file} cannot be read ({exc.strerror}); "

@@ -10,7 +10,7 @@ Three sources, each counted where it is known:
   overdue obligations by escalation level, delivery attempts by channel and
   outcome (from the audit topic, so deliveries made by any process count once);
 * a timer in the worker: lag per source partition (Kafka's end offset minus the
-  bus's own next expected offset, :mod:`streams.progress`), and whether the worker
+  bus's own next expected offset, :mod:`seabus.streams.progress`), and whether the worker
   is ready (settled, no agent crashed recently, no partition stalled).
 
 With several workers, sum the agent counters across them; the read-model
@@ -43,8 +43,8 @@ from prometheus_client.process_collector import ProcessCollector
 if TYPE_CHECKING:
     import faust
 
-    from streams.deadlines.obligations import EscalationDraft
-    from streams.intake import IntakeResult
+    from seabus.streams.deadlines.obligations import EscalationDraft
+    from seabus.streams.intake import IntakeResult
 
 __all__ = [
     "CONTENT_TYPE",
@@ -208,7 +208,7 @@ def escalations_fired(drafts: Iterable[EscalationDraft]) -> None:
 
 
 class ViewStats(Protocol):
-    """What the read model exposes to metrics (:class:`streams.views.ViewIndex` is one)."""
+    """What the read model exposes to metrics (:class:`seabus.streams.views.ViewIndex` is one)."""
 
     caught_up: bool
 
@@ -301,7 +301,7 @@ def track_worker(app: faust.App, *, topics: Iterable[str], interval_s: float = 2
     partition with records and no progress, a record waiting too long for Kafka.
     The lag gauge is set by the progress timer from the bus's own offsets.
     """
-    from streams import faust_compat
+    from seabus.streams import faust_compat
 
     sources = frozenset(topics)
 

@@ -4,11 +4,11 @@ Kafka does not stamp a record with the principal that produced it, so the bus ne
 believes a record's ``reporting_entity`` or ``recipient`` on its own. Instead every
 agency and every recipient writes only its own inbound topic,
 ``<prefix>.inbound.<PRINCIPAL>``, which the ACLs let no one else write (``seabus
-access apply``). The forwarder (:mod:`streams.agents.inbound`) reads those topics and
+access apply``). The forwarder (:mod:`seabus.streams.agents.inbound`) reads those topics and
 
-* forwards an :class:`~schemas.models.AllegationEvent` whose ``reporting_entity`` is
+* forwards an :class:`~seabus.schemas.models.AllegationEvent` whose ``reporting_entity`` is
   the topic's principal to ``sea.allegations``, and a
-  :class:`~schemas.models.Response` whose ``recipient`` is the topic's principal to
+  :class:`~seabus.schemas.models.Response` whose ``recipient`` is the topic's principal to
   ``sea.responses``, with the origin stamped in the ``seabus-origin`` header (any
   ``seabus-origin`` header the writer put there is dropped);
 * dead-letters anything else (another entity or recipient claimed, a record type the
@@ -28,14 +28,14 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.codec import Codec
-from schemas.entities import load_reporting_entities
-from schemas.enums import DeadLetterReason, EscalationLevel
-from schemas.errors import CodecError
-from schemas.limits import preview
-from schemas.models import Escalation
-from streams.config.settings import Settings
-from streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, stable_id
+from seabus.schemas.codec import Codec
+from seabus.schemas.entities import load_reporting_entities
+from seabus.schemas.enums import DeadLetterReason, EscalationLevel
+from seabus.schemas.errors import CodecError
+from seabus.schemas.limits import preview
+from seabus.schemas.models import Escalation
+from seabus.streams.config.settings import Settings
+from seabus.streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, stable_id
 
 __all__ = [
     "ORIGIN_HEADER",

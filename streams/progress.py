@@ -41,7 +41,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import IllegalStateError, KafkaError
 from aiokafka.structs import TopicPartition
 
-from streams.kafka_connection import KafkaConnection
+from seabus.streams.kafka_connection import KafkaConnection
 
 log = structlog.get_logger(__name__)
 

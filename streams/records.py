@@ -7,7 +7,7 @@ SHA-256 digest and size of the whole value, headers and source coordinates, a
 reason code and a message a person can act on.
 
 Both are built from whatever arrived, so every part is cut to the budgets of
-:mod:`schemas.limits` and the record always fits Kafka's limits, however big the
+:mod:`seabus.schemas.limits` and the record always fits Kafka's limits, however big the
 input: a dead letter keeps the digest and size of the original value (the
 value itself stays at its source coordinates, on a topic only the bus reads), a
 bounded key, bounded headers and message, and is keyed by the original key or
@@ -21,11 +21,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.cloudevents import build_headers, ce_type_for
-from schemas.codec import HEADER_SIZE, MAGIC, Codec, default_codec, encode_model
-from schemas.enums import DeadLetterReason
-from schemas.errors import CodecError, CodecReason
-from schemas.limits import (
+from seabus.schemas.cloudevents import build_headers, ce_type_for
+from seabus.schemas.codec import HEADER_SIZE, MAGIC, Codec, default_codec, encode_model
+from seabus.schemas.enums import DeadLetterReason
+from seabus.schemas.errors import CodecError, CodecReason
+from seabus.schemas.limits import (
     DEAD_LETTER_HEADER_NAME_BYTES,
     DEAD_LETTER_HEADER_VALUE_BYTES,
     DEAD_LETTER_HEADERS_BYTES,
@@ -39,7 +39,7 @@ from schemas.limits import (
     clip_text,
     sha256_hex,
 )
-from schemas.models import DeadLetter, Escalation, KafkaHeader, RedactedField, SeabusRecord
+from seabus.schemas.models import DeadLetter, Escalation, KafkaHeader, RedactedField, SeabusRecord
 
 Headers = list[tuple[str, bytes]]
 _MINIMAL_MESSAGE_BYTES = 2048
@@ -192,7 +192,7 @@ def dead_letter_out(
     codec: Codec,
     producer: str,
 ) -> Outbound:
-    """The dead letter of one record, bounded whatever its size (see :mod:`schemas.limits`)."""
+    """The dead letter of one record, bounded whatever its size (see :mod:`seabus.schemas.limits`)."""
     original = value or b""
     kept_headers, headers_cut = _bounded_headers(headers)
     record = DeadLetter(

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.codec import Codec, encode_model
-from schemas.models import ReplyNotice, Response
-from streams.records import Outbound, headers_for, stable_id
+from seabus.schemas.codec import Codec, encode_model
+from seabus.schemas.models import ReplyNotice, Response
+from seabus.streams.records import Outbound, headers_for, stable_id
 
 __all__ = ["OSC", "SOURCE", "reply_notices"]
 

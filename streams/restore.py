@@ -28,10 +28,10 @@ import structlog
 from faust.types import TP
 from kafka import KafkaConsumer, TopicPartition
 
-from schemas.errors import SeabusError
-from streams import faust_compat
-from streams.kafka_connection import KafkaConnection
-from streams.stores import SeabusRocksStore
+from seabus.schemas.errors import SeabusError
+from seabus.streams import faust_compat
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.stores import SeabusRocksStore
 
 __all__ = ["DataDirInUse", "RestoreReport", "restore_tables"]
 

@@ -27,7 +27,7 @@ from faust import current_event
 from faust.stores import STORES
 from faust.stores.rocksdb import RocksDBOptions, Store
 
-from streams import faust_compat
+from seabus.streams import faust_compat
 
 __all__ = ["ROCKSDB_URL", "SeabusRocksStore", "store_url"]
 

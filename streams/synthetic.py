@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from schemas.enums import (
+from seabus.schemas.enums import (
     AgeGroup,
     AllegationEventType,
     AllegationStatus,
@@ -24,7 +24,7 @@ from schemas.enums import (
     SourceStream,
     UpdateKind,
 )
-from schemas.models import Allegation, AllegationEvent, Confidential, Subject, VictimCount
+from seabus.schemas.models import Allegation, AllegationEvent, Confidential, Subject, VictimCount
 
 SYNTHETIC_NAMESPACE = uuid.UUID("6f1d3c52-0b7e-4d8e-9a55-5e7d2b1c0a01")
 STATES = ("FRA", "KEN", "URY", "NPL", "BGD")

@@ -5,7 +5,7 @@ Our tables are keyed so that every key belongs to one allegation, whose
 partition is known when the key is first written (in the agent) or recovered
 (from the changelog). :class:`PartitionedTable` remembers it — in a dict for
 the in-memory store, by asking which partition database holds the key for the
-RocksDB store (:mod:`streams.stores`) — which also lets the deadline timer act
+RocksDB store (:mod:`seabus.streams.stores`) — which also lets the deadline timer act
 only on *active* partitions: never on standby copies, so two workers never
 fire the same obligation.
 """
@@ -18,9 +18,9 @@ from typing import Any
 import faust
 from faust.types import EventT
 
-from schemas.errors import SeabusError
-from streams import faust_compat
-from streams.stores import SeabusRocksStore
+from seabus.schemas.errors import SeabusError
+from seabus.streams import faust_compat
+from seabus.streams.stores import SeabusRocksStore
 
 
 def changelog_config(settings: Any) -> dict[str, str]:

@@ -19,9 +19,9 @@ import pytest
 from support import JAR_CACHE, free_base_port, unique_prefix
 from support.bus import BusPool, live_buses, stop_buses
 
-from deploy.kafka import LocalCluster
-from streams.config import Settings, load_settings
-from streams.kafka_connection import KafkaConnection
+from seabus.deploy.kafka import LocalCluster
+from seabus.streams.config import Settings, load_settings
+from seabus.streams.kafka_connection import KafkaConnection
 
 
 @pytest.fixture(scope="session")

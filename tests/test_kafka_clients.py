@@ -1,4 +1,4 @@
-"""Every Kafka client the project builds goes through ``streams.kafka_connection``.
+"""Every Kafka client the project builds goes through ``seabus.streams.kafka_connection``.
 
 A client constructed anywhere else would not get the TLS and SASL settings and would try
 plaintext: this scan of the source tree (the packages, the tests, the benchmarks) fails

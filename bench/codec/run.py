@@ -24,11 +24,11 @@ from collections.abc import Callable
 
 import fastavro
 
-from schemas import testing
-from schemas.codec import decode, decode_model, encode, encode_model
-from schemas.models import AllegationEvent
-from schemas.registry import default_registry
-from schemas.validation import validate_allegation_event
+from seabus.schemas import testing
+from seabus.schemas.codec import decode, decode_model, encode, encode_model
+from seabus.schemas.models import AllegationEvent
+from seabus.schemas.registry import default_registry
+from seabus.schemas.validation import validate_allegation_event
 
 
 def main(argv: list[str] | None = None) -> int:

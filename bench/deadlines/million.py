@@ -53,21 +53,21 @@ from kafka.admin import NewTopic
 from kafka.partitioner.default import murmur2
 from recovery import REBUILT, Bus, bus_env, free_port_run, rss_mib
 
-from deploy import topics as provisioning
-from deploy.kafka import LocalCluster
-from schemas.codec import Codec, encode_model
-from schemas.enums import PersonnelCategory
-from streams import logs
-from streams.agents.deadlines import obligation_update
-from streams.config import Settings
-from streams.context import load_context
-from streams.deadlines import CaseFacts, DeadlineEngine, RecipientClass, ValueFormat
-from streams.deadlines.codec import decode
-from streams.deadlines.obligations import Obligation
-from streams.deadlines.policy import load_policies
-from streams.kafka_connection import KafkaConnection
-from streams.records import Source, headers_for
-from streams.synthetic import synthetic_allegation, synthetic_event
+from seabus.deploy import topics as provisioning
+from seabus.deploy.kafka import LocalCluster
+from seabus.schemas.codec import Codec, encode_model
+from seabus.schemas.enums import PersonnelCategory
+from seabus.streams import logs
+from seabus.streams.agents.deadlines import obligation_update
+from seabus.streams.config import Settings
+from seabus.streams.context import load_context
+from seabus.streams.deadlines import CaseFacts, DeadlineEngine, RecipientClass, ValueFormat
+from seabus.streams.deadlines.codec import decode
+from seabus.streams.deadlines.obligations import Obligation
+from seabus.streams.deadlines.policy import load_policies
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.records import Source, headers_for
+from seabus.streams.synthetic import synthetic_allegation, synthetic_event
 
 READY = "seabus worker ready"
 VIEW_CAUGHT_UP = "read model caught up"

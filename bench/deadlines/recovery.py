@@ -55,14 +55,14 @@ from typing import Any
 
 from kafka import TopicPartition
 
-from deploy.kafka import LocalCluster
-from schemas.codec import Codec, encode_model
-from schemas.enums import PersonnelCategory
-from streams import logs
-from streams.config import Settings
-from streams.deadlines.policy import load_policies
-from streams.kafka_connection import KafkaConnection
-from streams.synthetic import synthetic_allegation, synthetic_event
+from seabus.deploy.kafka import LocalCluster
+from seabus.schemas.codec import Codec, encode_model
+from seabus.schemas.enums import PersonnelCategory
+from seabus.streams import logs
+from seabus.streams.config import Settings
+from seabus.streams.deadlines.policy import load_policies
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.synthetic import synthetic_allegation, synthetic_event
 
 REPO = Path(__file__).resolve().parents[2]
 READY = "seabus worker ready"
@@ -144,7 +144,7 @@ class Bus:
     """
 
     def __init__(self, env: dict[str, str], *, profile: Path | None = None) -> None:
-        argv = [sys.executable, "-m", "deploy.cli.main", "run"]
+        argv = [sys.executable, "-m", "seabus.deploy.cli.main", "run"]
         if profile is not None:
             argv[1:1] = ["-m", "cProfile", "-o", str(profile)]
         self.started = time.perf_counter()

@@ -27,8 +27,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from streams.deadlines import CaseFacts, DeadlineEngine, RecipientClass, ValueFormat
-from streams.deadlines.policy import PolicySet, parse_policies
+from seabus.streams.deadlines import CaseFacts, DeadlineEngine, RecipientClass, ValueFormat
+from seabus.streams.deadlines.policy import PolicySet, parse_policies
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 REPEATS = 5  # tick measurements per size; each round consumes 1,010 due obligations

@@ -1,9 +1,9 @@
 """Benchmark the delivery service `seabus run` starts, against a real broker and real HTTP endpoints.
 
-What runs is production code: :class:`connectors.delivery.Delivery` built by
+What runs is production code: :class:`seabus.connectors.delivery.Delivery` built by
 ``build_delivery``, its pipeline (every attempt written to the audit topic and
 acknowledged before the offset is committed) and its consumer design. The
-receivers (``connectors.webhooks.testing.WebhookReceiver``, verifying every
+receivers (``seabus.connectors.webhooks.testing.WebhookReceiver``, verifying every
 signature) run in a child process on 127.0.0.1.
 
 For each number of recipients N (``--topics``, e.g. 20 and 200 notify topics)
@@ -64,7 +64,7 @@ import pycountry
 from aiokafka import TopicPartition
 from kafka import TopicPartition as SyncTopicPartition
 
-from connectors.delivery import (
+from seabus.connectors.delivery import (
     Delivery,
     DeliveryConfig,
     DeliveryConsumer,
@@ -72,18 +72,18 @@ from connectors.delivery import (
     Route,
     build_delivery,
 )
-from connectors.webhooks import generate_secret
-from connectors.webhooks.testing import WebhookReceiver
-from deploy import topics
-from deploy.kafka import LocalCluster
-from schemas.codec import decode_model, default_codec, encode_model
-from schemas.enums import DeliveryChannel, DeliveryOutcome
-from schemas.models import DeliveryAttempt
-from schemas.testing import synthetic_notification
-from streams import logs
-from streams.config import Settings, load_settings
-from streams.config.recipients import RecipientsDirectory
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.webhooks import generate_secret
+from seabus.connectors.webhooks.testing import WebhookReceiver
+from seabus.deploy import topics
+from seabus.deploy.kafka import LocalCluster
+from seabus.schemas.codec import decode_model, default_codec, encode_model
+from seabus.schemas.enums import DeliveryChannel, DeliveryOutcome
+from seabus.schemas.models import DeliveryAttempt
+from seabus.schemas.testing import synthetic_notification
+from seabus.streams import logs
+from seabus.streams.config import Settings, load_settings
+from seabus.streams.config.recipients import RecipientsDirectory
+from seabus.streams.kafka_connection import KafkaConnection
 
 DEAD = "ZMB"
 SECRET_ENV = "SEABUS_BENCH_WEBHOOK_SECRET"

@@ -46,15 +46,15 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from connectors.gateway import AgencyAuth, GatewayConfig, KafkaGatewayProducer, build_gateway_app
-from connectors.publisher import OutgoingEvent, Publisher, prepare_event
-from deploy import topics
-from deploy.kafka import LocalCluster
-from schemas.entities import load_reporting_entities
-from schemas.models import AllegationEvent
-from streams.config import Settings, load_settings
-from streams.kafka_connection import KafkaConnection
-from streams.synthetic import random_event
+from seabus.connectors.gateway import AgencyAuth, GatewayConfig, KafkaGatewayProducer, build_gateway_app
+from seabus.connectors.publisher import OutgoingEvent, Publisher, prepare_event
+from seabus.deploy import topics
+from seabus.deploy.kafka import LocalCluster
+from seabus.schemas.entities import load_reporting_entities
+from seabus.schemas.models import AllegationEvent
+from seabus.streams.config import Settings, load_settings
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.synthetic import random_event
 
 TOKEN = "sbk_bench-token"
 BATCH = 500

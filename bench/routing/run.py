@@ -102,22 +102,22 @@ from typing import Any, cast
 
 from kafka import TopicPartition
 
-from deploy import topics
-from deploy.kafka import LocalCluster
-from schemas.codec import Codec, decode_model, encode_model
-from schemas.models import AllegationEvent
-from streams import logs
-from streams.agents.deadlines import Deadlines
-from streams.config import Settings, load_settings
-from streams.context import BusContext, load_context
-from streams.deadlines import DeadlineEngine, ValueFormat
-from streams.intake import Outcome
-from streams.kafka_connection import KafkaConnection
-from streams.records import Source, headers_for
-from streams.routing.notifications import build_notifications
-from streams.routing.rules import load_rules
-from streams.synthetic import random_event
-from streams.tables import DeferredWrites
+from seabus.deploy import topics
+from seabus.deploy.kafka import LocalCluster
+from seabus.schemas.codec import Codec, decode_model, encode_model
+from seabus.schemas.models import AllegationEvent
+from seabus.streams import logs
+from seabus.streams.agents.deadlines import Deadlines
+from seabus.streams.config import Settings, load_settings
+from seabus.streams.context import BusContext, load_context
+from seabus.streams.deadlines import DeadlineEngine, ValueFormat
+from seabus.streams.intake import Outcome
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.records import Source, headers_for
+from seabus.streams.routing.notifications import build_notifications
+from seabus.streams.routing.rules import load_rules
+from seabus.streams.synthetic import random_event
+from seabus.streams.tables import DeferredWrites
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -492,9 +492,9 @@ def bench_seabus(
     profile: Path | None = None,
 ) -> Result:
     prefix = "rb" + uuid.uuid4().hex[:8]
-    argv = [sys.executable, "-m", "deploy.cli.main", "run"]
+    argv = [sys.executable, "-m", "seabus.deploy.cli.main", "run"]
     if profile is not None:
-        argv = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "deploy.cli.main", "run"]
+        argv = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "seabus.deploy.cli.main", "run"]
     bus = Child(argv, bus_env(kafka, prefix, workdir / prefix))
     name = "seabus worker" + (" under cProfile" if profile else "")
     result = Result(name)

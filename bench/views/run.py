@@ -27,17 +27,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from schemas.codec import encode_model
-from schemas.enums import PersonnelCategory
-from streams.agents.deadlines import obligation_update
-from streams.config import Settings
-from streams.context import load_context
-from streams.deadlines import CaseFacts, DeadlineEngine, RecipientClass, ValueFormat
-from streams.records import Source, headers_for
-from streams.synthetic import synthetic_allegation, synthetic_event
-from streams.views.index import ViewIndex
-from streams.views.models import NO_LEVEL
-from streams.views.overdue import OverdueFilter
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import PersonnelCategory
+from seabus.streams.agents.deadlines import obligation_update
+from seabus.streams.config import Settings
+from seabus.streams.context import load_context
+from seabus.streams.deadlines import CaseFacts, DeadlineEngine, RecipientClass, ValueFormat
+from seabus.streams.records import Source, headers_for
+from seabus.streams.synthetic import synthetic_allegation, synthetic_event
+from seabus.streams.views.index import ViewIndex
+from seabus.streams.views.models import NO_LEVEL
+from seabus.streams.views.overdue import OverdueFilter
 
 FAMILIES = ("allegations", "notify", "obligations")
 

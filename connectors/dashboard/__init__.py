@@ -1,14 +1,14 @@
 """The on-call dashboard on the gateway: overdue list, allegation timelines, metrics, readiness.
 
 ``GET /v1/overdue`` and ``GET /v1/allegations/{id}/timeline`` answer JSON from
-the read model (:mod:`streams.views`); ``/dashboard`` and ``/allegations/{id}``
+the read model (:mod:`seabus.streams.views`); ``/dashboard`` and ``/allegations/{id}``
 are the same as pages behind a token sign-in; ``/metrics`` and ``/readyz`` are
 for Prometheus and orchestrators. Add them to a gateway with
 :func:`dashboard_routes`.
 """
 
-from connectors.dashboard.auth import COOKIE, DashboardAuth, SessionStore, new_dashboard_token
-from connectors.dashboard.config import (
+from seabus.connectors.dashboard.auth import COOKIE, DashboardAuth, SessionStore, new_dashboard_token
+from seabus.connectors.dashboard.config import (
     DashboardConfig,
     DashboardUser,
     LocalToken,
@@ -19,11 +19,11 @@ from connectors.dashboard.config import (
     read_local_tokens,
     write_local_tokens,
 )
-from connectors.dashboard.errors import DashboardConfigError
-from connectors.dashboard.ops import readiness
-from connectors.dashboard.routes import dashboard_routes
-from connectors.dashboard.state import DASHBOARD, DashboardState, DashboardView
-from connectors.dashboard.tokens import issue_local_token
+from seabus.connectors.dashboard.errors import DashboardConfigError
+from seabus.connectors.dashboard.ops import readiness
+from seabus.connectors.dashboard.routes import dashboard_routes
+from seabus.connectors.dashboard.state import DASHBOARD, DashboardState, DashboardView
+from seabus.connectors.dashboard.tokens import issue_local_token
 
 __all__ = [
     "COOKIE",

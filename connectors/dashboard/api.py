@@ -12,12 +12,12 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiMapping
 
-from connectors.dashboard.state import DASHBOARD, NO_STORE
-from connectors.gateway.openapi import OpenApiDocument, problem_responses
-from connectors.gateway.problems import HttpProblem, ProblemType
-from connectors.gateway.state import GatewayState
-from schemas.enums import EscalationLevel
-from streams.views import NO_LEVEL, DueStatus, OverdueFilter, OverdueReport, Timeline
+from seabus.connectors.dashboard.state import DASHBOARD, NO_STORE
+from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
+from seabus.connectors.gateway.problems import HttpProblem, ProblemType
+from seabus.connectors.gateway.state import GatewayState
+from seabus.schemas.enums import EscalationLevel
+from seabus.streams.views import NO_LEVEL, DueStatus, OverdueFilter, OverdueReport, Timeline
 
 __all__ = ["OVERDUE_PATH", "TIMELINE_PATH", "parse_filter", "register"]
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from connectors.dashboard.config import TokenBook
-from connectors.gateway.auth import bearer_token, token_sha256, unauthenticated
+from seabus.connectors.dashboard.config import TokenBook
+from seabus.connectors.gateway.auth import bearer_token, token_sha256, unauthenticated
 
 __all__ = ["COOKIE", "TOKEN_PREFIX", "DashboardAuth", "SessionStore", "new_dashboard_token"]
 

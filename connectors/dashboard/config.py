@@ -24,8 +24,8 @@ import structlog
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from connectors.dashboard.errors import DashboardConfigError
-from streams.config import Settings
+from seabus.connectors.dashboard.errors import DashboardConfigError
+from seabus.streams.config import Settings
 
 __all__ = [
     "DEFAULT_DASHBOARD_FILE",

@@ -7,7 +7,7 @@ SeabusError
 
 from __future__ import annotations
 
-from schemas.errors import ConfigError
+from seabus.schemas.errors import ConfigError
 
 __all__ = ["DashboardConfigError"]
 

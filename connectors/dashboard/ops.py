@@ -15,12 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
-from connectors.dashboard.state import DASHBOARD, NO_STORE
-from connectors.gateway.openapi import problem_responses
-from connectors.gateway.state import GatewayState
-from streams import metrics
-from streams.metrics import WorkerHealth
-from streams.views import ReaderStatus
+from seabus.connectors.dashboard.state import DASHBOARD, NO_STORE
+from seabus.connectors.gateway.openapi import problem_responses
+from seabus.connectors.gateway.state import GatewayState
+from seabus.streams import metrics
+from seabus.streams.metrics import WorkerHealth
+from seabus.streams.views import ReaderStatus
 
 __all__ = ["STALE_AFTER_S", "Check", "readiness", "register"]
 

@@ -13,12 +13,12 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
-from connectors.dashboard import render
-from connectors.dashboard.auth import COOKIE
-from connectors.dashboard.state import DASHBOARD, NO_STORE, DashboardState
-from connectors.gateway.openapi import problem_responses
-from connectors.gateway.problems import HttpProblem, ProblemType
-from connectors.gateway.state import GatewayState
+from seabus.connectors.dashboard import render
+from seabus.connectors.dashboard.auth import COOKIE
+from seabus.connectors.dashboard.state import DASHBOARD, NO_STORE, DashboardState
+from seabus.connectors.gateway.openapi import problem_responses
+from seabus.connectors.gateway.problems import HttpProblem, ProblemType
+from seabus.connectors.gateway.state import GatewayState
 
 __all__ = ["register", "safe_next"]
 
@@ -79,7 +79,7 @@ def _signed_in(request: web.Request, state: DashboardState) -> str:
 async def dashboard(request: web.Request) -> web.Response:
     state = request.app[DASHBOARD]
     user = _signed_in(request, state)
-    from connectors.dashboard.api import DEFAULT_LIMIT, parse_filter  # the page takes the API's filters
+    from seabus.connectors.dashboard.api import DEFAULT_LIMIT, parse_filter  # the page takes the API's filters
 
     where = parse_filter(request.query)
     report = state.view.index.overdue(state.clock(), where, limit=DEFAULT_LIMIT)

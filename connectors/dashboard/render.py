@@ -16,8 +16,8 @@ from importlib import resources
 from string import Template
 from urllib.parse import quote
 
-from schemas.enums import EscalationLevel
-from streams.views.models import (
+from seabus.schemas.enums import EscalationLevel
+from seabus.streams.views.models import (
     NO_LEVEL,
     DeadLetterEntry,
     DeliveryEntry,
@@ -60,7 +60,7 @@ LEVEL_CHOICES: tuple[str, ...] = (NO_LEVEL, "REMINDER", "OVERDUE", "SECOND_LEVEL
 @cache
 def asset(name: str) -> str:
     """A template or static file shipped beside this module."""
-    return resources.files("connectors.dashboard").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("seabus.connectors.dashboard").joinpath(name).read_text(encoding="utf-8")
 
 
 def _fill(name: str, **values: str) -> str:

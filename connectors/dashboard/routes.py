@@ -1,6 +1,6 @@
 """The dashboard's route modules for the gateway: JSON API, pages, metrics and readiness.
 
-``seabus run`` adds them through :func:`deploy.services.gateway_routes`; tests
+``seabus run`` adds them through :func:`seabus.deploy.services.gateway_routes`; tests
 add them to their own gateway the same way.
 """
 
@@ -12,13 +12,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from connectors.dashboard import api, ops, pages
-from connectors.dashboard.auth import COOKIE, DashboardAuth, SessionStore
-from connectors.dashboard.config import TokenBook
-from connectors.dashboard.state import DASHBOARD, DashboardState, DashboardView
-from connectors.gateway.openapi import OpenApiDocument
-from connectors.gateway.state import GatewayState, RouteModule
-from streams.config import Settings
+from seabus.connectors.dashboard import api, ops, pages
+from seabus.connectors.dashboard.auth import COOKIE, DashboardAuth, SessionStore
+from seabus.connectors.dashboard.config import TokenBook
+from seabus.connectors.dashboard.state import DASHBOARD, DashboardState, DashboardView
+from seabus.connectors.gateway.openapi import OpenApiDocument
+from seabus.connectors.gateway.state import GatewayState, RouteModule
+from seabus.streams.config import Settings
 
 __all__ = ["dashboard_routes"]
 

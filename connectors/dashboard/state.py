@@ -9,9 +9,9 @@ from typing import Protocol
 
 from aiohttp import web
 
-from connectors.dashboard.auth import DashboardAuth
-from connectors.dashboard.config import DashboardConfig
-from streams.views import ReaderStatus, ViewIndex
+from seabus.connectors.dashboard.auth import DashboardAuth
+from seabus.connectors.dashboard.config import DashboardConfig
+from seabus.streams.views import ReaderStatus, ViewIndex
 
 __all__ = ["DASHBOARD", "NO_STORE", "DashboardState", "DashboardView"]
 
@@ -20,7 +20,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 class DashboardView(Protocol):
-    """The read model the routes answer from (:class:`streams.views.ViewService` is one)."""
+    """The read model the routes answer from (:class:`seabus.streams.views.ViewService` is one)."""
 
     @property
     def index(self) -> ViewIndex: ...

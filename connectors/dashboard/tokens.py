@@ -10,17 +10,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from connectors.dashboard.auth import new_dashboard_token
-from connectors.dashboard.config import (
+from seabus.connectors.dashboard.auth import new_dashboard_token
+from seabus.connectors.dashboard.config import (
     LocalToken,
     load_dashboard_config,
     local_tokens_path,
     read_local_tokens,
     write_local_tokens,
 )
-from connectors.dashboard.errors import DashboardConfigError
-from connectors.gateway.auth import token_sha256
-from streams.config import Settings
+from seabus.connectors.dashboard.errors import DashboardConfigError
+from seabus.connectors.gateway.auth import token_sha256
+from seabus.streams.config import Settings
 
 __all__ = ["issue_local_token"]
 

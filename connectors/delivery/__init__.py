@@ -4,13 +4,13 @@
 one Kafka consumer for every notify topic with a push channel (its
 notifications and the escalations addressed to it) and the escalations topic,
 an in-order lane per recipient and one paging on-call for every escalation
-(:mod:`connectors.delivery.pager`, :mod:`connectors.delivery.consumer`), every attempt recorded on the audit topic,
+(:mod:`seabus.connectors.delivery.pager`, :mod:`seabus.connectors.delivery.consumer`), every attempt recorded on the audit topic,
 permanent failures dead-lettered and escalated. Recipients that read Kafka
-themselves use :mod:`connectors.subscriber` instead.
+themselves use :mod:`seabus.connectors.subscriber` instead.
 """
 
-from connectors.delivery.audit import ENDPOINT_HEADER, AuditIndex, ChannelDelivered
-from connectors.delivery.config import (
+from seabus.connectors.delivery.audit import ENDPOINT_HEADER, AuditIndex, ChannelDelivered
+from seabus.connectors.delivery.config import (
     DeliveryConfig,
     EmailSettings,
     OncallSettings,
@@ -20,16 +20,16 @@ from connectors.delivery.config import (
     delivery_config_path,
     load_delivery_config,
 )
-from connectors.delivery.consumer import DeliveryConsumer, Lane, Processor, Route
-from connectors.delivery.email_channel import EmailDelivery
-from connectors.delivery.pager import ONCALL, OncallPlan, Pager, plan_oncall
-from connectors.delivery.pagerduty import pagerduty_event
-from connectors.delivery.pipeline import DeliveryPipeline, Incoming
-from connectors.delivery.plan import EmailTarget, RecipientPlan, plan_delivery
-from connectors.delivery.pushed import Pushed
-from connectors.delivery.records import ChannelOutcome
-from connectors.delivery.service import Delivery, DeliveryService, build_delivery
-from connectors.delivery.sink import InMemorySink, RecordSink, Sink
+from seabus.connectors.delivery.consumer import DeliveryConsumer, Lane, Processor, Route
+from seabus.connectors.delivery.email_channel import EmailDelivery
+from seabus.connectors.delivery.pager import ONCALL, OncallPlan, Pager, plan_oncall
+from seabus.connectors.delivery.pagerduty import pagerduty_event
+from seabus.connectors.delivery.pipeline import DeliveryPipeline, Incoming
+from seabus.connectors.delivery.plan import EmailTarget, RecipientPlan, plan_delivery
+from seabus.connectors.delivery.pushed import Pushed
+from seabus.connectors.delivery.records import ChannelOutcome
+from seabus.connectors.delivery.service import Delivery, DeliveryService, build_delivery
+from seabus.connectors.delivery.sink import InMemorySink, RecordSink, Sink
 
 __all__ = [
     "ENDPOINT_HEADER",

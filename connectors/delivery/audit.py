@@ -27,12 +27,12 @@ from datetime import datetime
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from connectors.webhooks import DisabledEndpoint, InMemoryEndpointStates
-from schemas.codec import Codec, decode_model
-from schemas.enums import DeliveryChannel, DeliveryOutcome
-from schemas.errors import CodecError, CodecReason, ValidationFailed
-from schemas.models import DeliveryAttempt
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.webhooks import DisabledEndpoint, InMemoryEndpointStates
+from seabus.schemas.codec import Codec, decode_model
+from seabus.schemas.enums import DeliveryChannel, DeliveryOutcome
+from seabus.schemas.errors import CodecError, CodecReason, ValidationFailed
+from seabus.schemas.models import DeliveryAttempt
+from seabus.streams.kafka_connection import KafkaConnection
 
 __all__ = ["ENDPOINT_HEADER", "AuditIndex", "ChannelDelivered"]
 
@@ -151,7 +151,7 @@ class AuditIndex:
 
 
 class ChannelDelivered:
-    """The index seen as one channel's :class:`~connectors.webhooks.DeliveredStore`."""
+    """The index seen as one channel's :class:`~seabus.connectors.webhooks.DeliveredStore`."""
 
     def __init__(self, index: AuditIndex, channel: DeliveryChannel) -> None:
         self._index = index

@@ -24,11 +24,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from connectors.errors import DeliveryConfigError
-from connectors.webhooks import RetryPolicy
-from schemas.enums import EscalationLevel
-from streams.config import Settings
-from streams.config.recipients import EmailChannel, WebhookChannel
+from seabus.connectors.errors import DeliveryConfigError
+from seabus.connectors.webhooks import RetryPolicy
+from seabus.schemas.enums import EscalationLevel
+from seabus.streams.config import Settings
+from seabus.streams.config.recipients import EmailChannel, WebhookChannel
 
 __all__ = [
     "DEFAULT_DELIVERY_FILE",

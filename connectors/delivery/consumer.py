@@ -57,9 +57,9 @@ from aiokafka import ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
-from connectors.delivery.pipeline import Incoming
-from connectors.delivery.plan import RecipientPlan
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.delivery.pipeline import Incoming
+from seabus.connectors.delivery.plan import RecipientPlan
+from seabus.streams.kafka_connection import KafkaConnection
 
 __all__ = ["DeliveryConsumer", "Lane", "Processor", "Route"]
 

@@ -2,7 +2,7 @@
 
 The notice is built from three facts of the notification (reference, event
 type, obligations with due dates) and nothing else; see
-:mod:`connectors.email.notice`. Attempts are numbered and recorded like webhook
+:mod:`seabus.connectors.email.notice`. Attempts are numbered and recorded like webhook
 attempts, so the audit topic shows e-mail deliveries the same way. The
 Message-ID is derived from the notification id, so a notice re-sent after a
 crash is recognisable as the same message by mail clients.
@@ -16,14 +16,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from email.message import EmailMessage
 
-from connectors.delivery.plan import EmailTarget
-from connectors.delivery.records import ChannelOutcome, email_attempt_id
-from connectors.email import Obligation, SmtpSender, notice_from_notification, render_email
-from connectors.email.escalation import render_escalation_email
-from connectors.errors import EmailConfigError, EmailPermanentFailure, EmailTemporaryFailure
-from connectors.webhooks import DeliveredStore, RetryPolicy
-from schemas.enums import DeliveryChannel, DeliveryOutcome
-from schemas.models import DeliveryAttempt, Escalation, Notification
+from seabus.connectors.delivery.plan import EmailTarget
+from seabus.connectors.delivery.records import ChannelOutcome, email_attempt_id
+from seabus.connectors.email import Obligation, SmtpSender, notice_from_notification, render_email
+from seabus.connectors.email.escalation import render_escalation_email
+from seabus.connectors.errors import EmailConfigError, EmailPermanentFailure, EmailTemporaryFailure
+from seabus.connectors.webhooks import DeliveredStore, RetryPolicy
+from seabus.schemas.enums import DeliveryChannel, DeliveryOutcome
+from seabus.schemas.models import DeliveryAttempt, Escalation, Notification
 
 __all__ = ["EmailDelivery"]
 

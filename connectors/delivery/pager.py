@@ -3,7 +3,7 @@
 The on-call receivers (``oncall`` in delivery.yaml) are a plan like a
 recipient's, under the pseudo-recipient ``ONCALL`` (six letters, so never a
 Member State or an office): its lane of the
-:class:`~connectors.delivery.DeliveryConsumer` reads the escalations topic and
+:class:`~seabus.connectors.delivery.DeliveryConsumer` reads the escalations topic and
 hands each record here. Everything else is the notifications' path: Standard
 Webhooks signing, retries, a 410 disabling the endpoint, every attempt on
 ``sea.audit`` under the ``escalation_id`` (so a step re-read after a crash is
@@ -22,17 +22,17 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from connectors.delivery.config import DeliveryConfig, OncallSettings
-from connectors.delivery.pagerduty import pagerduty_event
-from connectors.delivery.pipeline import DeliveryPipeline, Incoming
-from connectors.delivery.plan import EmailTarget, RecipientPlan, webhook_endpoint
-from connectors.delivery.pushed import Pushed
-from connectors.delivery.records import ChannelOutcome
-from connectors.errors import DeliveryConfigError, WebhookConfigError
-from connectors.webhooks import WebhookEndpoint
-from schemas.codec import Codec, decode_model
-from schemas.errors import CodecError, ConfigError, ValidationFailed
-from schemas.models import Escalation
+from seabus.connectors.delivery.config import DeliveryConfig, OncallSettings
+from seabus.connectors.delivery.pagerduty import pagerduty_event
+from seabus.connectors.delivery.pipeline import DeliveryPipeline, Incoming
+from seabus.connectors.delivery.plan import EmailTarget, RecipientPlan, webhook_endpoint
+from seabus.connectors.delivery.pushed import Pushed
+from seabus.connectors.delivery.records import ChannelOutcome
+from seabus.connectors.errors import DeliveryConfigError, WebhookConfigError
+from seabus.connectors.webhooks import WebhookEndpoint
+from seabus.schemas.codec import Codec, decode_model
+from seabus.schemas.errors import CodecError, ConfigError, ValidationFailed
+from seabus.schemas.models import Escalation
 
 __all__ = ["ONCALL", "OncallPlan", "Pager", "plan_oncall"]
 

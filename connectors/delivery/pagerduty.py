@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.enums import EscalationLevel
-from schemas.models import Escalation
+from seabus.schemas.enums import EscalationLevel
+from seabus.schemas.models import Escalation
 
 __all__ = ["SEVERITY", "page_summary", "pagerduty_event"]
 

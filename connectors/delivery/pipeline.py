@@ -19,25 +19,25 @@ from typing import Any
 
 import structlog
 
-from connectors.delivery.audit import AuditIndex
-from connectors.delivery.email_channel import EmailDelivery
-from connectors.delivery.plan import RecipientPlan
-from connectors.delivery.pushed import Pushed
-from connectors.delivery.records import (
+from seabus.connectors.delivery.audit import AuditIndex
+from seabus.connectors.delivery.email_channel import EmailDelivery
+from seabus.connectors.delivery.plan import RecipientPlan
+from seabus.connectors.delivery.pushed import Pushed
+from seabus.connectors.delivery.records import (
     ChannelOutcome,
     attempt_from_webhook,
     attempt_out,
     outcome_records,
     undecodable_records,
 )
-from connectors.delivery.sink import Sink
-from connectors.webhooks import AttemptRecord, WebhookDeliverer
-from schemas.codec import Codec, decode_model
-from schemas.enums import DeadLetterReason, DeliveryChannel, EscalationLevel
-from schemas.errors import CodecError, ValidationFailed
-from schemas.models import DeliveryAttempt, Escalation, Notification, ReplyNotice
-from streams.deadlines.obligations import notify_target
-from streams.records import Headers, Source
+from seabus.connectors.delivery.sink import Sink
+from seabus.connectors.webhooks import AttemptRecord, WebhookDeliverer
+from seabus.schemas.codec import Codec, decode_model
+from seabus.schemas.enums import DeadLetterReason, DeliveryChannel, EscalationLevel
+from seabus.schemas.errors import CodecError, ValidationFailed
+from seabus.schemas.models import DeliveryAttempt, Escalation, Notification, ReplyNotice
+from seabus.streams.deadlines.obligations import notify_target
+from seabus.streams.records import Headers, Source
 
 __all__ = ["DeliveryPipeline", "Incoming"]
 

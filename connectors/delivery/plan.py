@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connectors.delivery.config import DeliveryConfig
-from connectors.errors import DeliveryConfigError, WebhookConfigError
-from connectors.webhooks import WebhookEndpoint
-from schemas.errors import ConfigError
-from streams.config.recipients import Recipient, RecipientsDirectory, WebhookChannel
+from seabus.connectors.delivery.config import DeliveryConfig
+from seabus.connectors.errors import DeliveryConfigError, WebhookConfigError
+from seabus.connectors.webhooks import WebhookEndpoint
+from seabus.schemas.errors import ConfigError
+from seabus.streams.config.recipients import Recipient, RecipientsDirectory, WebhookChannel
 
 __all__ = ["EmailTarget", "RecipientPlan", "plan_delivery"]
 

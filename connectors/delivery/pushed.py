@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schemas.cloudevents import ce_type_for
-from schemas.models import Escalation, Notification, ReplyNotice
+from seabus.schemas.cloudevents import ce_type_for
+from seabus.schemas.models import Escalation, Notification, ReplyNotice
 
 __all__ = ["Pushed", "cloudevent_headers"]
 

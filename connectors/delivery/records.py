@@ -11,13 +11,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from connectors.delivery.audit import ENDPOINT_HEADER
-from connectors.webhooks import AttemptRecord, DeliveryResult
-from schemas.cloudevents import build_headers, ce_type_for
-from schemas.codec import Codec, encode_model
-from schemas.enums import DeadLetterReason, DeliveryChannel, DeliveryOutcome, EscalationLevel
-from schemas.models import DeliveryAttempt, Escalation
-from streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, stable_id
+from seabus.connectors.delivery.audit import ENDPOINT_HEADER
+from seabus.connectors.webhooks import AttemptRecord, DeliveryResult
+from seabus.schemas.cloudevents import build_headers, ce_type_for
+from seabus.schemas.codec import Codec, encode_model
+from seabus.schemas.enums import DeadLetterReason, DeliveryChannel, DeliveryOutcome, EscalationLevel
+from seabus.schemas.models import DeliveryAttempt, Escalation
+from seabus.streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, stable_id
 
 __all__ = [
     "SOURCE",

@@ -16,23 +16,23 @@ from datetime import datetime
 import mode
 import structlog
 
-from connectors.delivery.audit import AuditIndex, ChannelDelivered
-from connectors.delivery.config import DeliveryConfig, load_delivery_config
-from connectors.delivery.consumer import DeliveryConsumer, Lane, Route
-from connectors.delivery.email_channel import EmailDelivery
-from connectors.delivery.pager import OncallPlan, Pager, plan_oncall
-from connectors.delivery.pipeline import DeliveryPipeline
-from connectors.delivery.plan import RecipientPlan, plan_delivery
-from connectors.delivery.sink import RecordSink
-from connectors.email import SmtpSender
-from connectors.gateway.config import load_gateway_config
-from connectors.webhooks import WebhookDeliverer
-from connectors.webhooks.ssrf import GetAddrInfo
-from schemas.codec import Codec
-from schemas.enums import DeliveryChannel
-from streams.config import Settings
-from streams.config.recipients import RecipientsDirectory
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.delivery.audit import AuditIndex, ChannelDelivered
+from seabus.connectors.delivery.config import DeliveryConfig, load_delivery_config
+from seabus.connectors.delivery.consumer import DeliveryConsumer, Lane, Route
+from seabus.connectors.delivery.email_channel import EmailDelivery
+from seabus.connectors.delivery.pager import OncallPlan, Pager, plan_oncall
+from seabus.connectors.delivery.pipeline import DeliveryPipeline
+from seabus.connectors.delivery.plan import RecipientPlan, plan_delivery
+from seabus.connectors.delivery.sink import RecordSink
+from seabus.connectors.email import SmtpSender
+from seabus.connectors.gateway.config import load_gateway_config
+from seabus.connectors.webhooks import WebhookDeliverer
+from seabus.connectors.webhooks.ssrf import GetAddrInfo
+from seabus.schemas.codec import Codec
+from seabus.schemas.enums import DeliveryChannel
+from seabus.streams.config import Settings
+from seabus.streams.config.recipients import RecipientsDirectory
+from seabus.streams.kafka_connection import KafkaConnection
 
 __all__ = ["Delivery", "DeliveryService", "build_delivery"]
 
@@ -219,7 +219,7 @@ def build_delivery(
 ) -> Delivery | None:
     """The configured delivery, or None when it is disabled or no recipient has a push channel.
 
-    Raises :class:`~connectors.errors.DeliveryConfigError` for an unusable file or channel.
+    Raises :class:`~seabus.connectors.errors.DeliveryConfigError` for an unusable file or channel.
     """
     config = config or load_delivery_config(settings)
     if not config.enabled:

@@ -5,7 +5,7 @@
 sends it (STARTTLS where offered, required when configured).
 """
 
-from connectors.email.notice import (
+from seabus.connectors.email.notice import (
     EmailNotice,
     Obligation,
     ObligationKind,
@@ -14,7 +14,7 @@ from connectors.email.notice import (
     render_email,
     render_text,
 )
-from connectors.email.smtp import EmailReceipt, SmtpSender, StartTls
+from seabus.connectors.email.smtp import EmailReceipt, SmtpSender, StartTls
 
 __all__ = [
     "EmailNotice",

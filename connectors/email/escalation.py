@@ -14,10 +14,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from zoneinfo import ZoneInfo
 
-from connectors.email.notice import default_reply_instructions
-from connectors.errors import EmailConfigError
-from schemas.enums import EscalationLevel
-from schemas.models import Escalation
+from seabus.connectors.email.notice import default_reply_instructions
+from seabus.connectors.errors import EmailConfigError
+from seabus.schemas.enums import EscalationLevel
+from seabus.schemas.models import Escalation
 
 __all__ = ["escalation_lines", "render_escalation_email"]
 

@@ -2,7 +2,7 @@
 
 E-mail crosses systems the bus does not control, so a notice names the
 allegation reference, what is asked and by when, how to reply, and where the
-formal notice (the Note Verbale of :mod:`connectors.notices`) is served, and
+formal notice (the Note Verbale of :mod:`seabus.connectors.notices`) is served, and
 nothing else. :class:`EmailNotice` has no field for a narrative, a subject, a victim
 or a location, and rejects unknown fields, so confidential content cannot be
 handed to the renderer by mistake; :func:`notice_from_notification` reads a
@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from connectors.errors import EmailConfigError
-from connectors.notices.content import notice_path
-from connectors.notices.labels import ASKED
-from schemas.enums import ObligationKind
+from seabus.connectors.errors import EmailConfigError
+from seabus.connectors.notices.content import notice_path
+from seabus.connectors.notices.labels import ASKED
+from seabus.schemas.enums import ObligationKind
 
 __all__ = [
     "EmailNotice",

@@ -20,13 +20,13 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import Literal
 
-from connectors.errors import (
+from seabus.connectors.errors import (
     EmailConfigError,
     EmailDeliveryError,
     EmailPermanentFailure,
     EmailTemporaryFailure,
 )
-from schemas.clock import Now, utc_now
+from seabus.schemas.clock import Now, utc_now
 
 __all__ = ["EmailReceipt", "SmtpSender", "StartTls"]
 

@@ -7,16 +7,16 @@ Build the app with :func:`build_gateway_app` (tests, embedding) or run it with
 :data:`RouteModule` that also adds its operations to the OpenAPI document.
 """
 
-from connectors.gateway.app import DEFAULT_ROUTES, build_gateway_app
-from connectors.gateway.auth import AgencyAuth, bearer_token, new_token, token_sha256
-from connectors.gateway.bodies import idempotency_key, read_json_body
-from connectors.gateway.config import AgencyToken, GatewayConfig, gateway_config_path, load_gateway_config
-from connectors.gateway.idempotency import IdempotencyStore
-from connectors.gateway.openapi import OpenApiDocument, problem_responses
-from connectors.gateway.problems import HttpProblem, ProblemType, problem_response
-from connectors.gateway.producer import GatewayProducer, KafkaGatewayProducer
-from connectors.gateway.server import GatewayHandle, serve_gateway, start_gateway
-from connectors.gateway.state import GATEWAY, GatewayState, RouteModule
+from seabus.connectors.gateway.app import DEFAULT_ROUTES, build_gateway_app
+from seabus.connectors.gateway.auth import AgencyAuth, bearer_token, new_token, token_sha256
+from seabus.connectors.gateway.bodies import idempotency_key, read_json_body
+from seabus.connectors.gateway.config import AgencyToken, GatewayConfig, gateway_config_path, load_gateway_config
+from seabus.connectors.gateway.idempotency import IdempotencyStore
+from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
+from seabus.connectors.gateway.problems import HttpProblem, ProblemType, problem_response
+from seabus.connectors.gateway.producer import GatewayProducer, KafkaGatewayProducer
+from seabus.connectors.gateway.server import GatewayHandle, serve_gateway, start_gateway
+from seabus.connectors.gateway.state import GATEWAY, GatewayState, RouteModule
 
 __all__ = [
     "DEFAULT_ROUTES",

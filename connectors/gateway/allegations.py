@@ -20,17 +20,17 @@ import structlog
 from aiohttp import web
 from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
 
-from connectors.gateway.bodies import IDEMPOTENCY_HEADER, idempotency_key, read_json_body, too_large
-from connectors.gateway.idempotency import ClaimResult, StoredResponse
-from connectors.gateway.openapi import OpenApiDocument, problem_responses
-from connectors.gateway.problems import HttpProblem, ProblemType, json_pointer
-from connectors.gateway.state import GATEWAY, GatewayState
-from connectors.publisher.errors import PublishFailed
-from connectors.publisher.outgoing import OutgoingEvent, event_problems, prepare_event
-from connectors.publisher.sdk import PublishReceipt
-from schemas.errors import ValidationFailed
-from schemas.models import AllegationEvent
-from streams.origin import ORIGIN_HEADER
+from seabus.connectors.gateway.bodies import IDEMPOTENCY_HEADER, idempotency_key, read_json_body, too_large
+from seabus.connectors.gateway.idempotency import ClaimResult, StoredResponse
+from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
+from seabus.connectors.gateway.problems import HttpProblem, ProblemType, json_pointer
+from seabus.connectors.gateway.state import GATEWAY, GatewayState
+from seabus.connectors.publisher.errors import PublishFailed
+from seabus.connectors.publisher.outgoing import OutgoingEvent, event_problems, prepare_event
+from seabus.connectors.publisher.sdk import PublishReceipt
+from seabus.schemas.errors import ValidationFailed
+from seabus.schemas.models import AllegationEvent
+from seabus.streams.origin import ORIGIN_HEADER
 
 __all__ = ["PATH", "register"]
 
@@ -313,6 +313,6 @@ def _operation(doc: OpenApiDocument) -> dict[str, Any]:
 
 
 def _example_event() -> AllegationEvent:
-    from streams.synthetic import example_allegation_event
+    from seabus.streams.synthetic import example_allegation_event
 
     return example_allegation_event()

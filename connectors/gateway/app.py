@@ -1,6 +1,6 @@
 """The gateway's aiohttp application, assembled from route modules.
 
-Building the app is separate from running it (see :mod:`connectors.gateway.server`):
+Building the app is separate from running it (see :mod:`seabus.connectors.gateway.server`):
 tests and ``seabus run`` build it with their own producer, and later routes
 (replies on ``POST /v1/responses``, dashboard views) plug in as one more
 :data:`RouteModule` that registers its handlers and its OpenAPI operations on
@@ -13,19 +13,19 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from connectors.gateway import allegations
-from connectors.gateway.auth import AgencyAuth
-from connectors.gateway.config import GatewayConfig
-from connectors.gateway.idempotency import IdempotencyStore
-from connectors.gateway.openapi import OpenApiDocument
-from connectors.gateway.problems import problem_middleware
-from connectors.gateway.producer import GatewayProducer
-from connectors.gateway.ratelimit import RateLimiter, rate_limit_middleware
-from connectors.gateway.state import GATEWAY, GatewayState, RouteModule
-from connectors.publisher.outgoing import Clock, utc_now
-from schemas.codec import Codec
-from schemas.entities import load_reporting_entities
-from streams.config import Settings
+from seabus.connectors.gateway import allegations
+from seabus.connectors.gateway.auth import AgencyAuth
+from seabus.connectors.gateway.config import GatewayConfig
+from seabus.connectors.gateway.idempotency import IdempotencyStore
+from seabus.connectors.gateway.openapi import OpenApiDocument
+from seabus.connectors.gateway.problems import problem_middleware
+from seabus.connectors.gateway.producer import GatewayProducer
+from seabus.connectors.gateway.ratelimit import RateLimiter, rate_limit_middleware
+from seabus.connectors.gateway.state import GATEWAY, GatewayState, RouteModule
+from seabus.connectors.publisher.outgoing import Clock, utc_now
+from seabus.schemas.codec import Codec
+from seabus.schemas.entities import load_reporting_entities
+from seabus.streams.config import Settings
 
 __all__ = ["DEFAULT_ROUTES", "GATEWAY", "GatewayState", "RouteModule", "build_gateway_app"]
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 
 from aiohttp import web
 
-from connectors.gateway.config import AgencyToken
-from connectors.gateway.problems import HttpProblem, ProblemType
+from seabus.connectors.gateway.config import AgencyToken
+from seabus.connectors.gateway.problems import HttpProblem, ProblemType
 
 __all__ = ["TOKEN_PREFIX", "AgencyAuth", "bearer_token", "new_token", "token_sha256"]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from connectors.gateway.problems import HttpProblem, ProblemType
+from seabus.connectors.gateway.problems import HttpProblem, ProblemType
 
 __all__ = ["IDEMPOTENCY_HEADER", "idempotency_key", "nested_too_deep", "read_json_body", "too_large"]
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from connectors.publisher.errors import GatewayConfigError
-from streams.config import Settings
+from seabus.connectors.publisher.errors import GatewayConfigError
+from seabus.streams.config import Settings
 
 __all__ = [
     "DEFAULT_GATEWAY_FILE",

@@ -82,7 +82,7 @@ class IdempotencyStore:
         return Claim(ClaimResult.NEW)
 
     def remember(self, scope: str, key: str, fingerprint: str, response: StoredResponse) -> None:
-        """Seed an answer given before a restart (see :mod:`connectors.gateway.reply_memory`)."""
+        """Seed an answer given before a restart (see :mod:`seabus.connectors.gateway.reply_memory`)."""
         self._expire(self._clock())
         self._entries.pop((scope, key), None)
         while len(self._entries) >= self.max_keys:

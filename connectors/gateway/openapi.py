@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from connectors.gateway.problems import PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA
+from seabus.connectors.gateway.problems import PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA
 
 __all__ = ["OpenApiDocument", "problem_responses"]
 

@@ -18,7 +18,7 @@ import structlog
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
-from streams.kafka_connection import KafkaConnection
+from seabus.streams.kafka_connection import KafkaConnection
 
 __all__ = ["OwnersIndex"]
 

@@ -14,11 +14,11 @@ from typing import Any, Protocol
 import structlog
 from aiokafka.errors import KafkaError
 
-from connectors.publisher.errors import PublishFailed
-from connectors.publisher.outgoing import OutgoingEvent
-from connectors.publisher.sdk import PublishReceipt
-from schemas.errors import KafkaUnavailable
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.publisher.errors import PublishFailed
+from seabus.connectors.publisher.outgoing import OutgoingEvent
+from seabus.connectors.publisher.sdk import PublishReceipt
+from seabus.schemas.errors import KafkaUnavailable
+from seabus.streams.kafka_connection import KafkaConnection
 
 __all__ = ["GatewayProducer", "KafkaGatewayProducer", "SendOutcome"]
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import structlog
 from aiohttp import web
 
-from connectors.gateway.config import RateLimitConfig
-from connectors.gateway.problems import HttpProblem, problem_response
+from seabus.connectors.gateway.config import RateLimitConfig
+from seabus.connectors.gateway.problems import HttpProblem, problem_response
 
 __all__ = ["RATE_LIMITED", "RateLimiter", "rate_limit_middleware"]
 

@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 import structlog
 from aiokafka.structs import TopicPartition
 
-from connectors.gateway.idempotency import IdempotencyStore, StoredResponse
-from streams.kafka_connection import KafkaConnection
-from streams.origin import ORIGIN_HEADER
+from seabus.connectors.gateway.idempotency import IdempotencyStore, StoredResponse
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.origin import ORIGIN_HEADER
 
 __all__ = [
     "BODY_SHA256_HEADER",

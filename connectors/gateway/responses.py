@@ -10,7 +10,7 @@ response, then Kafka. 202 comes only after Kafka acknowledged the response on
 Recipient tokens are configured like agency tokens, by hash, under
 ``recipients:`` in gateway.yaml; a recipient whose directory entry names a
 ``reply_token_env`` variable may also use the token held there. The signed
-webhook variant (:mod:`connectors.gateway.webhook_replies`) shares everything
+webhook variant (:mod:`seabus.connectors.gateway.webhook_replies`) shares everything
 after authentication through :func:`accept_reply`.
 """
 
@@ -28,21 +28,21 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from connectors.gateway.auth import AgencyAuth, bearer_token, token_sha256, unauthenticated
-from connectors.gateway.bodies import read_json_body
-from connectors.gateway.config import GatewayConfig
-from connectors.gateway.openapi import OpenApiDocument, problem_responses
-from connectors.gateway.problems import HttpProblem, ProblemType, json_pointer
-from connectors.gateway.state import GATEWAY, GatewayState, RouteModule
-from schemas.cloudevents import build_headers, ce_type_for, format_time
-from schemas.codec import encode_model
-from schemas.errors import KafkaUnavailable, ValidationFailed
-from schemas.limits import clip_text
-from schemas.models import Response
-from schemas.validation import DEFAULT_CLOCK_SKEW, parse_response
-from streams.config.recipients import RecipientsDirectory, load_recipients
-from streams.kafka_connection import KafkaConnection
-from streams.origin import ORIGIN_HEADER
+from seabus.connectors.gateway.auth import AgencyAuth, bearer_token, token_sha256, unauthenticated
+from seabus.connectors.gateway.bodies import read_json_body
+from seabus.connectors.gateway.config import GatewayConfig
+from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
+from seabus.connectors.gateway.problems import HttpProblem, ProblemType, json_pointer
+from seabus.connectors.gateway.state import GATEWAY, GatewayState, RouteModule
+from seabus.schemas.cloudevents import build_headers, ce_type_for, format_time
+from seabus.schemas.codec import encode_model
+from seabus.schemas.errors import KafkaUnavailable, ValidationFailed
+from seabus.schemas.limits import clip_text
+from seabus.schemas.models import Response
+from seabus.schemas.validation import DEFAULT_CLOCK_SKEW, parse_response
+from seabus.streams.config.recipients import RecipientsDirectory, load_recipients
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.origin import ORIGIN_HEADER
 
 __all__ = [
     "EXAMPLE",

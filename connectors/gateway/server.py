@@ -10,15 +10,15 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
-from connectors.gateway.app import RouteModule, build_gateway_app
-from connectors.gateway.auth import AgencyAuth
-from connectors.gateway.config import GatewayConfig, gateway_config_path, load_gateway_config
-from connectors.gateway.owners import OwnersIndex
-from connectors.gateway.producer import KafkaGatewayProducer
-from connectors.gateway.state import GATEWAY
-from schemas.entities import load_reporting_entities
-from streams.config import Settings
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.gateway.app import RouteModule, build_gateway_app
+from seabus.connectors.gateway.auth import AgencyAuth
+from seabus.connectors.gateway.config import GatewayConfig, gateway_config_path, load_gateway_config
+from seabus.connectors.gateway.owners import OwnersIndex
+from seabus.connectors.gateway.producer import KafkaGatewayProducer
+from seabus.connectors.gateway.state import GATEWAY
+from seabus.schemas.entities import load_reporting_entities
+from seabus.streams.config import Settings
+from seabus.streams.kafka_connection import KafkaConnection
 
 __all__ = ["GatewayHandle", "serve_gateway", "start_gateway"]
 

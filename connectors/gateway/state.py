@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from connectors.gateway.auth import AgencyAuth
-from connectors.gateway.config import GatewayConfig
-from connectors.gateway.idempotency import IdempotencyStore
-from connectors.gateway.openapi import OpenApiDocument
-from connectors.gateway.owners import OwnersIndex
-from connectors.gateway.producer import GatewayProducer
-from connectors.publisher.outgoing import Clock
-from schemas.codec import Codec
-from streams.config import Settings
+from seabus.connectors.gateway.auth import AgencyAuth
+from seabus.connectors.gateway.config import GatewayConfig
+from seabus.connectors.gateway.idempotency import IdempotencyStore
+from seabus.connectors.gateway.openapi import OpenApiDocument
+from seabus.connectors.gateway.owners import OwnersIndex
+from seabus.connectors.gateway.producer import GatewayProducer
+from seabus.connectors.publisher.outgoing import Clock
+from seabus.schemas.codec import Codec
+from seabus.streams.config import Settings
 
 __all__ = ["GATEWAY", "GatewayState", "RouteModule"]
 

@@ -8,7 +8,7 @@ body is even parsed: tampered, stale (over five minutes) or wrongly signed
 requests get 401. Each of the three headers must come once (400 otherwise), so
 the id the signature covers is the id de-duplicated on. A repeated
 ``webhook-id`` with the same body gets the first answer back (no second record
-on Kafka), also after a gateway restart (:mod:`connectors.gateway.reply_memory`);
+on Kafka), also after a gateway restart (:mod:`seabus.connectors.gateway.reply_memory`);
 with another body, 422. A reply without a ``response_id`` gets one derived from
 its ``webhook-id``. After that it is exactly ``POST /v1/responses``: same body,
 same checks, same 202.
@@ -22,18 +22,18 @@ from typing import Any
 
 from aiohttp import web
 
-from connectors.errors import WebhookVerificationError
-from connectors.gateway.bodies import nested_too_deep, too_large
-from connectors.gateway.idempotency import ClaimResult, StoredResponse
-from connectors.gateway.openapi import OpenApiDocument
-from connectors.gateway.problems import HttpProblem, ProblemType
-from connectors.gateway.reply_memory import (
+from seabus.connectors.errors import WebhookVerificationError
+from seabus.connectors.gateway.bodies import nested_too_deep, too_large
+from seabus.connectors.gateway.idempotency import ClaimResult, StoredResponse
+from seabus.connectors.gateway.openapi import OpenApiDocument
+from seabus.connectors.gateway.problems import HttpProblem, ProblemType
+from seabus.connectors.gateway.reply_memory import (
     BODY_SHA256_HEADER,
     WEBHOOK_ID_HEADER,
     recall_webhook_replies,
     webhook_scope,
 )
-from connectors.gateway.responses import (
+from seabus.connectors.gateway.responses import (
     EXAMPLE,
     REPLIES,
     RecipientAuth,
@@ -45,11 +45,11 @@ from connectors.gateway.responses import (
     reply_problem_responses,
     submission_schema,
 )
-from connectors.gateway.state import GATEWAY, GatewayState, RouteModule
-from connectors.webhooks import verify_webhook
-from streams.config.recipients import RecipientsDirectory
-from streams.kafka_connection import KafkaConnection
-from streams.records import stable_id
+from seabus.connectors.gateway.state import GATEWAY, GatewayState, RouteModule
+from seabus.connectors.webhooks import verify_webhook
+from seabus.streams.config.recipients import RecipientsDirectory
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.records import stable_id
 
 __all__ = ["PATH", "post_webhook_reply", "webhook_reply_routes"]
 

@@ -11,14 +11,14 @@ notice links to. docs/MEMBER_STATES.md, "Formal notices", describes the content.
 
 from __future__ import annotations
 
-from connectors.notices.content import (
+from seabus.connectors.notices.content import (
     SUPPORTED_LANGUAGES,
     NoticeContent,
     build_content,
     notice_path,
     notice_reference,
 )
-from connectors.notices.render import render_notice_html, render_notice_pdf
+from seabus.connectors.notices.render import render_notice_html, render_notice_pdf
 
 __all__ = [
     "SUPPORTED_LANGUAGES",

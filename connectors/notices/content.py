@@ -1,11 +1,11 @@
 """What a formal notice says, built from one minimised notification and nothing else.
 
 The notification on a state's topic is already minimised by routing
-(:func:`streams.routing.minimise.minimise`): only the subjects who are that
+(:func:`seabus.streams.routing.minimise.minimise`): only the subjects who are that
 state's nationals or its deployed personnel, victims only as counts, and the
 confidential narrative only when the routing profile of its class allows it
 (not for Member States with the shipped ``routes.yaml``). This module reads the
-fields of that :class:`~schemas.models.Notification` and of no other source, so a
+fields of that :class:`~seabus.schemas.models.Notification` and of no other source, so a
 notice can never say more than the state's own notification does.
 
 The confidential narrative is never reproduced, even when a profile lets it
@@ -27,17 +27,17 @@ from datetime import date, datetime
 
 from babel.dates import format_date
 
-from connectors.notices.labels import ASKED, label
-from connectors.notices.states import OFFICES, mission_of, state_name
-from schemas.enums import (
+from seabus.connectors.notices.labels import ASKED, label
+from seabus.connectors.notices.states import OFFICES, mission_of, state_name
+from seabus.schemas.enums import (
     AllegationEventType,
     IncidentDatePrecision,
     ObligationKind,
     RecipientClass,
     ResponseKind,
 )
-from schemas.models import Notification
-from streams.deadlines.obligations import SATISFIES
+from seabus.schemas.models import Notification
+from seabus.streams.deadlines.obligations import SATISFIES
 
 __all__ = [
     "SUPPORTED_LANGUAGES",

@@ -4,7 +4,7 @@ Every member of every enum a notice shows has a label in both languages
 (``tests/notices`` checks it), so a new symbol in ``schemas/enums.py`` fails the
 tests until it is described here, rather than appearing as a raw code in a
 diplomatic note. What is asked of a recipient (:data:`ASKED`) is keyed by the
-contract's own :class:`~schemas.enums.ObligationKind`, which the e-mail notice
+contract's own :class:`~seabus.schemas.enums.ObligationKind`, which the e-mail notice
 uses too.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from schemas.enums import (
+from seabus.schemas.enums import (
     AgeGroup,
     AllegationEventType,
     AllegationStatus,

@@ -20,8 +20,8 @@ import jinja2
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
-from connectors.notices.content import NoticeContent, build_content
-from schemas.models import Notification
+from seabus.connectors.notices.content import NoticeContent, build_content
+from seabus.schemas.models import Notification
 
 __all__ = ["render_notice_html", "render_notice_pdf"]
 
@@ -29,7 +29,7 @@ __all__ = ["render_notice_html", "render_notice_pdf"]
 @cache
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("connectors.notices", "."),
+        loader=jinja2.PackageLoader("seabus.connectors.notices", "."),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=False,

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.publisher.errors import ImportFileError
+from seabus.connectors.publisher.errors import ImportFileError
 
 __all__ = [
     "EVENT_COLUMNS",

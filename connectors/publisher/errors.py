@@ -1,8 +1,8 @@
 """Errors of the agency side: the publisher SDK, the bulk importer and the HTTP gateway.
 
-Every class derives from :class:`schemas.errors.SeabusError`; messages say what
+Every class derives from :class:`seabus.schemas.errors.SeabusError`; messages say what
 happened and what to do. Invalid events raise the contract's own
-:class:`~schemas.errors.ValidationFailed` (every problem at once).
+:class:`~seabus.schemas.errors.ValidationFailed` (every problem at once).
 
     SeabusError
     ├── KafkaUnavailable
@@ -14,7 +14,7 @@ happened and what to do. Invalid events raise the contract's own
 
 from __future__ import annotations
 
-from schemas.errors import ConfigError, KafkaUnavailable, SeabusError
+from seabus.schemas.errors import ConfigError, KafkaUnavailable, SeabusError
 
 __all__ = ["GatewayConfigError", "ImportFileError", "PublishFailed", "PublisherClosed"]
 

@@ -6,7 +6,7 @@ problems, located by the line where the record starts, so one bad row never
 hides or stops the good ones.
 
 Two defaults make re-running a file harmless: a record without ``event_id``
-gets :func:`~connectors.publisher.ids.stable_event_id` of its (reporting_entity,
+gets :func:`~seabus.connectors.publisher.ids.stable_event_id` of its (reporting_entity,
 allegation_id, sequence), and one without ``published_at`` gets the import time.
 The bus drops an event id it has already seen, so the second run of the same
 file routes nothing new.
@@ -24,12 +24,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from connectors.publisher.csv_columns import MappedRow, check_header, map_row
-from connectors.publisher.errors import ImportFileError
-from connectors.publisher.ids import stable_event_id
-from connectors.publisher.outgoing import event_problems
-from schemas.errors import Problem
-from schemas.models import AllegationEvent
+from seabus.connectors.publisher.csv_columns import MappedRow, check_header, map_row
+from seabus.connectors.publisher.errors import ImportFileError
+from seabus.connectors.publisher.ids import stable_event_id
+from seabus.connectors.publisher.outgoing import event_problems
+from seabus.schemas.errors import Problem
+from seabus.schemas.models import AllegationEvent
 
 __all__ = ["FileFormat", "ImportRow", "detect_format", "parse_text", "read_file"]
 

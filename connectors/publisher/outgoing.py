@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from schemas.clock import Now, utc_now
-from schemas.cloudevents import build_headers, ce_type_for
-from schemas.codec import Codec, default_codec, encode_model
-from schemas.errors import CodecError, Problem, ValidationFailed
-from schemas.models import AllegationEvent
-from schemas.validation import allegation_event_problems, parse_model
+from seabus.schemas.clock import Now, utc_now
+from seabus.schemas.cloudevents import build_headers, ce_type_for
+from seabus.schemas.codec import Codec, default_codec, encode_model
+from seabus.schemas.errors import CodecError, Problem, ValidationFailed
+from seabus.schemas.models import AllegationEvent
+from seabus.schemas.validation import allegation_event_problems, parse_model
 
 __all__ = [
     "CE_TYPE",
@@ -38,7 +38,7 @@ EventInput = AllegationEvent | Mapping[str, Any]
 """What publishers accept: a model, or a mapping shaped like its JSON."""
 
 Clock = Now
-"""Returns the current time, aware and in UTC (:mod:`schemas.clock`)."""
+"""Returns the current time, aware and in UTC (:mod:`seabus.schemas.clock`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,8 @@ import structlog
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
-from connectors.publisher.errors import PublisherClosed, PublishFailed
-from connectors.publisher.outgoing import (
+from seabus.connectors.publisher.errors import PublisherClosed, PublishFailed
+from seabus.connectors.publisher.outgoing import (
     Clock,
     EventInput,
     OutgoingEvent,
@@ -31,9 +31,9 @@ from connectors.publisher.outgoing import (
     prepare_event,
     utc_now,
 )
-from schemas.codec import Codec
-from schemas.errors import Problem, ValidationFailed
-from streams.kafka_connection import KafkaConnection
+from seabus.schemas.codec import Codec
+from seabus.schemas.errors import Problem, ValidationFailed
+from seabus.streams.kafka_connection import KafkaConnection
 
 __all__ = ["BatchResult", "EventFailure", "PublishReceipt", "Publisher", "inbound_topic", "producer_config"]
 
@@ -92,7 +92,7 @@ def producer_config(*, delivery_timeout_s: float, client_id: str) -> dict[str, A
     Idempotence with at most 5 requests in flight keeps per-partition order
     across retries; every timeout is bounded by ``delivery_timeout_s`` so a dead
     broker yields an error rather than a hang. Where and how to connect (TLS, SASL) is
-    the :class:`~streams.kafka_connection.KafkaConnection`'s part, added when the producer is made.
+    the :class:`~seabus.streams.kafka_connection.KafkaConnection`'s part, added when the producer is made.
     """
     timeout_ms = max(1000, int(delivery_timeout_s * 1000))
     return {

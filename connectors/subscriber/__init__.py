@@ -1,6 +1,6 @@
 """The subscriber client: how a Member State reads its notifications from Kafka.
 
-    from connectors.subscriber import KafkaConnection, KafkaSecurity, Subscriber, SqliteSeenStore
+    from seabus.connectors.subscriber import KafkaConnection, KafkaSecurity, Subscriber, SqliteSeenStore
 
     def handle(notification):            # or: async def handle(notification)
         ...                              # store it in the national case system
@@ -28,10 +28,10 @@
         seen_store=SqliteSeenStore("seen.sqlite3"),
     ).run_forever()
 
-See :mod:`connectors.subscriber.client` for the guarantees and docs/MEMBER_STATES.md.
+See :mod:`seabus.connectors.subscriber.client` for the guarantees and docs/MEMBER_STATES.md.
 """
 
-from connectors.subscriber.client import (
+from seabus.connectors.subscriber.client import (
     ErrorPolicy,
     EscalationHandler,
     Handler,
@@ -39,8 +39,8 @@ from connectors.subscriber.client import (
     Subscriber,
     retry_handler_failures,
 )
-from connectors.subscriber.seen import InMemorySeenStore, SeenStore, SqliteSeenStore
-from streams.kafka_connection import KafkaConnection, KafkaSecurity
+from seabus.connectors.subscriber.seen import InMemorySeenStore, SeenStore, SqliteSeenStore
+from seabus.streams.kafka_connection import KafkaConnection, KafkaSecurity
 
 __all__ = [
     "ErrorPolicy",

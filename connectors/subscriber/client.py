@@ -2,14 +2,14 @@
 
 What it promises:
 
-* the handler gets each notification as a typed :class:`~schemas.models.Notification`;
+* the handler gets each notification as a typed :class:`~seabus.schemas.models.Notification`;
 * the same topic carries escalations addressed to this recipient (a reminder or
   OVERDUE step of something it owes; on OSC's topic, second-level steps), each a
-  typed :class:`~schemas.models.Escalation` handed to ``on_escalation``; without
+  typed :class:`~seabus.schemas.models.Escalation` handed to ``on_escalation``; without
   one they are skipped (committed, counted in ``escalations_skipped``), so a
   subscriber written before escalations came does not stop on them;
 * on OSC's topic and on a reporting entity's own feed, what recipients answered
-  arrives as typed :class:`~schemas.models.ReplyNotice` records handed to
+  arrives as typed :class:`~seabus.schemas.models.ReplyNotice` records handed to
   ``on_reply``; without one they are skipped the same way (``replies_skipped``);
 * an offset is committed only after the handler returned, so a handler that
   raises (or a process that dies) leaves the notification to be offered again;
@@ -39,12 +39,12 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 
-from connectors.errors import HandlerFailed, NotificationUndecodable, SubscriberError
-from connectors.subscriber.seen import InMemorySeenStore, SeenStore
-from schemas.codec import Codec, decode_model, default_codec
-from schemas.errors import CodecError, CodecReason, ValidationFailed
-from schemas.models import Escalation, Notification, ReplyNotice
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.errors import HandlerFailed, NotificationUndecodable, SubscriberError
+from seabus.connectors.subscriber.seen import InMemorySeenStore, SeenStore
+from seabus.schemas.codec import Codec, decode_model, default_codec
+from seabus.schemas.errors import CodecError, CodecReason, ValidationFailed
+from seabus.schemas.models import Escalation, Notification, ReplyNotice
+from seabus.streams.kafka_connection import KafkaConnection
 
 __all__ = [
     "ErrorPolicy",
@@ -77,12 +77,12 @@ class Subscriber:
     """Consume one recipient's notification topic with manual commits and duplicate skipping.
 
     ``kafka`` says where the cluster is and how to authenticate (TLS, SASL: a
-    :class:`~streams.kafka_connection.KafkaConnection`, re-exported here). ``group_id``
+    :class:`~seabus.streams.kafka_connection.KafkaConnection`, re-exported here). ``group_id``
     is the recipient's own consumer group; it starts with ``<recipient>.`` because the
     recipient's principal may use only groups with that prefix (``seabus access apply``),
     and defaults to ``<recipient>.subscriber``. ``consumer_options`` go to ``AIOKafkaConsumer`` as they are (fetch sizes,
     timeouts). Without ``seen_store`` an in-memory one is
-    used; pass a :class:`~connectors.subscriber.SqliteSeenStore` to skip
+    used; pass a :class:`~seabus.connectors.subscriber.SqliteSeenStore` to skip
     duplicates across restarts too.
 
     A plain-function handler runs on the event loop: keep it short, or make it

@@ -1,18 +1,18 @@
 """Webhook delivery to recipients' systems (Standard Webhooks), and its verifier.
 
-The bus's delivery service (:mod:`connectors.delivery`) calls one shared
+The bus's delivery service (:mod:`seabus.connectors.delivery`) calls one shared
 :class:`WebhookDeliverer`, each recipient's notifications in order; recipients
 and the reply gateway call :func:`verify_webhook`. Outcomes are the contract's
-:class:`schemas.enums.DeliveryOutcome`.
+:class:`seabus.schemas.enums.DeliveryOutcome`.
 """
 
-from connectors.webhooks.delivery import Clock, OnAttempt, Sleep, WebhookDeliverer
-from connectors.webhooks.endpoint import WebhookEndpoint
-from connectors.webhooks.records import AttemptRecord, DeliveryResult, attempt_id
-from connectors.webhooks.retry import RetryPolicy, Verdict, classify_status, parse_retry_after
-from connectors.webhooks.signing import generate_secret, sign_headers, verify_webhook
-from connectors.webhooks.ssrf import VettingResolver, check_host, forbidden_reason
-from connectors.webhooks.stores import (
+from seabus.connectors.webhooks.delivery import Clock, OnAttempt, Sleep, WebhookDeliverer
+from seabus.connectors.webhooks.endpoint import WebhookEndpoint
+from seabus.connectors.webhooks.records import AttemptRecord, DeliveryResult, attempt_id
+from seabus.connectors.webhooks.retry import RetryPolicy, Verdict, classify_status, parse_retry_after
+from seabus.connectors.webhooks.signing import generate_secret, sign_headers, verify_webhook
+from seabus.connectors.webhooks.ssrf import VettingResolver, check_host, forbidden_reason
+from seabus.connectors.webhooks.stores import (
     DeliveredStore,
     DisabledEndpoint,
     EndpointStateStore,

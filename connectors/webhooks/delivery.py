@@ -20,24 +20,24 @@ from types import TracebackType
 
 import aiohttp
 
-from connectors.errors import AddressRefused
-from connectors.webhooks.endpoint import WebhookEndpoint
-from connectors.webhooks.records import (
+from seabus.connectors.errors import AddressRefused
+from seabus.connectors.webhooks.endpoint import WebhookEndpoint
+from seabus.connectors.webhooks.records import (
     AttemptRecord,
     DeliveryResult,
     attempt_id,
 )
-from connectors.webhooks.retry import RetryPolicy, Verdict, classify_status, parse_retry_after
-from connectors.webhooks.signing import sign_headers
-from connectors.webhooks.ssrf import GetAddrInfo, VettingResolver, check_host
-from connectors.webhooks.stores import (
+from seabus.connectors.webhooks.retry import RetryPolicy, Verdict, classify_status, parse_retry_after
+from seabus.connectors.webhooks.signing import sign_headers
+from seabus.connectors.webhooks.ssrf import GetAddrInfo, VettingResolver, check_host
+from seabus.connectors.webhooks.stores import (
     DeliveredStore,
     EndpointStateStore,
     InMemoryDeliveredStore,
     InMemoryEndpointStates,
 )
-from schemas.clock import Now, utc_now
-from schemas.enums import DeliveryOutcome
+from seabus.schemas.clock import Now, utc_now
+from seabus.schemas.enums import DeliveryOutcome
 
 __all__ = ["Clock", "OnAttempt", "Sleep", "WebhookDeliverer"]
 

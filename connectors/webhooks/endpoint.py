@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 from yarl import URL
 
-from connectors.errors import WebhookConfigError
-from connectors.webhooks.signing import decode_secret
+from seabus.connectors.errors import WebhookConfigError
+from seabus.connectors.webhooks.signing import decode_secret
 
 __all__ = ["WebhookEndpoint"]
 

@@ -2,7 +2,7 @@
 
 Records carry the endpoint's host only (never the path, query or secrets), so
 they can be written to Kafka and logs as they are. Outcomes are the contract's
-:class:`~schemas.enums.DeliveryOutcome` (the values the audit topic carries),
+:class:`~seabus.schemas.enums.DeliveryOutcome` (the values the audit topic carries),
 not a copy of it; what is webhook-specific here is the attempt id, the host,
 ``next_attempt_at`` and the result's duplicate / newly-disabled flags.
 """
@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.enums import DeliveryOutcome
+from seabus.schemas.enums import DeliveryOutcome
 
 __all__ = [
     "ATTEMPT_NAMESPACE",

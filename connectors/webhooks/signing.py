@@ -24,7 +24,7 @@ import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
-from connectors.errors import WebhookConfigError, WebhookVerificationError
+from seabus.connectors.errors import WebhookConfigError, WebhookVerificationError
 
 __all__ = [
     "DEFAULT_TOLERANCE",

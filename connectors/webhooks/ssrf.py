@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from connectors.errors import AddressRefused
+from seabus.connectors.errors import AddressRefused
 
 __all__ = [
     "GetAddrInfo",

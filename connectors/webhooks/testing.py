@@ -17,8 +17,8 @@ from types import TracebackType
 
 from aiohttp import web
 
-from connectors.errors import WebhookVerificationError
-from connectors.webhooks.signing import verify_webhook
+from seabus.connectors.errors import WebhookVerificationError
+from seabus.connectors.webhooks.signing import verify_webhook
 
 __all__ = ["ReceivedRequest", "Reply", "WebhookReceiver"]
 

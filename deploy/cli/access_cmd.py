@@ -7,9 +7,9 @@ import json
 
 import click
 
-from deploy import access as control
-from deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, recipients, settings
-from streams.kafka_connection import KafkaConnection
+from seabus.deploy import access as control
+from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, recipients, settings
+from seabus.streams.kafka_connection import KafkaConnection
 
 PASSWORD_ENV = "SEABUS_KAFKA__PASSWORD"
 

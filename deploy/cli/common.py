@@ -10,14 +10,14 @@ from typing import Any
 import click
 from kafka import KafkaProducer
 
-from deploy.kafka import LocalCluster
-from schemas.cloudevents import build_headers, ce_type_for
-from schemas.codec import encode_model
-from schemas.errors import KafkaUnavailable
-from schemas.models import SeabusRecord
-from streams.config import Settings, load_settings
-from streams.config.recipients import RecipientsDirectory, load_recipients
-from streams.kafka_connection import KafkaConnection
+from seabus.deploy.kafka import LocalCluster
+from seabus.schemas.cloudevents import build_headers, ce_type_for
+from seabus.schemas.codec import encode_model
+from seabus.schemas.errors import KafkaUnavailable
+from seabus.schemas.models import SeabusRecord
+from seabus.streams.config import Settings, load_settings
+from seabus.streams.config.recipients import RecipientsDirectory, load_recipients
+from seabus.streams.kafka_connection import KafkaConnection
 
 
 class ActionableError(click.ClickException):

@@ -24,17 +24,17 @@ from pathlib import Path
 import click
 from kafka import KafkaProducer
 
-from connectors.dashboard import issue_local_token, load_dashboard_config
-from connectors.gateway.config import load_gateway_config
-from connectors.publisher.sdk import Publisher
-from deploy.cli.common import ActionableError, connection_or_local, send_record, settings
-from deploy.cli.publish_cmd import known_entities
-from schemas.enums import ResponseKind
-from schemas.errors import SeabusError
-from schemas.models import AllegationEvent, Response
-from streams.config import Settings
-from streams.kafka_connection import KafkaConnection
-from streams.synthetic import random_event, synthetic_event_id
+from seabus.connectors.dashboard import issue_local_token, load_dashboard_config
+from seabus.connectors.gateway.config import load_gateway_config
+from seabus.connectors.publisher.sdk import Publisher
+from seabus.deploy.cli.common import ActionableError, connection_or_local, send_record, settings
+from seabus.deploy.cli.publish_cmd import known_entities
+from seabus.schemas.enums import ResponseKind
+from seabus.schemas.errors import SeabusError
+from seabus.schemas.models import AllegationEvent, Response
+from seabus.streams.config import Settings
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.synthetic import random_event, synthetic_event_id
 
 __all__ = ["DemoCase", "demo", "make_case"]
 

@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 import click
 from aiohttp import web
 
-from connectors.errors import WebhookVerificationError
-from connectors.webhooks import verify_webhook
-from deploy.cli.common import ActionableError
+from seabus.connectors.errors import WebhookVerificationError
+from seabus.connectors.webhooks import verify_webhook
+from seabus.deploy.cli.common import ActionableError
 
 __all__ = ["demo_receivers", "describe"]
 

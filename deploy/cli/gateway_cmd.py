@@ -6,14 +6,14 @@ from pathlib import Path
 
 import click
 
-from connectors.gateway.auth import new_token, token_sha256
-from connectors.gateway.config import gateway_config_path
-from connectors.gateway.server import serve_gateway
-from deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, settings
-from deploy.cli.publish_cmd import known_entities
-from schemas.errors import ConfigError
-from streams.config import Settings
-from streams.config.recipients import load_recipients
+from seabus.connectors.gateway.auth import new_token, token_sha256
+from seabus.connectors.gateway.config import gateway_config_path
+from seabus.connectors.gateway.server import serve_gateway
+from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, settings
+from seabus.deploy.cli.publish_cmd import known_entities
+from seabus.schemas.errors import ConfigError
+from seabus.streams.config import Settings
+from seabus.streams.config.recipients import load_recipients
 
 __all__ = ["gateway"]
 
@@ -35,9 +35,9 @@ def gateway(ctx: click.Context, host: str | None, port: int | None, config_path:
     """Run the HTTP gateway (allegations in, replies in) until Ctrl-C."""
     if ctx.invoked_subcommand is not None:
         return
-    from connectors.gateway.responses import response_routes
-    from connectors.gateway.webhook_replies import webhook_reply_routes
-    from streams.config.recipients import load_recipients
+    from seabus.connectors.gateway.responses import response_routes
+    from seabus.connectors.gateway.webhook_replies import webhook_reply_routes
+    from seabus.streams.config.recipients import load_recipients
 
     s = settings()
     directory = load_recipients(s.resolve(s.recipients_file))

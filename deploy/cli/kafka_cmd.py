@@ -7,9 +7,9 @@ import time
 
 import click
 
-from deploy.cli.common import local_cluster, settings
-from deploy.kafka import LocalCluster
-from schemas.errors import ConfigError
+from seabus.deploy.cli.common import local_cluster, settings
+from seabus.deploy.kafka import LocalCluster
+from seabus.schemas.errors import ConfigError
 
 
 @click.group()

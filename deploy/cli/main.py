@@ -3,7 +3,7 @@
 Each command group lives in its own module; this file only assembles them and
 turns a :class:`SeabusError` into one readable line and exit status 2 (the
 README's promise for every actionable error; commands raise
-:class:`deploy.cli.common.ActionableError` for theirs).
+:class:`seabus.deploy.cli.common.ActionableError` for theirs).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
-from schemas.errors import SeabusError
-from streams import logs
+from seabus.schemas.errors import SeabusError
+from seabus.streams import logs
 
 
 class _Group(click.Group):
@@ -48,7 +48,7 @@ def cli(log_level: str | None) -> None:
 
 
 def _register() -> None:
-    from deploy.cli import (
+    from seabus.deploy.cli import (
         access_cmd,
         demo_cmd,
         demo_receivers_cmd,

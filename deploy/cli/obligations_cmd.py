@@ -17,13 +17,13 @@ from kafka import TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, send_record, settings
-from schemas.codec import decode_model
-from schemas.enums import ResponseKind
-from schemas.errors import CodecError, KafkaUnavailable, ValidationFailed
-from schemas.models import ObligationUpdate
-from schemas.validation import parse_response
-from streams.kafka_connection import KafkaConnection
+from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, send_record, settings
+from seabus.schemas.codec import decode_model
+from seabus.schemas.enums import ResponseKind
+from seabus.schemas.errors import CodecError, KafkaUnavailable, ValidationFailed
+from seabus.schemas.models import ObligationUpdate
+from seabus.schemas.validation import parse_response
+from seabus.streams.kafka_connection import KafkaConnection
 
 
 def read_obligations(

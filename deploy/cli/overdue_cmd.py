@@ -14,9 +14,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from connectors.dashboard.render import LEVEL_CHOICES, LEVELS, OBLIGATIONS, duration
-from deploy.cli.common import connection_or_local, settings
-from streams.views import DueStatus, OverdueFilter, OverdueReport, read_view
+from seabus.connectors.dashboard.render import LEVEL_CHOICES, LEVELS, OBLIGATIONS, duration
+from seabus.deploy.cli.common import connection_or_local, settings
+from seabus.streams.views import DueStatus, OverdueFilter, OverdueReport, read_view
 
 __all__ = ["overdue", "overdue_table"]
 

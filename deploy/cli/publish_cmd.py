@@ -20,15 +20,15 @@ from typing import Protocol
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from connectors.publisher.errors import PublishFailed
-from connectors.publisher.importer import FileFormat, ImportRow, read_file
-from connectors.publisher.outgoing import utc_now
-from connectors.publisher.sdk import Publisher
-from deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, settings
-from schemas.codec import Codec
-from schemas.entities import load_reporting_entities
-from schemas.errors import Problem
-from streams.config import Settings
+from seabus.connectors.publisher.errors import PublishFailed
+from seabus.connectors.publisher.importer import FileFormat, ImportRow, read_file
+from seabus.connectors.publisher.outgoing import utc_now
+from seabus.connectors.publisher.sdk import Publisher
+from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, settings
+from seabus.schemas.codec import Codec
+from seabus.schemas.entities import load_reporting_entities
+from seabus.schemas.errors import Problem
+from seabus.streams.config import Settings
 
 __all__ = ["publish"]
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from deploy.cli.common import settings
-from schemas.models import AllegationEvent
-from schemas.validation import parse_model, recipient_class_of
-from streams.routing import load_rules
-from streams.routing.minimise import minimise
+from seabus.deploy.cli.common import settings
+from seabus.schemas.models import AllegationEvent
+from seabus.schemas.validation import parse_model, recipient_class_of
+from seabus.streams.routing import load_rules
+from seabus.streams.routing.minimise import minimise
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from deploy.cli.common import settings
-from deploy.runner import run_bus
+from seabus.deploy.cli.common import settings
+from seabus.deploy.runner import run_bus
 
 
 @click.command()

@@ -3,7 +3,7 @@
 ``check`` is what CI and people run before shipping a schema change: it exits 0
 when every version is compatible with every other in both directions, and 1
 with one line per breakage (which field broke which rule) otherwise. Other
-failures are :class:`~schemas.errors.SeabusError` s, which ``seabus`` prints as
+failures are :class:`~seabus.schemas.errors.SeabusError` s, which ``seabus`` prints as
 one line with exit status 2.
 """
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import click
 
-from deploy.cli.common import JSON_OPTION, echo_json
-from schemas.compat import check_all, release_all
-from schemas.registry import SCHEMA_DIR, SchemaRegistry
+from seabus.deploy.cli.common import JSON_OPTION, echo_json
+from seabus.schemas.compat import check_all, release_all
+from seabus.schemas.registry import SCHEMA_DIR, SchemaRegistry
 
 __all__ = ["schema"]
 

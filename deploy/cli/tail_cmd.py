@@ -7,10 +7,10 @@ import json
 import click
 from kafka import TopicPartition
 
-from deploy.cli.common import ActionableError, connection_or_local, echo_json, settings
-from schemas.codec import decode_model
-from schemas.errors import CodecError, CodecReason, ValidationFailed
-from schemas.models import Escalation, Notification, ReplyNotice
+from seabus.deploy.cli.common import ActionableError, connection_or_local, echo_json, settings
+from seabus.schemas.codec import decode_model
+from seabus.schemas.errors import CodecError, CodecReason, ValidationFailed
+from seabus.schemas.models import Escalation, Notification, ReplyNotice
 
 
 @click.command()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from deploy import topics as provisioning
-from deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, recipients, settings
+from seabus.deploy import topics as provisioning
+from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, recipients, settings
 
 
 @click.group()

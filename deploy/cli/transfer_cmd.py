@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 
 import click
 
-from deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, send_record, settings
-from deploy.cli.publish_cmd import known_entities
-from schemas.errors import ValidationFailed
-from schemas.models import OwnershipTransfer
-from schemas.validation import ownership_transfer_problems
+from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, send_record, settings
+from seabus.deploy.cli.publish_cmd import known_entities
+from seabus.schemas.errors import ValidationFailed
+from seabus.schemas.models import OwnershipTransfer
+from seabus.schemas.validation import ownership_transfer_problems
 
 __all__ = ["transfer"]
 

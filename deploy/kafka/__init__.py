@@ -4,7 +4,7 @@ Secured by default (SASL_SSL + SCRAM-SHA-512, the StandardAuthorizer; docs/SECUR
 ``LocalCluster.connection()`` is how the bus and the tests reach it.
 """
 
-from deploy.kafka.launcher import ClusterInfo, LocalCluster, status_of
-from deploy.kafka.layout import KAFKA_VERSION
+from seabus.deploy.kafka.launcher import ClusterInfo, LocalCluster, status_of
+from seabus.deploy.kafka.layout import KAFKA_VERSION
 
 __all__ = ["KAFKA_VERSION", "ClusterInfo", "LocalCluster", "status_of"]

@@ -6,8 +6,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from deploy.kafka.layout import KAFKA_VERSION
-from schemas.errors import DependencyMissing, KafkaUnavailable
+from seabus.deploy.kafka.layout import KAFKA_VERSION
+from seabus.schemas.errors import DependencyMissing, KafkaUnavailable
 
 POM = Path(__file__).with_name("pom.xml")
 # An explicit plugin version: old Maven versions otherwise pick an ancient default.

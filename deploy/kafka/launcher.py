@@ -4,7 +4,7 @@ State lives in the cluster directory (``cluster.json`` plus one folder per node)
 so ``up`` after ``down`` restarts on the existing data and ``status`` works from
 another process. Nodes are always stopped together: a lone surviving controller
 would wait for quorum on shutdown. Unless ``insecure``, the cluster is SASL_SSL with
-SCRAM-SHA-512 and the StandardAuthorizer, its secrets made by :mod:`deploy.kafka.security`.
+SCRAM-SHA-512 and the StandardAuthorizer, its secrets made by :mod:`seabus.deploy.kafka.security`.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ from pathlib import Path
 
 import structlog
 
-from deploy.kafka.jars import ensure_jars, require_program
-from deploy.kafka.layout import HEAP, KAFKA_VERSION, ClusterLayout, NodeLayout, new_cluster_id
-from deploy.kafka.security import ADMIN, BUS, MECHANISM, write_private
-from schemas.errors import KafkaUnavailable, ProvisioningError
-from streams.kafka_connection import KafkaConnection, KafkaSecurity
+from seabus.deploy.kafka.jars import ensure_jars, require_program
+from seabus.deploy.kafka.layout import HEAP, KAFKA_VERSION, ClusterLayout, NodeLayout, new_cluster_id
+from seabus.deploy.kafka.security import ADMIN, BUS, MECHANISM, write_private
+from seabus.schemas.errors import KafkaUnavailable, ProvisioningError
+from seabus.streams.kafka_connection import KafkaConnection, KafkaSecurity
 
 log = structlog.get_logger(__name__)
 

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.kafka.security import ADMIN, BUS, MECHANISM, LocalSecrets, node_principal
+from seabus.deploy.kafka.security import ADMIN, BUS, MECHANISM, LocalSecrets, node_principal
 
 KAFKA_VERSION = "4.4.0"
 HEAP = "512m"

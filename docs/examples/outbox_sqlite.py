@@ -32,12 +32,12 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-from connectors.publisher import Publisher, PublishFailed, check_event
-from deploy.cli.common import connection_or_local, settings
-from schemas.enums import PersonnelCategory
-from schemas.errors import ValidationFailed
-from schemas.models import AllegationEvent
-from streams.synthetic import synthetic_allegation, synthetic_event
+from seabus.connectors.publisher import Publisher, PublishFailed, check_event
+from seabus.deploy.cli.common import connection_or_local, settings
+from seabus.schemas.enums import PersonnelCategory
+from seabus.schemas.errors import ValidationFailed
+from seabus.schemas.models import AllegationEvent
+from seabus.streams.synthetic import synthetic_allegation, synthetic_event
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cases (

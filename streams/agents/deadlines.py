@@ -25,18 +25,18 @@ from datetime import datetime
 import faust
 import structlog
 
-from schemas.cloudevents import build_headers, ce_type_for
-from schemas.codec import encode_model
-from schemas.enums import ObligationState, RecipientClass
-from schemas.models import AllegationEvent, ObligationUpdate
-from schemas.models import Obligation as NoticeObligation
-from streams import faust_compat, metrics
-from streams.context import BusContext
-from streams.deadlines import DeadlineEngine
-from streams.deadlines.codec import ValueFormat, decode
-from streams.deadlines.obligations import EscalationDraft, Obligation
-from streams.records import Outbound
-from streams.tables import DeferredWrites, PartitionedTable, changelog_config
+from seabus.schemas.cloudevents import build_headers, ce_type_for
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import ObligationState, RecipientClass
+from seabus.schemas.models import AllegationEvent, ObligationUpdate
+from seabus.schemas.models import Obligation as NoticeObligation
+from seabus.streams import faust_compat, metrics
+from seabus.streams.context import BusContext
+from seabus.streams.deadlines import DeadlineEngine
+from seabus.streams.deadlines.codec import ValueFormat, decode
+from seabus.streams.deadlines.obligations import EscalationDraft, Obligation
+from seabus.streams.records import Outbound
+from seabus.streams.tables import DeferredWrites, PartitionedTable, changelog_config
 
 log = structlog.get_logger(__name__)
 SOURCE = "seabus/deadlines"
@@ -163,7 +163,7 @@ class Deadlines:
 def obligation_update(o: Obligation, *, reporting_entity: str | None, now: datetime) -> ObligationUpdate:
     last_level = None
     if o.fired:
-        from schemas.enums import EscalationLevel
+        from seabus.schemas.enums import EscalationLevel
 
         head = o.fired[-1].split(":", 1)[0]
         last_level = EscalationLevel(head) if head in EscalationLevel.__members__ else EscalationLevel.UNKNOWN
@@ -223,7 +223,7 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
     async def deadline_tick() -> None:
         if not faust_compat.app_settled(app):
             return
-        from streams.agents.outbound import send_all
+        from seabus.streams.agents.outbound import send_all
 
         async with deadlines.lock:
             active = active_partitions(app, allegations_topic)

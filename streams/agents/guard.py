@@ -2,7 +2,7 @@
 
 Each agent hands every message to :meth:`RecordGuard.handle`, which
 
-1. asks :class:`streams.progress.SourceProgress` whether this offset is the next
+1. asks :class:`seabus.streams.progress.SourceProgress` whether this offset is the next
    one to process (redeliveries are skipped, gaps sought back);
 2. runs the agent's step; when Kafka does not answer (a broker down, a leader
    moving, a timeout) the step is repeated with backoff, as long as it takes:
@@ -35,12 +35,12 @@ from aiokafka.errors import (
 from faust.exceptions import FaustError, ProducerSendError
 from kafka.errors import KafkaError as KafkaPythonError
 
-from schemas.enums import DeadLetterReason
-from schemas.errors import KafkaUnavailable
-from streams import metrics
-from streams.context import BusContext
-from streams.progress import Admission, SourceProgress
-from streams.records import Outbound, Source, dead_letter_out
+from seabus.schemas.enums import DeadLetterReason
+from seabus.schemas.errors import KafkaUnavailable
+from seabus.streams import metrics
+from seabus.streams.context import BusContext
+from seabus.streams.progress import Admission, SourceProgress
+from seabus.streams.records import Outbound, Source, dead_letter_out
 
 log = structlog.get_logger(__name__)
 

@@ -1,8 +1,8 @@
 """The forwarder on ``<prefix>.inbound.<PRINCIPAL>``: the origin stamped, claims checked.
 
 Each principal writes only its own inbound topic (the ACLs say so), so the topic a
-record was read from is who wrote it. :func:`streams.origin.check_inbound` decides;
-this agent moves bytes under the same :class:`~streams.agents.guard.RecordGuard` as
+record was read from is who wrote it. :func:`seabus.streams.origin.check_inbound` decides;
+this agent moves bytes under the same :class:`~seabus.streams.agents.guard.RecordGuard` as
 intake: every offset in order, tracked in the bus's own ``inbound-progress`` table,
 outputs acknowledged before the offset counts as done. A repeat after a crash
 forwards the same event or response again, which the intake and the deadline engine
@@ -16,14 +16,14 @@ from typing import Any
 import faust
 import structlog
 
-from streams import metrics
-from streams.agents.guard import RecordGuard, agent_lifecycle
-from streams.agents.outbound import send_all
-from streams.agents.sources import register_progress
-from streams.context import BusContext
-from streams.kafka_connection import KafkaConnection
-from streams.origin import SOURCE, check_inbound, principal_of, principals
-from streams.records import Source
+from seabus.streams import metrics
+from seabus.streams.agents.guard import RecordGuard, agent_lifecycle
+from seabus.streams.agents.outbound import send_all
+from seabus.streams.agents.sources import register_progress
+from seabus.streams.context import BusContext
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.origin import SOURCE, check_inbound, principal_of, principals
+from seabus.streams.records import Source
 
 log = structlog.get_logger(__name__)
 

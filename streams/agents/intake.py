@@ -1,6 +1,6 @@
 """The intake agent on ``sea.allegations``: one message at a time, every offset in order.
 
-Every message goes through :class:`streams.agents.guard.RecordGuard`: the bus's own
+Every message goes through :class:`seabus.streams.agents.guard.RecordGuard`: the bus's own
 progress record decides whether it is the next one to process, a failure on it
 ends in a dead letter, and Kafka being away is waited out.
 
@@ -19,15 +19,15 @@ import faust
 import structlog
 from faust.types import TableT
 
-from streams import metrics
-from streams.agents.deadlines import Deadlines
-from streams.agents.guard import RecordGuard, agent_lifecycle
-from streams.agents.outbound import send_all
-from streams.context import BusContext
-from streams.intake import SOURCE, AllegationState
-from streams.progress import SourceProgress
-from streams.records import Source
-from streams.tables import changelog_config
+from seabus.streams import metrics
+from seabus.streams.agents.deadlines import Deadlines
+from seabus.streams.agents.guard import RecordGuard, agent_lifecycle
+from seabus.streams.agents.outbound import send_all
+from seabus.streams.context import BusContext
+from seabus.streams.intake import SOURCE, AllegationState
+from seabus.streams.progress import SourceProgress
+from seabus.streams.records import Source
+from seabus.streams.tables import changelog_config
 
 log = structlog.get_logger(__name__)
 

@@ -7,17 +7,17 @@ from typing import Any
 import faust
 import structlog
 
-from schemas.enums import DeadLetterReason
-from streams import metrics
-from streams.agents.deadlines import Deadlines
-from streams.agents.guard import RecordGuard, agent_lifecycle
-from streams.agents.outbound import send_all
-from streams.context import BusContext
-from streams.deadlines import ResponseOutcome
-from streams.progress import SourceProgress
-from streams.records import Source, dead_letter_out
-from streams.replies import reply_notices
-from streams.responses import SOURCE, check_response, predates_obligations, unknown_message
+from seabus.schemas.enums import DeadLetterReason
+from seabus.streams import metrics
+from seabus.streams.agents.deadlines import Deadlines
+from seabus.streams.agents.guard import RecordGuard, agent_lifecycle
+from seabus.streams.agents.outbound import send_all
+from seabus.streams.context import BusContext
+from seabus.streams.deadlines import ResponseOutcome
+from seabus.streams.progress import SourceProgress
+from seabus.streams.records import Source, dead_letter_out
+from seabus.streams.replies import reply_notices
+from seabus.streams.responses import SOURCE, check_response, predates_obligations, unknown_message
 
 log = structlog.get_logger(__name__)
 

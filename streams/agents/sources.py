@@ -8,11 +8,11 @@ import faust
 import structlog
 from faust.types import TP
 
-from streams import faust_compat, metrics
-from streams.context import BusContext
-from streams.kafka_connection import KafkaConnection
-from streams.progress import TABLE, Prober, SourceProgress
-from streams.tables import changelog_config
+from seabus.streams import faust_compat, metrics
+from seabus.streams.context import BusContext
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.progress import TABLE, Prober, SourceProgress
+from seabus.streams.tables import changelog_config
 
 log = structlog.get_logger(__name__)
 

@@ -1,5 +1,5 @@
 """Configuration of the bus: one settings object plus the data files it names."""
 
-from streams.config.settings import Settings, TopicSpec, load_settings
+from seabus.streams.config.settings import Settings, TopicSpec, load_settings
 
 __all__ = ["Settings", "TopicSpec", "load_settings"]

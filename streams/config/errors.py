@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from schemas.errors import ConfigError
+from seabus.schemas.errors import ConfigError
 
 
 def config_error(source: Path | str, exc: ValidationError, *, entry: str | None = None) -> ConfigError:

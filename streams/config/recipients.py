@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
 
-from schemas.errors import ConfigError
-from streams.config.errors import config_error
-from streams.config.yamlfile import read_yaml_mapping
+from seabus.schemas.errors import ConfigError
+from seabus.streams.config.errors import config_error
+from seabus.streams.config.yamlfile import read_yaml_mapping
 
 OFFICES = ("OSC", "OIOS", "VRA")
 

@@ -16,9 +16,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from schemas.errors import ConfigError
-from streams.config.errors import config_error
-from streams.kafka_connection import KafkaConnection, KafkaSecurity
+from seabus.schemas.errors import ConfigError
+from seabus.streams.config.errors import config_error
+from seabus.streams.kafka_connection import KafkaConnection, KafkaSecurity
 
 PACKAGE_CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"
 DEFAULT_CONFIG_FILE = PACKAGE_CONFIG_DIR / "seabus.yaml"

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from schemas.errors import ConfigError
+from seabus.schemas.errors import ConfigError
 
 
 def read_yaml_mapping(path: Path, *, what: str) -> dict[str, Any]:

@@ -1,22 +1,22 @@
 """Deadlines: obligations created by notifications, answered by responses, escalated by time.
 
 Pure logic with no Kafka and no clock reads: the Faust agents pass in the
-stores, the events and the current time (see :mod:`streams.deadlines.engine`).
+stores, the events and the current time (see :mod:`seabus.streams.deadlines.engine`).
 """
 
-from streams.deadlines.calendar import HolidaySet, WorkingCalendar, add_working_days
-from streams.deadlines.clock import Clock, ManualClock, SystemClock
-from streams.deadlines.codec import ValueFormat
-from streams.deadlines.due_index import DueIndex
-from streams.deadlines.durations import IsoDuration
-from streams.deadlines.engine import (
+from seabus.streams.deadlines.calendar import HolidaySet, WorkingCalendar, add_working_days
+from seabus.streams.deadlines.clock import Clock, ManualClock, SystemClock
+from seabus.streams.deadlines.codec import ValueFormat
+from seabus.streams.deadlines.due_index import DueIndex
+from seabus.streams.deadlines.durations import IsoDuration
+from seabus.streams.deadlines.engine import (
     AllegationRecord,
     DeadlineEngine,
     ResponseOutcome,
     ResponseResult,
     Store,
 )
-from streams.deadlines.obligations import (
+from seabus.streams.deadlines.obligations import (
     EscalationDraft,
     Obligation,
     PendingResponse,
@@ -32,8 +32,8 @@ from streams.deadlines.obligations import (
     plan_obligations,
     schedule,
 )
-from streams.deadlines.policy import CaseFacts, Policy, PolicySet, Window, load_policies
-from streams.deadlines.vocabulary import (
+from seabus.streams.deadlines.policy import CaseFacts, Policy, PolicySet, Window, load_policies
+from seabus.streams.deadlines.vocabulary import (
     AllegationStatus,
     EscalationLevel,
     EventType,

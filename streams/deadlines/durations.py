@@ -4,7 +4,7 @@ A duration is applied to a UTC instant: years and months move the calendar
 date (31 August + P6M is 28 or 29 February: the day is clamped to the end of
 the month), days and the time part are elapsed time (P1D is 24 hours). Windows
 that must follow a recipient's local working week use working days instead
-(:mod:`streams.deadlines.calendar`).
+(:mod:`seabus.streams.deadlines.calendar`).
 """
 
 from __future__ import annotations

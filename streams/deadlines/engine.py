@@ -23,11 +23,11 @@ from typing import Any, Protocol
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 
-from schemas.models import AllegationEvent
-from streams.deadlines.calendar import WorkingCalendar
-from streams.deadlines.codec import ValueFormat, decode, encode
-from streams.deadlines.due_index import DueIndex
-from streams.deadlines.obligations import (
+from seabus.schemas.models import AllegationEvent
+from seabus.streams.deadlines.calendar import WorkingCalendar
+from seabus.streams.deadlines.codec import ValueFormat, decode, encode
+from seabus.streams.deadlines.due_index import DueIndex
+from seabus.streams.deadlines.obligations import (
     EscalationDraft,
     Obligation,
     PendingResponse,
@@ -41,8 +41,8 @@ from streams.deadlines.obligations import (
     summary_draft,
     summary_time,
 )
-from streams.deadlines.policy import CaseFacts, Policy, PolicySet, Trigger
-from streams.deadlines.vocabulary import EscalationLevel, RecipientClass, ResponseKind
+from seabus.streams.deadlines.policy import CaseFacts, Policy, PolicySet, Trigger
+from seabus.streams.deadlines.vocabulary import EscalationLevel, RecipientClass, ResponseKind
 
 __all__ = [
     "AllegationRecord",

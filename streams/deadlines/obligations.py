@@ -32,10 +32,10 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 
-from schemas.models import Escalation
-from streams.deadlines.calendar import WorkingCalendar
-from streams.deadlines.policy import CaseFacts, Policy, PolicySet
-from streams.deadlines.vocabulary import (
+from seabus.schemas.models import Escalation
+from seabus.streams.deadlines.calendar import WorkingCalendar
+from seabus.streams.deadlines.policy import CaseFacts, Policy, PolicySet
+from seabus.streams.deadlines.vocabulary import (
     EscalationLevel,
     ObligationKind,
     ObligationState,

@@ -38,12 +38,12 @@ from pydantic import (
     model_validator,
 )
 
-from schemas.enums import AgeGroup, AllegationSubType, PersonnelCategory, ResponseKind, SourceStream
-from schemas.errors import ConfigError
-from schemas.models import Allegation
-from streams.deadlines.calendar import WEEKDAYS, HolidaySet, WorkingCalendar
-from streams.deadlines.durations import IsoDuration
-from streams.deadlines.vocabulary import (
+from seabus.schemas.enums import AgeGroup, AllegationSubType, PersonnelCategory, ResponseKind, SourceStream
+from seabus.schemas.errors import ConfigError
+from seabus.schemas.models import Allegation
+from seabus.streams.deadlines.calendar import WEEKDAYS, HolidaySet, WorkingCalendar
+from seabus.streams.deadlines.durations import IsoDuration
+from seabus.streams.deadlines.vocabulary import (
     AllegationStatus,
     EventType,
     ObligationKind,

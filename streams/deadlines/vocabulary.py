@@ -1,7 +1,7 @@
 """The words the deadline logic shares with the contract.
 
 Recipient classes, response kinds, obligation kinds, escalation levels,
-statuses and event types come from :mod:`schemas.enums` (the Avro symbols), so
+statuses and event types come from :mod:`seabus.schemas.enums` (the Avro symbols), so
 what is stored and what travels use one spelling. Only the obligation state is
 the deadline logic's own.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from schemas.enums import AllegationEventType as EventType
-from schemas.enums import (
+from seabus.schemas.enums import AllegationEventType as EventType
+from seabus.schemas.enums import (
     AllegationStatus,
     EscalationLevel,
     ObligationKind,

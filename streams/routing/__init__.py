@@ -4,7 +4,7 @@ Rules are data (``deploy/config/routes.yaml``); this package only interprets the
 Everything here is pure: no Kafka, no clock, testable with a plain event.
 """
 
-from streams.routing.minimise import minimise
-from streams.routing.rules import Decision, RouteChoice, RoutingRules, load_rules
+from seabus.streams.routing.minimise import minimise
+from seabus.streams.routing.rules import Decision, RouteChoice, RoutingRules, load_rules
 
 __all__ = ["Decision", "RouteChoice", "RoutingRules", "load_rules", "minimise"]

@@ -7,9 +7,9 @@ The confidential record (narrative) travels only to profiles allowed to see it.
 
 from __future__ import annotations
 
-from schemas.enums import RecipientClass
-from schemas.models import Allegation, InterimAction, Subject
-from streams.routing.rules import Profile
+from seabus.schemas.enums import RecipientClass
+from seabus.schemas.models import Allegation, InterimAction, Subject
+from seabus.streams.routing.rules import Profile
 
 
 def _own(subject: Subject, recipient: str) -> bool:

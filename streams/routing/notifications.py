@@ -10,10 +10,10 @@ import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from schemas.models import AllegationEvent, Notification, Obligation, RoutingReason
-from schemas.validation import recipient_class_of
-from streams.routing.minimise import minimise
-from streams.routing.rules import RouteChoice, RoutingRules
+from seabus.schemas.models import AllegationEvent, Notification, Obligation, RoutingReason
+from seabus.schemas.validation import recipient_class_of
+from seabus.streams.routing.minimise import minimise
+from seabus.streams.routing.rules import RouteChoice, RoutingRules
 
 NOTIFICATION_NAMESPACE = uuid.UUID("0c5e2f7a-31d4-4b8e-b6f0-9d7a1e3c5b42")
 EARLIER = RouteChoice("earlier-recipient", "received earlier notifications of this allegation")

@@ -18,13 +18,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from schemas.enums import RecipientClass
-from schemas.errors import ConfigError
-from schemas.models import AllegationEvent
-from schemas.validation import recipient_class_of
-from streams.config.errors import config_error
-from streams.config.yamlfile import read_yaml_mapping
-from streams.routing.paths import path_exists, resolve
+from seabus.schemas.enums import RecipientClass
+from seabus.schemas.errors import ConfigError
+from seabus.schemas.models import AllegationEvent
+from seabus.schemas.validation import recipient_class_of
+from seabus.streams.config.errors import config_error
+from seabus.streams.config.yamlfile import read_yaml_mapping
+from seabus.streams.routing.paths import path_exists, resolve
 
 OPERATORS = ("eq", "ne", "in", "not_in", "regex", "gt", "gte", "lt", "lte", "exists")
 
@@ -237,7 +237,7 @@ class Decision:
 
 def _example_document() -> dict[str, Any]:
     """A fully populated event (as JSON) to check rule paths against at start-up."""
-    from streams.synthetic import example_allegation_event
+    from seabus.streams.synthetic import example_allegation_event
 
     return example_allegation_event().model_dump(mode="json")
 

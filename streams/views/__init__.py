@@ -5,9 +5,9 @@ moves records from Kafka into it; :class:`ViewService` runs that inside
 ``seabus run`` and :func:`read_view` once for ``seabus overdue``.
 """
 
-from streams.views.errors import ViewError
-from streams.views.index import Ingested, ViewIndex
-from streams.views.models import (
+from seabus.streams.views.errors import ViewError
+from seabus.streams.views.index import Ingested, ViewIndex
+from seabus.streams.views.models import (
     NO_LEVEL,
     DeadLetterEntry,
     DeliveryEntry,
@@ -22,10 +22,10 @@ from streams.views.models import (
     Timeline,
     TimelineEntry,
 )
-from streams.views.overdue import OverdueFilter
-from streams.views.reader import ReaderStatus, ViewReader
-from streams.views.service import ViewService, read_view
-from streams.views.topics import SourceTopic, TopicKind, classify, topic_pattern
+from seabus.streams.views.overdue import OverdueFilter
+from seabus.streams.views.reader import ReaderStatus, ViewReader
+from seabus.streams.views.service import ViewService, read_view
+from seabus.streams.views.topics import SourceTopic, TopicKind, classify, topic_pattern
 
 __all__ = [
     "NO_LEVEL",

@@ -6,7 +6,7 @@ SeabusError
 
 from __future__ import annotations
 
-from schemas.errors import SeabusError
+from seabus.schemas.errors import SeabusError
 
 __all__ = ["ViewError"]
 

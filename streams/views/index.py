@@ -1,7 +1,7 @@
 """The read model itself: records from the bus's topics in, overdue view and timelines out.
 
 Pure and synchronous: :meth:`ViewIndex.ingest` takes one record's topic, key and
-value bytes; the consumer loop (:mod:`streams.views.reader`) only moves bytes, so
+value bytes; the consumer loop (:mod:`seabus.streams.views.reader`) only moves bytes, so
 everything here is tested without Kafka.
 
 What is kept is chosen field by field: allegation events contribute their type,
@@ -30,10 +30,10 @@ from enum import StrEnum
 from pydantic import TypeAdapter
 from sortedcontainers import SortedList
 
-from schemas.codec import Codec, decode_model, default_codec
-from schemas.enums import ObligationState
-from schemas.errors import CodecError, ValidationFailed
-from schemas.models import (
+from seabus.schemas.codec import Codec, decode_model, default_codec
+from seabus.schemas.enums import ObligationState
+from seabus.schemas.errors import CodecError, ValidationFailed
+from seabus.schemas.models import (
     AllegationEvent,
     DeadLetter,
     DeliveryAttempt,
@@ -43,8 +43,8 @@ from schemas.models import (
     Response,
     SeabusRecord,
 )
-from streams.deadlines.obligations import obligation_key
-from streams.views.models import (
+from seabus.streams.deadlines.obligations import obligation_key
+from seabus.streams.views.models import (
     NO_LEVEL,
     DeadLetterEntry,
     DeliveryEntry,
@@ -59,9 +59,9 @@ from streams.views.models import (
     Timeline,
     TimelineEntry,
 )
-from streams.views.overdue import OverdueFilter, current_level, overdue_item
-from streams.views.stored import StoredObligation
-from streams.views.topics import SourceTopic, TopicKind, classify
+from seabus.streams.views.overdue import OverdueFilter, current_level, overdue_item
+from seabus.streams.views.stored import StoredObligation
+from seabus.streams.views.topics import SourceTopic, TopicKind, classify
 
 __all__ = ["Ingested", "ViewIndex"]
 

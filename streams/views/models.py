@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.enums import (
+from seabus.schemas.enums import (
     AllegationEventType,
     AllegationStatus,
     DeadLetterReason,

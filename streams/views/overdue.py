@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from schemas.enums import EscalationLevel
-from schemas.models import Escalation
-from streams.views.models import NO_LEVEL, DueStatus, OverdueItem
-from streams.views.stored import StoredObligation
+from seabus.schemas.enums import EscalationLevel
+from seabus.schemas.models import Escalation
+from seabus.streams.views.models import NO_LEVEL, DueStatus, OverdueItem
+from seabus.streams.views.stored import StoredObligation
 
 __all__ = ["OverdueFilter", "current_level", "order_items", "overdue_item"]
 

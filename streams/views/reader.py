@@ -20,12 +20,12 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from schemas.errors import KafkaUnavailable
-from streams import faust_compat
-from streams.kafka_connection import KafkaConnection
-from streams.views.errors import ViewError
-from streams.views.index import ViewIndex
-from streams.views.topics import topic_pattern
+from seabus.schemas.errors import KafkaUnavailable
+from seabus.streams import faust_compat
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.views.errors import ViewError
+from seabus.streams.views.index import ViewIndex
+from seabus.streams.views.topics import topic_pattern
 
 __all__ = ["ReaderStatus", "ViewReader"]
 

@@ -14,13 +14,13 @@ import mode
 import structlog
 from aiokafka.errors import KafkaError
 
-from schemas.codec import Codec
-from schemas.errors import KafkaUnavailable
-from streams import metrics
-from streams.config import Settings
-from streams.kafka_connection import KafkaConnection
-from streams.views.index import ViewIndex
-from streams.views.reader import ReaderStatus, ViewReader
+from seabus.schemas.codec import Codec
+from seabus.schemas.errors import KafkaUnavailable
+from seabus.streams import metrics
+from seabus.streams.config import Settings
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.views.index import ViewIndex
+from seabus.streams.views.reader import ReaderStatus, ViewReader
 
 __all__ = ["ViewService", "read_view"]
 

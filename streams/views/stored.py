@@ -11,8 +11,8 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.enums import EscalationLevel, ObligationKind, ObligationState, RecipientClass, ResponseKind
-from schemas.models import ObligationUpdate
+from seabus.schemas.enums import EscalationLevel, ObligationKind, ObligationState, RecipientClass, ResponseKind
+from seabus.schemas.models import ObligationUpdate
 
 __all__ = ["StoredObligation"]
 

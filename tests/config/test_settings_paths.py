@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.config import Settings
+from seabus.streams.config import Settings
 
 
 def test_relative_paths_beside_the_config_file_then_the_current_directory(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.errors import ConfigError
-from streams.config import load_settings
-from streams.kafka_connection import KafkaSecurity
+from seabus.schemas.errors import ConfigError
+from seabus.streams.config import load_settings
+from seabus.streams.kafka_connection import KafkaSecurity
 
 
 @pytest.fixture(autouse=True)

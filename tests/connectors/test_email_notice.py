@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-import connectors.email as email_api
-from connectors.email import (
+import seabus.connectors.email as email_api
+from seabus.connectors.email import (
     EmailNotice,
     Obligation,
     ObligationKind,
@@ -17,7 +17,7 @@ from connectors.email import (
     render_email,
     render_text,
 )
-from connectors.errors import EmailConfigError
+from seabus.connectors.errors import EmailConfigError
 
 DUE_ACK = datetime(2026, 3, 17, 17, 0, tzinfo=UTC)
 DUE_DECIDE = datetime(2026, 3, 24, 17, 0, tzinfo=UTC)

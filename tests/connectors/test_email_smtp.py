@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import trustme
 
-from connectors.email import SmtpSender, StartTls, notice_from_notification, render_email
-from connectors.email.testing import CapturedMessage, CapturingSmtpServer
-from connectors.errors import EmailConfigError, EmailPermanentFailure, EmailTemporaryFailure
+from seabus.connectors.email import SmtpSender, StartTls, notice_from_notification, render_email
+from seabus.connectors.email.testing import CapturedMessage, CapturingSmtpServer
+from seabus.connectors.errors import EmailConfigError, EmailPermanentFailure, EmailTemporaryFailure
 
 NARRATIVE = "SYNTH-NARRATIVE: a fictitious account that must never leave the bus"
 SUBJECT_REF = "SYNTH-SUBJ-4242"

@@ -11,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from standardwebhooks.webhooks import Webhook
 
-from connectors.errors import WebhookConfigError, WebhookVerificationError
-from connectors.webhooks import generate_secret, sign_headers, verify_webhook
+from seabus.connectors.errors import WebhookConfigError, WebhookVerificationError
+from seabus.connectors.webhooks import generate_secret, sign_headers, verify_webhook
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 BODY = json.dumps({"allegation_id": "SYNTH-2026-0001", "sequence": 1}).encode()

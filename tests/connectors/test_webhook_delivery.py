@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import connectors.webhooks as webhooks
-from connectors.errors import WebhookConfigError
-from connectors.webhooks import (
+import seabus.connectors.webhooks as webhooks
+from seabus.connectors.errors import WebhookConfigError
+from seabus.connectors.webhooks import (
     AttemptRecord,
     DeliveryResult,
     InMemoryDeliveredStore,
@@ -28,8 +28,8 @@ from connectors.webhooks import (
     attempt_id,
     generate_secret,
 )
-from connectors.webhooks.testing import Reply, WebhookReceiver
-from schemas.enums import DeliveryOutcome
+from seabus.connectors.webhooks.testing import Reply, WebhookReceiver
+from seabus.schemas.enums import DeliveryOutcome
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connectors.webhooks import RetryPolicy, Verdict, classify_status, parse_retry_after
+from seabus.connectors.webhooks import RetryPolicy, Verdict, classify_status, parse_retry_after
 
 NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
 

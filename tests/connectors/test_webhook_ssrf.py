@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from connectors.errors import AddressRefused, WebhookConfigError
-from connectors.webhooks import (
+from seabus.connectors.errors import AddressRefused, WebhookConfigError
+from seabus.connectors.webhooks import (
     DeliveryResult,
     VettingResolver,
     WebhookDeliverer,
@@ -24,8 +24,8 @@ from connectors.webhooks import (
     forbidden_reason,
     generate_secret,
 )
-from connectors.webhooks.testing import WebhookReceiver
-from schemas.enums import DeliveryOutcome
+from seabus.connectors.webhooks.testing import WebhookReceiver
+from seabus.schemas.enums import DeliveryOutcome
 
 SECRET = generate_secret()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.config import Settings, load_settings
+from seabus.streams.config import Settings, load_settings
 
 
 @pytest.fixture

@@ -11,12 +11,12 @@ from pathlib import Path
 from aiohttp import web
 from support import free_port
 
-from connectors.dashboard import dashboard_routes
-from connectors.gateway import AgencyAuth, build_gateway_app
-from connectors.gateway.producer import SendOutcome
-from connectors.publisher.outgoing import OutgoingEvent
-from streams.config import Settings
-from streams.views import ReaderStatus, ViewIndex
+from seabus.connectors.dashboard import dashboard_routes
+from seabus.connectors.gateway import AgencyAuth, build_gateway_app
+from seabus.connectors.gateway.producer import SendOutcome
+from seabus.connectors.publisher.outgoing import OutgoingEvent
+from seabus.streams.config import Settings
+from seabus.streams.views import ReaderStatus, ViewIndex
 
 TOKEN = "sbd_test-oncall-token-0123456789"
 OTHER_TOKEN = "sbd_test-second-token-0123456789"

@@ -20,10 +20,10 @@ from support.deadline_policies import write_fast_policies
 from support.notify import notifications_among
 from views.view_support import report
 
-from schemas.codec import encode_model
-from schemas.enums import ResponseKind
-from schemas.models import Response
-from streams.kafka_connection import KafkaConnection
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import ResponseKind
+from seabus.schemas.models import Response
+from seabus.streams.kafka_connection import KafkaConnection
 
 
 @dataclass

@@ -17,7 +17,7 @@ from dashboard.e2e_support import RunningBus, get_json, publish_report, running_
 from support import REPO, wait_for
 from views.view_support import NARRATIVE_MARKER, SUBJECT_MARKER
 
-from streams.kafka_connection import KafkaConnection
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

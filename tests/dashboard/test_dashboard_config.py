@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 from dashboard.dashboard_support import TOKEN, sha, write_dashboard_file
 
-from connectors.dashboard import (
+from seabus.connectors.dashboard import (
     DashboardConfigError,
     TokenBook,
     issue_local_token,
     load_dashboard_config,
     read_local_tokens,
 )
-from connectors.dashboard.render import duration
-from streams.config import Settings
+from seabus.connectors.dashboard.render import duration
+from seabus.streams.config import Settings
 
 SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "config" / "dashboard.yaml"
 

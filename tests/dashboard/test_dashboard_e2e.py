@@ -32,13 +32,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from support import wait_for
 from views.view_support import NARRATIVE_MARKER, SUBJECT_MARKER
 
-from deploy.cli import main as cli_main
-from deploy.cli.demo_cmd import demo
-from deploy.cli.overdue_cmd import overdue
-from schemas.codec import encode_model
-from schemas.enums import DeliveryChannel, DeliveryOutcome
-from schemas.models import DeliveryAttempt
-from streams.kafka_connection import KafkaConnection
+from seabus.deploy.cli import main as cli_main
+from seabus.deploy.cli.demo_cmd import demo
+from seabus.deploy.cli.overdue_cmd import overdue
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import DeliveryChannel, DeliveryOutcome
+from seabus.schemas.models import DeliveryAttempt
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

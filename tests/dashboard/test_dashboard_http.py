@@ -13,11 +13,11 @@ import aiohttp
 from dashboard.dashboard_support import OTHER_TOKEN, TOKEN, MemoryView, serve, write_dashboard_file
 from views.view_support import T0, escalation, obligation
 
-from connectors.dashboard import issue_local_token, local_tokens_path, read_local_tokens, write_local_tokens
-from connectors.dashboard.config import LocalToken, load_dashboard_config
-from connectors.dashboard.pages import safe_next
-from schemas.enums import EscalationLevel
-from streams.config import Settings
+from seabus.connectors.dashboard import issue_local_token, local_tokens_path, read_local_tokens, write_local_tokens
+from seabus.connectors.dashboard.config import LocalToken, load_dashboard_config
+from seabus.connectors.dashboard.pages import safe_next
+from seabus.schemas.enums import EscalationLevel
+from seabus.streams.config import Settings
 
 NOW = T0 + timedelta(seconds=60)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from deadlines.deadline_support import seconds_policies as _seconds_policies
 
-from streams.deadlines.policy import PolicySet
+from seabus.streams.deadlines.policy import PolicySet
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from streams.deadlines.policy import PolicySet, parse_policies
+from seabus.streams.deadlines.policy import PolicySet, parse_policies
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """A Monday morning, far from any DST change."""

@@ -1,10 +1,8 @@
-"""The public surface of ``streams.deadlines``: sorted, complete, importable."""
+"""The public surface of ``seabus.streams.deadlines``: sorted, complete, importable."""
 
 from __future__ import annotations
 
-import streams.deadlines as deadlines
-
-
+import seabus.streams.deadlines as deadlines
 def test_public_names_are_sorted_and_exported() -> None:
     assert deadlines.__all__ == sorted(deadlines.__all__)
     for name in deadlines.__all__:

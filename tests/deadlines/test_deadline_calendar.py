@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.deadlines.calendar import HolidaySet, WorkingCalendar, add_working_days
-from streams.deadlines.durations import IsoDuration
+from seabus.streams.deadlines.calendar import HolidaySet, WorkingCalendar, add_working_days
+from seabus.streams.deadlines.durations import IsoDuration
 
 UTC_ZONE = ZoneInfo("UTC")
 PARIS = ZoneInfo("Europe/Paris")

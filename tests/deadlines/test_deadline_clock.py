@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from streams.deadlines.clock import Clock, ManualClock, SystemClock
+from seabus.streams.deadlines.clock import Clock, ManualClock, SystemClock
 
 
 def test_manual_clock_moves_only_when_told_and_normalises_to_utc() -> None:

@@ -7,7 +7,7 @@ import random
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.deadlines.due_index import DueIndex
+from seabus.streams.deadlines.due_index import DueIndex
 
 
 def test_pop_due_returns_only_what_is_due_earliest_first() -> None:

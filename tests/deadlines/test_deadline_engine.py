@@ -12,11 +12,11 @@ from deadlines.deadline_support import T0, CountingDict, seconds_policies
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.deadlines.codec import ValueFormat
-from streams.deadlines.engine import AllegationRecord, DeadlineEngine, ResponseOutcome
-from streams.deadlines.obligations import EscalationDraft, Obligation
-from streams.deadlines.policy import CaseFacts, PolicySet
-from streams.deadlines.vocabulary import (
+from seabus.streams.deadlines.codec import ValueFormat
+from seabus.streams.deadlines.engine import AllegationRecord, DeadlineEngine, ResponseOutcome
+from seabus.streams.deadlines.obligations import EscalationDraft, Obligation
+from seabus.streams.deadlines.policy import CaseFacts, PolicySet
+from seabus.streams.deadlines.vocabulary import (
     EscalationLevel,
     ObligationKind,
     ObligationState,
@@ -218,7 +218,7 @@ def test_working_days_follow_the_recipients_time_zone(shipped_like: PolicySet) -
 
 @pytest.fixture
 def shipped_like() -> PolicySet:
-    from streams.deadlines.policy import parse_policies
+    from seabus.streams.deadlines.policy import parse_policies
 
     entry = {
         "name": "ack",

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 import pytest
 from deadlines.deadline_support import T0
 
-from schemas.models import Escalation
-from streams.deadlines.obligations import (
+from seabus.schemas.models import Escalation
+from seabus.streams.deadlines.obligations import (
     EscalationDraft,
     Obligation,
     PendingResponse,
@@ -29,8 +29,8 @@ from streams.deadlines.obligations import (
     plan_obligations,
     schedule,
 )
-from streams.deadlines.policy import CaseFacts, Policy, PolicySet, parse_policies
-from streams.deadlines.vocabulary import (
+from seabus.streams.deadlines.policy import CaseFacts, Policy, PolicySet, parse_policies
+from seabus.streams.deadlines.vocabulary import (
     EscalationLevel,
     ObligationKind,
     ObligationState,

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from deadlines.deadline_support import SECONDS_POLICIES
 
-from schemas.enums import (
+from seabus.schemas.enums import (
     AgeGroup,
     AllegationStatus,
     AllegationSubType,
@@ -21,10 +21,10 @@ from schemas.enums import (
     Sex,
     SourceStream,
 )
-from schemas.errors import ConfigError
-from schemas.models import Allegation, Subject, VictimCount
-from streams.deadlines.policy import CaseFacts, PolicySet, Trigger, Urgency, load_policies, parse_policies
-from streams.deadlines.vocabulary import ObligationKind, RecipientClass
+from seabus.schemas.errors import ConfigError
+from seabus.schemas.models import Allegation, Subject, VictimCount
+from seabus.streams.deadlines.policy import CaseFacts, PolicySet, Trigger, Urgency, load_policies, parse_policies
+from seabus.streams.deadlines.vocabulary import ObligationKind, RecipientClass
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "config"
 MONDAY = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)

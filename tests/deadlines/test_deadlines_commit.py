@@ -7,13 +7,13 @@ from typing import Any, cast
 
 from support.routing import event
 
-from schemas.enums import PersonnelCategory as P
-from schemas.enums import RecipientClass
-from streams.agents.deadlines import Deadlines
-from streams.config import Settings
-from streams.context import load_context
-from streams.deadlines import DeadlineEngine, ValueFormat
-from streams.tables import DeferredWrites
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.enums import RecipientClass
+from seabus.streams.agents.deadlines import Deadlines
+from seabus.streams.config import Settings
+from seabus.streams.context import load_context
+from seabus.streams.deadlines import DeadlineEngine, ValueFormat
+from seabus.streams.tables import DeferredWrites
 
 
 class WriteLog(dict[str, Any]):

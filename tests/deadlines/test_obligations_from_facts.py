@@ -15,19 +15,19 @@ from deadlines.deadline_support import T0
 from support import REPO
 from support.routing import default_rules
 
-from schemas.enums import AllegationEventType, AllegationStatus, PersonnelCategory
-from schemas.models import AllegationEvent
-from streams.deadlines.engine import DeadlineEngine, ResponseOutcome
-from streams.deadlines.obligations import Obligation, summary_time
-from streams.deadlines.policy import PolicySet, load_policies, parse_policies
-from streams.deadlines.vocabulary import (
+from seabus.schemas.enums import AllegationEventType, AllegationStatus, PersonnelCategory
+from seabus.schemas.models import AllegationEvent
+from seabus.streams.deadlines.engine import DeadlineEngine, ResponseOutcome
+from seabus.streams.deadlines.obligations import Obligation, summary_time
+from seabus.streams.deadlines.policy import PolicySet, load_policies, parse_policies
+from seabus.streams.deadlines.vocabulary import (
     EscalationLevel,
     ObligationKind,
     ObligationState,
     RecipientClass,
     ResponseKind,
 )
-from streams.synthetic import synthetic_allegation, synthetic_event
+from seabus.streams.synthetic import synthetic_allegation, synthetic_event
 
 P = PersonnelCategory
 MS, OIOS, OSC, VRA = (

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from support.deadline_policies import write_fast_policies
 
-from schemas.errors import ConfigError
-from streams.config import Settings
-from streams.context import BusContext, load_context
+from seabus.schemas.errors import ConfigError
+from seabus.streams.config import Settings
+from seabus.streams.context import BusContext, load_context
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "config"
 NAIROBI = ZoneInfo("Africa/Nairobi")

@@ -14,10 +14,10 @@ from kafka.admin import NewTopic
 from support import unique_prefix
 from support.bus import producer
 
-from streams.agents.deadlines import partitioned_table
-from streams.kafka_connection import KafkaConnection
-from streams.restore import restore_tables
-from streams.stores import ROCKSDB_URL, SeabusRocksStore
+from seabus.streams.agents.deadlines import partitioned_table
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.restore import restore_tables
+from seabus.streams.stores import ROCKSDB_URL, SeabusRocksStore
 
 pytestmark = pytest.mark.kafka
 
@@ -122,10 +122,10 @@ def test_a_data_dir_in_use_by_another_worker_is_a_clear_error(kafka: KafkaConnec
 
 RESTORE_IN_A_SECOND_PROCESS = """
 import sys
-from streams.agents.deadlines import partitioned_table
-from streams.config import load_settings
-from streams.restore import DataDirInUse, restore_tables
-from streams.stores import ROCKSDB_URL
+from seabus.streams.agents.deadlines import partitioned_table
+from seabus.streams.config import load_settings
+from seabus.streams.restore import DataDirInUse, restore_tables
+from seabus.streams.stores import ROCKSDB_URL
 
 app_id, datadir = sys.argv[1:3]
 kafka = load_settings().connection()  # SEABUS_BOOTSTRAP and SEABUS_KAFKA__* from the parent

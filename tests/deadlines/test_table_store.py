@@ -10,10 +10,10 @@ import faust
 import pytest
 from faust.streams import _current_event
 
-from streams.agents.deadlines import partitioned_table
-from streams.kafka_connection import KafkaConnection
-from streams.stores import ROCKSDB_URL, SeabusRocksStore
-from streams.tables import PartitionedTable, UnknownPartition
+from seabus.streams.agents.deadlines import partitioned_table
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.stores import ROCKSDB_URL, SeabusRocksStore
+from seabus.streams.tables import PartitionedTable, UnknownPartition
 
 KEYS = {f"SYNTH-TS-{i:03d}:KEN:ACKNOWLEDGE": i % 4 for i in range(40)}
 

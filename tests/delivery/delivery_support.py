@@ -12,10 +12,10 @@ import yaml
 from support.bus import read_topic
 from support.notify import notifications_among
 
-from connectors.webhooks.testing import Reply, WebhookReceiver
-from schemas.codec import decode_model
-from schemas.models import DeadLetter, DeliveryAttempt, Escalation, Notification, SeabusRecord
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.webhooks.testing import Reply, WebhookReceiver
+from seabus.schemas.codec import decode_model
+from seabus.schemas.models import DeadLetter, DeliveryAttempt, Escalation, Notification, SeabusRecord
+from seabus.streams.kafka_connection import KafkaConnection
 
 T = TypeVar("T")
 R = TypeVar("R", bound=SeabusRecord)

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from connectors.delivery import ONCALL, DeliveryConfig, load_delivery_config, plan_delivery, plan_oncall
-from connectors.errors import DeliveryConfigError
-from connectors.webhooks import generate_secret
-from schemas.errors import ConfigError
-from streams.config import Settings
-from streams.config.recipients import RecipientsDirectory
+from seabus.connectors.delivery import ONCALL, DeliveryConfig, load_delivery_config, plan_delivery, plan_oncall
+from seabus.connectors.errors import DeliveryConfigError
+from seabus.connectors.webhooks import generate_secret
+from seabus.schemas.errors import ConfigError
+from seabus.streams.config import Settings
+from seabus.streams.config.recipients import RecipientsDirectory
 
 RECIPIENTS = Path("/etc/seabus/recipients.yaml")
 

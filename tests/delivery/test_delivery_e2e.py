@@ -30,13 +30,13 @@ from support import unique_prefix, wait_for
 from support.bus import BusPool, BusProcess, producer
 from support.routing import event
 
-from connectors.email.testing import CapturingSmtpServer
-from connectors.webhooks import generate_secret
-from schemas.codec import encode_model
-from schemas.enums import DeliveryChannel, DeliveryOutcome, EscalationLevel
-from schemas.enums import PersonnelCategory as P
-from schemas.models import Notification
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.email.testing import CapturingSmtpServer
+from seabus.connectors.webhooks import generate_secret
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import DeliveryChannel, DeliveryOutcome, EscalationLevel
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.models import Notification
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

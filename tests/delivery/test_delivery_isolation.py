@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import pytest
 from support.bus import producer
 
-from connectors.delivery import (
+from seabus.connectors.delivery import (
     Delivery,
     DeliveryConfig,
     DeliveryConsumer,
@@ -26,14 +26,14 @@ from connectors.delivery import (
     Route,
     build_delivery,
 )
-from connectors.webhooks import generate_secret
-from connectors.webhooks.testing import WebhookReceiver
-from deploy import topics
-from schemas.codec import default_codec, encode_model
-from schemas.testing import synthetic_notification
-from streams.config import Settings
-from streams.config.recipients import RecipientsDirectory
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.webhooks import generate_secret
+from seabus.connectors.webhooks.testing import WebhookReceiver
+from seabus.deploy import topics
+from seabus.schemas.codec import default_codec, encode_model
+from seabus.schemas.testing import synthetic_notification
+from seabus.streams.config import Settings
+from seabus.streams.config.recipients import RecipientsDirectory
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

@@ -16,16 +16,16 @@ import pytest
 from delivery.delivery_support import attempts, dead_letters, escalations
 from support.bus import producer
 
-from connectors.delivery import Delivery, DeliveryConfig, RetrySettings, build_delivery
-from connectors.webhooks import generate_secret
-from connectors.webhooks.testing import WebhookReceiver
-from deploy import topics
-from schemas.codec import default_codec, encode_model
-from schemas.enums import DeadLetterReason, DeliveryOutcome, EscalationLevel
-from schemas.testing import synthetic_notification
-from streams.config import Settings
-from streams.config.recipients import RecipientsDirectory
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.delivery import Delivery, DeliveryConfig, RetrySettings, build_delivery
+from seabus.connectors.webhooks import generate_secret
+from seabus.connectors.webhooks.testing import WebhookReceiver
+from seabus.deploy import topics
+from seabus.schemas.codec import default_codec, encode_model
+from seabus.schemas.enums import DeadLetterReason, DeliveryOutcome, EscalationLevel
+from seabus.schemas.testing import synthetic_notification
+from seabus.streams.config import Settings
+from seabus.streams.config.recipients import RecipientsDirectory
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

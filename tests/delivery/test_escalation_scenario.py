@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from support.deadline_policies import write_fast_policies
 
-from connectors.delivery import (
+from seabus.connectors.delivery import (
     ONCALL,
     AuditIndex,
     ChannelDelivered,
@@ -36,17 +36,17 @@ from connectors.delivery import (
     Pager,
     RecipientPlan,
 )
-from connectors.email import SmtpSender
-from connectors.email.testing import CapturingSmtpServer
-from connectors.webhooks import RetryPolicy, WebhookDeliverer, WebhookEndpoint, generate_secret
-from connectors.webhooks.testing import WebhookReceiver
-from schemas.codec import decode_model, encode_model
-from schemas.enums import DeadLetterReason, DeliveryChannel, DeliveryOutcome, EscalationLevel
-from schemas.models import DeadLetter, DeliveryAttempt, Escalation
-from streams.deadlines import DeadlineEngine
-from streams.deadlines.obligations import EscalationDraft
-from streams.deadlines.policy import CaseFacts, load_policies
-from streams.deadlines.vocabulary import RecipientClass
+from seabus.connectors.email import SmtpSender
+from seabus.connectors.email.testing import CapturingSmtpServer
+from seabus.connectors.webhooks import RetryPolicy, WebhookDeliverer, WebhookEndpoint, generate_secret
+from seabus.connectors.webhooks.testing import WebhookReceiver
+from seabus.schemas.codec import decode_model, encode_model
+from seabus.schemas.enums import DeadLetterReason, DeliveryChannel, DeliveryOutcome, EscalationLevel
+from seabus.schemas.models import DeadLetter, DeliveryAttempt, Escalation
+from seabus.streams.deadlines import DeadlineEngine
+from seabus.streams.deadlines.obligations import EscalationDraft
+from seabus.streams.deadlines.policy import CaseFacts, load_policies
+from seabus.streams.deadlines.vocabulary import RecipientClass
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AID = "SYNTH-ESC-SCN-0001"

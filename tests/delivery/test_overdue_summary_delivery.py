@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.delivery import (
+from seabus.connectors.delivery import (
     ONCALL,
     AuditIndex,
     ChannelDelivered,
@@ -31,16 +31,16 @@ from connectors.delivery import (
     Pager,
     RecipientPlan,
 )
-from connectors.email import SmtpSender
-from connectors.email.testing import CapturingSmtpServer
-from connectors.webhooks import RetryPolicy, WebhookDeliverer, WebhookEndpoint, generate_secret
-from connectors.webhooks.testing import WebhookReceiver
-from schemas.codec import encode_model
-from schemas.enums import DeliveryChannel, EscalationLevel
-from schemas.models import Escalation
-from streams.deadlines import DeadlineEngine
-from streams.deadlines.policy import CaseFacts, parse_policies
-from streams.deadlines.vocabulary import RecipientClass
+from seabus.connectors.email import SmtpSender
+from seabus.connectors.email.testing import CapturingSmtpServer
+from seabus.connectors.webhooks import RetryPolicy, WebhookDeliverer, WebhookEndpoint, generate_secret
+from seabus.connectors.webhooks.testing import WebhookReceiver
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import DeliveryChannel, EscalationLevel
+from seabus.schemas.models import Escalation
+from seabus.streams.deadlines import DeadlineEngine
+from seabus.streams.deadlines.policy import CaseFacts, parse_policies
+from seabus.streams.deadlines.vocabulary import RecipientClass
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SECRET = generate_secret()

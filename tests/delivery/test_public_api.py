@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 PUBLIC = {
-    "connectors.subscriber": [
+    "seabus.connectors.subscriber": [
         "ErrorPolicy",
         "EscalationHandler",
         "Handler",
@@ -20,7 +20,7 @@ PUBLIC = {
         "Subscriber",
         "retry_handler_failures",
     ],
-    "connectors.delivery": [
+    "seabus.connectors.delivery": [
         "ENDPOINT_HEADER",
         "ONCALL",
         "AuditIndex",

@@ -16,13 +16,13 @@ from pydantic import SecretStr
 from support import JAR_CACHE, bus_env, free_base_port
 from support.bus import BusPool
 
-from deploy import access
-from deploy.access import Grant
-from deploy.kafka import LocalCluster
-from schemas.errors import ConfigError
-from streams.config import Settings
-from streams.config.recipients import load_recipients
-from streams.kafka_connection import KafkaConnection
+from seabus.deploy import access
+from seabus.deploy.access import Grant
+from seabus.deploy.kafka import LocalCluster
+from seabus.schemas.errors import ConfigError
+from seabus.streams.config import Settings
+from seabus.streams.config.recipients import load_recipients
+from seabus.streams.kafka_connection import KafkaConnection
 
 RECIPIENTS = ["OSC", "OIOS", "FRA", "URY"]
 
@@ -179,7 +179,7 @@ def _seabus(
         SEABUS_REPORTING_ENTITIES_FILE=small.reporting_entities_file,
     )
     return subprocess.run(
-        [sys.executable, "-m", "deploy.cli.main", *args],
+        [sys.executable, "-m", "seabus.deploy.cli.main", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -223,7 +223,7 @@ def _visible_topics(connection: KafkaConnection) -> set[str]:
 def test_credentials_json_creates_a_principal_that_sees_only_its_own_topics(
     small: Settings, secured: KafkaConnection, tmp_path: Path
 ) -> None:
-    from deploy import topics as provisioning
+    from seabus.deploy import topics as provisioning
 
     provisioning.apply(small, RECIPIENTS, kafka=secured)
     access.apply(small, RECIPIENTS, kafka=secured)

@@ -12,17 +12,17 @@ from pathlib import Path
 import pytest
 from support import bus_env
 
-from schemas.codec import encode_model
-from schemas.models import Escalation, Notification
-from schemas.testing import synthetic_escalation, synthetic_notification
-from streams.kafka_connection import KafkaConnection
+from seabus.schemas.codec import encode_model
+from seabus.schemas.models import Escalation, Notification
+from seabus.schemas.testing import synthetic_escalation, synthetic_notification
+from seabus.streams.kafka_connection import KafkaConnection
 
 CLI = Path(__file__).resolve().parents[2] / "deploy" / "cli"
 
 
 def _seabus(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "deploy.cli.main", *args],
+        [sys.executable, "-m", "seabus.deploy.cli.main", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from connectors.delivery import pagerduty_event
-from deploy.cli.demo_receivers_cmd import describe
-from schemas.testing import synthetic_escalation, synthetic_notification
+from seabus.connectors.delivery import pagerduty_event
+from seabus.deploy.cli.demo_receivers_cmd import describe
+from seabus.schemas.testing import synthetic_escalation, synthetic_notification
 
 
 def test_each_kind_is_one_line_of_ids_and_steps() -> None:

@@ -14,10 +14,10 @@ from kafka.admin import NewTopic
 from support import JAR_CACHE, bus_env, free_base_port, unique_prefix
 from support.reading import read_all
 
-from deploy.kafka import LocalCluster
-from deploy.kafka.layout import ClusterLayout
-from schemas.errors import DependencyMissing, KafkaUnavailable, ProvisioningError
-from streams.kafka_connection import KafkaConnection
+from seabus.deploy.kafka import LocalCluster
+from seabus.deploy.kafka.layout import ClusterLayout
+from seabus.schemas.errors import DependencyMissing, KafkaUnavailable, ProvisioningError
+from seabus.streams.kafka_connection import KafkaConnection
 
 
 def _java_processes_for(directory: Path) -> list[str]:
@@ -152,7 +152,7 @@ def test_cli_up_status_down(tmp_path: Path) -> None:
         data_dir=tmp_path / "data",
         SEABUS_LOCAL_KAFKA_PORT=free_base_port(2),
     )
-    cmd = [sys.executable, "-m", "deploy.cli.main"]
+    cmd = [sys.executable, "-m", "seabus.deploy.cli.main"]
     up = subprocess.run([*cmd, "kafka", "up"], env=env, capture_output=True, text=True, timeout=180)
     try:
         assert up.returncode == 0, up.stderr
@@ -196,7 +196,7 @@ def test_cli_refuses_local_kafka_when_a_cluster_is_configured(tmp_path: Path) ->
         kafka=KafkaConnection(bootstrap="127.0.0.1:1"), prefix=unique_prefix(), data_dir=tmp_path / "data"
     )
     result = subprocess.run(
-        [sys.executable, "-m", "deploy.cli.main", "kafka", "up"],
+        [sys.executable, "-m", "seabus.deploy.cli.main", "kafka", "up"],
         env=env,
         capture_output=True,
         text=True,

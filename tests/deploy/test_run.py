@@ -8,8 +8,8 @@ import pytest
 from support import JAR_CACHE, bus_env, free_base_port, unique_prefix, wait_for
 from support.bus import BusPool
 
-from deploy.kafka import LocalCluster
-from streams.kafka_connection import KafkaConnection
+from seabus.deploy.kafka import LocalCluster
+from seabus.streams.kafka_connection import KafkaConnection
 
 
 def test_run_against_configured_cluster(kafka: KafkaConnection, tmp_path: Path, buses: BusPool) -> None:

@@ -15,7 +15,7 @@ from kafka.errors import KafkaError
 from pydantic import SecretStr
 from support.reading import read_all
 
-from streams.kafka_connection import KafkaConnection, KafkaSecurity
+from seabus.streams.kafka_connection import KafkaConnection, KafkaSecurity
 
 pytestmark = pytest.mark.kafka
 

@@ -10,9 +10,9 @@ from support.bus import BusPool, producer, read_topic
 from support.notify import notifications_among
 from support.routing import event
 
-from deploy.kafka import LocalCluster
-from schemas.codec import encode_model
-from schemas.enums import PersonnelCategory as P
+from seabus.deploy.kafka import LocalCluster
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import PersonnelCategory as P
 
 pytestmark = pytest.mark.kafka
 

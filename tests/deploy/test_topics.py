@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from deploy import topics as provisioning
-from schemas.errors import ConfigError, ProvisioningError
-from streams.config import Settings, load_settings
-from streams.config.settings import TopicsConfig, TopicSpec
-from streams.kafka_connection import KafkaConnection
-from streams.origin import principals
+from seabus.deploy import topics as provisioning
+from seabus.schemas.errors import ConfigError, ProvisioningError
+from seabus.streams.config import Settings, load_settings
+from seabus.streams.config.settings import TopicsConfig, TopicSpec
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.origin import principals
 
 
 def _with_topics(settings: Settings, **specs: TopicSpec) -> Settings:
@@ -115,7 +115,7 @@ def test_min_isr_above_replication_is_refused(settings: Settings, kafka: KafkaCo
 
 
 def test_unreachable_cluster_is_a_clear_error(settings: Settings) -> None:
-    from schemas.errors import KafkaUnavailable
+    from seabus.schemas.errors import KafkaUnavailable
 
     with pytest.raises(KafkaUnavailable, match=r"cannot reach Kafka at 127\.0\.0\.1:9"):
         provisioning.apply(settings, ["OSC"], kafka=KafkaConnection(bootstrap="127.0.0.1:9"))

@@ -34,12 +34,12 @@ from support.notify import notifications_among
 from support.reading import read_all
 from support.routing import event
 
-from connectors.subscriber import Subscriber
-from schemas.codec import decode_model, encode_model
-from schemas.enums import PersonnelCategory as P
-from schemas.enums import ResponseKind
-from schemas.models import Notification, ObligationUpdate, Response
-from streams.kafka_connection import KafkaConnection, KafkaSecurity
+from seabus.connectors.subscriber import Subscriber
+from seabus.schemas.codec import decode_model, encode_model
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.enums import ResponseKind
+from seabus.schemas.models import Notification, ObligationUpdate, Response
+from seabus.streams.kafka_connection import KafkaConnection, KafkaSecurity
 
 pytestmark = pytest.mark.kafka
 
@@ -59,7 +59,7 @@ class Bus:
 
 def _seabus(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-m", "deploy.cli.main", *args],
+        [sys.executable, "-m", "seabus.deploy.cli.main", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -18,11 +18,11 @@ from support.deadline_policies import write_fast_policies
 from support.notify import notifications_among
 from support.routing import event
 
-from schemas.codec import decode_model, encode_model
-from schemas.enums import AllegationEventType, AllegationStatus, DeadLetterReason, ResponseKind
-from schemas.enums import PersonnelCategory as P
-from schemas.models import DeadLetter, Escalation, Notification, ObligationUpdate, Response
-from streams.kafka_connection import KafkaConnection
+from seabus.schemas.codec import decode_model, encode_model
+from seabus.schemas.enums import AllegationEventType, AllegationStatus, DeadLetterReason, ResponseKind
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.models import DeadLetter, Escalation, Notification, ObligationUpdate, Response
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

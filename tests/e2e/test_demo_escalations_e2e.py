@@ -19,11 +19,11 @@ from delivery.delivery_support import ReceiverThread
 from support import REPO, unique_prefix, wait_for
 from support.bus import BusPool, BusProcess
 
-from connectors.delivery import ONCALL
-from deploy.cli import main as cli_main
-from deploy.cli.demo_receivers_cmd import describe
-from schemas.models import Escalation
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.delivery import ONCALL
+from seabus.deploy.cli import main as cli_main
+from seabus.deploy.cli.demo_receivers_cmd import describe
+from seabus.schemas.models import Escalation
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

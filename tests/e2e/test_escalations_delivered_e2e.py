@@ -31,15 +31,15 @@ from support.deadline_policies import write_fast_policies
 from support.notify import escalations_among, notifications_among
 from support.routing import event
 
-from connectors.delivery import ONCALL
-from connectors.email.testing import CapturingSmtpServer
-from connectors.webhooks import generate_secret
-from schemas.codec import encode_model
-from schemas.enums import DeliveryChannel, DeliveryOutcome, EscalationLevel
-from schemas.enums import PersonnelCategory as P
-from schemas.models import Escalation, Notification
-from schemas.registry import SCHEMA_DIR
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.delivery import ONCALL
+from seabus.connectors.email.testing import CapturingSmtpServer
+from seabus.connectors.webhooks import generate_secret
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import DeliveryChannel, DeliveryOutcome, EscalationLevel
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.models import Escalation, Notification
+from seabus.schemas.registry import SCHEMA_DIR
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

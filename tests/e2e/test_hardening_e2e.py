@@ -25,13 +25,13 @@ from support import unique_prefix
 from support.bus import BusPool, BusProcess, producer, read_topic
 from support.routing import event
 
-from connectors.webhooks import generate_secret
-from schemas.codec import MAGIC, decode_model, default_codec, encode_model
-from schemas.datum_check import range_problems
-from schemas.enums import PersonnelCategory as P
-from schemas.models import Confidential, DeadLetter, Response
-from schemas.registry import default_registry
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.webhooks import generate_secret
+from seabus.schemas.codec import MAGIC, decode_model, default_codec, encode_model
+from seabus.schemas.datum_check import range_problems
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.models import Confidential, DeadLetter, Response
+from seabus.schemas.registry import default_registry
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

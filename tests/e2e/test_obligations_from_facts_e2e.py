@@ -20,8 +20,8 @@ from support.bus import BusPool, producer, read_all, read_topic
 from support.deadline_policies import write_facts_policies
 from support.notify import notifications_among
 
-from schemas.codec import decode_model, encode_model
-from schemas.enums import (
+from seabus.schemas.codec import decode_model, encode_model
+from seabus.schemas.enums import (
     AllegationEventType,
     AllegationStatus,
     EscalationLevel,
@@ -30,10 +30,10 @@ from schemas.enums import (
     OutcomeResult,
     ResponseKind,
 )
-from schemas.enums import PersonnelCategory as P
-from schemas.models import AllegationEvent, Escalation, Notification, ObligationUpdate, Response
-from streams.kafka_connection import KafkaConnection
-from streams.synthetic import synthetic_allegation, synthetic_event
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.models import AllegationEvent, Escalation, Notification, ObligationUpdate, Response
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.synthetic import synthetic_allegation, synthetic_event
 
 pytestmark = pytest.mark.kafka
 

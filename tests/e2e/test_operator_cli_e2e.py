@@ -12,16 +12,16 @@ from support import bus_env, unique_prefix, wait_for
 from support.bus import BusPool, producer
 from support.routing import event
 
-from schemas.codec import encode_model
-from schemas.enums import PersonnelCategory as P
-from streams.kafka_connection import KafkaConnection
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
 
 def seabus(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "deploy.cli.main", *args], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "seabus.deploy.cli.main", *args], env=env, capture_output=True, text=True, timeout=120
     )
 
 

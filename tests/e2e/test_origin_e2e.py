@@ -24,11 +24,11 @@ from support.notify import notifications_among
 from support.reading import read_records
 from support.routing import event
 
-from deploy.cli import main as cli_main
-from schemas.codec import decode_model, encode_model
-from schemas.enums import AllegationEventType, DeadLetterReason, EscalationLevel, ResponseKind
-from schemas.enums import PersonnelCategory as P
-from schemas.models import (
+from seabus.deploy.cli import main as cli_main
+from seabus.schemas.codec import decode_model, encode_model
+from seabus.schemas.enums import AllegationEventType, DeadLetterReason, EscalationLevel, ResponseKind
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.models import (
     AllegationEvent,
     DeadLetter,
     Escalation,
@@ -38,8 +38,8 @@ from schemas.models import (
     ReplyNotice,
     Response,
 )
-from streams.kafka_connection import KafkaConnection
-from streams.origin import ORIGIN_HEADER
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.origin import ORIGIN_HEADER
 
 pytestmark = pytest.mark.kafka
 

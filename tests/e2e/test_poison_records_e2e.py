@@ -16,11 +16,11 @@ from support.bus import BusPool, BusProcess, read_topic
 from support.notify import notifications_among
 from support.routing import event
 
-from schemas.codec import decode_model, encode_model
-from schemas.enums import DeadLetterReason, ResponseKind
-from schemas.enums import PersonnelCategory as P
-from schemas.models import Confidential, DeadLetter, ObligationUpdate, Response
-from streams.kafka_connection import KafkaConnection
+from seabus.schemas.codec import decode_model, encode_model
+from seabus.schemas.enums import DeadLetterReason, ResponseKind
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.models import Confidential, DeadLetter, ObligationUpdate, Response
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

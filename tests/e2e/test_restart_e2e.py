@@ -19,10 +19,10 @@ from support import unique_prefix
 from support.bus import BusPool, producer, read_all, read_topic
 from support.notify import notifications_among
 
-from schemas.codec import encode_model
-from schemas.enums import AllegationEventType
-from streams.kafka_connection import KafkaConnection
-from streams.synthetic import random_event, synthetic_event
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import AllegationEventType
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.synthetic import random_event, synthetic_event
 
 pytestmark = pytest.mark.kafka
 

@@ -11,12 +11,12 @@ from support.bus import BusPool, BusProcess, producer, read_topic
 from support.notify import notifications_among
 from support.routing import event
 
-from schemas.codec import decode_model, encode_model
-from schemas.enums import AllegationEventType, DeadLetterReason
-from schemas.enums import PersonnelCategory as P
-from schemas.models import DeadLetter, Notification
-from streams.kafka_connection import KafkaConnection
-from streams.synthetic import synthetic_event_id
+from seabus.schemas.codec import decode_model, encode_model
+from seabus.schemas.enums import AllegationEventType, DeadLetterReason
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.models import DeadLetter, Notification
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.synthetic import synthetic_event_id
 
 pytestmark = pytest.mark.kafka
 

@@ -1,6 +1,6 @@
 """A 3-node local KRaft cluster whose single nodes can be SIGKILLed and started again.
 
-:class:`deploy.kafka.LocalCluster` starts and stops every node together (a lone
+:class:`seabus.deploy.kafka.LocalCluster` starts and stops every node together (a lone
 survivor waits for quorum on shutdown); it has no public way to restart one
 node. The harness therefore calls its ``_start_node`` with the same java and
 classpath ``up`` used, so a restarted node runs the exact command line of the
@@ -20,10 +20,10 @@ from typing import Any
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from support import JAR_CACHE, free_base_port
 
-from deploy.kafka import LocalCluster
-from deploy.kafka.jars import ensure_jars, require_program
-from deploy.kafka.layout import NodeLayout
-from streams.kafka_connection import KafkaConnection
+from seabus.deploy.kafka import LocalCluster
+from seabus.deploy.kafka.jars import ensure_jars, require_program
+from seabus.deploy.kafka.layout import NodeLayout
+from seabus.streams.kafka_connection import KafkaConnection
 
 
 def admin_client(kafka: KafkaConnection, *, timeout_ms: int = 5000) -> KafkaAdminClient:

@@ -15,9 +15,9 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from schemas.enums import AllegationEventType, AllegationStatus, PersonnelCategory, UpdateKind
-from schemas.models import AllegationEvent
-from streams.synthetic import ENTITIES, synthetic_allegation, synthetic_event
+from seabus.schemas.enums import AllegationEventType, AllegationStatus, PersonnelCategory, UpdateKind
+from seabus.schemas.models import AllegationEvent
+from seabus.streams.synthetic import ENTITIES, synthetic_allegation, synthetic_event
 
 IN_DIRECTORY = ("FRA", "KEN", "URY", "NPL", "BGD")
 """Member States listed in deploy/config/recipients.yaml (their topics exist before the worker starts)."""

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from kafka import KafkaConsumer, TopicPartition
 
 from faults.cluster import admin_client
-from schemas.codec import decode_model, peek_writer
-from schemas.errors import CodecError, ValidationFailed
-from schemas.models import Notification
-from streams.kafka_connection import KafkaConnection
+from seabus.schemas.codec import decode_model, peek_writer
+from seabus.schemas.errors import CodecError, ValidationFailed
+from seabus.schemas.models import Notification
+from seabus.streams.kafka_connection import KafkaConnection
 
 
 class IncompleteRead(RuntimeError):

@@ -14,11 +14,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from connectors.publisher import Publisher
-from connectors.publisher.sdk import EventFailure, PublishReceipt
+from seabus.connectors.publisher import Publisher
+from seabus.connectors.publisher.sdk import EventFailure, PublishReceipt
 from faults.events import Planned
-from schemas.errors import ValidationFailed
-from streams.kafka_connection import KafkaConnection
+from seabus.schemas.errors import ValidationFailed
+from seabus.streams.kafka_connection import KafkaConnection
 
 
 @dataclass(frozen=True, slots=True)

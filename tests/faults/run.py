@@ -58,10 +58,10 @@ from faults.observe import (
 from faults.publisher import LoadPublisher
 from faults.verify import Verdict, expected_pairs, load_routing, verify
 from faults.workers import Worker
-from schemas.codec import decode_model
-from schemas.errors import CodecError, ValidationFailed
-from schemas.models import DeadLetter, Escalation
-from streams.deadlines.obligations import escalation_id
+from seabus.schemas.codec import decode_model
+from seabus.schemas.errors import CodecError, ValidationFailed
+from seabus.schemas.models import DeadLetter, Escalation
+from seabus.streams.deadlines.obligations import escalation_id
 
 
 @dataclass
@@ -381,7 +381,7 @@ class FaultRun:
         ]
         with (self.directory / "topics-apply.log").open("wb") as out:
             subprocess.run(
-                [sys.executable, "-m", "deploy.cli.main", "topics", "apply"],
+                [sys.executable, "-m", "seabus.deploy.cli.main", "topics", "apply"],
                 env=envs[0],
                 cwd=REPO,
                 stdout=out,

@@ -1,7 +1,7 @@
 """The verdict: every acknowledged event reached every recipient the routing rules name.
 
 Expected recipients come from the project's own rules (``routes.yaml`` through
-:func:`streams.routing.rules.load_rules` and :meth:`RoutingRules.decide`); an
+:func:`seabus.streams.routing.rules.load_rules` and :meth:`RoutingRules.decide`); an
 update is also owed to everyone its allegation's report went to (the bus keeps
 earlier recipients informed). A notification is matched to its event by
 ``source_event_id`` and ``recipient``, and checked against its allegation id and
@@ -17,8 +17,8 @@ from pathlib import Path
 from faults.events import Planned
 from faults.observe import Record, decode_notification, is_escalation
 from faults.publisher import Acked
-from schemas.models import AllegationEvent, Notification
-from streams.routing.rules import RoutingRules, load_rules
+from seabus.schemas.models import AllegationEvent, Notification
+from seabus.streams.routing.rules import RoutingRules, load_rules
 
 ROUTES = Path(__file__).resolve().parents[2] / "deploy" / "config" / "routes.yaml"
 

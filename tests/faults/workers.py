@@ -57,7 +57,7 @@ class Worker:
         self.log_file = self.log_dir / f"{self.name}.{self.starts}.log"
         with self.log_file.open("wb") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "deploy.cli.main", "run"],
+                [sys.executable, "-m", "seabus.deploy.cli.main", "run"],
                 env=self.env,
                 cwd=REPO,
                 stdin=subprocess.DEVNULL,

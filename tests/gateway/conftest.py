@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from deploy import topics
-from streams.config import Settings
-from streams.kafka_connection import KafkaConnection
+from seabus.deploy import topics
+from seabus.streams.config import Settings
+from seabus.streams.kafka_connection import KafkaConnection
 
 
 @pytest.fixture

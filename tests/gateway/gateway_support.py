@@ -13,12 +13,12 @@ from aiohttp import web
 from publish.publish_support import Record, decode, event_ids, has_ids, read_records
 from support import free_port
 
-from connectors.gateway import AgencyAuth, GatewayConfig, KafkaGatewayProducer, build_gateway_app
-from connectors.gateway.state import RouteModule
-from schemas.enums import PersonnelCategory
-from streams.config import Settings
-from streams.kafka_connection import KafkaConnection
-from streams.synthetic import synthetic_allegation, synthetic_event
+from seabus.connectors.gateway import AgencyAuth, GatewayConfig, KafkaGatewayProducer, build_gateway_app
+from seabus.connectors.gateway.state import RouteModule
+from seabus.schemas.enums import PersonnelCategory
+from seabus.streams.config import Settings
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.synthetic import synthetic_allegation, synthetic_event
 
 __all__ = ["Record", "bearer", "decode", "event_ids", "event_json", "has_ids", "read_records", "serve"]
 

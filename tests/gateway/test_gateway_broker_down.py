@@ -12,10 +12,10 @@ import pytest
 from gateway.gateway_support import bearer, event_ids, event_json, has_ids, read_records, serve
 from support import JAR_CACHE, free_base_port
 
-from connectors.gateway import GatewayConfig
-from deploy import topics
-from deploy.kafka import LocalCluster
-from streams.config import Settings
+from seabus.connectors.gateway import GatewayConfig
+from seabus.deploy import topics
+from seabus.deploy.kafka import LocalCluster
+from seabus.streams.config import Settings
 
 pytestmark = pytest.mark.kafka
 

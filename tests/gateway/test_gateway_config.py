@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connectors.gateway import AgencyAuth, IdempotencyStore, load_gateway_config, token_sha256
-from connectors.gateway.idempotency import ClaimResult, StoredResponse
-from connectors.publisher.errors import GatewayConfigError
-from deploy.cli.gateway_cmd import gateway
-from schemas.entities import load_reporting_entities
-from streams.config import Settings
+from seabus.connectors.gateway import AgencyAuth, IdempotencyStore, load_gateway_config, token_sha256
+from seabus.connectors.gateway.idempotency import ClaimResult, StoredResponse
+from seabus.connectors.publisher.errors import GatewayConfigError
+from seabus.deploy.cli.gateway_cmd import gateway
+from seabus.schemas.entities import load_reporting_entities
+from seabus.streams.config import Settings
 
 SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "config" / "gateway.yaml"
 HASH = "ab" * 32

@@ -14,9 +14,9 @@ from support import unique_prefix
 from support.bus import BusPool, read_topic
 from support.notify import notifications_among
 
-from connectors.gateway import AgencyToken, GatewayConfig, start_gateway, token_sha256
-from streams.config import load_settings
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.gateway import AgencyToken, GatewayConfig, start_gateway, token_sha256
+from seabus.streams.config import load_settings
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

@@ -19,10 +19,10 @@ from gateway.gateway_support import bearer, event_json, serve
 from kafka.admin import ConfigResource, ConfigResourceType
 from support import wait_for
 
-from connectors.gateway import GatewayConfig
-from connectors.gateway.state import GatewayState
-from streams.config import Settings
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.gateway import GatewayConfig
+from seabus.connectors.gateway.state import GatewayState
+from seabus.streams.config import Settings
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

@@ -19,10 +19,10 @@ from gateway.gateway_support import (
     serve,
 )
 
-from connectors.gateway import GatewayConfig
-from schemas.cloudevents import parse_headers
-from streams.config import Settings
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.gateway import GatewayConfig
+from seabus.schemas.cloudevents import parse_headers
+from seabus.streams.config import Settings
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

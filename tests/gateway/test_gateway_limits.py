@@ -16,13 +16,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from gateway.gateway_support import MINUSCA, TOKENS, bearer, event_json
 
-from connectors.gateway import AgencyAuth, build_gateway_app
-from connectors.gateway.producer import SendOutcome
-from connectors.gateway.responses import RecipientAuth, response_routes
-from connectors.publisher.outgoing import OutgoingEvent
-from connectors.publisher.sdk import PublishReceipt
-from streams.config import Settings, load_settings
-from streams.config.recipients import RecipientsDirectory
+from seabus.connectors.gateway import AgencyAuth, build_gateway_app
+from seabus.connectors.gateway.producer import SendOutcome
+from seabus.connectors.gateway.responses import RecipientAuth, response_routes
+from seabus.connectors.publisher.outgoing import OutgoingEvent
+from seabus.connectors.publisher.sdk import PublishReceipt
+from seabus.streams.config import Settings, load_settings
+from seabus.streams.config.recipients import RecipientsDirectory
 
 FRA_TOKEN = "sbr_test-fra-token"
 PROBLEM = "application/problem+json"

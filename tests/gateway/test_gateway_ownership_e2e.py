@@ -15,10 +15,10 @@ from support import unique_prefix
 from support.bus import BusPool
 from support.reading import read_records
 
-from connectors.gateway import AgencyToken, GatewayConfig, start_gateway, token_sha256
-from streams.config import load_settings
-from streams.kafka_connection import KafkaConnection
-from streams.origin import ORIGIN_HEADER
+from seabus.connectors.gateway import AgencyToken, GatewayConfig, start_gateway, token_sha256
+from seabus.streams.config import load_settings
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.origin import ORIGIN_HEADER
 
 pytestmark = pytest.mark.kafka
 

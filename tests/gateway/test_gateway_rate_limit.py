@@ -11,11 +11,11 @@ import pytest
 from gateway.gateway_support import bearer, event_json, serve
 from structlog.testing import capture_logs
 
-from connectors.gateway import GatewayConfig
-from connectors.gateway.config import RateLimitConfig
-from connectors.gateway.ratelimit import RateLimiter
-from streams.config import Settings
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.gateway import GatewayConfig
+from seabus.connectors.gateway.config import RateLimitConfig
+from seabus.connectors.gateway.ratelimit import RateLimiter
+from seabus.streams.config import Settings
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

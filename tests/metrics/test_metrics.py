@@ -8,13 +8,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from support.routing import make_intake
 from views.view_support import T0, delivery, notifications, obligation, report
 
-from connectors.dashboard import readiness
-from schemas.codec import encode_model
-from schemas.enums import DeliveryOutcome, EscalationLevel
-from streams import metrics
-from streams.metrics import REGISTRY, WorkerHealth
-from streams.records import Source
-from streams.views import ReaderStatus, ViewIndex
+from seabus.connectors.dashboard import readiness
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import DeliveryOutcome, EscalationLevel
+from seabus.streams import metrics
+from seabus.streams.metrics import REGISTRY, WorkerHealth
+from seabus.streams.records import Source
+from seabus.streams.views import ReaderStatus, ViewIndex
 
 
 def value(name: str, **labels: str) -> float:

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 from support.routing import NOW, event, make_intake
 
-from schemas.codec import decode_model, encode_model
-from schemas.enums import AllegationEventType, ObligationKind, UpdateKind
-from schemas.enums import PersonnelCategory as P
-from schemas.models import Notification, Obligation
-from streams.intake import AllegationState, IntakeResult, Source
+from seabus.schemas.codec import decode_model, encode_model
+from seabus.schemas.enums import AllegationEventType, ObligationKind, UpdateKind
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.models import Notification, Obligation
+from seabus.streams.intake import AllegationState, IntakeResult, Source
 
 ALLEGATION = "SYNTH-2026-0417"
 SRC = Source(topic="t.allegations", partition=0, offset=1)

@@ -17,18 +17,18 @@ from notices.notice_support import (
     state_notification,
 )
 
-from connectors.notices import (
+from seabus.connectors.notices import (
     SUPPORTED_LANGUAGES,
     notice_path,
     notice_reference,
     render_notice_html,
     render_notice_pdf,
 )
-from connectors.notices.labels import ASKED, LABELS
-from connectors.notices.states import mission_of, state_name
-from schemas.enums import ObligationKind
-from schemas.models import Allegation, Confidential, InterimAction, Subject
-from streams.deadlines.obligations import SATISFIES
+from seabus.connectors.notices.labels import ASKED, LABELS
+from seabus.connectors.notices.states import mission_of, state_name
+from seabus.schemas.enums import ObligationKind
+from seabus.schemas.models import Allegation, Confidential, InterimAction, Subject
+from seabus.streams.deadlines.obligations import SATISFIES
 
 
 def text_of(page: str) -> str:
@@ -196,7 +196,7 @@ def test_every_contract_value_has_a_label_in_both_languages() -> None:
 
 
 def test_reply_kinds_named_in_the_notice_answer_the_obligation() -> None:
-    from connectors.notices.content import reply_kinds
+    from seabus.connectors.notices.content import reply_kinds
 
     for kind in ObligationKind:
         if kind is ObligationKind.UNKNOWN:

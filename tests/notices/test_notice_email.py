@@ -10,13 +10,13 @@ from email.message import EmailMessage
 
 from notices.notice_support import ALLEGATION, DUES, NARRATIVE_MARK, OWN_SUBJECT, state_notification
 
-from connectors.delivery.email_channel import EmailDelivery
-from connectors.delivery.plan import EmailTarget
-from connectors.email import SmtpSender
-from connectors.email.testing import CapturingSmtpServer
-from connectors.notices import notice_path
-from connectors.webhooks import InMemoryDeliveredStore, RetryPolicy
-from schemas.models import DeliveryAttempt
+from seabus.connectors.delivery.email_channel import EmailDelivery
+from seabus.connectors.delivery.plan import EmailTarget
+from seabus.connectors.email import SmtpSender
+from seabus.connectors.email.testing import CapturingSmtpServer
+from seabus.connectors.notices import notice_path
+from seabus.connectors.webhooks import InMemoryDeliveredStore, RetryPolicy
+from seabus.schemas.models import DeliveryAttempt
 
 TARGET = EmailTarget(
     to=("focal.point@fra.example.org",), recipient_name="France (test)", time_zone="Europe/Paris"

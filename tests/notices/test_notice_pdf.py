@@ -15,7 +15,7 @@ from notices.notice_support import (
 )
 from support import REPO
 
-from connectors.notices import SUPPORTED_LANGUAGES, render_notice_pdf
+from seabus.connectors.notices import SUPPORTED_LANGUAGES, render_notice_pdf
 
 ARTIFACTS = REPO / "test-artifacts"
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.gateway import load_gateway_config
-from connectors.publisher.errors import GatewayConfigError
-from streams.config import Settings
+from seabus.connectors.gateway import load_gateway_config
+from seabus.connectors.publisher.errors import GatewayConfigError
+from seabus.streams.config import Settings
 
 SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "config" / "gateway.yaml"
 

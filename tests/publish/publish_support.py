@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from kafka.consumer.fetcher import ConsumerRecord
 from support import reading as support_reading
 
-from schemas.codec import decode_model
-from schemas.enums import AllegationEventType, PersonnelCategory
-from schemas.models import AllegationEvent
-from streams.kafka_connection import KafkaConnection
-from streams.synthetic import synthetic_allegation, synthetic_event
+from seabus.schemas.codec import decode_model
+from seabus.schemas.enums import AllegationEventType, PersonnelCategory
+from seabus.schemas.models import AllegationEvent
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.synthetic import synthetic_allegation, synthetic_event
 
 
 def event(

@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 import pytest
 from publish.publish_support import event
 
-import connectors.gateway
-import connectors.publisher
-from connectors.publisher import check_event, prepare_event
-from schemas.cloudevents import parse_headers
-from schemas.codec import Codec, decode_model
-from schemas.errors import ValidationFailed
-from schemas.models import AllegationEvent, Confidential
+import seabus.connectors.gateway
+import seabus.connectors.publisher
+from seabus.connectors.publisher import check_event, prepare_event
+from seabus.schemas.cloudevents import parse_headers
+from seabus.schemas.codec import Codec, decode_model
+from seabus.schemas.errors import ValidationFailed
+from seabus.schemas.models import AllegationEvent, Confidential
 
 
 def test_prepared_record_is_what_the_bus_expects() -> None:
@@ -114,7 +114,7 @@ GATEWAY_API = [
 
 
 @pytest.mark.parametrize(
-    ("module", "names"), [(connectors.publisher, PUBLISHER_API), (connectors.gateway, GATEWAY_API)]
+    ("module", "names"), [(seabus.connectors.publisher, PUBLISHER_API), (seabus.connectors.gateway, GATEWAY_API)]
 )
 def test_public_names_are_pinned(module: object, names: list[str]) -> None:
     """Changing the public surface is a decision: update this list with it."""

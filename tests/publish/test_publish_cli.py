@@ -11,10 +11,10 @@ from click.testing import CliRunner, Result
 from publish.publish_support import event_ids, has_ids, read_records
 from support import free_port
 
-from connectors.publisher import FileFormat, parse_text, stable_event_id
-from deploy.cli import main as cli_main
-from streams.config import Settings
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.publisher import FileFormat, parse_text, stable_event_id
+from seabus.deploy.cli import main as cli_main
+from seabus.streams.config import Settings
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

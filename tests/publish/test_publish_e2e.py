@@ -21,12 +21,12 @@ from publish.publish_support import event, event_ids, read_records
 from support import unique_prefix
 from support.bus import BusPool, BusProcess, read_topic
 
-from connectors.publisher import Publisher, stable_event_id
-from deploy.cli import main as cli_main
-from schemas.codec import decode_model
-from schemas.enums import AllegationEventType
-from schemas.models import Notification
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.publisher import Publisher, stable_event_id
+from seabus.deploy.cli import main as cli_main
+from seabus.schemas.codec import decode_model
+from seabus.schemas.enums import AllegationEventType
+from seabus.schemas.models import Notification
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

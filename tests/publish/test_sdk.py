@@ -6,12 +6,12 @@ import pytest
 from publish.publish_support import decode, event, event_ids, has_ids, read_records
 from support import free_port
 
-from connectors.publisher import Publisher, PublisherClosed, PublishFailed
-from schemas.cloudevents import parse_headers
-from schemas.entities import load_reporting_entities
-from schemas.errors import ValidationFailed
-from streams.config import Settings
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.publisher import Publisher, PublisherClosed, PublishFailed
+from seabus.schemas.cloudevents import parse_headers
+from seabus.schemas.entities import load_reporting_entities
+from seabus.schemas.errors import ValidationFailed
+from seabus.streams.config import Settings
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 
@@ -128,7 +128,7 @@ def test_closed_publisher_refuses(provisioned: Settings, kafka: KafkaConnection)
 
 def test_a_publisher_recovers_after_a_failure(provisioned: Settings, kafka: KafkaConnection) -> None:
     """After PublishFailed the next publish connects afresh (here: the topic appears meanwhile)."""
-    from deploy import topics
+    from seabus.deploy import topics
 
     e = event("SYNTH-SDK-0010")
     other = provisioned.model_copy(update={"topic_prefix": provisioned.topic_prefix + "x"})

@@ -9,7 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.webhooks import sign_headers
+from seabus.connectors.webhooks import sign_headers
 
 FRA_TOKEN = "sbk_test-fra-reply-token"
 KEN_TOKEN = "sbk_test-ken-reply-token"

@@ -13,12 +13,12 @@ from support import unique_prefix
 from support.bus import BusPool, BusProcess, producer, read_topic
 from support.routing import event
 
-from connectors.gateway import token_sha256
-from connectors.webhooks import generate_secret
-from schemas.codec import decode_model, encode_model
-from schemas.enums import PersonnelCategory as P
-from schemas.models import ObligationUpdate
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.gateway import token_sha256
+from seabus.connectors.webhooks import generate_secret
+from seabus.schemas.codec import decode_model, encode_model
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.models import ObligationUpdate
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

@@ -16,17 +16,17 @@ from publish.publish_support import read_records
 from replies.replies_support import AGENCY_TOKEN, FRA_TOKEN, KEN_TOKEN, bearer, post, reply, signed
 from support import free_port
 
-from connectors.gateway import AgencyAuth, build_gateway_app
-from connectors.gateway.responses import RecipientAuth, response_routes
-from connectors.gateway.webhook_replies import webhook_reply_routes
-from connectors.webhooks import generate_secret
-from deploy import topics
-from schemas.cloudevents import parse_headers
-from schemas.codec import decode_model
-from schemas.models import Response
-from streams.config import Settings
-from streams.config.recipients import RecipientsDirectory
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.gateway import AgencyAuth, build_gateway_app
+from seabus.connectors.gateway.responses import RecipientAuth, response_routes
+from seabus.connectors.gateway.webhook_replies import webhook_reply_routes
+from seabus.connectors.webhooks import generate_secret
+from seabus.deploy import topics
+from seabus.schemas.cloudevents import parse_headers
+from seabus.schemas.codec import decode_model
+from seabus.schemas.models import Response
+from seabus.streams.config import Settings
+from seabus.streams.config.recipients import RecipientsDirectory
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

@@ -12,14 +12,14 @@ from replies.replies_support import AGENCY_TOKEN, FRA_TOKEN, bearer, post, reply
 from support import free_port
 from support.bus import producer
 
-from connectors.gateway import AgencyAuth, build_gateway_app
-from connectors.gateway.responses import RecipientAuth, response_routes
-from connectors.gateway.state import GATEWAY
-from deploy import topics
-from schemas.cloudevents import format_time
-from streams.config import Settings
-from streams.config.recipients import RecipientsDirectory
-from streams.kafka_connection import KafkaConnection
+from seabus.connectors.gateway import AgencyAuth, build_gateway_app
+from seabus.connectors.gateway.responses import RecipientAuth, response_routes
+from seabus.connectors.gateway.state import GATEWAY
+from seabus.deploy import topics
+from seabus.schemas.cloudevents import format_time
+from seabus.streams.config import Settings
+from seabus.streams.config.recipients import RecipientsDirectory
+from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
 

@@ -9,15 +9,15 @@ import avro.io
 import avro.schema
 import pytest
 
-from connectors.delivery.pushed import Pushed
-from schemas.codec import decode_model, default_codec
-from schemas.enums import DisciplinaryAction, OutcomeResult, ResponseKind
-from schemas.errors import ValidationFailed
-from schemas.models import InvestigatorDetails, ReplyNotice, Response
-from schemas.registry import SCHEMA_DIR
-from schemas.testing import synthetic_response
-from schemas.validation import validate_response
-from streams.replies import reply_notices
+from seabus.connectors.delivery.pushed import Pushed
+from seabus.schemas.codec import decode_model, default_codec
+from seabus.schemas.enums import DisciplinaryAction, OutcomeResult, ResponseKind
+from seabus.schemas.errors import ValidationFailed
+from seabus.schemas.models import InvestigatorDetails, ReplyNotice, Response
+from seabus.schemas.registry import SCHEMA_DIR
+from seabus.schemas.testing import synthetic_response
+from seabus.schemas.validation import validate_response
+from seabus.streams.replies import reply_notices
 
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 NIO = InvestigatorDetails(

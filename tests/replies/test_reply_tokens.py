@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connectors.gateway import load_gateway_config, token_sha256
-from connectors.gateway.responses import RecipientAuth
-from connectors.publisher.errors import GatewayConfigError
-from deploy.cli.gateway_cmd import gateway
-from streams.config import Settings
-from streams.config.recipients import RecipientsDirectory
+from seabus.connectors.gateway import load_gateway_config, token_sha256
+from seabus.connectors.gateway.responses import RecipientAuth
+from seabus.connectors.publisher.errors import GatewayConfigError
+from seabus.deploy.cli.gateway_cmd import gateway
+from seabus.streams.config import Settings
+from seabus.streams.config.recipients import RecipientsDirectory
 
 HASH = "a" * 64
 

@@ -6,10 +6,10 @@ import hashlib
 
 from support.routing import NOW, event, make_intake
 
-from schemas.cloudevents import parse_headers
-from schemas.codec import Codec, decode_model, default_codec, encode_model
-from schemas.enums import DeadLetterReason, EscalationLevel, PersonnelCategory
-from schemas.limits import (
+from seabus.schemas.cloudevents import parse_headers
+from seabus.schemas.codec import Codec, decode_model, default_codec, encode_model
+from seabus.schemas.enums import DeadLetterReason, EscalationLevel, PersonnelCategory
+from seabus.schemas.limits import (
     DEAD_LETTER_HEADERS_BYTES,
     DEAD_LETTER_MAX_BYTES,
     DEAD_LETTER_MAX_HEADERS,
@@ -18,10 +18,10 @@ from schemas.limits import (
     ESCALATION_REASON_BYTES,
     MAX_KEY_BYTES,
 )
-from schemas.models import Confidential, DeadLetter, Escalation
-from streams.intake import Outcome
-from streams.records import Outbound, Source, dead_letter_out, escalation_out
-from streams.synthetic import synthetic_allegation, synthetic_event
+from seabus.schemas.models import Confidential, DeadLetter, Escalation
+from seabus.streams.intake import Outcome
+from seabus.streams.records import Outbound, Source, dead_letter_out, escalation_out
+from seabus.streams.synthetic import synthetic_allegation, synthetic_event
 
 SRC = Source(topic="t.allegations", partition=3, offset=41)
 BIG_VALUE = bytes(range(256)) * 3906 + b"\x01" * 65  # 1,000,001 bytes
@@ -176,7 +176,7 @@ def test_intake_dead_letters_a_400_kb_allegation_id_within_the_limits() -> None:
 
 
 def test_undeliverable_notify_record_with_a_huge_key_escalates_within_the_limits() -> None:
-    from connectors.delivery.records import undecodable_records
+    from seabus.connectors.delivery.records import undecodable_records
 
     records = undecodable_records(
         recipient="FRA",

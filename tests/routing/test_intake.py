@@ -8,11 +8,11 @@ from datetime import timedelta
 import pytest
 from support.routing import NOW, event, make_intake
 
-from schemas.codec import decode_model, encode_model
-from schemas.enums import AllegationEventType, DeadLetterReason, EscalationLevel
-from schemas.enums import PersonnelCategory as P
-from schemas.models import AllegationEvent, DeadLetter, Escalation, Notification
-from streams.intake import AllegationState, IntakeResult, Outcome, Source
+from seabus.schemas.codec import decode_model, encode_model
+from seabus.schemas.enums import AllegationEventType, DeadLetterReason, EscalationLevel
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.models import AllegationEvent, DeadLetter, Escalation, Notification
+from seabus.streams.intake import AllegationState, IntakeResult, Outcome, Source
 
 SRC = Source(topic="t.allegations", partition=0, offset=7)
 

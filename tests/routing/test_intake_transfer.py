@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from support.routing import NOW, event, make_intake
 
-from schemas.codec import decode_model, encode_model
-from schemas.enums import AllegationEventType, DeadLetterReason, EscalationLevel
-from schemas.models import AllegationEvent, DeadLetter, Escalation, OwnershipTransfer
-from streams.intake import AllegationState, IntakeResult, Outcome, Source
-from streams.origin import ORIGIN_HEADER
+from seabus.schemas.codec import decode_model, encode_model
+from seabus.schemas.enums import AllegationEventType, DeadLetterReason, EscalationLevel
+from seabus.schemas.models import AllegationEvent, DeadLetter, Escalation, OwnershipTransfer
+from seabus.streams.intake import AllegationState, IntakeResult, Outcome, Source
+from seabus.streams.origin import ORIGIN_HEADER
 
 SRC = Source(topic="t.allegations", partition=0, offset=9)
 AID = "SYNTH-2026-0100"

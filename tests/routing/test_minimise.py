@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from support.routing import NOW, default_rules, event
 
-from schemas.enums import InterimActionKind
-from schemas.enums import PersonnelCategory as P
-from schemas.models import InterimAction
-from streams.routing.notifications import build_notifications, notification_id
+from seabus.schemas.enums import InterimActionKind
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.models import InterimAction
+from seabus.streams.routing.notifications import build_notifications, notification_id
 
 
 def _two_state_event():  # type: ignore[no-untyped-def]

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from support.routing import NOW, default_rules, event, write
 
-from schemas.enums import PersonnelCategory as P
-from schemas.errors import ConfigError
-from streams.routing import load_rules
+from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.errors import ConfigError
+from seabus.streams.routing import load_rules
 
 PROFILES = """
 profiles:

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from schemas.registry import SCHEMA_DIR
+from seabus.schemas.registry import SCHEMA_DIR
 
 Mutation = Callable[[dict[str, Any]], None]
 

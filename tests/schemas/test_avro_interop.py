@@ -17,10 +17,10 @@ import avro.io
 import avro.schema
 import pytest
 
-from schemas import testing
-from schemas.codec import decode_model, encode_model
-from schemas.models import SeabusRecord
-from schemas.registry import SCHEMA_DIR
+from seabus.schemas import testing
+from seabus.schemas.codec import decode_model, encode_model
+from seabus.schemas.models import SeabusRecord
+from seabus.schemas.registry import SCHEMA_DIR
 
 
 def _latest(family: str) -> Path:

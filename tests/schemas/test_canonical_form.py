@@ -8,13 +8,13 @@ import avro.schema
 import pytest
 from fastavro.schema import to_parsing_canonical_form
 
-from schemas.canonical import (
+from seabus.schemas.canonical import (
     apache_python_canonical_form,
     apache_python_fingerprint,
     canonical_form,
     fingerprint,
 )
-from schemas.registry import default_registry
+from seabus.schemas.registry import default_registry
 
 # Published test vectors of the Avro project (share/test/data/schema-tests.txt):
 # CRC-64-AVRO of the canonical form, as the signed 64-bit value Java prints.

@@ -6,14 +6,14 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from schemas.cloudevents import (
+from seabus.schemas.cloudevents import (
     CONTENT_TYPE,
     build_headers,
     ce_type_for,
     format_time,
     parse_headers,
 )
-from schemas.errors import CodecError, CodecReason
+from seabus.schemas.errors import CodecError, CodecReason
 
 TIME = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 

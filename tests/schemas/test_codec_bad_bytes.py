@@ -10,10 +10,10 @@ from typing import Any
 import fastavro
 import pytest
 
-from schemas import testing
-from schemas.codec import HEADER_SIZE, MAGIC, Codec, decode, decode_model, encode_model
-from schemas.errors import CodecError, CodecReason, SchemaLoadError, SeabusError
-from schemas.registry import SchemaRegistry, default_registry
+from seabus.schemas import testing
+from seabus.schemas.codec import HEADER_SIZE, MAGIC, Codec, decode, decode_model, encode_model
+from seabus.schemas.errors import CodecError, CodecReason, SchemaLoadError, SeabusError
+from seabus.schemas.registry import SchemaRegistry, default_registry
 
 # Counted from the files, not from the code under test.
 SHIPPED = len(list((_Path(__file__).resolve().parents[2] / "schemas" / "avro").glob("*/v*.avsc")))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas import testing
-from schemas.codec import HEADER_SIZE, MAGIC, decode, decode_model, encode_model
-from schemas.errors import CodecError
-from schemas.models import RECORD_MODELS, SeabusRecord
-from schemas.registry import default_registry
+from seabus.schemas import testing
+from seabus.schemas.codec import HEADER_SIZE, MAGIC, decode, decode_model, encode_model
+from seabus.schemas.errors import CodecError
+from seabus.schemas.models import RECORD_MODELS, SeabusRecord
+from seabus.schemas.registry import default_registry
 
 # No deadline: the property is about exceptions, not speed (benchmarks are separate).
 FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

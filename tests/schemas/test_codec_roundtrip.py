@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from schemas import testing
-from schemas.codec import (
+from seabus.schemas import testing
+from seabus.schemas.codec import (
     HEADER_SIZE,
     MAGIC,
     Codec,
@@ -19,9 +19,9 @@ from schemas.codec import (
     encode_model,
     peek_writer,
 )
-from schemas.errors import CodecError, CodecReason, ValidationFailed
-from schemas.models import AllegationEvent, Response, SeabusRecord
-from schemas.registry import SchemaRegistry, default_registry
+from seabus.schemas.errors import CodecError, CodecReason, ValidationFailed
+from seabus.schemas.models import AllegationEvent, Response, SeabusRecord
+from seabus.schemas.registry import SchemaRegistry, default_registry
 
 BUILDERS: list[Callable[..., SeabusRecord]] = [
     testing.synthetic_allegation_event,

@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from connectors.publisher import check_event, read_file
-from deploy.cli.demo_cmd import make_case
-from schemas import testing
-from schemas.codec import decode_model, default_codec
-from schemas.entities import load_reporting_entities
-from schemas.enums import InterimActionKind
-from schemas.errors import Problem, ValidationFailed
-from schemas.limits import ALLEGATION_ID, ENTITY_CODE, REFERENCE, RESPONDER, clip_text, preview
-from schemas.models import AllegationEvent, DeadLetter, InterimAction
-from schemas.validation import allegation_event_problems, response_problems
-from streams.synthetic import example_allegation_event, random_event
+from seabus.connectors.publisher import check_event, read_file
+from seabus.deploy.cli.demo_cmd import make_case
+from seabus.schemas import testing
+from seabus.schemas.codec import decode_model, default_codec
+from seabus.schemas.entities import load_reporting_entities
+from seabus.schemas.enums import InterimActionKind
+from seabus.schemas.errors import Problem, ValidationFailed
+from seabus.schemas.limits import ALLEGATION_ID, ENTITY_CODE, REFERENCE, RESPONDER, clip_text, preview
+from seabus.schemas.models import AllegationEvent, DeadLetter, InterimAction
+from seabus.schemas.validation import allegation_event_problems, response_problems
+from seabus.streams.synthetic import example_allegation_event, random_event
 
 NOW = testing.SYNTH_NOW
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"

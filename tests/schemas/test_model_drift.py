@@ -8,11 +8,11 @@ from typing import ClassVar
 
 import pytest
 
-from schemas import enums
-from schemas.drift import version_drift
-from schemas.enums import EscalationLevel
-from schemas.models import RECORD_MODELS, SeabusModel, SeabusRecord
-from schemas.registry import default_registry
+from seabus.schemas import enums
+from seabus.schemas.drift import version_drift
+from seabus.schemas.enums import EscalationLevel
+from seabus.schemas.models import RECORD_MODELS, SeabusModel, SeabusRecord
+from seabus.schemas.registry import default_registry
 
 REGISTRY = default_registry()
 

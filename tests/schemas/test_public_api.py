@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 PUBLIC = {
-    "schemas.codec": [
+    "seabus.schemas.codec": [
         "DEFAULT_MAX_BYTES",
         "HEADER_SIZE",
         "MAGIC",
@@ -19,7 +19,7 @@ PUBLIC = {
         "encode_model",
         "peek_writer",
     ],
-    "schemas.cloudevents": [
+    "seabus.schemas.cloudevents": [
         "CONTENT_TYPE",
         "SPECVERSION",
         "CloudEventMeta",
@@ -28,9 +28,9 @@ PUBLIC = {
         "format_time",
         "parse_headers",
     ],
-    "schemas.compat": ["CompatReport", "Finding", "Rule", "check_all", "check_pair", "release_all"],
-    "schemas.registry": ["SCHEMA_DIR", "RecordType", "SchemaRegistry", "SchemaVersion", "default_registry"],
-    "schemas.validation": [
+    "seabus.schemas.compat": ["CompatReport", "Finding", "Rule", "check_all", "check_pair", "release_all"],
+    "seabus.schemas.registry": ["SCHEMA_DIR", "RecordType", "SchemaRegistry", "SchemaVersion", "default_registry"],
+    "seabus.schemas.validation": [
         "allegation_event_problems",
         "is_alpha3",
         "parse_allegation_event",
@@ -43,7 +43,7 @@ PUBLIC = {
         "validate_notification",
         "validate_response",
     ],
-    "schemas.models": [
+    "seabus.schemas.models": [
         "Allegation",
         "AllegationEvent",
         "Confidential",
@@ -55,8 +55,8 @@ PUBLIC = {
         "Subject",
         "VictimCount",
     ],
-    "schemas.errors": ["CodecError", "CodecReason", "Problem", "SeabusError", "ValidationFailed"],
-    "schemas.limits": [
+    "seabus.schemas.errors": ["CodecError", "CodecReason", "Problem", "SeabusError", "ValidationFailed"],
+    "seabus.schemas.limits": [
         "ALLEGATION_ID",
         "DEAD_LETTER_MAX_BYTES",
         "ENTITY_CODE",

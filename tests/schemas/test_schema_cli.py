@@ -11,9 +11,9 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from deploy.cli.schema_cmd import schema
-from schemas.errors import SchemaLoadError
-from schemas.registry import default_registry
+from seabus.deploy.cli.schema_cmd import schema
+from seabus.schemas.errors import SchemaLoadError
+from seabus.schemas.registry import default_registry
 
 # Counted from the files, not from the code under test.
 SHIPPED = len(list((_Path(__file__).resolve().parents[2] / "schemas" / "avro").glob("*/v*.avsc")))
@@ -87,12 +87,12 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_seabus_schema_check_as_a_process(schema_copy: Any) -> None:
-    ok = _run("deploy.cli.main", "schema", "check")
+    ok = _run("seabus.deploy.cli.main", "schema", "check")
     assert ok.returncode == 0, ok.stderr
     assert f"OK: {SHIPPED} schema version(s)" in ok.stdout
 
     new = _break_response(schema_copy)
-    broken = _run("deploy.cli.main", "schema", "check", "--dir", str(schema_copy.dir))
+    broken = _run("seabus.deploy.cli.main", "schema", "check", "--dir", str(schema_copy.dir))
     assert broken.returncode == 1
     assert "field responder: FIELD_REMOVED_WITHOUT_DEFAULT" in broken.stderr
     assert f"FAILED: {new - 1} breakage(s)" in broken.stderr

@@ -14,12 +14,12 @@ import avro.schema
 import fastavro
 import pytest
 
-from schemas import testing
-from schemas.codec import Codec
-from schemas.compat import Rule, check_all, check_pair, release_all
-from schemas.datum_check import datum_problems
-from schemas.errors import SchemaLoadError
-from schemas.registry import SchemaRegistry, load_version
+from seabus.schemas import testing
+from seabus.schemas.codec import Codec
+from seabus.schemas.compat import Rule, check_all, check_pair, release_all
+from seabus.schemas.datum_check import datum_problems
+from seabus.schemas.errors import SchemaLoadError
+from seabus.schemas.registry import SchemaRegistry, load_version
 
 # Counted from the files, not from the code under test.
 SHIPPED = len(list((_Path(__file__).resolve().parents[2] / "schemas" / "avro").glob("*/v*.avsc")))

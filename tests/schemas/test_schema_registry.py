@@ -9,9 +9,9 @@ from typing import Any
 import avro.schema
 import pytest
 
-from schemas.enums import DeadLetterReason
-from schemas.errors import CodecReason, SchemaLoadError, SeabusError
-from schemas.registry import SCHEMA_DIR, RecordType, SchemaRegistry, default_registry
+from seabus.schemas.enums import DeadLetterReason
+from seabus.schemas.errors import CodecReason, SchemaLoadError, SeabusError
+from seabus.schemas.registry import SCHEMA_DIR, RecordType, SchemaRegistry, default_registry
 
 FAMILIES = {
     "allegation_event": "AllegationEvent",

@@ -9,9 +9,9 @@ from pathlib import Path
 import pycountry
 import pytest
 
-from schemas import testing
-from schemas.entities import ENV_VAR, load_reporting_entities
-from schemas.enums import (
+from seabus.schemas import testing
+from seabus.schemas.entities import ENV_VAR, load_reporting_entities
+from seabus.schemas.enums import (
     AgeGroup,
     IncidentDatePrecision,
     OutcomeResult,
@@ -19,9 +19,9 @@ from schemas.enums import (
     ResponseKind,
     Sex,
 )
-from schemas.errors import ConfigError, Problem, ValidationFailed
-from schemas.models import AllegationEvent, InterimAction, Subject, VictimCount
-from schemas.validation import (
+from seabus.schemas.errors import ConfigError, Problem, ValidationFailed
+from seabus.schemas.models import AllegationEvent, InterimAction, Subject, VictimCount
+from seabus.schemas.validation import (
     allegation_event_problems,
     is_alpha3,
     notification_problems,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from streams import faust_compat
+from seabus.streams import faust_compat
 
 REPO = Path(__file__).resolve().parents[2]
 

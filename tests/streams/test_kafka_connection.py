@@ -11,9 +11,9 @@ import pytest
 import trustme
 from pydantic import SecretStr
 
-from schemas.errors import ConfigError
-from streams.config import load_settings
-from streams.kafka_connection import KafkaConnection, KafkaSecurity
+from seabus.schemas.errors import ConfigError
+from seabus.streams.config import load_settings
+from seabus.streams.kafka_connection import KafkaConnection, KafkaSecurity
 
 SECRET = "s3cret-synthetic-password"
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import pytest
 from aiokafka.structs import TopicPartition
 
-from streams.progress import Admission, SourceProgress, progress_key
+from seabus.streams.progress import Admission, SourceProgress, progress_key
 
 TP0 = TopicPartition("sea.allegations", 0)
 

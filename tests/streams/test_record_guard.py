@@ -13,15 +13,15 @@ from aiokafka.structs import TopicPartition
 from faust.exceptions import PartitionsMismatch, ProducerSendError
 from kafka.errors import KafkaConnectionError as KafkaPythonConnectionError
 
-from schemas.codec import decode_model
-from schemas.enums import DeadLetterReason
-from schemas.models import DeadLetter
-from streams import metrics
-from streams.agents.guard import RecordGuard, agent_lifecycle, is_transient
-from streams.config import load_settings
-from streams.context import BusContext, load_context
-from streams.progress import Admission, SourceProgress, progress_key
-from streams.records import Outbound
+from seabus.schemas.codec import decode_model
+from seabus.schemas.enums import DeadLetterReason
+from seabus.schemas.models import DeadLetter
+from seabus.streams import metrics
+from seabus.streams.agents.guard import RecordGuard, agent_lifecycle, is_transient
+from seabus.streams.config import load_settings
+from seabus.streams.context import BusContext, load_context
+from seabus.streams.progress import Admission, SourceProgress, progress_key
+from seabus.streams.records import Outbound
 
 TOPIC = "sea.allegations"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from connectors.subscriber import InMemorySeenStore, SqliteSeenStore
+from seabus.connectors.subscriber import InMemorySeenStore, SqliteSeenStore
 
 
 def test_the_memory_store_forgets_the_least_recently_used_first() -> None:

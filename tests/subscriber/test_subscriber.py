@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from support.bus import producer
 
-from connectors.errors import HandlerFailed, NotificationUndecodable
-from connectors.subscriber import (
+from seabus.connectors.errors import HandlerFailed, NotificationUndecodable
+from seabus.connectors.subscriber import (
     EscalationHandler,
     Handler,
     InMemorySeenStore,
@@ -25,13 +25,13 @@ from connectors.subscriber import (
     SqliteSeenStore,
     Subscriber,
 )
-from deploy import topics
-from schemas.codec import decode_model, default_codec, encode_model
-from schemas.models import Escalation, Notification, ReplyNotice
-from schemas.testing import synthetic_escalation, synthetic_notification, synthetic_response
-from streams.config import Settings
-from streams.kafka_connection import KafkaConnection
-from streams.replies import reply_notices
+from seabus.deploy import topics
+from seabus.schemas.codec import decode_model, default_codec, encode_model
+from seabus.schemas.models import Escalation, Notification, ReplyNotice
+from seabus.schemas.testing import synthetic_escalation, synthetic_notification, synthetic_response
+from seabus.streams.config import Settings
+from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.replies import reply_notices
 
 pytestmark = pytest.mark.kafka
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from streams.kafka_connection import KafkaConnection
+from seabus.streams.kafka_connection import KafkaConnection
 
 T = TypeVar("T")
 

@@ -28,7 +28,7 @@ from types import TracebackType
 
 from kafka import KafkaProducer
 
-from streams.kafka_connection import KafkaConnection
+from seabus.streams.kafka_connection import KafkaConnection
 from support import bus_env, wait_for
 from support.reading import read_all, read_topic
 
@@ -66,7 +66,7 @@ class BusProcess:
         self.log_path = Path(path)
         with os.fdopen(fd, "wb") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "deploy.cli.main", *args],
+                [sys.executable, "-m", "seabus.deploy.cli.main", *args],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,

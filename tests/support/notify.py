@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from schemas.codec import decode_model
-from schemas.models import Escalation, Notification
+from seabus.schemas.codec import decode_model
+from seabus.schemas.models import Escalation, Notification
 
 __all__ = ["escalations_among", "notifications_among"]
 

@@ -23,7 +23,7 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 
-from streams.kafka_connection import KafkaConnection
+from seabus.streams.kafka_connection import KafkaConnection
 
 _POLL_MS = 200
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from schemas.codec import default_codec
-from schemas.enums import AllegationEventType, PersonnelCategory
-from schemas.models import AllegationEvent
-from streams.intake import Intake
-from streams.routing import RoutingRules, load_rules
-from streams.synthetic import synthetic_allegation, synthetic_event
+from seabus.schemas.codec import default_codec
+from seabus.schemas.enums import AllegationEventType, PersonnelCategory
+from seabus.schemas.models import AllegationEvent
+from seabus.streams.intake import Intake
+from seabus.streams.routing import RoutingRules, load_rules
+from seabus.streams.synthetic import synthetic_allegation, synthetic_event
 from support import REPO
 
 ROUTES = REPO / "deploy" / "config" / "routes.yaml"

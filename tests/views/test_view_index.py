@@ -19,11 +19,11 @@ from views.view_support import (
     response,
 )
 
-from schemas.codec import default_codec, encode_model
-from schemas.enums import DeliveryOutcome, EscalationLevel, ObligationKind, ObligationState
-from schemas.testing import synthetic_response
-from streams.replies import reply_notices
-from streams.views import DueStatus, Ingested, OverdueFilter, ViewIndex
+from seabus.schemas.codec import default_codec, encode_model
+from seabus.schemas.enums import DeliveryOutcome, EscalationLevel, ObligationKind, ObligationState
+from seabus.schemas.testing import synthetic_response
+from seabus.streams.replies import reply_notices
+from seabus.streams.views import DueStatus, Ingested, OverdueFilter, ViewIndex
 
 S = timedelta(seconds=1)
 
@@ -248,7 +248,7 @@ def test_level_counts_for_the_gauges() -> None:
 def test_topic_classification_matches_the_pattern(
     topic: str, kind: str | None, recipient: str | None
 ) -> None:
-    from streams.views import classify, topic_pattern
+    from seabus.streams.views import classify, topic_pattern
 
     source = classify(topic, "sea")
     assert (source.kind.value if source else None, source.recipient if source else None) == (kind, recipient)

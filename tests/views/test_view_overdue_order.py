@@ -1,6 +1,6 @@
 """The ordered overdue index against the rule it implements, on random histories.
 
-The rule (:func:`streams.views.overdue.order_items`, applied to every open
+The rule (:func:`seabus.streams.views.overdue.order_items`, applied to every open
 obligation built one by one) is the oracle; the index keeps its order
 incrementally and builds items only for the page asked for.
 """
@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from views.view_support import T0, escalation, obligation
 
-from schemas.enums import EscalationLevel, ObligationKind, ObligationState
-from streams.views.index import ViewIndex
-from streams.views.models import NO_LEVEL, DueStatus
-from streams.views.overdue import OverdueFilter, order_items, overdue_item
+from seabus.schemas.enums import EscalationLevel, ObligationKind, ObligationState
+from seabus.streams.views.index import ViewIndex
+from seabus.streams.views.models import NO_LEVEL, DueStatus
+from seabus.streams.views.overdue import OverdueFilter, order_items, overdue_item
 
 AIDS = [f"SYNTH-ORD-{i:02d}" for i in range(6)]
 RECIPIENTS = ["KEN", "FRA", "URY"]

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from support.routing import event, make_intake
 
-from schemas.codec import encode_model
-from schemas.enums import (
+from seabus.schemas.codec import encode_model
+from seabus.schemas.enums import (
     DeadLetterReason,
     DeliveryChannel,
     DeliveryOutcome,
@@ -19,7 +19,7 @@ from schemas.enums import (
     RecipientClass,
     ResponseKind,
 )
-from schemas.models import (
+from seabus.schemas.models import (
     AllegationEvent,
     DeadLetter,
     DeliveryAttempt,
@@ -28,7 +28,7 @@ from schemas.models import (
     ObligationUpdate,
     Response,
 )
-from streams.records import Source
+from seabus.streams.records import Source
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SUBJECT_MARKER = "SYNTH-SUBJ-VIEW-MARKER"
