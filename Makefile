@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "seabus needs Python 3.11+ (set PYTHON=python3.11)"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[bus,dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -57,7 +57,13 @@ test-faults: install
 	PYTHONPATH=tests $(BIN)/python -m faults.run $(FAULT_ARGS)
 
 ## Format, lint, types and the schema compatibility gate (CI runs it before the tests).
-check: install
+# mypy maps files to modules by folder: .build/ns/seabus/<pkg> links give it the installed
+# layout (seabus.streams, ...) without a seabus/ folder in the repository.
+NS := .build/ns/seabus
+$(NS):
+	mkdir -p $(NS) && for p in streams schemas connectors deploy; do ln -sfn ../../../$$p $(NS)/$$p; done
+
+check: install $(NS)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -68,4 +74,4 @@ format: install
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .build

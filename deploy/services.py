@@ -42,7 +42,7 @@ def view_services(*, settings: Settings, kafka: KafkaConnection, context: BusCon
 def gateway_routes(
     *, settings: Settings, context: BusContext, services: list[mode.Service]
 ) -> tuple[RouteModule, ...]:
-    """Routes beyond POST /v1/allegations (replies, dashboard, timeline, metrics)."""
+    """Routes beyond POST /v1/allegations (replies, dashboard, timeline, metrics, a state's own view)."""
     from seabus.connectors.gateway.responses import response_routes
     from seabus.connectors.gateway.webhook_replies import webhook_reply_routes
 
@@ -51,11 +51,14 @@ def gateway_routes(
         webhook_reply_routes(directory=context.directory),
     )
     from seabus.connectors.dashboard import dashboard_routes
+    from seabus.connectors.gateway.recipients import recipient_routes
     from seabus.streams.views import ViewService
 
     views = [s for s in services if isinstance(s, ViewService)]
-    dashboard = dashboard_routes(view=views[0], settings=settings) if views else ()
-    return (*replies, *dashboard)
+    dashboard = dashboard_routes(view=views[0], settings=settings, stats=views[0].stats) if views else ()
+    # A state's own view (its obligations, its topic) with the same reply tokens as the replies.
+    own_view = (recipient_routes(view=views[0], directory=context.directory),) if views else ()
+    return (*replies, *dashboard, *own_view)
 
 
 def worker_services(*, settings: Settings, kafka: KafkaConnection, context: BusContext) -> list[mode.Service]:

@@ -23,10 +23,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import avro.errors
+import avro.name
+import avro.schema
 import fastavro
 from fastavro.schema import SchemaParseException, UnknownType
 
-from seabus.schemas.canonical import apache_python_fingerprint, canonical_form, fingerprint_of_canonical
+from seabus.schemas.canonical import apache_schema, canonical_form, fingerprint_of_canonical
 from seabus.schemas.errors import SchemaLoadError
 
 __all__ = [
@@ -69,6 +72,10 @@ class SchemaVersion:
     parsed: dict[str, Any] = field(repr=False)
     named_types: Mapping[str, Any] = field(repr=False)
     canonical_form: str = field(repr=False)
+    apache: avro.schema.Schema = field(repr=False)
+    """The same schema parsed by Apache ``avro``: what the compatibility check compares."""
+    apache_named: Mapping[str, avro.schema.NamedSchema] = field(repr=False)
+    """Its named types by full name, as Apache ``avro`` parsed them (definition order)."""
     fingerprint: bytes
     alternate_fingerprints: tuple[bytes, ...] = ()
 
@@ -113,9 +120,15 @@ def load_version(path: Path, *, family: str, version: int) -> SchemaVersion:
         raise SchemaLoadError(f"schema file {path} is not a valid Avro schema: {exc}") from exc
     if not isinstance(parsed, dict):  # pragma: no cover - a record always parses to a dict
         raise SchemaLoadError(f"schema file {path} did not parse to a record")
+    names = avro.name.Names()
+    try:
+        apache_parsed = apache_schema(raw, names)
+    except (avro.errors.AvroException, ValueError, TypeError, KeyError) as exc:
+        raise SchemaLoadError(f"schema file {path} is not a valid Avro schema: {exc}") from exc
+    _qualify_aliases(names)
     form = canonical_form(raw)
     spec = fingerprint_of_canonical(form)
-    apache = apache_python_fingerprint(raw)
+    apache = bytes(apache_parsed.fingerprint())
     return SchemaVersion(
         family=family,
         version=version,
@@ -126,7 +139,23 @@ def load_version(path: Path, *, family: str, version: int) -> SchemaVersion:
         canonical_form=form,
         fingerprint=spec,
         alternate_fingerprints=() if apache == spec else (apache,),
+        apache=apache_parsed,
+        apache_named=dict(names.names),
     )
+
+
+def _qualify_aliases(names: avro.name.Names) -> None:
+    """Write the aliases of named types as full names, as the specification reads them.
+
+    An alias without a dot is in the namespace of its type, but Apache ``avro``
+    for Python compares a writer's full name with the aliases as written, so
+    ``"aliases": ["ResponseKind"]`` would not match ``seabus.ResponseKind``.
+    Aliases are not part of the canonical form, so fingerprints do not change.
+    """
+    for named in names.names.values():
+        aliases = named.get_prop("aliases")
+        if isinstance(aliases, list) and named.namespace:
+            named.set_prop("aliases", [a if "." in a else f"{named.namespace}.{a}" for a in aliases])
 
 
 class SchemaRegistry:

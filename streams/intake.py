@@ -37,9 +37,21 @@ from seabus.schemas.models import (
     Obligation,
     OwnershipTransfer,
 )
-from seabus.schemas.validation import allegation_event_problems, ownership_transfer_problems, recipient_class_of
+from seabus.schemas.validation import (
+    allegation_event_problems,
+    ownership_transfer_problems,
+    recipient_class_of,
+)
 from seabus.streams.origin import OriginUnclear, origin_of
-from seabus.streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, headers_for, stable_id
+from seabus.streams.records import (
+    Headers,
+    Outbound,
+    Source,
+    dead_letter_out,
+    escalation_out,
+    headers_for,
+    stable_id,
+)
 from seabus.streams.routing.notifications import EARLIER, build_notifications
 from seabus.streams.routing.rules import RouteChoice, RoutingRules
 

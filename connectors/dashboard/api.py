@@ -1,4 +1,4 @@
-"""``GET /v1/overdue`` and ``GET /v1/allegations/{id}/timeline``: the read model as JSON.
+"""``GET /v1/overdue``, its summary and ``GET /v1/allegations/{id}/timeline``: the read model as JSON.
 
 Both need a dashboard token (``Authorization: Bearer``) or a signed-in session
 cookie (the dashboard page polls with it). Filters take one value each, or
@@ -17,11 +17,12 @@ from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
 from seabus.connectors.gateway.problems import HttpProblem, ProblemType
 from seabus.connectors.gateway.state import GatewayState
 from seabus.schemas.enums import EscalationLevel
-from seabus.streams.views import NO_LEVEL, DueStatus, OverdueFilter, OverdueReport, Timeline
+from seabus.streams.views import NO_LEVEL, DueStatus, OverdueFilter, OverdueReport, OverdueSummary, Timeline
 
-__all__ = ["OVERDUE_PATH", "TIMELINE_PATH", "parse_filter", "register"]
+__all__ = ["OVERDUE_PATH", "SUMMARY_PATH", "TIMELINE_PATH", "parse_filter", "parse_top", "register"]
 
 OVERDUE_PATH = "/v1/overdue"
+SUMMARY_PATH = "/v1/overdue/summary"
 TIMELINE_PATH = "/v1/allegations/{allegation_id}/timeline"
 SECURITY: list[dict[str, list[str]]] = [{"dashboardToken": []}, {"dashboardSession": []}]
 
@@ -29,12 +30,16 @@ _LEVELS = frozenset({NO_LEVEL, *(level.value for level in EscalationLevel)})
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
 _STATUSES = frozenset(s.value for s in DueStatus)
+DEFAULT_TOP = 8
+MAX_TOP = 100
 
 
 def register(app: web.Application, gw: GatewayState) -> None:
     app.router.add_get(OVERDUE_PATH, get_overdue)
+    app.router.add_get(SUMMARY_PATH, get_summary)
     app.router.add_get(TIMELINE_PATH, get_timeline)
     gw.openapi.add_operation(OVERDUE_PATH, "get", _overdue_operation(gw.openapi))
+    gw.openapi.add_operation(SUMMARY_PATH, "get", _summary_operation(gw.openapi))
     gw.openapi.add_operation(TIMELINE_PATH, "get", _timeline_operation(gw.openapi))
 
 
@@ -78,6 +83,26 @@ def parse_limit(query: MultiMapping[str]) -> int:
             detail=f"limit must be a whole number from 1 to {MAX_LIMIT}, not {raw!r}",
         )
     return int(raw)
+
+
+def parse_top(query: MultiMapping[str]) -> int:
+    """``top``: how many recipients the summary names (the rest are summed); a 400 problem unless 1..MAX_TOP."""
+    raw = query.get("top", str(DEFAULT_TOP))
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_TOP:
+        raise HttpProblem(
+            400,
+            type_=ProblemType.MALFORMED_REQUEST,
+            title="Invalid Top",
+            detail=f"top must be a whole number from 1 to {MAX_TOP}, not {raw!r}",
+        )
+    return int(raw)
+
+
+async def get_summary(request: web.Request) -> web.Response:
+    state = request.app[DASHBOARD]
+    state.auth.api_user(request)
+    summary = state.view.index.summary(state.clock(), top=parse_top(request.query))
+    return web.json_response(summary.model_dump(mode="json"), headers=NO_STORE)
 
 
 async def get_overdue(request: web.Request) -> web.Response:
@@ -155,6 +180,39 @@ def _overdue_operation(doc: OpenApiDocument) -> dict[str, Any]:
             "200": {
                 "description": "The overdue view.",
                 "content": {"application/json": {"schema": {"$ref": report}}},
+            },
+            **problem_responses(400, 401),
+        },
+    }
+
+
+def _summary_operation(doc: OpenApiDocument) -> dict[str, Any]:
+    summary = doc.add_model(OverdueSummary)
+    return {
+        "summary": "Overdue counts by recipient and level, and a 30-day trend",
+        "description": (
+            "What the dashboard's summary band shows, over every open obligation (no filters): overdue "
+            "counts of the `top` recipients with the most (the rest summed in `others`), overdue counts by "
+            "current escalation level, and per UTC day of the last 30 (today last, counted at `as_of`) how "
+            "many obligations were overdue at the end of that day: due by then and neither answered nor "
+            "cancelled. See docs/ONCALL.md. Counts only: no subject, victim or narrative data."
+        ),
+        "operationId": "overdueSummary",
+        "tags": ["on-call"],
+        "security": SECURITY,
+        "parameters": [
+            {
+                "name": "top",
+                "in": "query",
+                "required": False,
+                "description": "How many recipients to name, most overdue first.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_TOP, "default": DEFAULT_TOP},
+            },
+        ],
+        "responses": {
+            "200": {
+                "description": "The summary.",
+                "content": {"application/json": {"schema": {"$ref": summary}}},
             },
             **problem_responses(400, 401),
         },

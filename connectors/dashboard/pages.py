@@ -79,17 +79,23 @@ def _signed_in(request: web.Request, state: DashboardState) -> str:
 async def dashboard(request: web.Request) -> web.Response:
     state = request.app[DASHBOARD]
     user = _signed_in(request, state)
-    from seabus.connectors.dashboard.api import DEFAULT_LIMIT, parse_filter  # the page takes the API's filters
+    from seabus.connectors.dashboard.api import (  # the page takes the API's filters
+        DEFAULT_LIMIT,
+        parse_filter,
+    )
 
     where = parse_filter(request.query)
-    report = state.view.index.overdue(state.clock(), where, limit=DEFAULT_LIMIT)
+    now = state.clock()
+    report = state.view.index.overdue(now, where, limit=DEFAULT_LIMIT)
     return _html(
         render.dashboard_page(
             report,
+            summary_band=state.view.index.summary(now),
             user=user,
             recipient=request.query.get("recipient", "").upper(),
             entity=request.query.get("reporting_entity", "").upper(),
             level=request.query.get("level", "").upper(),
+            status=request.query.get("status", "").upper(),
             poll_s=state.config.poll_interval_s,
         )
     )
@@ -199,7 +205,8 @@ def _operations() -> list[tuple[str, str, dict[str, Any]]]:
             "get",
             _page_operation(
                 "On-call dashboard",
-                "The overdue list as a page that refreshes itself from /v1/overdue; takes the same filters.",
+                "The summary band and the overdue list as a page that refreshes itself from /v1/overdue/summary "
+                "and /v1/overdue; takes the same filters.",
                 "dashboardPage",
             ),
         ),

@@ -9,7 +9,7 @@ its first refresh.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from html import escape
 from importlib import resources
@@ -28,6 +28,7 @@ from seabus.streams.views.models import (
     ObligationSummary,
     OverdueItem,
     OverdueReport,
+    OverdueSummary,
     ResponseEntry,
     Timeline,
     TimelineEntry,
@@ -35,7 +36,9 @@ from seabus.streams.views.models import (
 
 __all__ = [
     "LEVEL_CHOICES",
+    "STATUS_CHOICES",
     "asset",
+    "band",
     "dashboard_page",
     "duration",
     "login_page",
@@ -55,6 +58,11 @@ OBLIGATIONS = {
 }
 LEVEL_CHOICES: tuple[str, ...] = (NO_LEVEL, "REMINDER", "OVERDUE", "SECOND_LEVEL")
 """The escalation levels the filter offers (those an obligation can be at)."""
+STATUSES = {"OVERDUE": "Overdue", "DUE": "Not yet due"}
+STATUS_CHOICES: tuple[str, ...] = ("OVERDUE", "DUE")
+
+# The trend chart's drawing box (SVG user units); CSS stretches it to the panel's width.
+CHART_W, CHART_H, BAR_GAP = 300, 60, 2
 
 
 @cache
@@ -65,6 +73,9 @@ def asset(name: str) -> str:
 
 def _fill(name: str, **values: str) -> str:
     return Template(asset(name)).substitute(values)
+
+
+NBSP = "\u00a0"
 
 
 def duration(seconds: float) -> str:
@@ -83,6 +94,11 @@ def _utc(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _unbroken(text: str) -> str:
+    """No-break spaces: in a narrow column a duration stays whole and only "due in" wraps before it."""
+    return text.replace(" ", NBSP)
+
+
 def _level_badge(level: EscalationLevel | str | None, repeat: int = 0) -> str:
     name = level.value if isinstance(level, EscalationLevel) else (level or NO_LEVEL)
     label = LEVELS.get(name, name.replace("_", " ").capitalize())
@@ -96,15 +112,21 @@ def _td(label: str, html: str) -> str:
 
 
 def _allegation_link(allegation_id: str) -> str:
-    return f'<a class="ref" href="/allegations/{quote(allegation_id, safe="")}">{escape(allegation_id)}</a>'
+    ref = escape(allegation_id)
+    return f'<a class="ref" href="/allegations/{quote(allegation_id, safe="")}" title="{ref}">{ref}</a>'
+
+
+def _long(text: str) -> str:
+    """A value that may be long (an id): it wraps in its cell, and its title holds it whole."""
+    return f'<span class="long" title="{escape(text)}">{escape(text)}</span>'
 
 
 def overdue_row(item: OverdueItem) -> str:
     level = item.level.value if item.level is not None else NO_LEVEL
     if item.status is DueStatus.OVERDUE:
-        late = f'<span class="late">{duration(item.overdue_by_s)}</span>'
+        late = f'<span class="late">{_unbroken(duration(item.overdue_by_s))}</span>'
     else:
-        late = f'<span class="early">due in {duration(item.overdue_by_s)}</span>'
+        late = f'<span class="early">due in {_unbroken(duration(item.overdue_by_s))}</span>'
     attrs = " ".join(
         f'{k}="{escape(v)}"'
         for k, v in (
@@ -118,12 +140,12 @@ def overdue_row(item: OverdueItem) -> str:
     )
     cells = [
         f'<th scope="row" role="rowheader">{_allegation_link(item.allegation_id)}</th>',
-        _td("Recipient", escape(item.recipient)),
+        _td("Recipient", _long(item.recipient)),
         _td("Obligation", escape(OBLIGATIONS.get(item.obligation.value, item.obligation.value))),
         _td("Due (UTC)", _utc(item.due_at)),
         _td("Overdue by", late),
         _td("Escalation level", _level_badge(item.level, item.repeat)),
-        _td("Reporting entity", escape(item.reporting_entity or "unknown")),
+        _td("Reporting entity", _long(item.reporting_entity or "unknown")),
     ]
     return f'<tr role="row" {attrs}>' + "".join(cells) + "</tr>"
 
@@ -158,7 +180,7 @@ def page(*, title: str, main: str, user: str | None, scripts: Sequence[str] = ()
     account = ""
     if user is not None:
         account = (
-            '<div class="account"><span class="who">Signed in as '
+            '<div class="account"><a href="/dashboard/stats">Statistics</a><span class="who">Signed in as '
             f"{escape(user)}</span>"
             '<form method="post" action="/dashboard/logout"><button type="submit">Sign out</button></form></div>'
         )
@@ -166,8 +188,122 @@ def page(*, title: str, main: str, user: str | None, scripts: Sequence[str] = ()
     return _fill("page.html", title=escape(title), account=account, main=main, scripts=tags)
 
 
+def _filter_link(**query: str) -> str:
+    return "/dashboard?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
+
+
+def _count_item(href: str | None, label: str, count: int, *, badge: str = "") -> str:
+    name = badge or f'<span class="name">{escape(label)}</span>'
+    inner = f'{name}<span class="n">{count}<span class="visually-hidden"> overdue</span></span>'
+    if href is None:
+        return f'<li class="others">{inner}</li>'
+    return f'<li><a href="{escape(href)}" title="{escape(label)}: {count} overdue">{inner}</a></li>'
+
+
+def _day_label(day: date) -> str:
+    return f"{day:%d %b}"
+
+
+def trend_chart(summary: OverdueSummary) -> str:
+    """The trend as an inline SVG bar chart: one bar per day, a tooltip and a text alternative."""
+    days = summary.trend
+    if not days:
+        return ""
+    peak = max(d.overdue for d in days)
+    scale = (CHART_H - 4) / peak if peak else 0.0
+    width = CHART_W / len(days)
+    bars = []
+    for i, d in enumerate(days):
+        height = d.overdue * scale
+        today = " today" if i == len(days) - 1 else ""
+        bars.append(
+            f'<rect class="bar{today}" x="{i * width + BAR_GAP / 2:.2f}" y="{CHART_H - height:.2f}" '
+            f'width="{width - BAR_GAP:.2f}" height="{height:.2f}">'
+            f"<title>{escape(_trend_tip(d.day, d.overdue, d.newly_overdue, d.closed_late))}</title></rect>"
+        )
+    label = escape(trend_text(summary))
+    return (
+        f'<svg class="chart" viewBox="0 0 {CHART_W} {CHART_H}" preserveAspectRatio="none" role="img" '
+        f'aria-labelledby="trend-svg-title" focusable="false"><title id="trend-svg-title">{label}</title>'
+        f'<line class="axis" x1="0" y1="{CHART_H - 0.5}" x2="{CHART_W}" y2="{CHART_H - 0.5}"></line>'
+        + "".join(bars)
+        + "</svg>"
+    )
+
+
+def _trend_tip(day: date, overdue: int, newly: int, closed: int) -> str:
+    return f"{day}: {overdue} overdue at the end of the day, {newly} newly overdue, {closed} closed late"
+
+
+def trend_text(summary: OverdueSummary) -> str:
+    """The chart in one sentence (its accessible name; dashboard.js says the same)."""
+    days = summary.trend
+    values = [d.overdue for d in days]
+    return (
+        f"Overdue at the end of each day, {days[0].day} to {days[-1].day}: "
+        f"lowest {min(values)}, highest {max(values)}, now {values[-1]}"
+    )
+
+
+def trend_note(summary: OverdueSummary) -> str:
+    """The chart's scale in words, under it (dashboard.js says the same)."""
+    values = [d.overdue for d in summary.trend]
+    return f"Highest {max(values)} · now {values[-1]} (the dark red bar is today, so far)"
+
+
+def _trend_rows(summary: OverdueSummary) -> str:
+    return "".join(
+        f'<tr role="row"><th scope="row" role="rowheader">{d.day}</th>'
+        + _td("Overdue at day end", str(d.overdue))
+        + _td("Newly overdue", str(d.newly_overdue))
+        + _td("Closed late", str(d.closed_late))
+        + "</tr>"
+        for d in reversed(summary.trend)
+    )
+
+
+def band(summary: OverdueSummary) -> str:
+    """The band above the table: overdue by recipient and by level, and the trend (same as dashboard.js)."""
+    recipients = [
+        _count_item(_filter_link(recipient=r.recipient, status="OVERDUE"), r.recipient, r.overdue)
+        for r in summary.by_recipient
+    ]
+    if summary.other_recipients:
+        others = f"{summary.other_recipients} other recipient" + ("s" if summary.other_recipients > 1 else "")
+        recipients.append(_count_item(None, others, summary.others))
+    levels = [
+        _count_item(
+            _filter_link(level=lc.level, status="OVERDUE"),
+            LEVELS.get(lc.level, lc.level),
+            lc.overdue,
+            badge=_level_badge(lc.level),
+        )
+        for lc in summary.by_level
+    ]
+    nothing = '<li class="none">Nothing is overdue.</li>'
+    first = summary.trend[0].day
+    return _fill(
+        "band.html",
+        recipient_items="".join(recipients) or nothing,
+        level_items="".join(levels) or nothing,
+        days=str(len(summary.trend)),
+        chart=trend_chart(summary),
+        note=escape(trend_note(summary)),
+        first_day=escape(_day_label(first)),
+        trend_rows=_trend_rows(summary),
+    )
+
+
 def dashboard_page(
-    report: OverdueReport, *, user: str, recipient: str, entity: str, level: str, poll_s: float
+    report: OverdueReport,
+    *,
+    summary_band: OverdueSummary,
+    user: str,
+    recipient: str,
+    entity: str,
+    level: str,
+    status: str = "",
+    poll_s: float,
 ) -> str:
     rows = "\n".join(overdue_row(i) for i in report.items) or _empty_row(
         7, "No open obligations match these filters."
@@ -179,6 +315,8 @@ def dashboard_page(
         recipient_options=_options(report.recipients, recipient, "All recipients"),
         entity_options=_options(report.reporting_entities, entity, "All entities"),
         level_options=_options(LEVEL_CHOICES, level, "All levels", LEVELS),
+        status_options=_options(STATUS_CHOICES, status, "Overdue and not yet due", STATUSES),
+        band=band(summary_band),
         summary=escape(summary(report)),
         rows=rows,
     )

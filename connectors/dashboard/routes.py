@@ -16,9 +16,11 @@ from seabus.connectors.dashboard import api, ops, pages
 from seabus.connectors.dashboard.auth import COOKIE, DashboardAuth, SessionStore
 from seabus.connectors.dashboard.config import TokenBook
 from seabus.connectors.dashboard.state import DASHBOARD, DashboardState, DashboardView
+from seabus.connectors.dashboard.stats_page import stats_module
 from seabus.connectors.gateway.openapi import OpenApiDocument
 from seabus.connectors.gateway.state import GatewayState, RouteModule
 from seabus.streams.config import Settings
+from seabus.streams.stats import StatsIndex
 
 __all__ = ["dashboard_routes"]
 
@@ -29,10 +31,12 @@ def dashboard_routes(
     settings: Settings,
     config_path: Path | None = None,
     clock: Callable[[], datetime] | None = None,
+    stats: StatsIndex | None = None,
 ) -> tuple[RouteModule, ...]:
     """Route modules over ``view``; reads dashboard.yaml now (a bad file stops start-up).
 
-    With ``enabled: false`` only ``/metrics`` and ``/readyz`` are served.
+    With ``enabled: false`` only ``/metrics`` and ``/readyz`` are served. With ``stats``,
+    ``/dashboard/stats`` and ``/v1/stats`` are served from it too (docs/STATISTICS.md).
     """
     book = TokenBook(settings=settings, config_path=config_path)
     state = DashboardState(
@@ -47,7 +51,8 @@ def dashboard_routes(
 
     if not book.config.enabled:
         return (install, ops.register)
-    return (install, api.register, pages.register, ops.register)
+    extra = () if stats is None else (stats_module(index=stats, min_cell=settings.statistics.min_cell),)
+    return (install, api.register, pages.register, *extra, ops.register)
 
 
 def _describe_security(doc: OpenApiDocument) -> None:

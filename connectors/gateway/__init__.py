@@ -10,7 +10,12 @@ Build the app with :func:`build_gateway_app` (tests, embedding) or run it with
 from seabus.connectors.gateway.app import DEFAULT_ROUTES, build_gateway_app
 from seabus.connectors.gateway.auth import AgencyAuth, bearer_token, new_token, token_sha256
 from seabus.connectors.gateway.bodies import idempotency_key, read_json_body
-from seabus.connectors.gateway.config import AgencyToken, GatewayConfig, gateway_config_path, load_gateway_config
+from seabus.connectors.gateway.config import (
+    AgencyToken,
+    GatewayConfig,
+    gateway_config_path,
+    load_gateway_config,
+)
 from seabus.connectors.gateway.idempotency import IdempotencyStore
 from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
 from seabus.connectors.gateway.problems import HttpProblem, ProblemType, problem_response

@@ -53,6 +53,10 @@ class OpenApiDocument:
         self._doc["components"]["schemas"][name] = schema
         return _REF.format(model=name)
 
+    def add_security_scheme(self, name: str, scheme: dict[str, Any]) -> None:
+        """Describe a way to authenticate (the same name twice keeps the first: route modules share them)."""
+        self._doc["components"]["securitySchemes"].setdefault(name, scheme)
+
     def add_model(self, model: type[BaseModel]) -> str:
         """Add a pydantic model (and the models it uses) and return its ``$ref``."""
         schema = model.model_json_schema(ref_template=_REF, mode="validation")

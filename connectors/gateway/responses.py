@@ -28,11 +28,10 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from seabus.connectors.gateway.auth import AgencyAuth, bearer_token, token_sha256, unauthenticated
 from seabus.connectors.gateway.bodies import read_json_body
-from seabus.connectors.gateway.config import GatewayConfig
 from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
 from seabus.connectors.gateway.problems import HttpProblem, ProblemType, json_pointer
+from seabus.connectors.gateway.recipient_auth import WRONG_RECIPIENT, RecipientAuth, ensure_recipient_auth
 from seabus.connectors.gateway.state import GATEWAY, GatewayState, RouteModule
 from seabus.schemas.cloudevents import build_headers, ce_type_for, format_time
 from seabus.schemas.codec import encode_model
@@ -66,68 +65,8 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 PATH = "/v1/responses"
-REALM = "seabus-replies"
 SOURCE = "seabus-gateway/responses"
-WRONG_RECIPIENT = "urn:seabus:problem:wrong-recipient"
 OPTIONAL_FIELDS = ("response_id", "responded_at", "recipient")
-
-
-# --- who is answering --------------------------------------------------------
-
-
-class RecipientAuth:
-    """Maps token hashes to the recipient each token may answer for."""
-
-    def __init__(self, *, tokens: Mapping[str, str]) -> None:
-        self._by_hash = dict(tokens)
-
-    @classmethod
-    def from_tokens(cls, tokens: Mapping[str, str]) -> RecipientAuth:
-        """From plain ``token → recipient`` (tests and embedding); the tokens are hashed at once."""
-        return cls(tokens={token_sha256(t): r for t, r in tokens.items()})
-
-    @classmethod
-    def from_config(cls, config: GatewayConfig, directory: RecipientsDirectory | None) -> RecipientAuth:
-        """gateway.yaml's ``recipients:`` hashes, plus tokens in the directory's ``reply_token_env`` variables."""
-        tokens = {r.token_sha256: r.recipient for r in config.recipients}
-        for recipient in directory.recipients if directory is not None else ():
-            value = os.environ.get(recipient.reply_token_env) if recipient.reply_token_env else None
-            if value:
-                tokens.setdefault(token_sha256(value), recipient.id)
-        return cls(tokens=tokens)
-
-    @property
-    def recipients(self) -> frozenset[str]:
-        return frozenset(self._by_hash.values())
-
-    def recipient_for(self, token: str) -> str | None:
-        return self._by_hash.get(token_sha256(token))
-
-    def authenticate(self, request: web.Request, *, agencies: AgencyAuth | None = None) -> str:
-        """The answering recipient, or a 401 (403 for an agency's token) problem."""
-        token = bearer_token(request)
-        if token is None:
-            raise unauthenticated(
-                "send your office's reply token as `Authorization: Bearer <token>`", error=None, realm=REALM
-            )
-        recipient = self.recipient_for(token)
-        if recipient is not None:
-            return recipient
-        entity = agencies.entity_for(token) if agencies is not None else None
-        if entity is not None:
-            raise HttpProblem(
-                403,
-                type_=WRONG_RECIPIENT,
-                title="Forbidden",
-                detail=f"this token belongs to the agency {entity}, which publishes allegations; replies "
-                "need the reply token of the Member State or office that was notified",
-            )
-        raise unauthenticated(
-            "this token is not configured on the gateway; check it, or ask the operators to add its hash "
-            "(`seabus gateway token --recipient XXX`) under `recipients:` in gateway.yaml",
-            error="invalid_token",
-            realm=REALM,
-        )
 
 
 # --- where answers go ----------------------------------------------------------
@@ -261,16 +200,11 @@ def ensure_replies(
         app.on_cleanup.append(stop)
         sink = kafka_sink
     replies = Replies(
-        auth=auth or RecipientAuth.from_config(gw.config, directory),
+        auth=ensure_recipient_auth(app, gw, auth=auth, directory=directory),
         sink=sink,
         webhook_secrets=_webhook_secrets(directory),
     )
     app[REPLIES] = replies
-    if not replies.auth.recipients:
-        log.warning(
-            "no recipient reply tokens configured: POST /v1/responses refuses every request (401); add "
-            "some with `seabus gateway token --recipient XXX`"
-        )
     return replies
 
 

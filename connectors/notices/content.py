@@ -28,7 +28,7 @@ from datetime import date, datetime
 from babel.dates import format_date
 
 from seabus.connectors.notices.labels import ASKED, label
-from seabus.connectors.notices.states import OFFICES, mission_of, state_name
+from seabus.connectors.notices.states import OFFICES, mission_of, state_name, state_subject
 from seabus.schemas.enums import (
     AllegationEventType,
     IncidentDatePrecision,
@@ -82,11 +82,19 @@ def notice_path(recipient: str, allegation_id: str) -> str:
     return f"/v1/recipients/{quote(recipient, safe='')}/notices/{quote(allegation_id, safe='')}"
 
 
-_PRIMARY_REPLY = {ObligationKind.ACKNOWLEDGE: (ResponseKind.ACKNOWLEDGED,)}
+_PRIMARY_REPLY = {
+    ObligationKind.ACKNOWLEDGE: (ResponseKind.ACKNOWLEDGED,),
+    # A reported outcome also settles the decision, but the decision is what is asked.
+    ObligationKind.DECIDE: (
+        ResponseKind.INVESTIGATION_ACCEPTED_NIO,
+        ResponseKind.INVESTIGATION_JOINT_OIOS,
+        ResponseKind.INVESTIGATION_DECLINED,
+    ),
+}
 
 
 def reply_kinds(kind: ObligationKind) -> tuple[ResponseKind, ...]:
-    """The response kinds that answer one obligation (for an acknowledgement, the plain one)."""
+    """The response kinds that answer one obligation (the plain acknowledgement, the three decisions)."""
     if kind in _PRIMARY_REPLY:
         return _PRIMARY_REPLY[kind]
     return tuple(sorted(SATISFIES.get(kind, frozenset()), key=lambda k: k.value))
@@ -141,7 +149,9 @@ def _clean(value: str) -> str:
 
 
 def _date(value: date, lang: str) -> str:
-    return str(format_date(value, format="long", locale=_LOCALES[lang]))
+    text = str(format_date(value, format="long", locale=_LOCALES[lang]))
+    # French writes the first day of a month as an ordinal: "1er avril 2026".
+    return "1er" + text[1:] if lang == "fr" and value.day == 1 else text
 
 
 def _due(value: datetime, lang: str) -> str:
@@ -226,7 +236,7 @@ def _short_addressee(n: Notification, lang: str) -> str:
 def _opening(n: Notification, lang: str, reporting_entity: str | None, reference: str) -> str:
     sender = _t("sender", lang)
     who = _addressee(n, lang)
-    state = state_name(n.recipient, lang)
+    state = state_subject(n.recipient, lang)
     ref = _clean(n.allegation_id)
     entity = _clean(reporting_entity) if reporting_entity else None
     event = n.event_type
@@ -260,9 +270,7 @@ def _opening(n: Notification, lang: str, reporting_entity: str | None, reference
     by = f", signalée par {entity}" if entity else ""
     to = _to(who, lang)
     if n.recipient_class is RecipientClass.MEMBER_STATE:
-        concern = (
-            f", qui concerne du personnel dont l'État de nationalité ou l'État fournisseur est : {state}"
-        )
+        concern = f", qui concerne du personnel dont {state} est l'État de nationalité ou l'État fournisseur"
         return (
             f"{sender} {_t('compliments', lang)} {to} et a l'honneur de l'informer, conformément à la "
             f"résolution 71/278 de l'Assemblée générale, {what}{by}{concern}. La présente note porte la "
@@ -312,7 +320,7 @@ def _facts(n: Notification, lang: str, reporting_entity: str | None) -> tuple[Fa
     add(
         "Communication",
         "Communication",
-        number + (f" ({'changed' if en else 'modifié'}: {changed})" if changed else ""),
+        number + (f" ({'changed: ' if en else 'modifié : '}{changed})" if changed else ""),
     )
     if reporting_entity:
         add("Reporting mission or entity", "Mission ou entité déclarante", reporting_entity)
@@ -390,7 +398,7 @@ def _facts(n: Notification, lang: str, reporting_entity: str | None) -> tuple[Fa
     add(
         "Grounds for informing the addressee",
         "Motif de la communication",
-        *(_reason(r.rule, r.explanation, lang) for r in n.reasons),
+        *dict.fromkeys(_reason(r.rule, r.explanation, lang) for r in n.reasons),
     )
     return tuple(rows)
 

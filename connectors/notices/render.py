@@ -19,6 +19,7 @@ from functools import cache
 import jinja2
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+from fpdf.fonts import FontFace
 
 from seabus.connectors.notices.content import NoticeContent, build_content
 from seabus.schemas.models import Notification
@@ -150,8 +151,9 @@ def render_notice_pdf(
     if c.asked:
         para(c.asked_intro, gap=1.5)
         pdf.set_font("Times", "", 10.5)
+        code = FontFace(family="Courier", size_pt=8)
         with pdf.table(
-            col_widths=(width * 0.46, width * 0.24, width * 0.30),
+            col_widths=(width * 0.44, width * 0.22, width * 0.34),
             borders_layout="HORIZONTAL_LINES",
             line_height=5,
             padding=1,
@@ -164,7 +166,7 @@ def render_notice_pdf(
                 row = table.row()
                 row.cell(_latin1(item.what))
                 row.cell(_latin1(item.due))
-                row.cell(_latin1(item.reply_with.replace(", ", ",\n")))
+                row.cell(_latin1(item.reply_with.replace(", ", "\n")), style=code)
         pdf.ln(2)
     else:
         para(c.nothing_asked)

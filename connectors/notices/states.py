@@ -19,7 +19,7 @@ from __future__ import annotations
 import pycountry
 from babel import Locale
 
-__all__ = ["OFFICES", "mission_of", "state_name"]
+__all__ = ["OFFICES", "mission_of", "state_name", "state_subject"]
 
 OFFICES: dict[str, dict[str, str]] = {
     "OSC": {
@@ -191,3 +191,25 @@ def mission_of(code: str, lang: str) -> str:
         the = "the " if name in _EN_THE or name.startswith(_EN_THE_FIRST) else ""
         return f"the Permanent Mission of {the}{name} to the United Nations"
     return f"la Mission permanente {_fr_of(code, name)} auprès de l'Organisation des Nations Unies"
+
+
+def state_subject(code: str, lang: str) -> str:
+    """The state's name as a sentence names it: "France", "the Netherlands"; "la France", "les Pays-Bas"."""
+    _check_lang(lang)
+    name = state_name(code, lang)
+    if code in OFFICES:
+        return name
+    if lang == "en":
+        return f"the {name}" if name in _EN_THE or name.startswith(_EN_THE_FIRST) else name
+    of = _fr_of(code, name)
+    for prefix, article in (
+        ("du ", "le "),
+        ("des ", "les "),
+        ("de la ", "la "),
+        ("de l'", "l'"),
+        ("d'", ""),
+        ("de ", ""),
+    ):
+        if of.startswith(prefix):
+            return article + of[len(prefix) :]
+    return name  # pragma: no cover - _fr_of always starts with one of the prefixes

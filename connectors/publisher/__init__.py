@@ -10,11 +10,22 @@ entity="MINUSCA")`` writes the agency's own ``sea.inbound.MINUSCA``. Recipients 
 :func:`verify_webhook` (re-exported from :mod:`seabus.connectors.webhooks`).
 """
 
-from seabus.connectors.publisher.errors import GatewayConfigError, ImportFileError, PublisherClosed, PublishFailed
+from seabus.connectors.publisher.errors import (
+    GatewayConfigError,
+    ImportFileError,
+    PublisherClosed,
+    PublishFailed,
+)
 from seabus.connectors.publisher.ids import IMPORT_NAMESPACE, new_event_id, stable_event_id
 from seabus.connectors.publisher.importer import FileFormat, ImportRow, detect_format, parse_text, read_file
 from seabus.connectors.publisher.outgoing import OutgoingEvent, check_event, event_problems, prepare_event
-from seabus.connectors.publisher.sdk import BatchResult, EventFailure, Publisher, PublishReceipt, inbound_topic
+from seabus.connectors.publisher.sdk import (
+    BatchResult,
+    EventFailure,
+    Publisher,
+    PublishReceipt,
+    inbound_topic,
+)
 from seabus.connectors.webhooks import verify_webhook
 from seabus.streams.kafka_connection import KafkaConnection, KafkaSecurity
 

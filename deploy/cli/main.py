@@ -8,6 +8,7 @@ README's promise for every actionable error; commands raise
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Any
 
@@ -16,8 +17,69 @@ import click
 from seabus.schemas.errors import SeabusError
 from seabus.streams import logs
 
+COMMANDS: dict[str, str] = {
+    "kafka": "kafka_cmd:kafka",
+    "topics": "topics_cmd:topics",
+    "access": "access_cmd:access",
+    "run": "run_cmd:run",
+    "schema": "schema_cmd:schema",
+    "routes": "routes_cmd:routes",
+    "tail": "tail_cmd:tail",
+    "publish": "publish_cmd:publish",
+    "gateway": "gateway_cmd:gateway",
+    "obligations": "obligations_cmd:obligations",
+    "respond": "obligations_cmd:respond",
+    "transfer": "transfer_cmd:transfer",
+    "overdue": "overdue_cmd:overdue",
+    "stats": "stats_cmd:stats",
+    "demo": "demo_cmd:demo",
+    "demo-receivers": "demo_receivers_cmd:demo_receivers",
+}
+"""Each command and where it lives (``module:attribute`` in seabus.deploy.cli), imported when used.
+
+Lazy so that the light install (the SDK, the subscriber and the contract, without
+faust-streaming or rocksdict) still runs ``seabus --version``, ``publish``, ``tail``
+or ``schema``; a command whose server dependencies are missing says how to install them.
+"""
+
+SERVER_EXTRA = "seabus[bus]"
+
+
+class _MissingExtra(click.Command):
+    """Stands in for a command whose modules need the server install."""
+
+    def __init__(self, name: str, missing: str) -> None:
+        super().__init__(name, help=f"(needs the server install: pip install '{SERVER_EXTRA}')")
+        self.missing = missing
+
+    def invoke(self, ctx: click.Context) -> Any:
+        click.echo(
+            f"seabus {self.name}: this install lacks {self.missing}, which the command needs; "
+            f"install the bus with `pip install '{SERVER_EXTRA}'`",
+            err=True,
+        )
+        ctx.exit(2)
+
 
 class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        try:
+            loaded = importlib.import_module(f"seabus.deploy.cli.{module}")
+        except ModuleNotFoundError as exc:
+            if exc.name is None or exc.name.split(".")[0] == "seabus":
+                raise
+            return _MissingExtra(cmd_name, exc.name.split(".")[0])
+        command = getattr(loaded, attribute)
+        assert isinstance(command, click.Command)
+        return command
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -45,44 +107,6 @@ def cli(log_level: str | None) -> None:
             f"SEABUS_LOG_LEVEL={level!r} is not one of {', '.join(LOG_LEVELS)}", param_hint="SEABUS_LOG_LEVEL"
         )
     logs.configure(level=level)
-
-
-def _register() -> None:
-    from seabus.deploy.cli import (
-        access_cmd,
-        demo_cmd,
-        demo_receivers_cmd,
-        gateway_cmd,
-        kafka_cmd,
-        obligations_cmd,
-        overdue_cmd,
-        publish_cmd,
-        routes_cmd,
-        run_cmd,
-        schema_cmd,
-        tail_cmd,
-        topics_cmd,
-        transfer_cmd,
-    )
-
-    cli.add_command(kafka_cmd.kafka)
-    cli.add_command(topics_cmd.topics)
-    cli.add_command(access_cmd.access)
-    cli.add_command(run_cmd.run)
-    cli.add_command(schema_cmd.schema)
-    cli.add_command(routes_cmd.routes)
-    cli.add_command(tail_cmd.tail)
-    cli.add_command(publish_cmd.publish)
-    cli.add_command(gateway_cmd.gateway)
-    cli.add_command(obligations_cmd.obligations)
-    cli.add_command(obligations_cmd.respond)
-    cli.add_command(transfer_cmd.transfer)
-    cli.add_command(overdue_cmd.overdue)
-    cli.add_command(demo_cmd.demo)
-    cli.add_command(demo_receivers_cmd.demo_receivers)
-
-
-_register()
 
 
 def main() -> None:

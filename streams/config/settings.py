@@ -81,6 +81,15 @@ class TopicsConfig(BaseModel):
         return self
 
 
+class StatisticsConfig(BaseModel):
+    """How ``seabus stats`` and ``/dashboard/stats`` publish (docs/STATISTICS.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Counts from 1 to min_cell - 1 are withheld, with enough others that none can be recomputed.
+    min_cell: int = Field(default=3, ge=1, le=1000)
+
+
 class _YamlSource(PydanticBaseSettingsSource):
     """Reads the YAML file named by ``SEABUS_CONFIG`` (or the shipped default)."""
 
@@ -144,7 +153,10 @@ class Settings(BaseSettings):
     progress_check_interval_s: float = Field(default=2.0, gt=0.0, le=60.0)
     progress_stall_s: float = Field(default=5.0, gt=0.0, le=600.0)
     not_ready_after_s: float = Field(default=30.0, gt=0.0, le=3600.0)
+    # how long `seabus run` waits for every broker to report the worker's topics (issue 16)
+    topic_metadata_timeout_s: float = Field(default=60.0, gt=0.0, le=3600.0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    statistics: StatisticsConfig = StatisticsConfig()
 
     @field_validator("bootstrap")
     @classmethod

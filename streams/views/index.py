@@ -31,7 +31,7 @@ from pydantic import TypeAdapter
 from sortedcontainers import SortedList
 
 from seabus.schemas.codec import Codec, decode_model, default_codec
-from seabus.schemas.enums import ObligationState
+from seabus.schemas.enums import EscalationLevel, ObligationState
 from seabus.schemas.errors import CodecError, ValidationFailed
 from seabus.schemas.models import (
     AllegationEvent,
@@ -51,16 +51,23 @@ from seabus.streams.views.models import (
     DueStatus,
     EscalationEntry,
     EventEntry,
+    LevelCount,
     NotificationEntry,
     ObligationSummary,
     OverdueItem,
     OverdueReport,
+    OverdueSummary,
+    OwedItem,
+    RecipientCount,
+    RecipientObligations,
     ResponseEntry,
     Timeline,
     TimelineEntry,
+    TrendDay,
 )
 from seabus.streams.views.overdue import OverdueFilter, current_level, overdue_item
 from seabus.streams.views.stored import StoredObligation
+from seabus.streams.views.summary import TREND_DAYS, LateClosures, day_date, day_of, day_start
 from seabus.streams.views.topics import SourceTopic, TopicKind, classify
 
 __all__ = ["Ingested", "ViewIndex"]
@@ -74,6 +81,9 @@ _MODELS: dict[TopicKind, type[SeabusRecord]] = {
     TopicKind.AUDIT: DeliveryAttempt,
     TopicKind.OBLIGATIONS: ObligationUpdate,
 }
+
+# The band lists levels from "not escalated" up, in the order the steps happen.
+_LEVEL_ORDER = {name: i for i, name in enumerate((NO_LEVEL, *(level.value for level in EscalationLevel)))}
 
 _ENTRY: TypeAdapter[TimelineEntry] = TypeAdapter(TimelineEntry)
 _MAX = chr(0x10FFFF)  # sorts after every reference: (t, _MAX) follows every entry due at t
@@ -112,7 +122,10 @@ class ViewIndex:
         self._open_recipients: Counter[str] = Counter()
         self._open_entities: Counter[str] = Counter()
         self._escalated_open: set[str] = set()
+        self._late = LateClosures()  # obligations closed after their due time, by day: the trend's past
         self._obligations_of: dict[str, list[str]] = {}  # a few per allegation: a list is smallest
+        # A state asks for its own obligations over HTTP: by recipient, so the answer costs what it owns.
+        self._by_recipient: dict[str, set[str]] = {}
         self._escalations: dict[str, Escalation] = {}
         self._entities: dict[str, str] = {}
         self._entries: dict[str, list[_Row]] = {}
@@ -134,9 +147,15 @@ class ViewIndex:
                 gone = self._obligations.pop(key.decode("utf-8", "replace"), None)  # compaction tombstone
                 if gone is not None:
                     self._unindex_open(gone)
+                    self._late.discard(gone)
                     keys = self._obligations_of.get(gone.allegation_id, [])
                     if gone.obligation_key in keys:
                         keys.remove(gone.obligation_key)
+                    owned = self._by_recipient.get(gone.recipient)
+                    if owned is not None:
+                        owned.discard(gone.obligation_key)
+                        if not owned:
+                            del self._by_recipient[gone.recipient]
             return Ingested.IGNORED
         try:
             writer = (self.codec or default_codec()).peek_writer(value).name
@@ -218,10 +237,13 @@ class ViewIndex:
             stored = StoredObligation.of(update)
             if known is not None:
                 self._unindex_open(known)
+                self._late.discard(known)
             self._obligations[stored.obligation_key] = stored
+            self._late.add(stored)
             keys = self._obligations_of.setdefault(update.allegation_id, [])
             if stored.obligation_key not in keys:
                 keys.append(stored.obligation_key)
+            self._by_recipient.setdefault(stored.recipient, set()).add(stored.obligation_key)
             self._index_open(stored)
 
     def _set_entity(self, allegation_id: str, entity: str, *, overwrite: bool) -> None:
@@ -354,6 +376,73 @@ class ViewIndex:
             ],
         )
 
+    def recipient_obligations(self, recipient: str) -> list[StoredObligation]:
+        """Every obligation ``recipient`` owes or owed, from its own index (never another's), by due time."""
+        keys = self._by_recipient.get(recipient, ())
+        return sorted(
+            (self._obligations[k] for k in keys),
+            key=lambda o: (o.due_at, o.allegation_id, o.kind.value, o.obligation_key),
+        )
+
+    def reporting_entity(self, allegation_id: str) -> str | None:
+        """The entity that owns the allegation, as far as the view knows (None: not seen yet)."""
+        return self._entities.get(allegation_id)
+
+    def last_notified_at(self, allegation_id: str, recipient: str) -> datetime | None:
+        """When ``recipient`` was last told about the allegation (its latest notification's ``routed_at``).
+
+        A bound for reading the recipient's topic from there instead of from its start; None
+        when the view has not seen such a notification (not told, or not read yet).
+        """
+        rank = _RANK["notification"]
+        latest: datetime | None = None
+        for row in self._entries.get(allegation_id, ()):
+            if row[1] != rank:
+                continue
+            entry = _ENTRY.validate_json(row[4])
+            if isinstance(entry, NotificationEntry) and entry.recipient == recipient:
+                latest = entry.at if latest is None or entry.at > latest else latest
+        return latest
+
+    def obligations_of(
+        self, recipient: str, now: datetime, *, open_only: bool = False
+    ) -> RecipientObligations:
+        """What ``recipient`` owes, by when, and what it answered: open first (soonest due first), then the rest."""
+        owned = self.recipient_obligations(recipient)
+        opened = [o for o in owned if o.state is ObligationState.OPEN]
+        closed = [] if open_only else [o for o in owned if o.state is not ObligationState.OPEN]
+        items = [self._owed(o, now) for o in (*opened, *closed)]
+        return RecipientObligations(
+            recipient=recipient,
+            as_of=now,
+            caught_up=self.caught_up,
+            open=len(opened),
+            overdue=sum(1 for item in items if item.overdue),
+            items=items,
+        )
+
+    def _owed(self, o: StoredObligation, now: datetime) -> OwedItem:
+        level, repeat, fired_at = current_level(o, self._escalations.get(o.obligation_key))
+        is_open = o.state is ObligationState.OPEN
+        return OwedItem(
+            allegation_id=o.allegation_id,
+            obligation=o.kind,
+            state=o.state,
+            answered=o.state is ObligationState.SATISFIED,
+            created_at=o.created_at,
+            due_at=o.due_at,
+            overdue=is_open and o.due_at <= now,
+            overdue_by_s=round((now - o.due_at).total_seconds(), 3) if is_open else None,
+            answered_at=o.answered_at,
+            answered_kind=o.answered_kind,
+            cancel_reason=o.cancel_reason,
+            level=level,
+            repeat=repeat,
+            last_escalated_at=fired_at,
+            policy=o.policy,
+            obligation_key=o.obligation_key,
+        )
+
     def level_counts(self, now: datetime) -> tuple[dict[str, int], dict[str, int]]:
         """Open and overdue obligation counts by current level (``NONE``: not escalated yet).
 
@@ -377,6 +466,70 @@ class ViewIndex:
         if cut > escalated_overdue:
             overdue[NO_LEVEL] += cut - escalated_overdue
         return dict(opened), dict(overdue)
+
+    def summary(self, now: datetime, *, top: int = 8, days: int = TREND_DAYS) -> OverdueSummary:
+        """The dashboard's band at ``now``: overdue by recipient (``top`` of them) and level, and the trend.
+
+        By recipient costs one pass over what is overdue (the recipient is part
+        of the ordered key, so no obligation is looked up); by level is
+        :meth:`level_counts`; the trend is a binary search per day plus the
+        late-closure counters (see :mod:`seabus.streams.views.summary`).
+        """
+        order = self._open_order
+        now_s = now.timestamp()
+        cut = order.bisect_right((now_s, _MAX))
+        per_recipient: Counter[str] = Counter(key[2] for key in order.islice(0, cut))
+        ranked = sorted(per_recipient.items(), key=lambda kv: (-kv[1], kv[0]))
+        shown, rest = ranked[:top], ranked[top:]
+        _, by_level = self.level_counts(now)
+        return OverdueSummary(
+            as_of=now,
+            caught_up=self.caught_up,
+            overdue=cut,
+            due=len(order) - cut,
+            by_recipient=[RecipientCount(recipient=r, overdue=n) for r, n in shown],
+            others=sum(n for _, n in rest),
+            other_recipients=len(rest),
+            by_level=[
+                LevelCount(level=name, overdue=n)
+                for name, n in sorted(
+                    by_level.items(), key=lambda kv: _LEVEL_ORDER.get(kv[0], len(_LEVEL_ORDER))
+                )
+                if n > 0
+            ],
+            trend=self.trend(now, days=days),
+        )
+
+    def trend(self, now: datetime, *, days: int = TREND_DAYS) -> list[TrendDay]:
+        """Per UTC day, the last ``days`` of them up to today: what was overdue at the day's end.
+
+        Today ends at ``now``. Open obligations come from the ordered open list;
+        closed ones count only if they closed after their due time. Records dated
+        after ``now`` (a clock behind the bus's) are taken as already happened.
+        """
+        order = self._open_order
+        today = day_of(now)
+        first = today - days + 1
+        still, due_late, closed_late = self._late.window(first, today)
+        out: list[TrendDay] = []
+        for i, day in enumerate(range(first, today + 1)):
+            start = day_start(day).timestamp()
+            end = day_start(day + 1) if day < today else now
+            if day < today:
+                open_overdue = order.bisect_left((end.timestamp(),))  # due before midnight
+            else:
+                open_overdue = order.bisect_right((now.timestamp(), _MAX))  # due at or before now
+            open_new = open_overdue - order.bisect_left((start,))
+            out.append(
+                TrendDay(
+                    day=day_date(day),
+                    at=end,
+                    overdue=open_overdue + still[i],
+                    newly_overdue=open_new + due_late[i],
+                    closed_late=closed_late[i],
+                )
+            )
+        return out
 
     def delivery_counts(self) -> Mapping[tuple[str, str], int]:
         """Delivery attempts on the audit topic by (channel, outcome), each attempt once."""

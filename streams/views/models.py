@@ -9,7 +9,7 @@ victim field exists here, so none can reach a page or a log.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -36,13 +36,19 @@ __all__ = [
     "DueStatus",
     "EscalationEntry",
     "EventEntry",
+    "LevelCount",
     "NotificationEntry",
     "ObligationSummary",
     "OverdueItem",
     "OverdueReport",
+    "OverdueSummary",
+    "OwedItem",
+    "RecipientCount",
+    "RecipientObligations",
     "ResponseEntry",
     "Timeline",
     "TimelineEntry",
+    "TrendDay",
 ]
 
 NO_LEVEL = "NONE"
@@ -99,6 +105,51 @@ class OverdueReport(_Out):
     reporting_entities: list[str] = Field(
         default=[], description="every reporting entity with an open obligation, whatever the filters"
     )
+
+
+class RecipientCount(_Out):
+    """How many obligations one recipient has overdue."""
+
+    recipient: str
+    overdue: int
+
+
+class LevelCount(_Out):
+    """How many overdue obligations are at one escalation level (``NONE``: not escalated yet)."""
+
+    level: str
+    overdue: int
+
+
+class TrendDay(_Out):
+    """One UTC day of the trend: what was overdue at its end (for today: at ``as_of``)."""
+
+    day: date
+    at: datetime = Field(description="the instant counted: the end of the day, or as_of for today")
+    overdue: int = Field(
+        description="obligations overdue at `at`: due by then, neither answered nor cancelled"
+    )
+    newly_overdue: int = Field(
+        description="obligations that fell overdue during this day (due in it, up to `at`, and neither "
+        "answered nor cancelled by their due time), whatever became of them later"
+    )
+    closed_late: int = Field(description="overdue obligations answered or cancelled during this day")
+
+
+class OverdueSummary(_Out):
+    """The summary band of the dashboard: overdue by recipient and by level, and the trend."""
+
+    as_of: datetime
+    caught_up: bool = Field(description="false while the view is still reading history: counts may be low")
+    overdue: int = Field(description="open obligations past their due time")
+    due: int = Field(description="open obligations not yet due")
+    by_recipient: list[RecipientCount] = Field(
+        description="the recipients with the most overdue obligations, most first (ties by name)"
+    )
+    others: int = Field(description="overdue obligations of the recipients not in by_recipient")
+    other_recipients: int = Field(description="how many recipients `others` covers")
+    by_level: list[LevelCount] = Field(description="overdue obligations by their current escalation level")
+    trend: list[TrendDay] = Field(description="the last days, oldest first; the last one is today")
 
 
 class EventEntry(_Out):
@@ -202,3 +253,41 @@ class Timeline(_Out):
     caught_up: bool
     entries: list[TimelineEntry]
     obligations: list[ObligationSummary]
+
+
+class OwedItem(_Out):
+    """One obligation of the recipient asking: what, on which allegation, by when, and whether answered."""
+
+    allegation_id: str
+    obligation: ObligationKind
+    state: ObligationState = Field(description="OPEN; SATISFIED: answered; CANCELLED: a closing status")
+    answered: bool = Field(description="true once a reply satisfied it (state SATISFIED)")
+    created_at: datetime
+    due_at: datetime
+    overdue: bool = Field(description="open and past its due time")
+    overdue_by_s: float | None = Field(
+        default=None, description="open only: seconds past the due time; negative: seconds until it"
+    )
+    answered_at: datetime | None = None
+    answered_kind: ResponseKind | None = Field(
+        default=None, description="the kind of reply that satisfied it"
+    )
+    cancel_reason: str | None = None
+    level: EscalationLevel | None = Field(
+        default=None, description="the latest escalation of this obligation; null: none yet"
+    )
+    repeat: int = 0
+    last_escalated_at: datetime | None = None
+    policy: str
+    obligation_key: str
+
+
+class RecipientObligations(_Out):
+    """A recipient's own obligations at ``as_of``: open first (soonest due first), then answered or cancelled."""
+
+    recipient: str
+    as_of: datetime
+    caught_up: bool = Field(description="false while the view is still reading history: items may be missing")
+    open: int = Field(description="how many are open")
+    overdue: int = Field(description="how many are open and past their due time")
+    items: list[OwedItem]

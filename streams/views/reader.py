@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -27,7 +27,7 @@ from seabus.streams.views.errors import ViewError
 from seabus.streams.views.index import ViewIndex
 from seabus.streams.views.topics import topic_pattern
 
-__all__ = ["ReaderStatus", "ViewReader"]
+__all__ = ["ReaderStatus", "RecordSink", "ViewReader"]
 
 log = structlog.get_logger(__name__)
 
@@ -43,8 +43,18 @@ class ReaderStatus:
     lag: int
 
 
+class RecordSink(Protocol):
+    """Another index fed the same records as the view (e.g. :class:`seabus.streams.stats.StatsIndex`)."""
+
+    def ingest(self, topic: str, *, key: bytes | None, value: bytes | None) -> object: ...
+
+
 class ViewReader:
-    """Moves records from Kafka into a :class:`ViewIndex`; all decisions are the index's."""
+    """Moves records from Kafka into a :class:`ViewIndex` (and any ``also`` sinks); decisions are theirs.
+
+    One read of the topics feeds every index: the statistics follow the same
+    records as the overdue view without a second consumer.
+    """
 
     def __init__(
         self,
@@ -55,8 +65,10 @@ class ViewReader:
         request_timeout_s: float = 10.0,
         client_id: str = "seabus-view",
         announce: bool = True,
+        also: Sequence[RecordSink] = (),
     ) -> None:
         self.index = index
+        self.also = tuple(also)
         self.kafka = kafka
         self.refresh_s = refresh_s
         self.request_timeout_s = request_timeout_s
@@ -112,6 +124,8 @@ class ViewReader:
         for tp, records in batches.items():
             for record in records:
                 self.index.ingest(tp.topic, key=record.key, value=record.value)
+                for sink in self.also:
+                    sink.ingest(tp.topic, key=record.key, value=record.value)
                 count += 1
                 if count % 100 == 0:
                     await asyncio.sleep(0)  # reading history must not hold up the worker's own loop

@@ -8,7 +8,8 @@ same index once, up to the end of every topic, without a running bus.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import mode
 import structlog
@@ -20,13 +21,27 @@ from seabus.streams import metrics
 from seabus.streams.config import Settings
 from seabus.streams.kafka_connection import KafkaConnection
 from seabus.streams.views.index import ViewIndex
-from seabus.streams.views.reader import ReaderStatus, ViewReader
+from seabus.streams.views.reader import ReaderStatus, RecordSink, ViewReader
 
-__all__ = ["ViewService", "read_view"]
+if TYPE_CHECKING:
+    from seabus.streams.stats.facts import StatsIndex
+
+__all__ = ["ViewService", "read_view", "stats_index"]
 
 log = structlog.get_logger(__name__)
 
 RETRY_S = 5.0
+
+
+def stats_index(settings: Settings) -> StatsIndex:
+    """An empty statistics index for the settings' prefix."""
+    from seabus.streams.stats.facts import StatsIndex  # streams.stats imports the views' topic names
+
+    return StatsIndex(
+        prefix=settings.topic_prefix,
+        codec=Codec(max_bytes=settings.max_message_bytes),
+        max_bytes=settings.max_message_bytes,
+    )
 
 
 def _index(settings: Settings) -> ViewIndex:
@@ -47,7 +62,9 @@ class ViewService(mode.Service):
     def __init__(self, *, settings: Settings, kafka: KafkaConnection, refresh_s: float = 5.0) -> None:
         self.settings = settings
         self.index = _index(settings)
-        self.reader = ViewReader(index=self.index, kafka=kafka, refresh_s=refresh_s)
+        self.stats = stats_index(settings)
+        """The statistics' facts, fed by the same reader (``/dashboard/stats``)."""
+        self.reader = ViewReader(index=self.index, kafka=kafka, refresh_s=refresh_s, also=(self.stats,))
         self._task: asyncio.Task[None] | None = None
         self._forget_metrics: Callable[[], None] | None = None
         super().__init__()
@@ -90,10 +107,17 @@ def _report_crash(task: asyncio.Task[None]) -> None:
         log.error("read model stopped; /readyz stays 503 until a restart", exc_info=task.exception())
 
 
-async def read_view(settings: Settings, *, kafka: KafkaConnection, timeout_s: float = 60.0) -> ViewIndex:
-    """The read model up to the current end of every topic (no running bus needed)."""
+async def read_view(
+    settings: Settings,
+    *,
+    kafka: KafkaConnection,
+    timeout_s: float = 60.0,
+    also: Sequence[RecordSink] = (),
+    client_id: str = "seabus-overdue",
+) -> ViewIndex:
+    """The read model up to the current end of every topic (no running bus needed); ``also`` is fed too."""
     index = _index(settings)
-    reader = ViewReader(index=index, kafka=kafka, client_id="seabus-overdue", announce=False)
+    reader = ViewReader(index=index, kafka=kafka, client_id=client_id, announce=False, also=also)
     await reader.start()
     try:
         await reader.catch_up(timeout_s=timeout_s)

@@ -11,7 +11,13 @@ import sys
 from dataclasses import dataclass
 from datetime import datetime
 
-from seabus.schemas.enums import EscalationLevel, ObligationKind, ObligationState, RecipientClass, ResponseKind
+from seabus.schemas.enums import (
+    EscalationLevel,
+    ObligationKind,
+    ObligationState,
+    RecipientClass,
+    ResponseKind,
+)
 from seabus.schemas.models import ObligationUpdate
 
 __all__ = ["StoredObligation"]

@@ -1,8 +1,9 @@
 """The dashboard as a person uses it: headless Chromium against the real bus.
 
 Sign in, read the overdue rows in order, filter, and watch a new overdue item
-appear without reloading; the page stays readable (contrast) at desktop and
-phone widths. Screenshots go to test-artifacts/.
+appear without reloading, in the table and in the summary band; the table fits
+1,280 px with a long allegation id; the page stays readable (contrast) at
+desktop and phone widths. Screenshots go to test-artifacts/.
 """
 
 from __future__ import annotations
@@ -32,7 +33,27 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = REPO / "test-artifacts"
-B1, B2, B3 = "SYNTH-BR-0001", "SYNTH-BR-0002", "SYNTH-BR-0003"
+B1, B3 = "SYNTH-BR-0001", "SYNTH-BR-0003"
+B2 = "SYNTH-BR-0002-MINUSCA-BANGUI-SECTOR-CENTRE-LONG-REFERENCE-000002"  # 64: the longest allowed
+
+# Where the overdue table's columns end, and whether anything is cut or overflows its cell.
+FIT_JS = """
+() => {
+  const table = document.getElementById('overdue');
+  const wrap = table.parentElement;
+  const heads = [...table.querySelectorAll('thead th')];
+  const cells = [...table.querySelectorAll('thead th, tbody th, tbody td')];
+  return {
+    viewport: document.documentElement.clientWidth,
+    lastRight: heads[heads.length - 1].getBoundingClientRect().right,
+    lastCells: [...table.querySelectorAll('tbody tr')].map(r => r.lastElementChild.getBoundingClientRect().right),
+    tableScroll: table.scrollWidth, tableClient: table.clientWidth,
+    wrapScroll: wrap.scrollWidth, wrapClient: wrap.clientWidth,
+    pageScroll: document.documentElement.scrollWidth,
+    overflowing: cells.filter(c => c.scrollWidth > c.clientWidth + 1).map(c => c.textContent),
+  };
+}
+"""
 
 # WCAG 2 contrast ratio of an element's text against the first opaque background behind it.
 CONTRAST_JS = """
@@ -115,7 +136,7 @@ def test_dashboard_in_a_browser(bus: RunningBus) -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            page = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
             page.goto(bus.url + "/dashboard")
             assert "/dashboard/login" in page.url
             page.get_by_label("Dashboard token").fill(TOKEN)
@@ -159,6 +180,25 @@ def test_dashboard_in_a_browser(bus: RunningBus) -> None:
                 (B3, "FRA", "OVERDUE"),
             ]
             assert "overdue" in page.get_by_role("status").inner_text()
+
+            # The band counts everything, whatever the table's filter: FRA 2, KEN 1, 3 in the trend today.
+            page.wait_for_function(
+                "() => { const n = (r) => { const a = [...document.querySelectorAll('#band-recipients a')]"
+                ".find(x => x.querySelector('.name').textContent === r);"
+                " return a ? parseInt(a.querySelector('.n').textContent, 10) : 0; };"
+                " return n('FRA') === 2 && n('KEN') === 1; }",
+                timeout=30_000,
+            )
+            levels_total = page.locator("#band-levels .n").evaluate_all(
+                "ns => ns.reduce((sum, n) => sum + parseInt(n.textContent, 10), 0)"
+            )
+            assert levels_total == 3
+            assert page.locator("#band-trend tbody tr").first.locator("td").first.text_content() == "3"
+            fit = page.evaluate(FIT_JS)
+            assert fit["lastRight"] <= fit["viewport"], fit
+            assert fit["tableScroll"] <= fit["tableClient"], fit
+            assert fit["wrapScroll"] <= fit["wrapClient"], fit
+            assert fit["overflowing"] == [], fit
             page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
             # The timeline page, reached by the allegation's link.

@@ -13,10 +13,15 @@ import aiohttp
 from dashboard.dashboard_support import OTHER_TOKEN, TOKEN, MemoryView, serve, write_dashboard_file
 from views.view_support import T0, escalation, obligation
 
-from seabus.connectors.dashboard import issue_local_token, local_tokens_path, read_local_tokens, write_local_tokens
+from seabus.connectors.dashboard import (
+    issue_local_token,
+    local_tokens_path,
+    read_local_tokens,
+    write_local_tokens,
+)
 from seabus.connectors.dashboard.config import LocalToken, load_dashboard_config
 from seabus.connectors.dashboard.pages import safe_next
-from seabus.schemas.enums import EscalationLevel
+from seabus.schemas.enums import EscalationLevel, ObligationState
 from seabus.streams.config import Settings
 
 NOW = T0 + timedelta(seconds=60)
@@ -116,6 +121,84 @@ def test_overdue_api_orders_and_filters(offline_settings: Settings, tmp_path: Pa
         limit_status, limit_body, _ = got[name]
         assert limit_status == 400, name
         assert "limit must be a whole number from 1 to 10000" in limit_body["detail"]
+
+
+def test_summary_api_counts_by_recipient_and_level_with_a_trend(
+    offline_settings: Settings, tmp_path: Path
+) -> None:
+    config = write_dashboard_file(tmp_path)
+    view = filled_view()
+    view.index.add(
+        obligation(
+            "SYNTH-D",
+            "FRA",
+            due_at=T0 - timedelta(days=3),
+            state=ObligationState.SATISFIED,
+            answered_at=T0 - timedelta(days=1),
+            updated_at=T0 - timedelta(days=1),
+        )
+    )
+
+    async def scenario(http: aiohttp.ClientSession, url: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, query, headers in [
+            ("anonymous", "", {}),
+            ("all", "", bearer()),
+            ("top1", "?top=1", bearer()),
+            ("bad", "?top=0", bearer()),
+        ]:
+            async with http.get(url + "/v1/overdue/summary" + query, headers=headers) as r:
+                out[name] = (r.status, await r.json(content_type=None), r.headers.get("Cache-Control"))
+        return out
+
+    got = run(offline_settings, config, scenario, view=view)
+    assert got["anonymous"][0] == 401
+    status, body, cache = got["all"]
+    assert (status, cache) == (200, "no-store")
+    assert (body["overdue"], body["due"], body["caught_up"]) == (2, 1, True)
+    assert body["by_recipient"] == [{"recipient": "FRA", "overdue": 1}, {"recipient": "KEN", "overdue": 1}]
+    assert (body["others"], body["other_recipients"]) == (0, 0)
+    assert body["by_level"] == [{"level": "NONE", "overdue": 1}, {"level": "SECOND_LEVEL", "overdue": 1}]
+    trend = body["trend"]
+    assert len(trend) == 30
+    assert trend[-1]["day"] == "2026-03-02"
+    assert trend[-1]["at"] == "2026-03-02T12:01:00Z"
+    # SYNTH-D: overdue at the ends of 27 and 28 February, answered on 1 March.
+    assert [(d["day"], d["overdue"], d["newly_overdue"], d["closed_late"]) for d in trend[-5:]] == [
+        ("2026-02-26", 0, 0, 0),
+        ("2026-02-27", 1, 1, 0),
+        ("2026-02-28", 1, 0, 0),
+        ("2026-03-01", 0, 0, 1),
+        ("2026-03-02", 2, 2, 0),
+    ]
+    _, top1, _ = got["top1"]
+    assert [r["recipient"] for r in top1["by_recipient"]] == ["FRA"]
+    assert (top1["others"], top1["other_recipients"]) == (1, 1)
+    bad_status, bad, _ = got["bad"]
+    assert bad_status == 400
+    assert "top must be a whole number from 1 to 100" in bad["detail"]
+
+
+def test_the_page_renders_the_band_without_a_script(offline_settings: Settings, tmp_path: Path) -> None:
+    config = write_dashboard_file(tmp_path)
+
+    async def scenario(http: aiohttp.ClientSession, url: str) -> str:
+        async with http.post(url + "/dashboard/login", data={"token": TOKEN}) as r:
+            assert r.status == 200
+        async with http.get(url + "/dashboard?recipient=KEN&status=OVERDUE") as r:
+            return await r.text()
+
+    html = run(offline_settings, config, scenario)
+    assert '<a href="/dashboard?recipient=KEN&amp;status=OVERDUE" title="KEN: 1 overdue">' in html
+    assert (
+        '<a href="/dashboard?level=SECOND_LEVEL&amp;status=OVERDUE" title="Second level: 1 overdue">' in html
+    )
+    assert html.count('<rect class="bar') == 30
+    assert '<rect class="bar today"' in html
+    assert "Overdue at the end of each day, 2026-02-01 to 2026-03-02: lowest 0, highest 2, now 2" in html
+    # The table honours the status filter the band's links carry: KEN's overdue row only.
+    assert html.count('data-recipient="KEN"') == 1
+    assert '<option value="OVERDUE" selected>Overdue</option>' in html
 
 
 def test_unknown_allegation_is_404(offline_settings: Settings, tmp_path: Path) -> None:
@@ -304,6 +387,7 @@ def test_openapi_describes_the_dashboard_routes(offline_settings: Settings, tmp_
     paths = doc["paths"]
     for path, method in [
         ("/v1/overdue", "get"),
+        ("/v1/overdue/summary", "get"),
         ("/v1/allegations/{allegation_id}/timeline", "get"),
         ("/dashboard", "get"),
         ("/allegations/{allegation_id}", "get"),
@@ -329,6 +413,7 @@ def test_openapi_describes_the_dashboard_routes(offline_settings: Settings, tmp_
         "description": schemes["dashboardSession"]["description"],
     }
     assert "OverdueReport" in doc["components"]["schemas"]
+    assert "OverdueSummary" in doc["components"]["schemas"]
     assert "agencyToken" in schemes  # the gateway's own scheme is still there
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import seabus.streams.deadlines as deadlines
+
+
 def test_public_names_are_sorted_and_exported() -> None:
     assert deadlines.__all__ == sorted(deadlines.__all__)
     for name in deadlines.__all__:

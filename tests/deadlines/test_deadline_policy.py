@@ -23,7 +23,14 @@ from seabus.schemas.enums import (
 )
 from seabus.schemas.errors import ConfigError
 from seabus.schemas.models import Allegation, Subject, VictimCount
-from seabus.streams.deadlines.policy import CaseFacts, PolicySet, Trigger, Urgency, load_policies, parse_policies
+from seabus.streams.deadlines.policy import (
+    CaseFacts,
+    PolicySet,
+    Trigger,
+    Urgency,
+    load_policies,
+    parse_policies,
+)
 from seabus.streams.deadlines.vocabulary import ObligationKind, RecipientClass
 
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "config"

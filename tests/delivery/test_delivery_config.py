@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from seabus.connectors.delivery import ONCALL, DeliveryConfig, load_delivery_config, plan_delivery, plan_oncall
+from seabus.connectors.delivery import (
+    ONCALL,
+    DeliveryConfig,
+    load_delivery_config,
+    plan_delivery,
+    plan_oncall,
+)
 from seabus.connectors.errors import DeliveryConfigError
 from seabus.connectors.webhooks import generate_secret
 from seabus.schemas.errors import ConfigError

@@ -42,6 +42,7 @@ pytestmark = pytest.mark.kafka
 
 SECRETS = {state: generate_secret() for state in ("FRA", "NPL", "KEN", "URY")}
 BGD_TO = "focal.point@bgd.example.org"
+PUBLIC_URL = "https://seabus.example.org"
 
 
 @dataclass
@@ -93,6 +94,7 @@ def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Ite
             SEABUS_SMTP_HOST=smtp.host,
             SEABUS_SMTP_PORT=smtp.port,
             SEABUS_SMTP_FROM="seabus@bus.example.org",
+            SEABUS_GATEWAY_PUBLIC_URL=PUBLIC_URL,
             **{f"WEBHOOK_SECRET_{state}": secret for state, secret in SECRETS.items()},
         )
         try:
@@ -229,6 +231,9 @@ def test_email_carries_reference_and_due_dates_and_nothing_confidential(
         assert obligation.kind.value in text
         assert obligation.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") in text
     assert "Asia/Dhaka" in text
+    # The formal notice is linked under the gateway's public URL (connectors/notices).
+    assert f"{PUBLIC_URL}/v1/recipients/BGD/notices/{aid}" in text
+    assert f"POST {PUBLIC_URL}/v1/responses" in text
     raw = captured.content.decode()
     assert subject_ref not in raw
     assert "NARRATIVE" not in raw.upper()

@@ -21,7 +21,11 @@ pytestmark = pytest.mark.kafka
 
 def seabus(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "seabus.deploy.cli.main", *args], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "seabus.deploy.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 

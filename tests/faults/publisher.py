@@ -14,9 +14,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from faults.events import Planned
 from seabus.connectors.publisher import Publisher
 from seabus.connectors.publisher.sdk import EventFailure, PublishReceipt
-from faults.events import Planned
 from seabus.schemas.errors import ValidationFailed
 from seabus.streams.kafka_connection import KafkaConnection
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 
 import pytest
 from notices.notice_support import (
@@ -24,10 +25,11 @@ from seabus.connectors.notices import (
     render_notice_html,
     render_notice_pdf,
 )
+from seabus.connectors.notices.content import reply_kinds
 from seabus.connectors.notices.labels import ASKED, LABELS
-from seabus.connectors.notices.states import mission_of, state_name
+from seabus.connectors.notices.states import mission_of, state_name, state_subject
 from seabus.schemas.enums import ObligationKind
-from seabus.schemas.models import Allegation, Confidential, InterimAction, Subject
+from seabus.schemas.models import Allegation, Confidential, InterimAction, InvestigationOutcome, Subject
 from seabus.streams.deadlines.obligations import SATISFIES
 
 
@@ -89,6 +91,7 @@ def test_french_note_verbale_form() -> None:
         "Nations Unies et a l'honneur de" in page
     )
     assert "signalée par MINUSCA" in page
+    assert "qui concerne du personnel dont la France est l'État de nationalité ou l'État fournisseur" in page
     assert "les assurances de sa très haute considération" in page
     assert "à à" not in page
 
@@ -196,8 +199,6 @@ def test_every_contract_value_has_a_label_in_both_languages() -> None:
 
 
 def test_reply_kinds_named_in_the_notice_answer_the_obligation() -> None:
-    from seabus.connectors.notices.content import reply_kinds
-
     for kind in ObligationKind:
         if kind is ObligationKind.UNKNOWN:
             continue
@@ -232,8 +233,40 @@ def test_reply_kinds_named_in_the_notice_answer_the_obligation() -> None:
 def test_missions_are_named_with_their_articles(code: str, en: str, fr: str) -> None:
     assert mission_of(code, "en") == f"{en} to the United Nations"
     assert mission_of(code, "fr") == f"{fr} auprès de l'Organisation des Nations Unies"
+    assert state_subject(code, "en") == en.removeprefix("the Permanent Mission of ")
+    french = fr.removeprefix("la Mission permanente ")
+    for of, article in (("du ", "le "), ("des ", "les "), ("de la ", "la "), ("de l'", "l'"), ("d'", "")):
+        if french.startswith(of):
+            french = article + french.removeprefix(of)
+            break
+    assert state_subject(code, "fr") == french
 
 
 def test_confidential_repr_is_not_how_a_narrative_would_leak() -> None:
     # A Confidential object formatted by mistake shows its placeholder, never the text.
     assert "SYNTH" not in f"{Confidential(narrative='SYNTH secret')}"
+
+
+def test_an_update_says_what_changed_and_shows_measures_and_outcome() -> None:
+    first = routed()
+    note = notifications(routed(sequence=2, state=first.state))["URY"]
+    allegation = note.allegation.model_copy(
+        update={
+            "interim_actions": (InterimAction(kind="REPATRIATED", taken_on=date(2026, 3, 1)),),
+            "outcome": InvestigationOutcome(
+                result="SUBSTANTIATED", concluded_on=date(2026, 2, 27), actions=("REPATRIATION",)
+            ),
+        }
+    )
+    note = note.model_copy(update={"allegation": allegation})
+    en = text_of(render_notice_html(note))
+    assert "of new information on the allegation" in en
+    assert "Communication update, no. 2 (changed: status)" in en
+    assert "Interim measures repatriated, 1 March 2026" in en
+    assert "substantiated, concluded on 27 February 2026 Action taken: repatriation" in en
+    assert "personnel of whom Uruguay is the State of nationality" in en
+    fr = text_of(render_notice_html(note, lang="fr"))
+    assert "mise à jour, n° 2 (modifié : statut)" in fr
+    assert "rapatriement, le 1er mars 2026" in fr
+    assert "dont l'Uruguay est l'État de nationalité" in fr
+    assert OWN_SUBJECT not in en + fr  # FRA's subject is not URY's to see

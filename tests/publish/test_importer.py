@@ -10,7 +10,14 @@ import pytest
 
 from seabus.connectors.publisher import FileFormat, ImportFileError, parse_text, read_file, stable_event_id
 from seabus.schemas.entities import load_reporting_entities
-from seabus.schemas.enums import AgeGroup, AllegationStatus, AllegationType, PersonnelCategory, Sex, UpdateKind
+from seabus.schemas.enums import (
+    AgeGroup,
+    AllegationStatus,
+    AllegationType,
+    PersonnelCategory,
+    Sex,
+    UpdateKind,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)

@@ -114,7 +114,8 @@ GATEWAY_API = [
 
 
 @pytest.mark.parametrize(
-    ("module", "names"), [(seabus.connectors.publisher, PUBLISHER_API), (seabus.connectors.gateway, GATEWAY_API)]
+    ("module", "names"),
+    [(seabus.connectors.publisher, PUBLISHER_API), (seabus.connectors.gateway, GATEWAY_API)],
 )
 def test_public_names_are_pinned(module: object, names: list[str]) -> None:
     """Changing the public surface is a decision: update this list with it."""

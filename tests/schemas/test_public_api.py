@@ -29,7 +29,13 @@ PUBLIC = {
         "parse_headers",
     ],
     "seabus.schemas.compat": ["CompatReport", "Finding", "Rule", "check_all", "check_pair", "release_all"],
-    "seabus.schemas.registry": ["SCHEMA_DIR", "RecordType", "SchemaRegistry", "SchemaVersion", "default_registry"],
+    "seabus.schemas.registry": [
+        "SCHEMA_DIR",
+        "RecordType",
+        "SchemaRegistry",
+        "SchemaVersion",
+        "default_registry",
+    ],
     "seabus.schemas.validation": [
         "allegation_event_problems",
         "is_alpha3",
