@@ -28,7 +28,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from seabus.schemas.codec import Codec, decode_model, encode_model
 from seabus.schemas.enums import AllegationEventType, DeadLetterReason, EscalationLevel, RecipientClass
+from seabus.schemas.envelopes import (
+    Headers,
+    Outbound,
+    Source,
+    dead_letter_out,
+    escalation_out,
+    headers_for,
+)
 from seabus.schemas.errors import CodecError, Problem, ValidationFailed
+from seabus.schemas.ids import stable_id
 from seabus.schemas.limits import preview
 from seabus.schemas.models import (
     AllegationEvent,
@@ -43,15 +52,6 @@ from seabus.schemas.validation import (
     recipient_class_of,
 )
 from seabus.streams.origin import OriginUnclear, origin_of
-from seabus.streams.records import (
-    Headers,
-    Outbound,
-    Source,
-    dead_letter_out,
-    escalation_out,
-    headers_for,
-    stable_id,
-)
 from seabus.streams.routing.notifications import EARLIER, build_notifications
 from seabus.streams.routing.rules import RouteChoice, RoutingRules
 
@@ -96,9 +96,6 @@ class IntakeResult:
     reason: DeadLetterReason | None = None
     event: AllegationEvent | None = None
     applied: list[AllegationEvent] = field(default_factory=list)
-
-
-escalation_id = stable_id
 
 
 class ObligationHook(Protocol):
@@ -290,7 +287,7 @@ class Intake:
             result.outbound.append(
                 self._escalation_out(
                     Escalation(
-                        escalation_id=escalation_id(transfer.transfer_id, reason.value),
+                        escalation_id=stable_id(transfer.transfer_id, reason.value),
                         allegation_id=aid,
                         level=EscalationLevel.REFUSED_ORIGIN,
                         fired_at=now,
@@ -363,7 +360,7 @@ class Intake:
     ) -> Outbound:
         return self._escalation_out(
             Escalation(
-                escalation_id=escalation_id(event.event_id, event.reporting_entity, reason.value),
+                escalation_id=stable_id(event.event_id, event.reporting_entity, reason.value),
                 allegation_id=event.allegation_id,
                 level=EscalationLevel.REFUSED_ORIGIN,
                 fired_at=now,
@@ -393,7 +390,7 @@ class Intake:
             result.outbound.append(
                 self._escalation_out(
                     Escalation(
-                        escalation_id=escalation_id(event.event_id, "UNROUTABLE"),
+                        escalation_id=stable_id(event.event_id, "UNROUTABLE"),
                         allegation_id=event.allegation_id,
                         level=EscalationLevel.UNROUTABLE,
                         fired_at=now,
@@ -415,7 +412,7 @@ class Intake:
                 result.outbound.append(
                     self._escalation_out(
                         Escalation(
-                            escalation_id=escalation_id(event.allegation_id, recipient, "NO_CHANNEL"),
+                            escalation_id=stable_id(event.allegation_id, recipient, "NO_CHANNEL"),
                             allegation_id=event.allegation_id,
                             recipient=recipient,
                             level=EscalationLevel.UNROUTABLE,
@@ -452,7 +449,7 @@ class Intake:
     def _hold(self, event: AllegationEvent, state: AllegationState, now: datetime) -> IntakeResult:
         state.held.append(event.model_dump(mode="json"))
         esc = Escalation(
-            escalation_id=escalation_id(event.event_id, "HELD"),
+            escalation_id=stable_id(event.event_id, "HELD"),
             allegation_id=event.allegation_id,
             level=EscalationLevel.UNROUTABLE,
             fired_at=now,

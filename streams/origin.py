@@ -31,11 +31,12 @@ from datetime import datetime
 from seabus.schemas.codec import Codec
 from seabus.schemas.entities import load_reporting_entities
 from seabus.schemas.enums import DeadLetterReason, EscalationLevel
+from seabus.schemas.envelopes import Headers, Outbound, Source, dead_letter_out, escalation_out
 from seabus.schemas.errors import CodecError
+from seabus.schemas.ids import stable_id
 from seabus.schemas.limits import preview
 from seabus.schemas.models import Escalation
 from seabus.streams.config.settings import Settings
-from seabus.streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, stable_id
 
 __all__ = [
     "ORIGIN_HEADER",

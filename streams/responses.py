@@ -13,13 +13,14 @@ from datetime import datetime, timedelta
 from seabus.schemas.cloudevents import format_time
 from seabus.schemas.codec import Codec, decode_model
 from seabus.schemas.enums import DeadLetterReason, EscalationLevel
+from seabus.schemas.envelopes import Headers, Outbound, Source, dead_letter_out, escalation_out
 from seabus.schemas.errors import CodecError, Problem, ValidationFailed
+from seabus.schemas.ids import stable_id
 from seabus.schemas.limits import preview
 from seabus.schemas.models import Escalation, Response
 from seabus.schemas.validation import DEFAULT_CLOCK_SKEW, response_problems
 from seabus.streams.deadlines.obligations import Obligation
 from seabus.streams.origin import OriginUnclear, origin_of
-from seabus.streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, stable_id
 
 SOURCE = "seabus/responses"
 

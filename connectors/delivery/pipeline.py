@@ -34,10 +34,10 @@ from seabus.connectors.delivery.sink import Sink
 from seabus.connectors.webhooks import AttemptRecord, WebhookDeliverer
 from seabus.schemas.codec import Codec, decode_model
 from seabus.schemas.enums import DeadLetterReason, DeliveryChannel, EscalationLevel
+from seabus.schemas.envelopes import Headers, Source
 from seabus.schemas.errors import CodecError, ValidationFailed
 from seabus.schemas.models import DeliveryAttempt, Escalation, Notification, ReplyNotice
 from seabus.streams.deadlines.obligations import notify_target
-from seabus.streams.records import Headers, Source
 
 __all__ = ["DeliveryPipeline", "Incoming"]
 

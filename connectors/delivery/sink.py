@@ -17,9 +17,9 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from seabus.schemas.envelopes import Outbound
 from seabus.schemas.errors import KafkaUnavailable
 from seabus.streams.kafka_connection import KafkaConnection
-from seabus.streams.records import Outbound
 
 __all__ = ["InMemorySink", "RecordSink", "Sink"]
 

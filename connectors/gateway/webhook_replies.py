@@ -47,9 +47,9 @@ from seabus.connectors.gateway.responses import (
 )
 from seabus.connectors.gateway.state import GATEWAY, GatewayState, RouteModule
 from seabus.connectors.webhooks import verify_webhook
+from seabus.schemas.ids import stable_id
 from seabus.streams.config.recipients import RecipientsDirectory
 from seabus.streams.kafka_connection import KafkaConnection
-from seabus.streams.records import stable_id
 
 __all__ = ["PATH", "post_webhook_reply", "webhook_reply_routes"]
 

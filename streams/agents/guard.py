@@ -36,11 +36,11 @@ from faust.exceptions import FaustError, ProducerSendError
 from kafka.errors import KafkaError as KafkaPythonError
 
 from seabus.schemas.enums import DeadLetterReason
+from seabus.schemas.envelopes import Outbound, Source, dead_letter_out
 from seabus.schemas.errors import KafkaUnavailable
 from seabus.streams import metrics
 from seabus.streams.context import BusContext
 from seabus.streams.progress import Admission, SourceProgress
-from seabus.streams.records import Outbound, Source, dead_letter_out
 
 log = structlog.get_logger(__name__)
 

@@ -16,6 +16,7 @@ from typing import Any
 import faust
 import structlog
 
+from seabus.schemas.envelopes import Source
 from seabus.streams import metrics
 from seabus.streams.agents.guard import RecordGuard, agent_lifecycle
 from seabus.streams.agents.outbound import send_all
@@ -23,7 +24,6 @@ from seabus.streams.agents.sources import register_progress
 from seabus.streams.context import BusContext
 from seabus.streams.kafka_connection import KafkaConnection
 from seabus.streams.origin import SOURCE, check_inbound, principal_of, principals
-from seabus.streams.records import Source
 
 log = structlog.get_logger(__name__)
 

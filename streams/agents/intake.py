@@ -19,6 +19,7 @@ import faust
 import structlog
 from faust.types import TableT
 
+from seabus.schemas.envelopes import Source
 from seabus.streams import metrics
 from seabus.streams.agents.deadlines import Deadlines
 from seabus.streams.agents.guard import RecordGuard, agent_lifecycle
@@ -26,7 +27,6 @@ from seabus.streams.agents.outbound import send_all
 from seabus.streams.context import BusContext
 from seabus.streams.intake import SOURCE, AllegationState
 from seabus.streams.progress import SourceProgress
-from seabus.streams.records import Source
 from seabus.streams.tables import changelog_config
 
 log = structlog.get_logger(__name__)

@@ -8,6 +8,7 @@ import faust
 import structlog
 
 from seabus.schemas.enums import DeadLetterReason
+from seabus.schemas.envelopes import Source, dead_letter_out
 from seabus.streams import metrics
 from seabus.streams.agents.deadlines import Deadlines
 from seabus.streams.agents.guard import RecordGuard, agent_lifecycle
@@ -15,7 +16,6 @@ from seabus.streams.agents.outbound import send_all
 from seabus.streams.context import BusContext
 from seabus.streams.deadlines import ResponseOutcome
 from seabus.streams.progress import SourceProgress
-from seabus.streams.records import Source, dead_letter_out
 from seabus.streams.replies import reply_notices
 from seabus.streams.responses import SOURCE, check_response, predates_obligations, unknown_message
 
