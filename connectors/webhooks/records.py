@@ -6,11 +6,10 @@ they can be written to Kafka and logs as they are.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-
-from seabus.schemas.ids import ATTEMPT_NAMESPACE, attempt_id
 
 __all__ = [
     "ATTEMPT_NAMESPACE",
@@ -20,6 +19,9 @@ __all__ = [
     "DeliveryResult",
     "attempt_id",
 ]
+
+# Fixed namespace so attempt ids are the same on every worker and after replays.
+ATTEMPT_NAMESPACE = uuid.UUID("6f1c3e9a-5d0b-4a8e-9c57-2b7d4f0e8a13")
 
 
 class DeliveryChannel(StrEnum):
@@ -34,6 +36,11 @@ class AttemptOutcome(StrEnum):
     FAILED = "FAILED"  # permanent failure or attempts exhausted: dead-letter and escalate
     DISABLED = "DISABLED"  # 410 Gone now, or the endpoint was disabled before: no request
     REFUSED = "REFUSED"  # SSRF guard or unusable configuration: no request
+
+
+def attempt_id(webhook_id: str, recipient: str, attempt: int) -> str:
+    """Deterministic id of one attempt, so a replayed audit event is recognisably the same."""
+    return str(uuid.uuid5(ATTEMPT_NAMESPACE, f"{recipient}/{webhook_id}/{attempt}"))
 
 
 @dataclass(frozen=True, kw_only=True)
