@@ -7,9 +7,8 @@ Anything else within the deadline is a :class:`PublishFailed` for that event.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 from aiokafka.errors import KafkaError
@@ -19,6 +18,7 @@ from seabus.connectors.publisher.outgoing import OutgoingEvent
 from seabus.connectors.publisher.sdk import PublishReceipt
 from seabus.schemas.errors import KafkaUnavailable
 from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.produce import ToSend, send_and_wait_async
 
 __all__ = ["GatewayProducer", "KafkaGatewayProducer", "SendOutcome"]
 
@@ -68,52 +68,22 @@ class KafkaGatewayProducer:
         await self._producer.stop()
 
     async def send_batch(self, batch: Sequence[OutgoingEvent], *, timeout_s: float) -> list[SendOutcome]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        futures: list[asyncio.Future[Any] | BaseException] = []
-        broken: BaseException | None = None
-        for outgoing in batch:
-            if broken is not None:
-                futures.append(broken)
-                continue
-            try:
-                async with asyncio.timeout_at(deadline):  # send() waits for metadata and buffer space
-                    futures.append(
-                        await self._producer.send(
-                            self.topic, value=outgoing.value, key=outgoing.key, headers=list(outgoing.headers)
-                        )
-                    )
-            except (KafkaError, TimeoutError) as exc:
-                broken = exc
-                futures.append(exc)
-        waiting = [f for f in futures if isinstance(f, asyncio.Future)]
-        for f in waiting:
-            f.add_done_callback(_retrieve)  # a failure after the deadline must not be logged as unhandled
-        if waiting:
-            # asyncio.wait does not cancel what is still pending: a late ack is simply not reported.
-            await asyncio.wait(waiting, timeout=max(0.0, deadline - loop.time()))
-        outcomes: list[SendOutcome] = []
-        for outgoing, future in zip(batch, futures, strict=True):
-            cause: BaseException | None
-            if isinstance(future, BaseException):
-                cause = future
-            elif not future.done():
-                cause = TimeoutError(f"no acknowledgement within {timeout_s:g}s")
-            else:
-                cause = future.exception()
-            if cause is None:
-                assert isinstance(future, asyncio.Future)
-                meta = future.result()
-                outcomes.append(
-                    PublishReceipt(
-                        event_id=outgoing.event_id,
-                        allegation_id=outgoing.allegation_id,
-                        partition=meta.partition,
-                        offset=meta.offset,
-                    )
-                )
-            else:
-                outcomes.append(self._failure(outgoing, cause, timeout_s))
+        acked = await send_and_wait_async(
+            self._producer,
+            [ToSend(topic=self.topic, key=o.key, value=o.value, headers=o.headers) for o in batch],
+            timeout_s=timeout_s,
+        )
+        outcomes: list[SendOutcome] = [
+            self._failure(outgoing, meta, timeout_s)
+            if isinstance(meta, BaseException)
+            else PublishReceipt(
+                event_id=outgoing.event_id,
+                allegation_id=outgoing.allegation_id,
+                partition=meta.partition,
+                offset=meta.offset,
+            )
+            for outgoing, meta in zip(batch, acked, strict=True)
+        ]
         failed = sum(isinstance(o, PublishFailed) for o in outcomes)
         if failed:
             log.warning("kafka did not acknowledge events", topic=self.topic, failed=failed, sent=len(batch))
@@ -126,8 +96,3 @@ class KafkaGatewayProducer:
         )
         error.__cause__ = cause
         return error
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()

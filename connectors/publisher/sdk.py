@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -34,6 +33,7 @@ from seabus.connectors.publisher.outgoing import (
 from seabus.schemas.codec import Codec
 from seabus.schemas.errors import Problem, ValidationFailed
 from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.produce import ToSend, send_and_wait
 
 __all__ = ["BatchResult", "EventFailure", "PublishReceipt", "Publisher", "inbound_topic", "producer_config"]
 
@@ -227,43 +227,22 @@ class Publisher:
         except PublishFailed as exc:
             log.warning("cannot connect to kafka", bootstrap=self.kafka.bootstrap, error=str(exc))
             return [self._failure(o, exc.__cause__ or exc) for o in batch]
-        pending: list[Any] = []
-        broken: BaseException | None = None
-        for outgoing in batch:
-            if broken is not None:  # metadata did not come: do not block once per event
-                pending.append(broken)
-                continue
-            try:
-                pending.append(
-                    producer.send(
-                        self.topic, key=outgoing.key, value=outgoing.value, headers=list(outgoing.headers)
-                    )
-                )
-            except KafkaError as exc:
-                broken = exc
-                pending.append(exc)
-        deadline = time.monotonic() + self.delivery_timeout_s + _WAIT_MARGIN_S
-        if len(batch) > 1:
-            with contextlib.suppress(KafkaError):  # each future below reports its own outcome
-                producer.flush(timeout=self.delivery_timeout_s)
-        outcomes: list[PublishReceipt | PublishFailed] = []
-        for outgoing, future in zip(batch, pending, strict=True):
-            if isinstance(future, BaseException):
-                outcomes.append(self._failure(outgoing, future))
-                continue
-            try:
-                meta = future.get(timeout=max(0.0, deadline - time.monotonic()))
-            except KafkaError as exc:
-                outcomes.append(self._failure(outgoing, exc))
-                continue
-            outcomes.append(
-                PublishReceipt(
-                    event_id=outgoing.event_id,
-                    allegation_id=outgoing.allegation_id,
-                    partition=meta.partition,
-                    offset=meta.offset,
-                )
+        acked = send_and_wait(
+            producer,
+            [ToSend(topic=self.topic, key=o.key, value=o.value, headers=o.headers) for o in batch],
+            timeout_s=self.delivery_timeout_s + _WAIT_MARGIN_S,
+        )
+        outcomes: list[PublishReceipt | PublishFailed] = [
+            self._failure(outgoing, meta)
+            if isinstance(meta, BaseException)
+            else PublishReceipt(
+                event_id=outgoing.event_id,
+                allegation_id=outgoing.allegation_id,
+                partition=meta.partition,
+                offset=meta.offset,
             )
+            for outgoing, meta in zip(batch, acked, strict=True)
+        ]
         failed = sum(isinstance(o, PublishFailed) for o in outcomes)
         if failed:
             log.warning("kafka did not acknowledge events", topic=self.topic, failed=failed, sent=len(batch))

@@ -13,11 +13,11 @@ from kafka import KafkaProducer
 from seabus.deploy.kafka import LocalCluster
 from seabus.schemas.cloudevents import build_headers, ce_type_for
 from seabus.schemas.codec import encode_model
-from seabus.schemas.errors import KafkaUnavailable
 from seabus.schemas.models import SeabusRecord
 from seabus.streams.config import Settings, load_settings
 from seabus.streams.config.recipients import RecipientsDirectory, load_recipients
 from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.produce import ToSend, send_one
 
 
 class ActionableError(click.ClickException):
@@ -81,19 +81,15 @@ def send_record(
     Kafka has it; anything else is a :class:`KafkaUnavailable` that says nothing was recorded.
     Returns kafka-python's ``RecordMetadata`` (partition, offset).
     """
-    try:
-        return producer.send(
-            topic,
-            key=key.encode(),
-            value=encode_model(record),
-            headers=build_headers(
-                event_id=event_id, source=source, type_=ce_type_for(record.avro_name), time=time, subject=key
-            ),
-        ).get(timeout=timeout_s)
-    except Exception as exc:
-        raise KafkaUnavailable(
-            f"Kafka did not acknowledge the {what} ({exc.__class__.__name__}); nothing was recorded. Try again."
-        ) from exc
+    headers = build_headers(
+        event_id=event_id, source=source, type_=ce_type_for(record.avro_name), time=time, subject=key
+    )
+    return send_one(
+        producer,
+        ToSend(topic=topic, key=key.encode(), value=encode_model(record), headers=headers),
+        timeout_s=timeout_s,
+        what=what,
+    )
 
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (for scripts).")
