@@ -26,7 +26,7 @@ from datetime import datetime
 from seabus.schemas.cloudevents import build_headers, ce_type_for
 from seabus.schemas.codec import HEADER_SIZE, MAGIC, Codec, default_codec, encode_model
 from seabus.schemas.enums import DeadLetterReason
-from seabus.schemas.errors import CodecError, CodecReason
+from seabus.schemas.errors import CodecError, CodecReason, ValidationFailed
 from seabus.schemas.ids import stable_id
 from seabus.schemas.limits import (
     DEAD_LETTER_HEADER_NAME_BYTES,
@@ -64,6 +64,13 @@ class Outbound:
     key: bytes | None
     value: bytes
     headers: Headers
+
+
+def dead_letter_reason(exc: CodecError | ValidationFailed) -> tuple[DeadLetterReason, str]:
+    """The dead-letter reason and message of a value that did not decode into its model."""
+    if isinstance(exc, CodecError):
+        return DeadLetterReason(exc.reason.value), str(exc)
+    return DeadLetterReason.SCHEMA_INVALID, str(exc)
 
 
 def headers_for(record: SeabusRecord, record_id: str, subject: str, now: datetime, source: str) -> Headers:

@@ -33,6 +33,7 @@ from seabus.schemas.envelopes import (
     Outbound,
     Source,
     dead_letter_out,
+    dead_letter_reason,
     escalation_out,
     headers_for,
 )
@@ -144,15 +145,15 @@ class Intake:
         if self._writer_of(value) == "OwnershipTransfer":
             return self._transfer(key, value, headers, source, state, now)
         try:
-            event = decode_model(value, AllegationEvent, codec=self.codec, max_bytes=self.max_bytes)  # type: ignore[arg-type]
-        except CodecError as exc:
-            return self._dead(
-                key, value, headers, source, DeadLetterReason(exc.reason.value), str(exc), now, state
+            event = decode_model(
+                value,  # type: ignore[arg-type]
+                AllegationEvent,
+                codec=self.codec,
+                max_bytes=self.max_bytes,
+                headers=headers,
             )
-        except ValidationFailed as exc:
-            return self._dead(
-                key, value, headers, source, DeadLetterReason.SCHEMA_INVALID, str(exc), now, state
-            )
+        except (CodecError, ValidationFailed) as exc:
+            return self._dead(key, value, headers, source, *dead_letter_reason(exc), now, state)
         problems = allegation_event_problems(event, known_entities=self.known_entities, now=now)
         text_key = key.decode("utf-8", "replace") if key is not None else None
         if text_key != event.allegation_id:
@@ -231,15 +232,15 @@ class Intake:
         the audit trail; the owners topic and the deadline engine follow the new owner.
         """
         try:
-            transfer = decode_model(value, OwnershipTransfer, codec=self.codec, max_bytes=self.max_bytes)  # type: ignore[arg-type]
-        except CodecError as exc:
-            return self._dead(
-                key, value, headers, source, DeadLetterReason(exc.reason.value), str(exc), now, state
+            transfer = decode_model(
+                value,  # type: ignore[arg-type]
+                OwnershipTransfer,
+                codec=self.codec,
+                max_bytes=self.max_bytes,
+                headers=headers,
             )
-        except ValidationFailed as exc:
-            return self._dead(
-                key, value, headers, source, DeadLetterReason.SCHEMA_INVALID, str(exc), now, state
-            )
+        except (CodecError, ValidationFailed) as exc:
+            return self._dead(key, value, headers, source, *dead_letter_reason(exc), now, state)
         problems = ownership_transfer_problems(transfer, known_entities=self.known_entities, now=now)
         if (key.decode("utf-8", "replace") if key is not None else None) != transfer.allegation_id:
             problems.insert(0, Problem("(record key)", "is not the allegation_id; key the transfer by it"))

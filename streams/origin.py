@@ -28,6 +28,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from seabus.schemas.cloudevents import OWN_ID_FIELD, check_headers
 from seabus.schemas.codec import Codec
 from seabus.schemas.entities import load_reporting_entities
 from seabus.schemas.enums import DeadLetterReason, EscalationLevel
@@ -144,6 +145,11 @@ def check_inbound(
             f"a {kind} on {source.topic}: an inbound topic carries allegation events (from an agency) or "
             "responses (from a recipient) only",
         )
+    id_field = OWN_ID_FIELD.get(kind)
+    try:
+        check_headers(headers, record_type=kind, record_id=None if id_field is None else datum.get(id_field))
+    except CodecError as exc:
+        return refuse(DeadLetterReason.MALFORMED_HEADERS, f"{exc}; nothing was forwarded")
     field, route = _CLAIMS[kind]
     a_kind = f"an {kind}" if kind[0] in "AEIOU" else f"a {kind}"
     allowed = entities if kind == "AllegationEvent" else recipients

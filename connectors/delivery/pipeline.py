@@ -201,7 +201,9 @@ class DeliveryPipeline:
         if incoming.value is None:
             return None, DeadLetterReason.MALFORMED_BYTES, "the record has no value"
         try:
-            record = decode_model(incoming.value, codec=self._codec, max_bytes=self._max_bytes)
+            record = decode_model(
+                incoming.value, codec=self._codec, max_bytes=self._max_bytes, headers=incoming.headers
+            )
         except CodecError as exc:
             return None, DeadLetterReason(exc.reason.value), str(exc)
         except ValidationFailed as exc:
