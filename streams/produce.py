@@ -44,6 +44,7 @@ __all__ = [
     "send_and_wait_async",
     "send_one",
     "send_one_async",
+    "start_producer",
 ]
 
 
@@ -164,6 +165,21 @@ async def send_one_async(producer: AIOKafkaProducer, record: ToSend, *, timeout_
     if isinstance(outcome, BaseException):
         raise not_recorded(what, outcome, timeout_s)
     return outcome
+
+
+async def start_producer(producer: AIOKafkaProducer, *, bootstrap: str, who: str, then: str) -> None:
+    """Start an aiokafka producer, or stop it and raise :class:`KafkaUnavailable` saying what to do.
+
+    ``who`` is what cannot reach Kafka ("the gateway"), ``then`` what to start again.
+    """
+    try:
+        await producer.start()
+    except AIOKafkaError as exc:
+        await producer.stop()
+        raise KafkaUnavailable(
+            f"{who} cannot reach Kafka at {bootstrap} ({exc}); start the broker (`seabus kafka up`) or fix "
+            f"SEABUS_BOOTSTRAP, then start {then} again."
+        ) from exc
 
 
 def _retrieve(future: asyncio.Future[Any]) -> None:

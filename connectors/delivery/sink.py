@@ -18,9 +18,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from seabus.schemas.envelopes import Outbound
-from seabus.schemas.errors import KafkaUnavailable
 from seabus.streams.kafka_connection import KafkaConnection
-from seabus.streams.produce import ToSend, send_and_wait_async
+from seabus.streams.produce import ToSend, send_and_wait_async, start_producer
 
 __all__ = ["InMemorySink", "RecordSink", "Sink"]
 
@@ -77,14 +76,7 @@ class RecordSink:
             linger_ms=0,
             **self._options,
         )
-        try:
-            await self._producer.start()
-        except KafkaError as exc:
-            await self._producer.stop()
-            raise KafkaUnavailable(
-                f"delivery cannot reach Kafka at {self.kafka.bootstrap} ({exc}); start the broker or fix "
-                "SEABUS_BOOTSTRAP, then start the bus again."
-            ) from exc
+        await start_producer(self._producer, bootstrap=self.kafka.bootstrap, who="delivery", then="the bus")
 
     async def stop(self) -> None:
         if self._producer is not None:

@@ -10,19 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-import structlog
-from aiokafka.errors import KafkaError
-
 from seabus.connectors.publisher.errors import PublishFailed
 from seabus.connectors.publisher.outgoing import OutgoingEvent
-from seabus.connectors.publisher.sdk import PublishReceipt
-from seabus.schemas.errors import KafkaUnavailable
+from seabus.connectors.publisher.sdk import PublishReceipt, receipts_of
 from seabus.streams.kafka_connection import KafkaConnection
-from seabus.streams.produce import ToSend, send_and_wait_async
+from seabus.streams.produce import ToSend, send_and_wait_async, start_producer
 
 __all__ = ["GatewayProducer", "KafkaGatewayProducer", "SendOutcome"]
 
-log = structlog.get_logger(__name__)
 
 SendOutcome = PublishReceipt | PublishFailed
 
@@ -55,14 +50,9 @@ class KafkaGatewayProducer:
         )
 
     async def start(self) -> None:
-        try:
-            await self._producer.start()
-        except KafkaError as exc:
-            await self._producer.stop()
-            raise KafkaUnavailable(
-                f"the gateway cannot reach Kafka at {self.kafka.bootstrap} ({exc}); start the broker "
-                f"(`seabus kafka up`) or set SEABUS_BOOTSTRAP, then start the gateway again."
-            ) from exc
+        await start_producer(
+            self._producer, bootstrap=self.kafka.bootstrap, who="the gateway", then="the gateway"
+        )
 
     async def stop(self) -> None:
         await self._producer.stop()
@@ -73,21 +63,9 @@ class KafkaGatewayProducer:
             [ToSend(topic=self.topic, key=o.key, value=o.value, headers=o.headers) for o in batch],
             timeout_s=timeout_s,
         )
-        outcomes: list[SendOutcome] = [
-            self._failure(outgoing, meta, timeout_s)
-            if isinstance(meta, BaseException)
-            else PublishReceipt(
-                event_id=outgoing.event_id,
-                allegation_id=outgoing.allegation_id,
-                partition=meta.partition,
-                offset=meta.offset,
-            )
-            for outgoing, meta in zip(batch, acked, strict=True)
-        ]
-        failed = sum(isinstance(o, PublishFailed) for o in outcomes)
-        if failed:
-            log.warning("kafka did not acknowledge events", topic=self.topic, failed=failed, sent=len(batch))
-        return outcomes
+        return receipts_of(
+            batch, acked, lambda o, cause: self._failure(o, cause, timeout_s), topic=self.topic
+        )
 
     def _failure(self, outgoing: OutgoingEvent, cause: BaseException, timeout_s: float) -> PublishFailed:
         error = PublishFailed(

@@ -25,7 +25,6 @@ from typing import Any, Protocol
 import structlog
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from seabus.connectors.gateway.bodies import read_json_body
 from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
@@ -41,7 +40,7 @@ from seabus.schemas.validation import DEFAULT_CLOCK_SKEW, parse_response
 from seabus.streams.config.recipients import RecipientsDirectory, load_recipients
 from seabus.streams.kafka_connection import KafkaConnection
 from seabus.streams.origin import ORIGIN_HEADER
-from seabus.streams.produce import ToSend, send_one_async
+from seabus.streams.produce import ToSend, send_one_async, start_producer
 
 __all__ = [
     "EXAMPLE",
@@ -99,14 +98,9 @@ class KafkaResponseSink:
             enable_idempotence=True,
             linger_ms=0,
         )
-        try:
-            await self._producer.start()
-        except KafkaError as exc:
-            await self._producer.stop()
-            raise KafkaUnavailable(
-                f"the reply routes cannot reach Kafka at {self.kafka.bootstrap} ({exc}); start the broker or fix "
-                "SEABUS_BOOTSTRAP, then start the gateway again."
-            ) from exc
+        await start_producer(
+            self._producer, bootstrap=self.kafka.bootstrap, who="the reply routes", then="the gateway"
+        )
 
     async def stop(self) -> None:
         if self._producer is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -232,20 +232,8 @@ class Publisher:
             [ToSend(topic=self.topic, key=o.key, value=o.value, headers=o.headers) for o in batch],
             timeout_s=self.delivery_timeout_s + _WAIT_MARGIN_S,
         )
-        outcomes: list[PublishReceipt | PublishFailed] = [
-            self._failure(outgoing, meta)
-            if isinstance(meta, BaseException)
-            else PublishReceipt(
-                event_id=outgoing.event_id,
-                allegation_id=outgoing.allegation_id,
-                partition=meta.partition,
-                offset=meta.offset,
-            )
-            for outgoing, meta in zip(batch, acked, strict=True)
-        ]
-        failed = sum(isinstance(o, PublishFailed) for o in outcomes)
-        if failed:
-            log.warning("kafka did not acknowledge events", topic=self.topic, failed=failed, sent=len(batch))
+        outcomes = receipts_of(batch, acked, self._failure, topic=self.topic)
+        if any(isinstance(o, PublishFailed) for o in outcomes):
             self._reset()
         return outcomes
 
@@ -297,6 +285,31 @@ class Publisher:
         )
         error.__cause__ = cause
         return error
+
+
+def receipts_of(
+    batch: Sequence[OutgoingEvent],
+    acked: Sequence[Any],
+    failure: Callable[[OutgoingEvent, BaseException], PublishFailed],
+    *,
+    topic: str,
+) -> list[PublishReceipt | PublishFailed]:
+    """Per event, in order, its receipt or why Kafka did not take it (``failure`` words it)."""
+    outcomes: list[PublishReceipt | PublishFailed] = [
+        failure(outgoing, meta)
+        if isinstance(meta, BaseException)
+        else PublishReceipt(
+            event_id=outgoing.event_id,
+            allegation_id=outgoing.allegation_id,
+            partition=meta.partition,
+            offset=meta.offset,
+        )
+        for outgoing, meta in zip(batch, acked, strict=True)
+    ]
+    failed = sum(isinstance(o, PublishFailed) for o in outcomes)
+    if failed:
+        log.warning("kafka did not acknowledge events", topic=topic, failed=failed, sent=len(batch))
+    return outcomes
 
 
 def _describe(cause: BaseException) -> str:

@@ -92,6 +92,26 @@ def send_record(
     )
 
 
+def send_record_once(
+    s: Settings,
+    *,
+    topic: str,
+    record: SeabusRecord,
+    key: str,
+    event_id: str,
+    time: datetime,
+    what: str,
+) -> Any:
+    """:func:`send_record` on a producer of its own, for the commands that write one record and exit."""
+    producer = connection_or_local(s).kafka_producer(acks="all", enable_idempotence=True, max_block_ms=15000)
+    try:
+        return send_record(
+            producer, topic=topic, record=record, key=key, event_id=event_id, time=time, what=what
+        )
+    finally:
+        producer.close()
+
+
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (for scripts).")
 """The one spelling of ``--json`` every command that prints data takes."""
 

@@ -22,7 +22,7 @@ from faust.types import TableT
 from seabus.schemas.envelopes import Source
 from seabus.streams import metrics
 from seabus.streams.agents.deadlines import Deadlines
-from seabus.streams.agents.guard import RecordGuard, agent_lifecycle
+from seabus.streams.agents.guard import agent_guard, agent_lifecycle, raw_topic
 from seabus.streams.agents.outbound import send_all
 from seabus.streams.context import BusContext
 from seabus.streams.intake import SOURCE, AllegationState
@@ -39,14 +39,7 @@ def register_intake(
 ) -> TableT[str, Any]:
     settings = ctx.settings
     partitions = settings.topics.allegations.over(settings.topics.defaults).partitions
-    topic = app.topic(
-        settings.topic("allegations"),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=partitions,
-    )
+    topic = raw_topic(app, settings.topic("allegations"), partitions=partitions)
     table = app.Table(
         STATE_TABLE,
         default=None,
@@ -57,14 +50,7 @@ def register_intake(
     intake = ctx.intake(deadlines)
     lock = deadlines.lock if deadlines else asyncio.Lock()
     metrics.track_worker(app, topics=(settings.topic("allegations"), settings.topic("responses")))
-    guard = RecordGuard(
-        agent="intake",
-        ctx=ctx,
-        progress=progress,
-        send=lambda records: send_all(app, ctx, records),
-        producer=SOURCE,
-        should_stop=lambda: bool(app.should_stop),
-    )
+    guard = agent_guard(app, ctx, progress, agent="intake", producer=SOURCE)
 
     async def step(message: Any) -> None:
         key: bytes | None = message.key
