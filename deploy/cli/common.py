@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,31 @@ def send_record_once(
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (for scripts).")
 """The one spelling of ``--json`` every command that prints data takes."""
+
+READ_TIMEOUT_OPTION = click.option(
+    "--timeout",
+    "timeout_s",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=1),
+    help="Seconds to read the topics before giving up.",
+)
+"""``--timeout`` of the commands that read the bus's topics (overdue, stats)."""
+
+
+def report_plan(
+    *, dry_run: bool, as_json: bool, pending: bool, data: dict[str, Any], lines: Iterable[str], summary: str
+) -> None:
+    """Print a plan or its changes (or their JSON); a plan with changes pending exits 1
+    (like `terraform plan -detailed-exitcode`), so scripts can tell "nothing to do"."""
+    if as_json:
+        echo_json({"dry_run": dry_run, "pending": pending, **data})
+    else:
+        for line in lines:
+            click.echo(line)
+        click.echo(summary)
+    if dry_run and pending:
+        raise SystemExit(1)
 
 
 def echo_json(value: Any) -> None:
