@@ -39,7 +39,7 @@ from kafka.errors import KafkaError as KafkaPythonError
 from seabus.schemas.enums import DeadLetterReason
 from seabus.schemas.envelopes import Outbound, Source, dead_letter_out
 from seabus.schemas.errors import KafkaUnavailable
-from seabus.streams import metrics
+from seabus.streams import faust_compat, metrics
 from seabus.streams.agents.outbound import send_all
 from seabus.streams.context import BusContext
 from seabus.streams.progress import Admission, SourceProgress
@@ -121,6 +121,10 @@ class RecordGuard:
                 try:
                     return await attempt()
                 except asyncio.CancelledError:
+                    self.progress.abandon(message.topic)
+                    raise
+                except faust_compat.WorkerMustStop:
+                    # the record is fine and the worker is being stopped: no retry, no dead letter
                     self.progress.abandon(message.topic)
                     raise
                 except Exception as exc:
@@ -220,6 +224,7 @@ _exits: dict[str, str] = {}
 async def agent_lifecycle(agent: str, *, not_ready_s: float) -> AsyncIterator[None]:
     """Counts (re)starts and crashes of an agent; a crash makes the worker not ready for a while."""
     cause = _exits.pop(agent, None)
+    metrics.agent_running(agent)
     if cause is not None:
         metrics.AGENT_RESTARTS.labels(agent, cause).inc()
         if cause == "crash":
@@ -233,6 +238,7 @@ async def agent_lifecycle(agent: str, *, not_ready_s: float) -> AsyncIterator[No
         raise
     except Exception as exc:
         _exits[agent] = "crash"
+        metrics.agent_crashed(agent, exc.__class__.__name__)
         log.error("agent crashed", agent=agent, error=exc.__class__.__name__, exc_info=exc)
         metrics.set_problem(
             f"{agent}-crashed", f"the {agent} agent crashed ({exc.__class__.__name__})", for_s=not_ready_s

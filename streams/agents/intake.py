@@ -49,7 +49,11 @@ def register_intake(
     )
     intake = ctx.intake(deadlines)
     lock = deadlines.lock if deadlines else asyncio.Lock()
-    metrics.track_worker(app, topics=(settings.topic("allegations"), settings.topic("responses")))
+    metrics.track_worker(
+        app,
+        topics=(settings.topic("allegations"), settings.topic("responses")),
+        stop_after_s=settings.not_ready_after_s,
+    )
     guard = agent_guard(app, ctx, progress, agent="intake", producer=SOURCE)
 
     async def step(message: Any) -> None:
