@@ -16,8 +16,9 @@ from seabus.connectors.webhooks import AttemptRecord, DeliveryResult
 from seabus.schemas.cloudevents import build_headers, ce_type_for
 from seabus.schemas.codec import Codec, encode_model
 from seabus.schemas.enums import DeadLetterReason, DeliveryChannel, DeliveryOutcome, EscalationLevel
+from seabus.schemas.envelopes import Headers, Outbound, Source, dead_letter_out, escalation_out
+from seabus.schemas.ids import stable_id
 from seabus.schemas.models import DeliveryAttempt, Escalation
-from seabus.streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, stable_id
 
 __all__ = [
     "SOURCE",

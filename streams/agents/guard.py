@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import faust
 import structlog
 from aiokafka.errors import (
     InvalidTopicError,
@@ -36,11 +37,12 @@ from faust.exceptions import FaustError, ProducerSendError
 from kafka.errors import KafkaError as KafkaPythonError
 
 from seabus.schemas.enums import DeadLetterReason
+from seabus.schemas.envelopes import Outbound, Source, dead_letter_out
 from seabus.schemas.errors import KafkaUnavailable
 from seabus.streams import faust_compat, metrics
+from seabus.streams.agents.outbound import send_all
 from seabus.streams.context import BusContext
 from seabus.streams.progress import Admission, SourceProgress
-from seabus.streams.records import Outbound, Source, dead_letter_out
 
 log = structlog.get_logger(__name__)
 
@@ -244,3 +246,29 @@ async def agent_lifecycle(agent: str, *, not_ready_s: float) -> AsyncIterator[No
         raise
     else:
         _exits[agent] = "stopped"
+
+
+def agent_guard(
+    app: faust.App, ctx: BusContext, progress: SourceProgress, *, agent: str, producer: str
+) -> RecordGuard:
+    """The guard of one of the worker's agents: it sends through Faust's producer and stops with the app."""
+    return RecordGuard(
+        agent=agent,
+        ctx=ctx,
+        progress=progress,
+        send=lambda records: send_all(app, ctx, records),
+        producer=producer,
+        should_stop=lambda: bool(app.should_stop),
+    )
+
+
+def raw_topic(app: faust.App, *names: str, partitions: int | None) -> faust.TopicT:
+    """Topics read as raw key and value bytes: the agents decode (and dead-letter) themselves."""
+    return app.topic(
+        *names,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
+    )

@@ -9,9 +9,9 @@ from seabus.connectors.delivery import ENDPOINT_HEADER, ChannelOutcome
 from seabus.connectors.delivery.records import attempt_out, outcome_records
 from seabus.schemas.codec import decode_model, default_codec, encode_model
 from seabus.schemas.enums import DeliveryChannel, DeliveryOutcome, EscalationLevel
+from seabus.schemas.envelopes import Outbound, Source
 from seabus.schemas.models import DeadLetter, Escalation
 from seabus.schemas.testing import synthetic_delivery_attempt, synthetic_notification
-from seabus.streams.records import Outbound, Source
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 NOTE = synthetic_notification(1)

@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from aiokafka.structs import TopicPartition
 
+from seabus.schemas.envelopes import Outbound
 from seabus.streams import faust_compat, metrics
 from seabus.streams.agents.guard import RecordGuard, agent_lifecycle
 from seabus.streams.config import load_settings
 from seabus.streams.context import BusContext, load_context
 from seabus.streams.progress import SourceProgress, progress_key
-from seabus.streams.records import Outbound
 
 TOPIC = "SYNTH.allegations"
 
