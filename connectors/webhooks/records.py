@@ -9,11 +9,11 @@ not a copy of it; what is webhook-specific here is the attempt id, the host,
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from seabus.schemas.enums import DeliveryOutcome
+from seabus.schemas.ids import ATTEMPT_NAMESPACE, attempt_id
 
 __all__ = [
     "ATTEMPT_NAMESPACE",
@@ -21,15 +21,6 @@ __all__ = [
     "DeliveryResult",
     "attempt_id",
 ]
-
-# Fixed namespace so attempt ids are the same on every worker and after replays.
-ATTEMPT_NAMESPACE = uuid.UUID("6f1c3e9a-5d0b-4a8e-9c57-2b7d4f0e8a13")
-
-
-def attempt_id(webhook_id: str, recipient: str, attempt: int) -> str:
-    """Deterministic id of one attempt, so a replayed audit event is recognisably the same."""
-    return str(uuid.uuid5(ATTEMPT_NAMESPACE, f"{recipient}/{webhook_id}/{attempt}"))
-
 
 @dataclass(frozen=True, kw_only=True)
 class AttemptRecord:
