@@ -22,6 +22,7 @@ __all__ = [
     "attempt_id",
 ]
 
+
 @dataclass(frozen=True, kw_only=True)
 class AttemptRecord:
     """What happened on one attempt to deliver one notification to one recipient.
