@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 if TYPE_CHECKING:
     import faust
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.client import AIOKafkaClient
     from kafka import KafkaConsumer, KafkaProducer
     from kafka.admin import KafkaAdminClient
 
@@ -207,6 +209,17 @@ class KafkaConnection:
         from aiokafka import AIOKafkaConsumer
 
         return AIOKafkaConsumer(*topics, **self.aiokafka_options(), **options)
+
+    def aio_admin(self, **options: Any) -> AIOKafkaAdminClient:
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        return AIOKafkaAdminClient(**self.aiokafka_options(), **options)
+
+    def aio_client(self, **options: Any) -> AIOKafkaClient:
+        """aiokafka's low-level client (per-broker metadata requests, deploy/worker_topics.py)."""
+        from aiokafka.client import AIOKafkaClient
+
+        return AIOKafkaClient(**self.aiokafka_options(), **options)
 
     # -- Faust --------------------------------------------------------------------------
 
