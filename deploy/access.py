@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -48,6 +47,7 @@ from seabus.schemas.errors import ConfigError, KafkaUnavailable, ProvisioningErr
 from seabus.streams.config.settings import Settings
 from seabus.streams.kafka_connection import KafkaConnection, KafkaSecurity
 from seabus.streams.origin import reporting_entities
+from seabus.streams.retry import poll_until
 
 log = structlog.get_logger(__name__)
 
@@ -273,17 +273,16 @@ def _wait_until_applied(
 ) -> None:
     """Return once the broker shows exactly the desired ACLs, so the next plan (and the next
     client) sees them; ACLs reach brokers through the metadata log, not at once."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        left = plan(desired, observe(kafka), settings=settings)
-        if left.empty:
-            return
-        if time.monotonic() > deadline:
-            raise ProvisioningError(
-                f"ACLs were changed but the broker still shows {len(left.add)} missing and "
-                f"{len(left.remove)} stale after {timeout_s:.0f}s"
-            )
-        time.sleep(0.2)
+    poll_until(
+        lambda: plan(desired, observe(kafka), settings=settings),
+        until=lambda left: left.empty,
+        timeout_s=timeout_s,
+        interval_s=0.2,
+        timed_out=lambda left: ProvisioningError(
+            f"ACLs were changed but the broker still shows {len(left.add)} missing and "
+            f"{len(left.remove)} stale after {timeout_s:.0f}s"
+        ),
+    )
 
 
 def apply(
@@ -395,12 +394,13 @@ def rotate_credentials(
     if errors.get(principal):
         raise ProvisioningError(f"the broker refused {principal}'s new credential: {errors[principal]}")
     check = principal_connection(kafka, principal, password)
-    deadline = time.monotonic() + timeout_s
-    while not _signs_in(check):
-        if time.monotonic() > deadline:
-            raise ProvisioningError(
-                f"{principal}'s new credential was stored but does not sign in after {timeout_s:.0f}s"
-            )
-        time.sleep(0.5)
+    poll_until(
+        lambda: _signs_in(check),
+        timeout_s=timeout_s,
+        interval_s=0.5,
+        timed_out=lambda _: ProvisioningError(
+            f"{principal}'s new credential was stored but does not sign in after {timeout_s:.0f}s"
+        ),
+    )
     log.info("principal credential rotated", principal=principal, mechanism=mechanism)
     return password

@@ -10,7 +10,6 @@ import asyncio
 import os
 import signal
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +29,7 @@ from seabus.streams.config import Settings
 from seabus.streams.context import load_context
 from seabus.streams.kafka_connection import KafkaConnection
 from seabus.streams.restore import restore_tables
+from seabus.streams.retry import Backoff, retrying
 
 log = structlog.get_logger(__name__)
 
@@ -142,17 +142,16 @@ def _provision_when_kafka_answers(
 
 def _when_kafka_answers(step: str, attempt: Callable[[], object], *, max_delay_s: float = 15.0) -> None:
     """Run a start-up step, waiting out a cluster that does not answer (a broker down)."""
-    delay = 1.0
-    while True:
-        try:
-            attempt()
-            return
-        except (KafkaUnavailable, KafkaError) as exc:
-            log.warning(
-                "waiting for the Kafka cluster", step=step, error=exc.__class__.__name__, retry_in_s=delay
-            )
-        time.sleep(delay)
-        delay = min(delay * 2, max_delay_s)
+    retrying(
+        retry_on=(KafkaUnavailable, KafkaError),
+        backoff=Backoff(1.0, max_delay_s),
+        on_retry=lambda w: log.warning(
+            "waiting for the Kafka cluster",
+            step=step,
+            error=w.error.__class__.__name__,
+            retry_in_s=w.retry_in_s,
+        ),
+    )(attempt)
 
 
 def _execute(worker: faust.Worker) -> int:

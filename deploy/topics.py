@@ -23,6 +23,7 @@ from seabus.schemas.errors import KafkaUnavailable, ProvisioningError
 from seabus.streams.config.settings import Settings, TopicSpec
 from seabus.streams.kafka_connection import KafkaConnection
 from seabus.streams.origin import principals
+from seabus.streams.retry import poll_until
 
 log = structlog.get_logger(__name__)
 
@@ -184,18 +185,15 @@ def observe(admin: KafkaAdminClient, names: list[str]) -> dict[str, ObservedTopi
 
 def _wait_for_partitions(admin: KafkaAdminClient, want: dict[str, int], timeout_s: float = 30.0) -> None:
     """Return once metadata shows the grown partition counts, so a second apply sees them."""
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while True:
-        seen = {t["name"]: len(t["partitions"]) for t in admin.describe_topics(list(want))}
-        if all(seen.get(n, 0) >= count for n, count in want.items()):
-            return
-        if time.monotonic() > deadline:
-            raise ProvisioningError(
-                f"partitions were added but metadata still shows {seen} after {timeout_s:.0f}s"
-            )
-        time.sleep(0.2)
+    poll_until(
+        lambda: {t["name"]: len(t["partitions"]) for t in admin.describe_topics(list(want))},
+        until=lambda seen: all(seen.get(n, 0) >= count for n, count in want.items()),
+        timeout_s=timeout_s,
+        interval_s=0.2,
+        timed_out=lambda seen: ProvisioningError(
+            f"partitions were added but metadata still shows {seen} after {timeout_s:.0f}s"
+        ),
+    )
 
 
 def apply(

@@ -56,6 +56,7 @@ from faust.types import TP
 from mode.utils.times import want_seconds
 
 from seabus.schemas.errors import ProvisioningError
+from seabus.streams.retry import Backoff, aretrying
 
 log = structlog.get_logger(__name__)
 
@@ -124,26 +125,29 @@ def install_patches(*, max_delay_s: float = 10.0) -> None:
     async def _create_topic(
         self: Any, owner: Any, client: Any, topic: str, partitions: int, replication: int, **kwargs: Any
     ) -> None:
-        delay = 0.5
-        while True:
-            try:
-                await original(self, owner, client, topic, partitions, replication, **kwargs)
-                return
-            except _CLUSTER_NOT_READY as exc:
-                if owner.should_stop:
-                    raise
-                log.warning(
-                    "topic creation waits for the cluster",
-                    topic=topic,
-                    error=exc.__class__.__name__,
-                    retry_in_s=delay,
-                )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, max_delay_s)
-            try:
-                await client.force_metadata_update()
-            except Exception as exc:  # the next attempt says what is wrong
-                log.debug("metadata refresh failed", error=exc.__class__.__name__)
+        attempts = 0
+
+        async def attempt() -> None:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:  # after a pause: fresh metadata first
+                try:
+                    await client.force_metadata_update()
+                except Exception as exc:  # the attempt says what is wrong
+                    log.debug("metadata refresh failed", error=exc.__class__.__name__)
+            await original(self, owner, client, topic, partitions, replication, **kwargs)
+
+        await aretrying(
+            retry_on=_CLUSTER_NOT_READY,
+            backoff=Backoff(0.5, max_delay_s),
+            give_up=lambda: bool(owner.should_stop),
+            on_retry=lambda w: log.warning(
+                "topic creation waits for the cluster",
+                topic=topic,
+                error=w.error.__class__.__name__,
+                retry_in_s=w.retry_in_s,
+            ),
+        )(attempt)
 
     Transport._create_topic = _create_topic  # type: ignore[method-assign]
 

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 if TYPE_CHECKING:
     import faust
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.client import AIOKafkaClient
     from kafka import KafkaConsumer, KafkaProducer
     from kafka.admin import KafkaAdminClient
@@ -208,6 +209,11 @@ class KafkaConnection:
         from aiokafka import AIOKafkaConsumer
 
         return AIOKafkaConsumer(*topics, **self.aiokafka_options(), **options)
+
+    def aio_admin(self, **options: Any) -> AIOKafkaAdminClient:
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        return AIOKafkaAdminClient(**self.aiokafka_options(), **options)
 
     def aio_client(self, **options: Any) -> AIOKafkaClient:
         """aiokafka's low-level client (per-broker metadata requests, deploy/worker_topics.py)."""

@@ -1,9 +1,10 @@
 """HTML of the dashboard pages, as pure functions of the read model's answers.
 
-Every value is escaped here, in one place; the templates (``*.html`` beside
-this module) hold only markup. The row shapes match what ``dashboard.js``
-builds when it refreshes the table, so a page looks the same before and after
-its first refresh.
+The markup is in Jinja2 templates beside this module (``*.html``, macros in
+``parts.html``) with autoescape on: the functions here compute plain text and
+numbers, and no value reaches a page unescaped, by construction. The row shapes
+match what ``dashboard.js`` builds when it refreshes the table, so a page looks
+the same before and after its first refresh.
 """
 
 from __future__ import annotations
@@ -13,8 +14,11 @@ from datetime import date, datetime
 from functools import cache
 from html import escape
 from importlib import resources
-from string import Template
+from typing import Any
 from urllib.parse import quote
+
+import jinja2
+from markupsafe import Markup
 
 from seabus.schemas.enums import EscalationLevel
 from seabus.streams.views.models import (
@@ -42,6 +46,7 @@ __all__ = [
     "dashboard_page",
     "duration",
     "login_page",
+    "template",
     "timeline_page",
 ]
 
@@ -67,12 +72,41 @@ CHART_W, CHART_H, BAR_GAP = 300, 60, 2
 
 @cache
 def asset(name: str) -> str:
-    """A template or static file shipped beside this module."""
+    """A static file shipped beside this module (stylesheets, dashboard.js)."""
     return resources.files("seabus.connectors.dashboard").joinpath(name).read_text(encoding="utf-8")
 
 
-def _fill(name: str, **values: str) -> str:
-    return Template(asset(name)).substitute(values)
+def _escaped(value: Any) -> Any:
+    """Every ``{{ value }}`` goes through here before autoescape; markup (a macro's output) passes as is.
+
+    html.escape's entity forms (``&quot;``, ``&#x27;``) rather than markupsafe's (``&#34;``, ``&#39;``):
+    the pages stay byte for byte what they were before templates, and what the tests look for.
+    """
+    if hasattr(value, "__html__"):
+        return value
+    return Markup(escape(str(value)))
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    """The pages' templates (the same setup as the formal notices': autoescape, undefined is an error)."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("seabus.connectors.dashboard", "."),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        finalize=_escaped,
+    )
+    env.filters["segment"] = lambda value: quote(str(value), safe="")
+    return env
+
+
+def template(name: str, **values: Any) -> Markup:
+    """A template beside this module, rendered with every value autoescaped.
+
+    The result is markup, to be placed in another template (a page's ``main``) unescaped.
+    """
+    return Markup(_environment().get_template(name).render(**values))
 
 
 NBSP = "\u00a0"
@@ -99,71 +133,50 @@ def _unbroken(text: str) -> str:
     return text.replace(" ", NBSP)
 
 
-def _level_badge(level: EscalationLevel | str | None, repeat: int = 0) -> str:
+Row = dict[str, Any]
+"""What a macro in ``parts.html`` draws: plain text and numbers (and other rows), never markup."""
+
+
+def _level_badge(level: EscalationLevel | str | None, repeat: int = 0) -> Row:
     name = level.value if isinstance(level, EscalationLevel) else (level or NO_LEVEL)
     label = LEVELS.get(name, name.replace("_", " ").capitalize())
     if repeat > 0:
         label += f" (repeat {repeat})"
-    return f'<span class="badge level-{escape(name)}">{escape(label)}</span>'
+    return {"name": name, "label": label}
 
 
-def _td(label: str, html: str) -> str:
-    return f'<td role="cell" data-label="{escape(label)}">{html}</td>'
+def _obligation_label(value: str) -> str:
+    return OBLIGATIONS.get(value, value)
 
 
-def _allegation_link(allegation_id: str) -> str:
-    ref = escape(allegation_id)
-    return f'<a class="ref" href="/allegations/{quote(allegation_id, safe="")}" title="{ref}">{ref}</a>'
+def _overdue_row(item: OverdueItem) -> Row:
+    early = item.status is not DueStatus.OVERDUE
+    late = _unbroken(duration(item.overdue_by_s))
+    return {
+        "status": item.status.value,
+        "key": item.obligation_key,
+        "allegation_id": item.allegation_id,
+        "recipient": item.recipient,
+        "level": item.level.value if item.level is not None else NO_LEVEL,
+        "obligation": _obligation_label(item.obligation.value),
+        "due": _utc(item.due_at),
+        "late_class": "early" if early else "late",
+        "late": f"due in {late}" if early else late,
+        "badge": _level_badge(item.level, item.repeat),
+        "entity": item.reporting_entity or "unknown",
+    }
 
 
-def _long(text: str) -> str:
-    """A value that may be long (an id): it wraps in its cell, and its title holds it whole."""
-    return f'<span class="long" title="{escape(text)}">{escape(text)}</span>'
-
-
-def overdue_row(item: OverdueItem) -> str:
-    level = item.level.value if item.level is not None else NO_LEVEL
-    if item.status is DueStatus.OVERDUE:
-        late = f'<span class="late">{_unbroken(duration(item.overdue_by_s))}</span>'
-    else:
-        late = f'<span class="early">due in {_unbroken(duration(item.overdue_by_s))}</span>'
-    attrs = " ".join(
-        f'{k}="{escape(v)}"'
-        for k, v in (
-            ("class", f"status-{item.status.value}"),
-            ("data-key", item.obligation_key),
-            ("data-allegation", item.allegation_id),
-            ("data-recipient", item.recipient),
-            ("data-level", level),
-            ("data-status", item.status.value),
-        )
-    )
-    cells = [
-        f'<th scope="row" role="rowheader">{_allegation_link(item.allegation_id)}</th>',
-        _td("Recipient", _long(item.recipient)),
-        _td("Obligation", escape(OBLIGATIONS.get(item.obligation.value, item.obligation.value))),
-        _td("Due (UTC)", _utc(item.due_at)),
-        _td("Overdue by", late),
-        _td("Escalation level", _level_badge(item.level, item.repeat)),
-        _td("Reporting entity", _long(item.reporting_entity or "unknown")),
-    ]
-    return f'<tr role="row" {attrs}>' + "".join(cells) + "</tr>"
-
-
-def _empty_row(columns: int, text: str) -> str:
-    return f'<tr class="empty" role="row"><td colspan="{columns}" role="cell">{escape(text)}</td></tr>'
-
-
-def _options(values: Iterable[str], chosen: str, all_label: str, labels: dict[str, str] | None = None) -> str:
+def _options(
+    values: Iterable[str], chosen: str, all_label: str, labels: dict[str, str] | None = None
+) -> list[Row]:
     wanted = list(values)
     if chosen and chosen not in wanted:
         wanted.append(chosen)
-    out = [f'<option value="">{escape(all_label)}</option>']
+    out: list[Row] = [{"value": "", "label": all_label, "selected": False}]
     for value in wanted:
-        selected = " selected" if value == chosen else ""
-        label = (labels or {}).get(value, value)
-        out.append(f'<option value="{escape(value)}"{selected}>{escape(label)}</option>')
-    return "".join(out)
+        out.append({"value": value, "label": (labels or {}).get(value, value), "selected": value == chosen})
+    return out
 
 
 def summary(report: OverdueReport) -> str:
@@ -175,60 +188,47 @@ def summary(report: OverdueReport) -> str:
     return text
 
 
-def page(*, title: str, main: str, user: str | None, scripts: Sequence[str] = ()) -> str:
+def page(*, title: str, main: Markup, user: str | None, scripts: Sequence[str] = ()) -> str:
     """The common frame: header (with sign-out when signed in), main content, footer."""
-    account = ""
-    if user is not None:
-        account = (
-            '<div class="account"><a href="/dashboard/stats">Statistics</a><span class="who">Signed in as '
-            f"{escape(user)}</span>"
-            '<form method="post" action="/dashboard/logout"><button type="submit">Sign out</button></form></div>'
-        )
-    tags = "".join(f'<script src="{escape(s)}" defer></script>' for s in scripts)
-    return _fill("page.html", title=escape(title), account=account, main=main, scripts=tags)
+    return str(template("page.html", title=title, user=user, main=main, scripts=scripts))
 
 
 def _filter_link(**query: str) -> str:
     return "/dashboard?" + "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
 
 
-def _count_item(href: str | None, label: str, count: int, *, badge: str = "") -> str:
-    name = badge or f'<span class="name">{escape(label)}</span>'
-    inner = f'{name}<span class="n">{count}<span class="visually-hidden"> overdue</span></span>'
-    if href is None:
-        return f'<li class="others">{inner}</li>'
-    return f'<li><a href="{escape(href)}" title="{escape(label)}: {count} overdue">{inner}</a></li>'
+def _count_item(href: str | None, label: str, count: int, *, badge: Row | None = None) -> Row:
+    return {"href": href, "label": label, "count": count, "badge": badge}
 
 
 def _day_label(day: date) -> str:
     return f"{day:%d %b}"
 
 
-def trend_chart(summary: OverdueSummary) -> str:
+def _trend_chart(summary: OverdueSummary) -> Row:
     """The trend as an inline SVG bar chart: one bar per day, a tooltip and a text alternative."""
     days = summary.trend
-    if not days:
-        return ""
     peak = max(d.overdue for d in days)
     scale = (CHART_H - 4) / peak if peak else 0.0
     width = CHART_W / len(days)
-    bars = []
-    for i, d in enumerate(days):
-        height = d.overdue * scale
-        today = " today" if i == len(days) - 1 else ""
-        bars.append(
-            f'<rect class="bar{today}" x="{i * width + BAR_GAP / 2:.2f}" y="{CHART_H - height:.2f}" '
-            f'width="{width - BAR_GAP:.2f}" height="{height:.2f}">'
-            f"<title>{escape(_trend_tip(d.day, d.overdue, d.newly_overdue, d.closed_late))}</title></rect>"
-        )
-    label = escape(trend_text(summary))
-    return (
-        f'<svg class="chart" viewBox="0 0 {CHART_W} {CHART_H}" preserveAspectRatio="none" role="img" '
-        f'aria-labelledby="trend-svg-title" focusable="false"><title id="trend-svg-title">{label}</title>'
-        f'<line class="axis" x1="0" y1="{CHART_H - 0.5}" x2="{CHART_W}" y2="{CHART_H - 0.5}"></line>'
-        + "".join(bars)
-        + "</svg>"
-    )
+    bars = [
+        {
+            "today": i == len(days) - 1,
+            "x": f"{i * width + BAR_GAP / 2:.2f}",
+            "y": f"{CHART_H - d.overdue * scale:.2f}",
+            "width": f"{width - BAR_GAP:.2f}",
+            "height": f"{d.overdue * scale:.2f}",
+            "tip": _trend_tip(d.day, d.overdue, d.newly_overdue, d.closed_late),
+        }
+        for i, d in enumerate(days)
+    ]
+    return {
+        "width": CHART_W,
+        "height": CHART_H,
+        "axis_y": CHART_H - 0.5,
+        "label": trend_text(summary),
+        "bars": bars,
+    }
 
 
 def _trend_tip(day: date, overdue: int, newly: int, closed: int) -> str:
@@ -251,18 +251,7 @@ def trend_note(summary: OverdueSummary) -> str:
     return f"Highest {max(values)} · now {values[-1]} (the dark red bar is today, so far)"
 
 
-def _trend_rows(summary: OverdueSummary) -> str:
-    return "".join(
-        f'<tr role="row"><th scope="row" role="rowheader">{d.day}</th>'
-        + _td("Overdue at day end", str(d.overdue))
-        + _td("Newly overdue", str(d.newly_overdue))
-        + _td("Closed late", str(d.closed_late))
-        + "</tr>"
-        for d in reversed(summary.trend)
-    )
-
-
-def band(summary: OverdueSummary) -> str:
+def band(summary: OverdueSummary) -> Markup:
     """The band above the table: overdue by recipient and by level, and the trend (same as dashboard.js)."""
     recipients = [
         _count_item(_filter_link(recipient=r.recipient, status="OVERDUE"), r.recipient, r.overdue)
@@ -280,17 +269,15 @@ def band(summary: OverdueSummary) -> str:
         )
         for lc in summary.by_level
     ]
-    nothing = '<li class="none">Nothing is overdue.</li>'
-    first = summary.trend[0].day
-    return _fill(
+    return template(
         "band.html",
-        recipient_items="".join(recipients) or nothing,
-        level_items="".join(levels) or nothing,
-        days=str(len(summary.trend)),
-        chart=trend_chart(summary),
-        note=escape(trend_note(summary)),
-        first_day=escape(_day_label(first)),
-        trend_rows=_trend_rows(summary),
+        recipients=recipients,
+        levels=levels,
+        days=len(summary.trend),
+        chart=_trend_chart(summary),
+        note=trend_note(summary),
+        first_day=_day_label(summary.trend[0].day),
+        trend=list(reversed(summary.trend)),
     )
 
 
@@ -305,41 +292,36 @@ def dashboard_page(
     status: str = "",
     poll_s: float,
 ) -> str:
-    rows = "\n".join(overdue_row(i) for i in report.items) or _empty_row(
-        7, "No open obligations match these filters."
-    )
-    main = _fill(
+    main = template(
         "dashboard.html",
         poll_every="second" if poll_s == 1 else f"{poll_s:g} seconds",
-        poll_ms=str(int(poll_s * 1000)),
+        poll_ms=int(poll_s * 1000),
         recipient_options=_options(report.recipients, recipient, "All recipients"),
         entity_options=_options(report.reporting_entities, entity, "All entities"),
         level_options=_options(LEVEL_CHOICES, level, "All levels", LEVELS),
         status_options=_options(STATUS_CHOICES, status, "Overdue and not yet due", STATUSES),
         band=band(summary_band),
-        summary=escape(summary(report)),
-        rows=rows,
+        summary=summary(report),
+        items=[_overdue_row(i) for i in report.items],
     )
     return page(title="Overdue obligations", main=main, user=user, scripts=["/dashboard/static/dashboard.js"])
 
 
-def _obligation_row(o: ObligationSummary) -> str:
+def _obligation_row(o: ObligationSummary) -> Row:
     answered = "not yet"
     if o.answered_at is not None:
         kind = o.answered_kind.value if o.answered_kind else "answered"
         answered = f"{kind} at {_utc(o.answered_at)}"
     elif o.cancel_reason:
         answered = f"cancelled: {o.cancel_reason}"
-    return (
-        '<tr role="row">'
-        f'<th scope="row" role="rowheader">{escape(o.recipient)}</th>'
-        + _td("Obligation", escape(OBLIGATIONS.get(o.obligation.value, o.obligation.value)))
-        + _td("State", escape(o.state.value))
-        + _td("Due (UTC)", _utc(o.due_at))
-        + _td("Escalation level", _level_badge(o.level))
-        + _td("Answered", escape(answered))
-        + "</tr>"
-    )
+    return {
+        "recipient": o.recipient,
+        "obligation": _obligation_label(o.obligation.value),
+        "state": o.state.value,
+        "due": _utc(o.due_at),
+        "badge": _level_badge(o.level),
+        "answered": answered,
+    }
 
 
 def _describe(entry: TimelineEntry) -> tuple[str, str, str]:
@@ -373,46 +355,37 @@ def _describe(entry: TimelineEntry) -> tuple[str, str, str]:
     return ("Dead-lettered", entry.source_topic, f"reason {entry.reason.value}")
 
 
-def _timeline_row(entry: TimelineEntry) -> str:
+def _timeline_row(entry: TimelineEntry) -> Row:
     what, who, details = _describe(entry)
-    return (
-        f'<tr role="row" class="entry-{entry.kind}" data-kind="{entry.kind}">'
-        f'<th scope="row" role="rowheader"><time datetime="{entry.at.isoformat()}">{_utc(entry.at)}</time></th>'
-        + _td("What", escape(what))
-        + _td("Who", escape(who))
-        + _td("Details", escape(details))
-        + "</tr>"
-    )
+    return {
+        "kind": entry.kind,
+        "iso": entry.at.isoformat(),
+        "at": _utc(entry.at),
+        "what": what,
+        "who": who,
+        "details": details,
+    }
 
 
 def timeline_page(timeline: Timeline, *, user: str) -> str:
-    obligations = "\n".join(_obligation_row(o) for o in timeline.obligations) or _empty_row(
-        6, "No obligations were created for this allegation."
-    )
-    entries = "\n".join(_timeline_row(e) for e in timeline.entries) or _empty_row(4, "Nothing recorded yet.")
-    partial = "" if timeline.caught_up else " The bus is still reading its history: entries may be missing."
-    main = _fill(
+    main = template(
         "timeline.html",
-        allegation_id=escape(timeline.allegation_id),
-        reporting_entity=escape(timeline.reporting_entity or "an unknown entity"),
-        partial=escape(partial),
-        obligation_rows=obligations,
-        timeline_rows=entries,
+        allegation_id=timeline.allegation_id,
+        reporting_entity=timeline.reporting_entity or "an unknown entity",
+        partial=""
+        if timeline.caught_up
+        else " The bus is still reading its history: entries may be missing.",
+        obligations=[_obligation_row(o) for o in timeline.obligations],
+        entries=[_timeline_row(e) for e in timeline.entries],
     )
     return page(title=f"Allegation {timeline.allegation_id}", main=main, user=user)
 
 
 def not_found_page(allegation_id: str, *, user: str) -> str:
-    main = (
-        '<p class="back"><a href="/dashboard">Back to overdue obligations</a></p>'
-        f"<h1>Allegation {escape(allegation_id)}</h1>"
-        '<p class="error" role="alert">The bus has recorded nothing about this allegation. Check the '
-        "reference; a new allegation appears once its first event was routed.</p>"
-    )
+    main = template("not_found.html", allegation_id=allegation_id)
     return page(title="Allegation not found", main=main, user=user)
 
 
 def login_page(*, next_path: str, error: str | None = None) -> str:
-    alert = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
-    main = _fill("login.html", next=escape(next_path), error=alert)
+    main = template("login.html", next=next_path, error=error or "")
     return page(title="Sign in", main=main, user=None)

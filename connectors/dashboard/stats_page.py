@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape
 from typing import Any
 
 from aiohttp import web
@@ -174,83 +173,79 @@ def _headline(report: StatsReport, rows: list[dict[str, Any]]) -> list[dict[str,
     return [r for r in rows if r["period"] == report.period]
 
 
-def _bars(title: str, bars: list[tuple[str, int | None]], *, unit: str = "", scale: int | None = None) -> str:
-    """A horizontal bar chart as inline SVG; withheld values get no bar, only the word."""
+Row = render.Row
+
+
+def _bars(
+    title: str, bars: list[tuple[str, int | None]], *, unit: str = "", scale: int | None = None
+) -> Row | None:
+    """A horizontal bar chart (inline SVG, ``parts.html``); withheld values get no bar, only the word."""
     if not bars:
-        return ""
+        return None
     top = scale or max((v for _, v in bars if v is not None), default=0) or 1  # shares: out of 100
     row_h, label_w, chart_w, pad = 28, 230, 300, 70
-    height = row_h * len(bars) + 8
-    parts = [
-        f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {label_w + chart_w + pad} {height}" '
-        f'width="100%" preserveAspectRatio="xMinYMin meet" xmlns="http://www.w3.org/2000/svg">'
-    ]
+    drawn: list[Row] = []
     for i, (label, value) in enumerate(bars):
         y = 4 + i * row_h
-        parts.append(
-            f'<text class="bar-label" x="{label_w - 8}" y="{y + 18}" text-anchor="end">{escape(label)}</text>'
-        )
-        if value is None:
-            parts.append(f'<text class="bar-withheld" x="{label_w + 4}" y="{y + 18}">withheld</text>')
-            continue
-        width = max(2, round(chart_w * value / top))
-        parts.append(
-            f'<rect class="bar" x="{label_w}" y="{y + 4}" width="{width}" height="{row_h - 8}" rx="2"/>'
-        )
-        parts.append(
-            f'<text class="bar-value" x="{label_w + width + 6}" y="{y + 18}">{escape(_number(value))}{escape(unit)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+        bar: Row = {"label": label, "text_y": y + 18, "rect_y": y + 4, "value": None}
+        if value is not None:
+            width = max(2, round(chart_w * value / top))
+            bar |= {"value": _number(value), "width": width, "value_x": label_w + width + 6}
+        drawn.append(bar)
+    return {
+        "title": title,
+        "width": label_w + chart_w + pad,
+        "height": row_h * len(bars) + 8,
+        "label_x": label_w - 8,
+        "withheld_x": label_w + 4,
+        "bar_x": label_w,
+        "bar_h": row_h - 8,
+        "unit": unit,
+        "bars": drawn,
+    }
 
 
 def _number(value: float | int) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _cell(value: Any, column: str = "") -> str:
+def _cell(value: Any, column: str = "") -> Row:
     if value is None:
-        return '<span class="withheld">withheld</span>'
+        return {"kind": "withheld"}
     if isinstance(value, float):
-        return escape(_number(value))
-    return escape(_label(value, column)) if isinstance(value, str) else escape(str(value))
+        return {"kind": "text", "text": _number(value)}
+    return {"kind": "text", "text": _label(value, column) if isinstance(value, str) else str(value)}
 
 
-def _table(name: str, rows: list[dict[str, Any]], columns: list[str]) -> str:
-    head = "".join(f'<th scope="col">{escape(_header(c))}</th>' for c in columns)
-    body = []
-    for row in rows:
-        cells = "".join(
-            (
-                f'<th scope="row" class="period">{_display(row, c)}</th>'
-                if i == 0
-                else f'<td data-label="{escape(_header(c))}">{_display(row, c)}</td>'
-            )
-            for i, c in enumerate(columns)
-        )
-        body.append(f'<tr data-table="{escape(name)}" data-period="{escape(row["period"])}">{cells}</tr>')
-    return (
-        f'<div class="table-wrap"><table class="stats-table"><caption>{escape(TITLES.get(name, _label(name)))}: '
-        f"every period</caption><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
-    )
+def _table(name: str, rows: list[dict[str, Any]], columns: list[str]) -> Row:
+    return {
+        "name": name,
+        "title": TITLES.get(name, _label(name)),
+        "headers": [_header(c) for c in columns],
+        "rows": [{"period": row["period"], "cells": [_display(row, c) for c in columns]} for row in rows],
+    }
 
 
-def _display(row: dict[str, Any], column: str) -> str:
+def _display(row: dict[str, Any], column: str) -> Row:
     value = row.get(column)
     if value is None and column not in row.get("suppressed", []):
-        return '<span class="none">—</span>'
+        return {"kind": "none"}
     if column == "answered_late_share" and value is not None:
-        return escape(f"{value * 100:.0f} %")
+        return {"kind": "text", "text": f"{value * 100:.0f} %"}
     return _cell(value, column)
 
 
-def _section(report: StatsReport, name: str) -> str:
+def _empty_section(name: str, title: str, note: str | None) -> Row:
+    return {"name": name, "title": title, "note": note, "table": None}
+
+
+def _section(report: StatsReport, name: str) -> Row:
     rows = report.tables[name]
     title = TITLES.get(name, _label(name))
     keys = [c for c in (rows[0] if rows else {}) if c not in ("period", "count", "suppressed")]
-    note = f'<p class="note">{escape(NOTES[name])}</p>' if name in NOTES else ""
+    note = NOTES.get(name)
     if not rows:
-        return f'<section class="stat" id="t-{name}"><h2>{escape(title)}</h2>{note}<p class="none">Nothing recorded in this period.</p></section>'
+        return _empty_section(name, title, note)
     if name == "allegations":
         shown = [r for r in rows if "-Q" in r["period"]] or rows
         bars = [(r["period"], r["count"]) for r in shown]
@@ -266,22 +261,28 @@ def _section(report: StatsReport, name: str) -> str:
             for r in shown
         ]
         chart_title = f"{title}, {report.period if report.period != 'all' else 'each year'}"
-    return (
-        f'<section class="stat" id="t-{name}"><h2>{escape(title)}</h2>{note}'
-        f"{_bars(chart_title, bars)}"
-        f"<details><summary>The numbers</summary>{_table(name, rows, ['period', *keys, 'count'])}</details></section>"
-    )
+    return {
+        "name": name,
+        "title": title,
+        "note": note,
+        "chart": _bars(chart_title, bars),
+        "table": _table(name, rows, ["period", *keys, "count"]),
+        "details": True,
+    }
 
 
-def _timeliness(report: StatsReport) -> str:
+TIMELINESS_NOTE = (
+    "Per Member State and period: allegations it was notified of, the median hours from "
+    "the report to its notification, acknowledgement, decision on investigation and outcome, and the "
+    "share of what it owed that was answered after the due time or is still open past it."
+)
+
+
+def _timeliness(report: StatsReport) -> Row:
     rows = report.tables["timeliness"]
-    intro = (
-        '<p class="note">Per Member State and period: allegations it was notified of, the median hours from '
-        "the report to its notification, acknowledgement, decision on investigation and outcome, and the "
-        "share of what it owed that was answered after the due time or is still open past it.</p>"
-    )
+    title = "Timeliness of Member States"
     if not rows:
-        return f'<section class="stat" id="t-timeliness"><h2>Timeliness of Member States</h2>{intro}<p class="none">Nothing recorded in this period.</p></section>'
+        return _empty_section("timeliness", title, TIMELINESS_NOTE)
     shown = _headline(report, rows)
     bars = [
         (
@@ -291,37 +292,34 @@ def _timeliness(report: StatsReport) -> str:
         for r in shown
     ]
     columns = ["period", "member_state", "count", *(c for c, _ in MEDIANS), "answered_late_share"]
-    return (
-        f'<section class="stat" id="t-timeliness"><h2>Timeliness of Member States</h2>{intro}'
-        f"{_bars('Share answered late, per cent', bars, unit=' %', scale=100)}"
-        f"{_table('timeliness', rows, columns)}</section>"
-    )
+    return {
+        "name": "timeliness",
+        "title": title,
+        "note": TIMELINESS_NOTE,
+        "chart": _bars("Share answered late, per cent", bars, unit=" %", scale=100),
+        "table": _table("timeliness", rows, columns),
+        "details": False,
+    }
 
 
 def stats_page(report: StatsReport, *, user: str, periods: list[str], caught_up: bool = True) -> str:
-    options = "".join(
-        f'<option value="{escape(p)}"{" selected" if p == report.period else ""}>'
-        f"{escape('All periods' if p == 'all' else p)}</option>"
+    options = [
+        {"value": p, "label": "All periods" if p == "all" else p, "selected": p == report.period}
         for p in (periods if report.period in periods else [*periods, report.period])
-    )
+    ]
     partial = "" if caught_up else " The bus is still reading its history: the counts may be incomplete."
     summary = (
         f"Period {'all' if report.period == 'all' else report.period}: "
         f"{report.suppressed_cells} value{'s' if report.suppressed_cells != 1 else ''} withheld "
         f"(counts below {report.min_cell}, and the cells that would let them be recomputed).{partial}"
     )
-    sections = [_section(report, name) for name in TITLES] + [_timeliness(report)]
-    nav = "".join(
-        f'<li><a href="#t-{n}">{escape(t)}</a></li>'
-        for n, t in [*TITLES.items(), ("timeliness", "Timeliness")]
-    )
-    main = render._fill(
+    main = render.template(
         "stats.html",
-        options=options,
-        summary=escape(summary),
-        period=escape(report.period),
-        nav=nav,
-        sections="\n".join(sections),
+        period_options=options,
+        summary=summary,
+        period=report.period,
+        nav=[{"name": n, "title": t} for n, t in [*TITLES.items(), ("timeliness", "Timeliness")]],
+        sections=[_section(report, name) for name in TITLES] + [_timeliness(report)],
     )
     return render.page(title="Statistics", main=main, user=user)
 

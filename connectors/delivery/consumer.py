@@ -54,7 +54,6 @@ from typing import Any, Protocol
 
 import structlog
 from aiokafka import ConsumerRebalanceListener, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from seabus.connectors.delivery.pipeline import Incoming
@@ -258,7 +257,7 @@ class DeliveryConsumer:
         """Where each assigned partition must go on: its commit, the former group's, or the log start."""
         if not tps:
             return
-        admin = AIOKafkaAdminClient(**self._kafka.aiokafka_options())
+        admin = self._kafka.aio_admin()
         await admin.start()
         try:
             own = await admin.list_consumer_group_offsets(self.group_id, partitions=tps)

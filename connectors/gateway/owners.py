@@ -19,6 +19,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
 from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.retry import Backoff, aretrying
 
 __all__ = ["OwnersIndex"]
 
@@ -76,8 +77,15 @@ class OwnersIndex:
             self._task = None
 
     async def _follow(self, kafka: KafkaConnection, topic: str) -> None:
-        delay = 1.0
-        while True:
+        """Follow ``topic`` for good: on any interruption reconnect, pausing 1 s, doubling to 30 s
+        while reconnecting fails, and 1 s again once a connection held."""
+        backoff = Backoff(1.0, 30.0)
+        sessions = 0
+        connected_after = 0  # sessions before the latest one that connected
+
+        async def session() -> None:
+            nonlocal sessions, connected_after
+            sessions += 1
             # Naming the topic makes start() wait for its metadata; then assign by hand (no group).
             consumer = kafka.aio_consumer(
                 topic, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
@@ -91,7 +99,7 @@ class OwnersIndex:
                 consumer.unsubscribe()
                 consumer.assign(tps)
                 await consumer.seek_to_beginning(*tps)
-                delay = 1.0
+                connected_after = sessions - 1
                 while True:
                     batch = await consumer.getmany(timeout_ms=1000)
                     for records in batch.values():
@@ -102,17 +110,17 @@ class OwnersIndex:
                                     r.value.decode("utf-8", "replace"),
                                     at=datetime.fromtimestamp(r.timestamp / 1000, UTC),
                                 )
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the index is an early answer; the intake is the authority
-                log.warning(
-                    "gateway owners index interrupted",
-                    error=exc.__class__.__name__,
-                    reason=str(exc)[:200],
-                    retry_in_s=delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
             finally:
                 with contextlib.suppress(Exception):
                     await consumer.stop()
+
+        await aretrying(
+            retry_on=lambda _exc: True,  # the index is an early answer; the intake is the authority
+            backoff=lambda attempt: backoff.delay(attempt - connected_after),
+            on_retry=lambda w: log.warning(
+                "gateway owners index interrupted",
+                error=w.error.__class__.__name__,
+                reason=str(w.error)[:200],
+                retry_in_s=w.retry_in_s,
+            ),
+        )(session)

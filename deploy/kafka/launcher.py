@@ -25,6 +25,7 @@ from seabus.deploy.kafka.layout import HEAP, KAFKA_VERSION, ClusterLayout, NodeL
 from seabus.deploy.kafka.security import ADMIN, BUS, MECHANISM, write_private
 from seabus.schemas.errors import KafkaUnavailable, ProvisioningError
 from seabus.streams.kafka_connection import KafkaConnection, KafkaSecurity
+from seabus.streams.retry import poll_until
 
 log = structlog.get_logger(__name__)
 
@@ -336,8 +337,7 @@ class LocalCluster:
         )
 
     def _wait_ready(self, timeout_s: float) -> ClusterInfo:
-        deadline = time.monotonic() + timeout_s
-        while True:
+        def ready() -> ClusterInfo | None:
             info = self.status()
             dead = [nid for nid, proc in self._procs.items() if proc.poll() is not None]
             if dead:
@@ -347,15 +347,18 @@ class LocalCluster:
                     f"local Kafka node {node.node_id} exited during start-up; its log "
                     f"({node.log_file}) ends with:\n{_log_tail(node)}"
                 )
-            if info.running and self._brokers_registered() == self.layout.nodes:
-                return info
-            if time.monotonic() > deadline:
-                self.down()
-                raise KafkaUnavailable(
-                    f"local Kafka did not become ready within {timeout_s:.0f}s; see the logs under "
-                    f"{self.layout.directory}"
-                )
-            time.sleep(0.25)
+            return info if info.running and self._brokers_registered() == self.layout.nodes else None
+
+        def not_ready(_last: ClusterInfo | None) -> KafkaUnavailable:
+            self.down()  # nothing half-started is left running
+            return KafkaUnavailable(
+                f"local Kafka did not become ready within {timeout_s:.0f}s; see the logs under "
+                f"{self.layout.directory}"
+            )
+
+        info = poll_until(ready, timeout_s=timeout_s, interval_s=0.25, timed_out=not_ready)
+        assert info is not None  # poll_until returns only a truthy value
+        return info
 
     def _brokers_registered(self) -> int:
         try:

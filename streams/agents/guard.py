@@ -43,6 +43,7 @@ from seabus.streams import faust_compat, metrics
 from seabus.streams.agents.outbound import send_all
 from seabus.streams.context import BusContext
 from seabus.streams.progress import Admission, SourceProgress
+from seabus.streams.retry import Backoff, Waiting, aretrying
 
 log = structlog.get_logger(__name__)
 
@@ -96,6 +97,8 @@ class RecordGuard:
     producer: str
     should_stop: Callable[[], bool]
     max_delay_s: float = 30.0
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    clock: Callable[[], float] = time.monotonic
 
     async def handle(self, message: Any, step: Callable[[Any], Awaitable[None]]) -> Admission:
         """Process ``message`` with ``step`` unless it was already processed; returns the admission.
@@ -114,43 +117,52 @@ class RecordGuard:
         return admission
 
     async def _retrying(self, attempt: Callable[[], Awaitable[Any]], message: Any) -> Any:
-        delay, waited_since = 0.5, time.monotonic()
+        """Repeat ``attempt`` while it fails for the cluster's reasons (backoff 0.5 s doubling to
+        ``max_delay_s``, as long as it takes); a failure of the record's own is ``_Failed``."""
         key = f"{self.agent}-waiting"
+
+        async def once() -> Any:
+            try:
+                return await attempt()
+            except (asyncio.CancelledError, faust_compat.WorkerMustStop):
+                # Cancelled, or the record is fine and the worker is being stopped: no retry,
+                # no dead letter; the next worker takes the record up again.
+                self.progress.abandon(message.topic)
+                raise
+
+        def waiting(w: Waiting) -> None:
+            metrics.AGENT_RETRIES.labels(self.agent).inc()
+            log.warning(
+                "record waits for Kafka",
+                agent=self.agent,
+                partition=message.partition,
+                offset=message.offset,
+                error=root_cause(w.error).__class__.__name__,
+                waited_s=round(w.waited_s, 1),
+            )
+            if w.waited_s >= self.ctx.settings.not_ready_after_s:
+                metrics.set_problem(
+                    key,
+                    f"the {self.agent} agent has waited {w.waited_s:.0f}s for Kafka on "
+                    f"{message.topic}[{message.partition}]@{message.offset}",
+                )
+
         try:
-            while True:
-                try:
-                    return await attempt()
-                except asyncio.CancelledError:
-                    self.progress.abandon(message.topic)
-                    raise
-                except faust_compat.WorkerMustStop:
-                    # the record is fine and the worker is being stopped: no retry, no dead letter
-                    self.progress.abandon(message.topic)
-                    raise
-                except Exception as exc:
-                    if not is_transient(exc):
-                        raise _Failed(exc) from exc
-                    if self.should_stop():
-                        self.progress.abandon(message.topic)
-                        raise
-                    waited = time.monotonic() - waited_since
-                    metrics.AGENT_RETRIES.labels(self.agent).inc()
-                    log.warning(
-                        "record waits for Kafka",
-                        agent=self.agent,
-                        partition=message.partition,
-                        offset=message.offset,
-                        error=root_cause(exc).__class__.__name__,
-                        waited_s=round(waited, 1),
-                    )
-                    if waited >= self.ctx.settings.not_ready_after_s:
-                        metrics.set_problem(
-                            key,
-                            f"the {self.agent} agent has waited {waited:.0f}s for Kafka on "
-                            f"{message.topic}[{message.partition}]@{message.offset}",
-                        )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.max_delay_s)
+            return await aretrying(
+                retry_on=is_transient,
+                backoff=Backoff(0.5, self.max_delay_s),
+                give_up=self.should_stop,
+                on_retry=waiting,
+                sleep=self.sleep,
+                clock=self.clock,
+            )(once)
+        except faust_compat.WorkerMustStop:
+            raise
+        except Exception as exc:
+            if not is_transient(exc):
+                raise _Failed(exc) from exc
+            self.progress.abandon(message.topic)  # still transient: the worker is stopping
+            raise
         finally:
             metrics.set_problem(key, None)
 

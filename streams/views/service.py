@@ -20,6 +20,7 @@ from seabus.schemas.errors import KafkaUnavailable
 from seabus.streams import metrics
 from seabus.streams.config import Settings
 from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.retry import Backoff, aretrying
 from seabus.streams.views.index import ViewIndex
 from seabus.streams.views.reader import ReaderStatus, RecordSink, ViewReader
 
@@ -86,20 +87,27 @@ class ViewService(mode.Service):
             self._forget_metrics()
 
     async def _follow(self) -> None:
-        while True:
-            try:
-                await self.reader.start()
-                break
-            except KafkaUnavailable as exc:
-                log.warning("read model waiting for Kafka", error=str(exc), retry_s=RETRY_S)
-                await asyncio.sleep(RETRY_S)
+        await aretrying(
+            retry_on=(KafkaUnavailable,),
+            backoff=Backoff(RETRY_S),
+            on_retry=lambda w: log.warning(
+                "read model waiting for Kafka", error=str(w.error), retry_s=RETRY_S
+            ),
+        )(self.reader.start)
         log.info("read model following topics", prefix=self.index.prefix, partitions=self.status().partitions)
-        while True:
-            try:
+
+        async def poll_for_good() -> None:
+            while True:
                 await self.reader.poll(0.5)
-            except KafkaError as exc:  # the reader resumes where it was; /readyz shows the gap meanwhile
-                log.warning("read model could not fetch; retrying", error=f"{exc.__class__.__name__}: {exc}")
-                await asyncio.sleep(RETRY_S)
+
+        # The reader resumes where it was; /readyz shows the gap meanwhile.
+        await aretrying(
+            retry_on=(KafkaError,),
+            backoff=Backoff(RETRY_S),
+            on_retry=lambda w: log.warning(
+                "read model could not fetch; retrying", error=f"{w.error.__class__.__name__}: {w.error}"
+            ),
+        )(poll_for_good)
 
 
 def _report_crash(task: asyncio.Task[None]) -> None:

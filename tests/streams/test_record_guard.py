@@ -183,3 +183,29 @@ def test_a_crash_is_counted_and_makes_the_worker_not_ready_for_a_while() -> None
 
     asyncio.run(crash_once())
     assert metrics.AGENT_RESTARTS.labels("probe-agent", "crash")._value.get() == before + 1
+
+
+def test_the_wait_doubles_to_its_cap_and_ends_when_the_worker_stops(ctx: BusContext) -> None:
+    """With sleep and clock injected: 0.5 s doubling to max_delay_s; on stop the error itself."""
+    sent: list[Outbound] = []
+    guard, table = make_guard(ctx, sent)
+    now = {"t": 0.0}
+    pauses: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        pauses.append(seconds)
+        now["t"] += seconds
+
+    guard.sleep, guard.clock, guard.max_delay_s = sleep, lambda: now["t"], 4.0
+    guard.should_stop = lambda: len(pauses) == 6
+
+    async def step(message: Message) -> None:
+        raise KafkaTimeoutError()
+
+    with pytest.raises(KafkaTimeoutError):
+        asyncio.run(guard.handle(Message(0), step))
+    assert pauses == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert sent == []  # a record that waits for Kafka is never dead-lettered
+    assert table.get(progress_key(TopicPartition(TOPIC, 0)), 0) == 0  # not done: it comes again
+    assert guard.progress.in_flight == {}  # abandoned, not left in flight
+    assert "intake-waiting" not in metrics.problems()

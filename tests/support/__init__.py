@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import random
 import socket
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.retry import poll_until
 
 T = TypeVar("T")
 
@@ -50,14 +50,12 @@ def wait_for(
     predicate: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1, what: str = ""
 ) -> T:
     """Poll until ``predicate`` returns something truthy; fail with ``what`` otherwise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
-        time.sleep(interval)
+    return poll_until(
+        predicate,
+        timeout_s=timeout,
+        interval_s=interval,
+        timed_out=lambda _: AssertionError(f"timed out after {timeout}s waiting for {what or predicate}"),
+    )
 
 
 def bus_env(*, kafka: KafkaConnection | None, prefix: str, data_dir: Path, **extra: Any) -> dict[str, str]:

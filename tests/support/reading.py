@@ -24,6 +24,7 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError
 
 from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.retry import poll_until
 
 _POLL_MS = 200
 
@@ -32,6 +33,9 @@ class _Deadline:
     def __init__(self, timeout: float) -> None:
         self.timeout = timeout
         self._at = time.monotonic() + timeout
+
+    def remaining_s(self) -> float:
+        return max(0.0, self._at - time.monotonic())
 
     def remaining_ms(self) -> int:
         return max(1, int((self._at - time.monotonic()) * 1000))
@@ -44,15 +48,14 @@ class _Deadline:
 def _partitions(
     consumer: KafkaConsumer, topic: str, deadline: _Deadline, *, missing_ok: bool
 ) -> list[TopicPartition]:
-    while True:
-        partitions = consumer.partitions_for_topic(topic)
-        if partitions:
-            return [TopicPartition(topic, p) for p in sorted(partitions)]
-        if missing_ok:
-            return []
-        if deadline.passed:
-            raise AssertionError(f"topic {topic} did not exist within {deadline.timeout}s")
-        time.sleep(0.2)
+    partitions = poll_until(
+        lambda: consumer.partitions_for_topic(topic),
+        until=lambda found: bool(found) or missing_ok,
+        timeout_s=deadline.remaining_s(),
+        interval_s=0.2,
+        timed_out=lambda _: AssertionError(f"topic {topic} did not exist within {deadline.timeout}s"),
+    )
+    return [TopicPartition(topic, p) for p in sorted(partitions or ())]
 
 
 def _offsets(
@@ -60,18 +63,31 @@ def _offsets(
 ) -> dict[TopicPartition, int]:
     """Beginning or end offsets of ``tps``; retried while leaders are still being elected."""
     last: Exception | None = None
-    while not deadline.passed:
+
+    def offsets() -> dict[TopicPartition, int] | None:
+        nonlocal last
         try:
             if which == "end":
                 found = consumer.end_offsets(tps, timeout_ms=min(5000, deadline.remaining_ms()))
             else:
                 found = consumer.beginning_offsets(tps, timeout_ms=min(5000, deadline.remaining_ms()))
-            if found and all(found.get(tp) is not None for tp in tps):
-                return {tp: int(found[tp]) for tp in tps}
         except KafkaError as exc:
             last = exc
-        time.sleep(0.2)
-    raise AssertionError(f"no {which} offsets for {tps[0].topic} within {deadline.timeout}s: {last!r}")
+            return None
+        if found and all(found.get(tp) is not None for tp in tps):
+            return {tp: int(found[tp]) for tp in tps}
+        return None
+
+    result = poll_until(
+        offsets,
+        timeout_s=deadline.remaining_s(),
+        interval_s=0.2,
+        timed_out=lambda _: AssertionError(
+            f"no {which} offsets for {tps[0].topic} within {deadline.timeout}s: {last!r}"
+        ),
+    )
+    assert result is not None  # poll_until returns only a truthy value
+    return result
 
 
 def read_records(
