@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from support import JAR_CACHE, free_base_port, unique_prefix
-from support.bus import BusPool, live_buses, stop_buses
+from support.bus import BusPool, BusProcess, live_buses, stop_buses
 
 from seabus.deploy.kafka import LocalCluster
 from seabus.streams.config import Settings, load_settings
@@ -150,6 +150,22 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaConnection]
     finally:
         stop_buses(grace=10)  # while the broker is still there to shut down against
         cluster.down()
+
+
+@pytest.fixture(scope="session")
+def default_bus(
+    kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, BusProcess]]:
+    """One `seabus run` with the shipped configuration, shared by the modules that only need
+    such a bus (tests/e2e routing and origin): a prefix of its own, and each module its own
+    allegation ids and filters, so they never see each other's records. Started on first use,
+    stopped cleanly (exit code 0 required) when the session ends. A module that reads a whole
+    topic without filtering (publish_e2e reads every record's ce_id) keeps a bus of its own."""
+    prefix = unique_prefix()
+    with BusPool() as pool:
+        process = pool.start(kafka, prefix, tmp_path_factory.mktemp("default-bus"))
+        yield prefix, process
+        process.stop_cleanly()
 
 
 @pytest.fixture(scope="session", autouse=True)
