@@ -157,7 +157,7 @@ def default_bus(
     kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[str, BusProcess]]:
     """One `seabus run` with the shipped configuration, shared by the modules that only need
-    such a bus (tests/e2e routing and origin): a prefix of its own, and each module its own
+    such a bus (tests/e2e routing and origin, the gateway end to end): a prefix of its own, and each module its own
     allegation ids and filters, so they never see each other's records. Started on first use,
     stopped cleanly (exit code 0 required) when the session ends. A module that reads a whole
     topic without filtering (publish_e2e reads every record's ce_id) keeps a bus of its own."""
