@@ -7,7 +7,6 @@ happened and what to do.
     ├── WebhookVerificationError   a webhook or signed reply failed verification
     ├── WebhookConfigError         an endpoint or secret is unusable as configured
     ├── AddressRefused             the endpoint resolves to a forbidden address (SSRF)
-    ├── DispatcherClosed           a delivery was submitted after shutdown began
     ├── EmailConfigError           an e-mail notice or SMTP setting is invalid
     ├── EmailDeliveryError         the SMTP server did not take the message
     │   ├── EmailTemporaryFailure  try again later (4xx reply, connection lost, timeout)
@@ -34,10 +33,6 @@ class WebhookConfigError(SeabusError):
 
 class AddressRefused(SeabusError):
     """The endpoint's host resolves to a loopback, private or reserved address (SSRF guard)."""
-
-
-class DispatcherClosed(SeabusError):
-    """The webhook dispatcher is closing and takes no new deliveries."""
 
 
 class EmailConfigError(SeabusError):

@@ -19,14 +19,14 @@ import faust
 import structlog
 from kafka.errors import KafkaError
 
-from seabus.deploy import access
+from seabus.deploy import access, worker_topics
 from seabus.deploy import topics as provisioning
 from seabus.deploy.gateway_service import GatewayService
 from seabus.deploy.kafka import LocalCluster
 from seabus.deploy.services import gateway_routes, worker_services
 from seabus.schemas.clock import Clock, FileClock
-from seabus.schemas.errors import KafkaUnavailable
-from seabus.streams import logs
+from seabus.schemas.errors import KafkaUnavailable, SeabusError
+from seabus.streams import faust_compat, logs
 from seabus.streams.app import create_app
 from seabus.streams.config import Settings
 from seabus.streams.context import load_context
@@ -116,6 +116,15 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
         app = create_app(
             settings, kafka=kafka, context=context, loghandlers=[logs.handler()], **app_overrides
         )
+        # Changelogs created, and every broker reporting every source and changelog topic whole,
+        # before any agent runs: Faust reads a topic it has no metadata for as 0 partitions (issue 16).
+        needed = faust_compat.worker_topics(app)
+        _when_kafka_answers(
+            "worker topics",
+            lambda: worker_topics.ensure_worker_topics(
+                needed, kafka=kafka, timeout_s=settings.topic_metadata_timeout_s
+            ),
+        )
         # RocksDB tables far behind their changelogs (a new or lost disk) are read back in bulk.
         _when_kafka_answers(
             "bulk table restore",
@@ -172,8 +181,16 @@ def _when_kafka_answers(step: str, attempt: Callable[[], object], *, max_delay_s
 
 
 def _execute(worker: faust.Worker) -> int:
+    """Run the worker; a crash (e.g. ``faust_compat.WorkerMustStop``) is said, and exits non-zero."""
+    code = 0
     try:
         worker.execute_from_commandline()
     except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+        code = int(exc.code or 0)
+    reason = worker.crash_reason
+    if reason is None:
+        return code
+    # Only seabus's own messages are printed whole: another exception's text may quote a record.
+    text = str(reason) if isinstance(reason, SeabusError) else "see the worker's log"
+    log.critical("the worker stopped after a crash", error=reason.__class__.__name__, reason=text)
+    return code or 1

@@ -17,11 +17,13 @@ from seabus.schemas.errors import CodecError, CodecReason
 
 __all__ = [
     "CONTENT_TYPE",
+    "OWN_ID_FIELD",
     "SPECVERSION",
     "TYPE_PREFIX",
     "CloudEventMeta",
     "build_headers",
     "ce_type_for",
+    "check_headers",
     "format_time",
     "parse_headers",
 ]
@@ -167,3 +169,52 @@ def parse_headers(headers: Iterable[tuple[str, bytes | None]] | None) -> CloudEv
         dataschema=attrs.get("dataschema"),
         extensions=extensions,
     )
+
+
+OWN_ID_FIELD: Mapping[str, str] = {
+    "AllegationEvent": "event_id",
+    "Notification": "notification_id",
+    "OwnershipTransfer": "transfer_id",
+    "Response": "response_id",
+    "ReplyNotice": "notice_id",
+    "Escalation": "escalation_id",
+    "DeliveryAttempt": "attempt_id",
+}
+"""The field whose value is ``ce_id`` when seabus writes a record of this type.
+
+Dead letters and obligation updates are identified by headers only (their
+``ce_id`` is derived from where they came from), so only their type is checked.
+"""
+
+
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= 80 else value[:80] + "...")
+
+
+def check_headers(
+    headers: Iterable[tuple[str, bytes | None]] | None, *, record_type: str, record_id: str | None
+) -> CloudEventMeta | None:
+    """The CloudEvents attributes of a decoded record, checked against it; None when it has none.
+
+    A record without any ``ce_*`` header is accepted as it is (third-party producers and
+    records older than the headers send none). Headers that are there must be usable
+    (:func:`parse_headers`) and describe this record: ``ce_type`` is ``org.seabus.<type>``
+    and ``ce_id`` the record's own id (see :data:`OWN_ID_FIELD`) when it has one. Else
+    ``CodecError(MALFORMED_HEADERS)``, with a message saying what to fix.
+    """
+    listed = list(headers or ())
+    if not any(key.startswith(_PREFIX) for key, _ in listed):
+        return None
+    meta = parse_headers(listed)
+    expected = ce_type_for(record_type)
+    if meta.type != expected:
+        raise _bad(
+            f"ce_type is {_shown(meta.type)} but the value is a {record_type}; a producer must send "
+            f"ce_type {expected!r} with it (the headers belong to another record, or were copied)"
+        )
+    if record_id is not None and meta.id != record_id:
+        raise _bad(
+            f"ce_id is {_shown(meta.id)} but the {record_type}'s {OWN_ID_FIELD[record_type]} is "
+            f"{_shown(record_id)}; a producer must send the record's own id as ce_id"
+        )
+    return meta

@@ -16,7 +16,7 @@ field values, so confidential text cannot leak into logs or dead letters.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from io import BytesIO
@@ -26,6 +26,7 @@ import pydantic
 from fastavro import schemaless_reader, schemaless_writer
 from fastavro._read_common import SchemaResolutionError
 
+from seabus.schemas.cloudevents import OWN_ID_FIELD, check_headers
 from seabus.schemas.datum_check import datum_problems, range_problems
 from seabus.schemas.errors import CodecError, CodecReason, SchemaLoadError, ValidationFailed
 from seabus.schemas.models import RECORD_MODELS, SeabusRecord
@@ -293,13 +294,26 @@ def encode_model(model: SeabusRecord, *, codec: Codec | None = None) -> bytes:
     return (codec or default_codec()).encode(model.avro_name, model.to_avro())
 
 
+Headers = Iterable[tuple[str, bytes | None]]
+
+
 @overload
 def decode_model(
-    data: bytes, expected: type[M], *, codec: Codec | None = None, max_bytes: int | None = None
+    data: bytes,
+    expected: type[M],
+    *,
+    codec: Codec | None = None,
+    max_bytes: int | None = None,
+    headers: Headers | None = None,
 ) -> M: ...
 @overload
 def decode_model(
-    data: bytes, expected: None = None, *, codec: Codec | None = None, max_bytes: int | None = None
+    data: bytes,
+    expected: None = None,
+    *,
+    codec: Codec | None = None,
+    max_bytes: int | None = None,
+    headers: Headers | None = None,
 ) -> SeabusRecord: ...
 def decode_model(
     data: bytes,
@@ -307,12 +321,15 @@ def decode_model(
     *,
     codec: Codec | None = None,
     max_bytes: int | None = None,
+    headers: Headers | None = None,
 ) -> SeabusRecord:
     """Decode a value into its model; ``expected`` restricts the record type.
 
-    Raises :class:`CodecError`, or :class:`ValidationFailed` if the datum does not
-    fit its model (which ``tests/schemas/test_drift.py`` rules out for shipped
-    schemas).
+    With ``headers`` (the Kafka record's), CloudEvents headers that are present must
+    describe this record (:func:`seabus.schemas.cloudevents.check_headers`); a record
+    without them is accepted. Raises :class:`CodecError` (``MALFORMED_HEADERS`` for
+    inconsistent headers), or :class:`ValidationFailed` if the datum does not fit its
+    model (which ``tests/schemas/test_drift.py`` rules out for shipped schemas).
     """
     name, datum = (codec or default_codec()).decode(
         data, expected_type=None if expected is None else expected.avro_name, max_bytes=max_bytes
@@ -324,9 +341,15 @@ def decode_model(
             f"record type {name} has no model in schemas.models; add one mirroring its schema",
         )
     try:
-        return model.model_validate(datum)
+        record = model.model_validate(datum)
     except pydantic.ValidationError as exc:
         raise ValidationFailed(problems_from_pydantic(exc), subject=name) from exc
+    if headers is not None:
+        id_field = OWN_ID_FIELD.get(name)
+        check_headers(
+            headers, record_type=name, record_id=None if id_field is None else getattr(record, id_field)
+        )
+    return record
 
 
 @cache

@@ -22,12 +22,12 @@ actions), ``in_reply_to``
 ``recipient``, country codes           3-4     ISO 3166-1 alpha-3 or OSC, OIOS, VRA
 =====================================  ======  =================================================
 
-**Records the bus writes itself** (applied by :mod:`seabus.streams.records`): a dead
+**Records the bus writes itself** (applied by :mod:`seabus.schemas.envelopes`): a dead
 letter or an escalation is built from whatever arrived, so its parts are cut to
 fixed budgets and the whole always fits, however big the input:
 
 * a dead letter keeps no copy of the original value (it may hold a narrative or
-  names; see ``seabus.streams.records.redacted_fields``), only a redacted form of
+  names; see ``seabus.schemas.envelopes.redacted_fields``), only a redacted form of
   identifiers with the SHA-256 digest and size of the whole value; the original
   stays at its source coordinates. :data:`DEAD_LETTER_VALUE_BYTES` (32 KiB) was
   the copy's budget before deadletter v4;

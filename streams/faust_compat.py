@@ -16,9 +16,21 @@ gaps, and where seabus deals with each:
 * Table iteration includes standby partitions: :class:`seabus.streams.tables.PartitionedTable`
   iterates only the partitions it is asked for.
 * Faust's web server serves table contents (``web_tables_enabled``): off.
-* On a first start, table writes raise ``PartitionsMismatch`` ("changelog topic has 0
-  partitions") until the changelog topic's metadata arrives; the agent crash-looped.
-  :func:`install_patches` reads 0 as "not known yet".
+* ``PartitionsMismatch: changelog topic ... has 0 partitions`` (issue 16): Faust compares
+  a table's changelog with its source topic using the *consumer's* metadata snapshot,
+  where a topic that this metadata does not hold yet counts as 0 partitions. Faust
+  creates the changelogs itself when the worker starts, and the consumer's first
+  metadata can come from a broker that does not know them yet (KRaft brokers learn a
+  new topic asynchronously; later under load); aiokafka then refreshes only every
+  ``consumer_metadata_max_age_ms`` (5 minutes), so every table write failed for minutes
+  while the bus routed nothing, and the assignor silently left the "missing" topic out
+  of the assignment. Two layers: ``seabus run`` creates every changelog and waits until
+  every broker reports every source and changelog topic with its expected partition
+  count before the worker starts (:func:`worker_topics`, ``seabus.deploy.worker_topics.ensure_worker_topics``);
+  and :func:`install_patches` makes the check read 0 (on the group leader, the only
+  member whose snapshot holds counts) as "metadata not ready" (asks the consumer to
+  refresh, checks again on the next write), ``None`` as "not tracked here", and a real mismatch
+  (two different non-zero counts) stops the worker with :class:`PartitionCountMismatch`.
 * Declaring a topic while a broker is down raises ``NodeNotReadyError`` (Faust asks
   the first broker of its metadata, dead or not) and stops the worker:
   :func:`install_patches` makes topic creation wait and retry until the cluster answers.
@@ -31,7 +43,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import faust
@@ -39,11 +53,16 @@ import structlog
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError, RequestTimedOutError
 from faust.exceptions import NotReady
 from faust.types import TP
+from mode.utils.times import want_seconds
+
+from seabus.schemas.errors import ProvisioningError
 
 log = structlog.get_logger(__name__)
 
 __all__ = [
     "PRIVATE_NAMES",
+    "PartitionCountMismatch",
+    "WorkerMustStop",
     "active_source_partitions",
     "app_settled",
     "client_of",
@@ -55,6 +74,8 @@ __all__ = [
     "install_patches",
     "pop_partition_db",
     "read_offset",
+    "request_metadata_refresh",
+    "worker_topics",
 ]
 
 #: (module-qualified class, attribute) pairs used below; the test checks each one exists.
@@ -73,6 +94,9 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("faust.tables.manager:TableManager", "recovery"),
     ("faust.transport.drivers.aiokafka:Transport", "_create_topic"),
     ("faust.tables.base:Collection", "_verify_source_topic_partitions"),
+    ("faust.tables.base:Collection", "_verified_source_topics_for_partitions"),
+    ("faust.transport.consumer:ThreadDelegateConsumer", "_thread"),
+    ("faust.transport.drivers.aiokafka:AIOKafkaConsumerThread", "_consumer"),
 )
 
 #: Errors that mean "the cluster is not answering yet", worth waiting out.
@@ -125,18 +149,158 @@ def install_patches(*, max_delay_s: float = 10.0) -> None:
 
     from faust.tables.base import Collection
 
-    verify = Collection._verify_source_topic_partitions
-
-    @functools.wraps(verify)
-    def _verify_source_topic_partitions(self: Any, source_topic: str) -> None:
-        # 0 partitions means the changelog's metadata has not arrived yet (a first start),
-        # not a mismatch; the check runs again on the next write.
-        if self.app.consumer.topic_partitions(self.changelog_topic_name) == 0:
-            return
-        verify(self, source_topic)
-
     Collection._verify_source_topic_partitions = _verify_source_topic_partitions  # type: ignore[method-assign]
     _patched = True
+
+
+class WorkerMustStop(ProvisioningError):
+    """Raised inside the worker when going on would route wrongly or not at all.
+
+    The record guard re-raises it (never a dead letter: the record is fine) and the worker
+    is crashed, so ``seabus run`` exits non-zero with this message.
+    """
+
+
+class PartitionCountMismatch(WorkerMustStop):
+    """A table's changelog and its source topic both report partitions, and not the same number."""
+
+
+#: Seconds between two metadata refreshes asked of the consumer by the check below.
+_REFRESH_EVERY_S = 1.0
+_last_refresh: list[float] = [0.0]
+
+
+def _verify_source_topic_partitions(self: Any, source_topic: str) -> None:
+    """Faust's co-partitioning check, with 0 / unknown read as "metadata not ready".
+
+    Replaces ``Collection._verify_source_topic_partitions``. Faust's version reads the
+    consumer's metadata snapshot twice and raises ``PartitionsMismatch`` when a topic
+    it does not know yet counts as 0; the agent then failed every write until
+    aiokafka's periodic refresh (up to 5 minutes, issue 16). Here each count is read
+    once; a count of 0 (the group leader's snapshot has the topic but no metadata for
+    it) asks the consumer for fresh metadata and lets the write go on (the changelog is
+    declared with the source's partition count, and the check runs again on the next
+    write, because nothing is marked verified); ``None`` (a member that is not the
+    leader tracks no counts) is skipped as Faust skips it; only two known, different
+    counts are a real mismatch, and that stops the worker.
+    """
+    verified: set[str] = self._verified_source_topics_for_partitions
+    if source_topic in verified:
+        return
+    consumer = self.app.consumer
+    change_topic = self.changelog_topic_name
+    source_n = consumer.topic_partitions(source_topic)
+    change_n = consumer.topic_partitions(change_topic)
+    if source_n is None or change_n is None:
+        # Only the group's leader tracks these counts (aiokafka's snapshot covers the group's
+        # subscription on the leader alone): nothing to compare here, as in Faust's own check.
+        verified.add(source_topic)
+        return
+    if source_n == 0 or change_n == 0:
+        if request_metadata_refresh(consumer):  # logged as often as asked: at most once a second
+            log.warning(
+                "topic metadata not ready; partition check deferred, metadata refresh asked",
+                table=self.name,
+                source_topic=source_topic,
+                source_partitions=source_n,
+                changelog_partitions=change_n,
+            )
+        return
+    if source_n != change_n:
+        exc = PartitionCountMismatch(
+            f"table {self.name!r}: source topic {source_topic!r} has {source_n} partitions but its "
+            f"changelog {change_topic!r} has {change_n}; a table must have as many partitions as the "
+            "topic that writes it. The worker stops rather than write state to the wrong partition: "
+            "give both topics the same partition count (see docs/RELIABILITY.md, PartitionsMismatch)."
+        )
+        log.critical("partition count mismatch; stopping the worker", table=self.name, error=str(exc))
+        crash_app(self.app, exc)
+        raise exc
+    verified.add(source_topic)
+
+
+def request_metadata_refresh(consumer: Any, *, now: float | None = None) -> bool:
+    """Ask Faust's consumer for fresh cluster metadata (at most once a second); True if asked.
+
+    The consumer's aiokafka client lives in the consumer thread's event loop, so the
+    refresh is handed to that loop; a consumer that is not running is left alone.
+    """
+    moment = time.monotonic() if now is None else now
+    if moment - _last_refresh[0] < _REFRESH_EVERY_S:
+        return False
+    thread = getattr(consumer, "_thread", None)
+    aio = getattr(thread, "_consumer", None) if thread is not None else None
+    loop = getattr(thread, "thread_loop", None)
+    if aio is None or loop is None or loop.is_closed():
+        return False
+    _last_refresh[0] = moment
+    loop.call_soon_threadsafe(aio._client.force_metadata_update)
+    return True
+
+
+def crash_app(app: Any, exc: BaseException) -> None:
+    """Crash the worker that runs ``app`` (mode's ``Service.crash``): it stops and exits non-zero."""
+    try:
+        asyncio.get_running_loop().create_task(app.crash(exc))
+    except RuntimeError:  # no loop running: the caller's exception is all there is
+        log.debug("no running loop to crash the app from")
+
+
+@dataclass(frozen=True)
+class InternalTopic:
+    """A topic Faust would create for this app (a table's changelog): what it asks for."""
+
+    name: str
+    partitions: int
+    replication_factor: int
+    configs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class WorkerTopics:
+    """Every topic the worker's agents read (expected partitions), and the changelogs."""
+
+    sources: dict[str, int]
+    changelogs: list[InternalTopic]
+
+    def expected(self) -> dict[str, int]:
+        out = dict(self.sources)
+        out.update({t.name: t.partitions for t in self.changelogs})
+        return out
+
+
+def worker_topics(app: faust.App) -> WorkerTopics:
+    """The topics the worker needs before its agents start, from the app's own declarations.
+
+    Changelog configs are built the way Faust's ``Transport._topic_config`` builds them
+    (cleanup policy from compacting/deleting, retention), plus the table's extra configs,
+    so a changelog created before the worker is the one Faust would have created.
+    """
+    conf = app.conf
+    sources: dict[str, int] = {}
+    for agent in app.agents.values():
+        channel: Any = agent.channel
+        for name in getattr(channel, "topics", ()) or ():
+            sources[name] = int(channel.partitions or conf.topic_partitions)
+    changelogs: list[InternalTopic] = []
+    for table in app.tables.values():
+        topic: Any = table.changelog_topic
+        configs: dict[str, str] = {}
+        flags = [flag for flag, on in (("compact", topic.compacting), ("delete", topic.deleting)) if on]
+        if flags:
+            configs["cleanup.policy"] = ",".join(flags)
+        if topic.retention:
+            configs["retention.ms"] = str(int(want_seconds(topic.retention) * 1000.0))
+        configs.update({k: str(v) for k, v in (topic.config or {}).items()})
+        changelogs.append(
+            InternalTopic(
+                name=table.changelog_topic_name,
+                partitions=int(topic.partitions or conf.topic_partitions),
+                replication_factor=int(topic.replicas or conf.topic_replication_factor or 1),
+                configs=configs,
+            )
+        )
+    return WorkerTopics(sources=sources, changelogs=changelogs)
 
 
 def app_settled(app: faust.App) -> bool:

@@ -28,7 +28,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from seabus.schemas.codec import Codec, decode_model, encode_model
 from seabus.schemas.enums import AllegationEventType, DeadLetterReason, EscalationLevel, RecipientClass
+from seabus.schemas.envelopes import (
+    Headers,
+    Outbound,
+    Source,
+    dead_letter_out,
+    dead_letter_reason,
+    escalation_out,
+    headers_for,
+)
 from seabus.schemas.errors import CodecError, Problem, ValidationFailed
+from seabus.schemas.ids import stable_id
 from seabus.schemas.limits import preview
 from seabus.schemas.models import (
     AllegationEvent,
@@ -43,15 +53,6 @@ from seabus.schemas.validation import (
     recipient_class_of,
 )
 from seabus.streams.origin import OriginUnclear, origin_of
-from seabus.streams.records import (
-    Headers,
-    Outbound,
-    Source,
-    dead_letter_out,
-    escalation_out,
-    headers_for,
-    stable_id,
-)
 from seabus.streams.routing.notifications import EARLIER, build_notifications
 from seabus.streams.routing.rules import RouteChoice, RoutingRules
 
@@ -96,9 +97,6 @@ class IntakeResult:
     reason: DeadLetterReason | None = None
     event: AllegationEvent | None = None
     applied: list[AllegationEvent] = field(default_factory=list)
-
-
-escalation_id = stable_id
 
 
 class ObligationHook(Protocol):
@@ -147,15 +145,15 @@ class Intake:
         if self._writer_of(value) == "OwnershipTransfer":
             return self._transfer(key, value, headers, source, state, now)
         try:
-            event = decode_model(value, AllegationEvent, codec=self.codec, max_bytes=self.max_bytes)  # type: ignore[arg-type]
-        except CodecError as exc:
-            return self._dead(
-                key, value, headers, source, DeadLetterReason(exc.reason.value), str(exc), now, state
+            event = decode_model(
+                value,  # type: ignore[arg-type]
+                AllegationEvent,
+                codec=self.codec,
+                max_bytes=self.max_bytes,
+                headers=headers,
             )
-        except ValidationFailed as exc:
-            return self._dead(
-                key, value, headers, source, DeadLetterReason.SCHEMA_INVALID, str(exc), now, state
-            )
+        except (CodecError, ValidationFailed) as exc:
+            return self._dead(key, value, headers, source, *dead_letter_reason(exc), now, state)
         problems = allegation_event_problems(event, known_entities=self.known_entities, now=now)
         text_key = key.decode("utf-8", "replace") if key is not None else None
         if text_key != event.allegation_id:
@@ -234,15 +232,15 @@ class Intake:
         the audit trail; the owners topic and the deadline engine follow the new owner.
         """
         try:
-            transfer = decode_model(value, OwnershipTransfer, codec=self.codec, max_bytes=self.max_bytes)  # type: ignore[arg-type]
-        except CodecError as exc:
-            return self._dead(
-                key, value, headers, source, DeadLetterReason(exc.reason.value), str(exc), now, state
+            transfer = decode_model(
+                value,  # type: ignore[arg-type]
+                OwnershipTransfer,
+                codec=self.codec,
+                max_bytes=self.max_bytes,
+                headers=headers,
             )
-        except ValidationFailed as exc:
-            return self._dead(
-                key, value, headers, source, DeadLetterReason.SCHEMA_INVALID, str(exc), now, state
-            )
+        except (CodecError, ValidationFailed) as exc:
+            return self._dead(key, value, headers, source, *dead_letter_reason(exc), now, state)
         problems = ownership_transfer_problems(transfer, known_entities=self.known_entities, now=now)
         if (key.decode("utf-8", "replace") if key is not None else None) != transfer.allegation_id:
             problems.insert(0, Problem("(record key)", "is not the allegation_id; key the transfer by it"))
@@ -290,7 +288,7 @@ class Intake:
             result.outbound.append(
                 self._escalation_out(
                     Escalation(
-                        escalation_id=escalation_id(transfer.transfer_id, reason.value),
+                        escalation_id=stable_id(transfer.transfer_id, reason.value),
                         allegation_id=aid,
                         level=EscalationLevel.REFUSED_ORIGIN,
                         fired_at=now,
@@ -363,7 +361,7 @@ class Intake:
     ) -> Outbound:
         return self._escalation_out(
             Escalation(
-                escalation_id=escalation_id(event.event_id, event.reporting_entity, reason.value),
+                escalation_id=stable_id(event.event_id, event.reporting_entity, reason.value),
                 allegation_id=event.allegation_id,
                 level=EscalationLevel.REFUSED_ORIGIN,
                 fired_at=now,
@@ -393,7 +391,7 @@ class Intake:
             result.outbound.append(
                 self._escalation_out(
                     Escalation(
-                        escalation_id=escalation_id(event.event_id, "UNROUTABLE"),
+                        escalation_id=stable_id(event.event_id, "UNROUTABLE"),
                         allegation_id=event.allegation_id,
                         level=EscalationLevel.UNROUTABLE,
                         fired_at=now,
@@ -415,7 +413,7 @@ class Intake:
                 result.outbound.append(
                     self._escalation_out(
                         Escalation(
-                            escalation_id=escalation_id(event.allegation_id, recipient, "NO_CHANNEL"),
+                            escalation_id=stable_id(event.allegation_id, recipient, "NO_CHANNEL"),
                             allegation_id=event.allegation_id,
                             recipient=recipient,
                             level=EscalationLevel.UNROUTABLE,
@@ -452,7 +450,7 @@ class Intake:
     def _hold(self, event: AllegationEvent, state: AllegationState, now: datetime) -> IntakeResult:
         state.held.append(event.model_dump(mode="json"))
         esc = Escalation(
-            escalation_id=escalation_id(event.event_id, "HELD"),
+            escalation_id=stable_id(event.event_id, "HELD"),
             allegation_id=event.allegation_id,
             level=EscalationLevel.UNROUTABLE,
             fired_at=now,

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 if TYPE_CHECKING:
     import faust
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from aiokafka.client import AIOKafkaClient
     from kafka import KafkaConsumer, KafkaProducer
     from kafka.admin import KafkaAdminClient
 
@@ -207,6 +208,12 @@ class KafkaConnection:
         from aiokafka import AIOKafkaConsumer
 
         return AIOKafkaConsumer(*topics, **self.aiokafka_options(), **options)
+
+    def aio_client(self, **options: Any) -> AIOKafkaClient:
+        """aiokafka's low-level client (per-broker metadata requests, deploy/worker_topics.py)."""
+        from aiokafka.client import AIOKafkaClient
+
+        return AIOKafkaClient(**self.aiokafka_options(), **options)
 
     # -- Faust --------------------------------------------------------------------------
 

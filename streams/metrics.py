@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import structlog
 from prometheus_client import (
@@ -293,37 +293,75 @@ def _set_health(ready: bool, reason: str) -> None:
     WORKER_READY.set(1 if ready else 0)
 
 
-def track_worker(app: faust.App, *, topics: Iterable[str], interval_s: float = 2.0) -> None:
+def track_worker(
+    app: faust.App, *, topics: Iterable[str], interval_s: float = 2.0, stop_after_s: float | None = None
+) -> None:
     """Every ``interval_s``: whether the worker is ready.
 
-    Ready means settled (no rebalance or table recovery under way) and no problem
-    reported (:func:`set_problem`): an agent that crashed recently, a source
-    partition with records and no progress, a record waiting too long for Kafka.
-    The lag gauge is set by the progress timer from the bus's own offsets.
-    """
-    from seabus.streams import faust_compat
+    Ready means every agent that ever started is running (not left dead by a crash),
+    settled (no rebalance or table recovery under way) and no problem reported
+    (:func:`set_problem`): an agent that crashed recently, a source partition with
+    records and no progress, a record waiting too long for Kafka. The lag gauge is set
+    by the progress timer from the bus's own offsets.
 
-    sources = frozenset(topics)
+    An agent still dead ``stop_after_s`` after its crash (Faust's supervisor gave up
+    on it) crashes the worker: a worker that holds partitions and routes none of them
+    must not look alive (issue 16); it exits non-zero and its partitions move on.
+    """
+    health = HealthCheck(app=app, sources=frozenset(topics), stop_after_s=stop_after_s)
 
     @app.timer(interval=interval_s, name="seabus-worker-metrics")  # type: ignore[untyped-decorator]
     async def sample_worker() -> None:
         # An exception escaping a Faust timer stops the worker; a metrics sample must never do that.
         try:
-            _sample()
+            health.sample()
         except Exception as exc:  # logged with its traceback, and shown as not ready
             log.error("worker self-check failed", exc_info=exc)
             _set_health(False, f"self-check failed ({exc.__class__.__name__}); see the worker's log")
 
-    def _sample() -> None:
-        if not faust_compat.app_settled(app):
+
+@dataclass(kw_only=True)
+class HealthCheck:
+    """One worker's self-check (:func:`track_worker`), a class so that tests can call it."""
+
+    app: Any
+    sources: frozenset[str]
+    stop_after_s: float | None = None
+    stopping: bool = False
+
+    def sample(self) -> WorkerHealth:
+        from seabus.streams import faust_compat
+
+        dead = crashed_agents()
+        if dead:
+            text = "; ".join(
+                f"the {agent} agent crashed ({error}) and has not run since, {down_s:.0f}s"
+                for agent, (error, down_s) in sorted(dead.items())
+            )
+            _set_health(False, text)
+            longest = max(down_s for _, down_s in dead.values())
+            if self.stop_after_s is not None and not self.stopping and longest >= self.stop_after_s:
+                self.stopping = True
+                log.critical("an agent stays dead; stopping the worker", reason=text)
+                faust_compat.crash_app(
+                    self.app,
+                    faust_compat.WorkerMustStop(f"{text}: the worker stops so that its partitions move on"),
+                )
+        elif not faust_compat.app_settled(self.app):
             _set_health(False, "rebalancing or recovering tables")
-            return
-        found = problems()
-        if found:
+        elif unknown := sorted(t for t in self.sources if self.app.consumer.topic_partitions(t) == 0):
+            # On the group's leader (the only member whose snapshot has counts; others say None)
+            # 0 means the assignor left these topics out: nothing of them is routed until the
+            # consumer's metadata knows them, so ask for it now (issue 16).
+            faust_compat.request_metadata_refresh(self.app.consumer)
+            _set_health(False, f"no partition metadata yet for {', '.join(unknown)}; refresh asked")
+        elif found := problems():
             _set_health(False, "; ".join(found[k] for k in sorted(found)))
-            return
-        count = len(faust_compat.active_source_partitions(app, sources))
-        _set_health(True, f"{count} source partition(s) assigned")
+        else:
+            count = len(faust_compat.active_source_partitions(self.app, self.sources))
+            _set_health(True, f"{count} source partition(s) assigned")
+        assert _health is not None
+        return _health
 
 
 def render() -> tuple[bytes, str]:
@@ -345,6 +383,25 @@ def set_problem(key: str, text: str | None, *, for_s: float | None = None) -> No
         _problems.pop(key, None)
     else:
         _problems[key] = (text, time.monotonic() + for_s if for_s is not None else None)
+
+
+_crashed_agents: dict[str, tuple[str, float]] = {}
+
+
+def agent_running(agent: str) -> None:
+    """The agent (re)started: it is running."""
+    _crashed_agents.pop(agent, None)
+
+
+def agent_crashed(agent: str, error: str) -> None:
+    """The agent died of ``error`` (an exception class name); it is not running until restarted."""
+    _crashed_agents[agent] = (error, time.monotonic())
+
+
+def crashed_agents() -> dict[str, tuple[str, float]]:
+    """Agents dead after a crash and not restarted: name -> (error class, seconds since)."""
+    now = time.monotonic()
+    return {agent: (error, now - since) for agent, (error, since) in _crashed_agents.items()}
 
 
 def problems() -> dict[str, str]:

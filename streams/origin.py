@@ -28,14 +28,16 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from seabus.schemas.cloudevents import OWN_ID_FIELD, check_headers
 from seabus.schemas.codec import Codec
 from seabus.schemas.entities import load_reporting_entities
 from seabus.schemas.enums import DeadLetterReason, EscalationLevel
+from seabus.schemas.envelopes import Headers, Outbound, Source, dead_letter_out, escalation_out
 from seabus.schemas.errors import CodecError
+from seabus.schemas.ids import stable_id
 from seabus.schemas.limits import preview
 from seabus.schemas.models import Escalation
 from seabus.streams.config.settings import Settings
-from seabus.streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, stable_id
 
 __all__ = [
     "ORIGIN_HEADER",
@@ -143,6 +145,11 @@ def check_inbound(
             f"a {kind} on {source.topic}: an inbound topic carries allegation events (from an agency) or "
             "responses (from a recipient) only",
         )
+    id_field = OWN_ID_FIELD.get(kind)
+    try:
+        check_headers(headers, record_type=kind, record_id=None if id_field is None else datum.get(id_field))
+    except CodecError as exc:
+        return refuse(DeadLetterReason.MALFORMED_HEADERS, f"{exc}; nothing was forwarded")
     field, route = _CLAIMS[kind]
     a_kind = f"an {kind}" if kind[0] in "AEIOU" else f"a {kind}"
     allowed = entities if kind == "AllegationEvent" else recipients

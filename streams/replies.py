@@ -16,8 +16,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from seabus.schemas.codec import Codec, encode_model
+from seabus.schemas.envelopes import Outbound, headers_for
+from seabus.schemas.ids import stable_id
 from seabus.schemas.models import ReplyNotice, Response
-from seabus.streams.records import Outbound, headers_for, stable_id
 
 __all__ = ["OSC", "SOURCE", "reply_notices"]
 

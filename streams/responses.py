@@ -13,13 +13,21 @@ from datetime import datetime, timedelta
 from seabus.schemas.cloudevents import format_time
 from seabus.schemas.codec import Codec, decode_model
 from seabus.schemas.enums import DeadLetterReason, EscalationLevel
+from seabus.schemas.envelopes import (
+    Headers,
+    Outbound,
+    Source,
+    dead_letter_out,
+    dead_letter_reason,
+    escalation_out,
+)
 from seabus.schemas.errors import CodecError, Problem, ValidationFailed
+from seabus.schemas.ids import stable_id
 from seabus.schemas.limits import preview
 from seabus.schemas.models import Escalation, Response
 from seabus.schemas.validation import DEFAULT_CLOCK_SKEW, response_problems
 from seabus.streams.deadlines.obligations import Obligation
 from seabus.streams.origin import OriginUnclear, origin_of
-from seabus.streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, stable_id
 
 SOURCE = "seabus/responses"
 
@@ -56,11 +64,9 @@ def check_response(
         return Checked(response=None, dead_letter=out)
 
     try:
-        response = decode_model(value, Response, codec=codec, max_bytes=max_bytes)  # type: ignore[arg-type]
-    except CodecError as exc:
-        return dead(DeadLetterReason(exc.reason.value), str(exc))
-    except ValidationFailed as exc:
-        return dead(DeadLetterReason.SCHEMA_INVALID, str(exc))
+        response = decode_model(value, Response, codec=codec, max_bytes=max_bytes, headers=headers)  # type: ignore[arg-type]
+    except (CodecError, ValidationFailed) as exc:
+        return dead(*dead_letter_reason(exc))
     problems = response_problems(response, now=now)
     text_key = key.decode("utf-8", "replace") if key is not None else None
     if text_key != response.allegation_id:

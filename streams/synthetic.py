@@ -7,7 +7,6 @@ allegation ids ``SYNTH-…``, narratives say they are synthetic.
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
@@ -24,16 +23,11 @@ from seabus.schemas.enums import (
     SourceStream,
     UpdateKind,
 )
+from seabus.schemas.ids import synthetic_event_id
 from seabus.schemas.models import Allegation, AllegationEvent, Confidential, Subject, VictimCount
 
-SYNTHETIC_NAMESPACE = uuid.UUID("6f1d3c52-0b7e-4d8e-9a55-5e7d2b1c0a01")
 STATES = ("FRA", "KEN", "URY", "NPL", "BGD")
 ENTITIES = ("MINUSCA", "MONUSCO", "UNMISS", "UNIFIL")
-
-
-def synthetic_event_id(allegation_id: str, sequence: int) -> str:
-    """Stable event ids, so re-publishing the same synthetic event is a duplicate."""
-    return str(uuid.uuid5(SYNTHETIC_NAMESPACE, f"{allegation_id}|{sequence}"))
 
 
 def synthetic_allegation(

@@ -10,6 +10,7 @@ PyPI's own ``schemas`` package, the collision the namespace exists to avoid.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -128,7 +129,19 @@ def test_a_fresh_environment_with_pypis_schemas_package_installs_seabus(tmp_path
         assert done.returncode == 0, done.stdout + done.stderr
 
     pip("schemas")  # PyPI's unrelated `schemas` package: a top-level `schemas` module
-    pip(str(REPO))  # the light install, from a built wheel (not editable)
+    # The light install from a built wheel (not editable), built from a copy of the tracked
+    # files so setuptools' build/ and egg-info never land in the repository.
+    source = tmp_path / "source"
+    tracked = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True, timeout=60)
+        .stdout.decode()
+        .split("\0")
+    )
+    for name in filter(None, tracked):
+        if (REPO / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, source / name)
+    pip(str(source))
     seabus = env_dir / "bin" / "seabus"
     version = subprocess.run(
         [str(seabus), "--version"], capture_output=True, text=True, timeout=120, check=False

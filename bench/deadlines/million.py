@@ -57,6 +57,7 @@ from seabus.deploy import topics as provisioning
 from seabus.deploy.kafka import LocalCluster
 from seabus.schemas.codec import Codec, encode_model
 from seabus.schemas.enums import PersonnelCategory
+from seabus.schemas.envelopes import Source, headers_for
 from seabus.streams import logs
 from seabus.streams.agents.deadlines import obligation_update
 from seabus.streams.config import Settings
@@ -66,7 +67,6 @@ from seabus.streams.deadlines.codec import decode
 from seabus.streams.deadlines.obligations import Obligation
 from seabus.streams.deadlines.policy import load_policies
 from seabus.streams.kafka_connection import KafkaConnection
-from seabus.streams.records import Source, headers_for
 from seabus.streams.synthetic import synthetic_allegation, synthetic_event
 
 READY = "seabus worker ready"

@@ -105,6 +105,7 @@ from kafka import TopicPartition
 from seabus.deploy import topics
 from seabus.deploy.kafka import LocalCluster
 from seabus.schemas.codec import Codec, decode_model, encode_model
+from seabus.schemas.envelopes import Source, headers_for
 from seabus.schemas.models import AllegationEvent
 from seabus.streams import logs
 from seabus.streams.agents.deadlines import Deadlines
@@ -113,7 +114,6 @@ from seabus.streams.context import BusContext, load_context
 from seabus.streams.deadlines import DeadlineEngine, ValueFormat
 from seabus.streams.intake import Outcome
 from seabus.streams.kafka_connection import KafkaConnection
-from seabus.streams.records import Source, headers_for
 from seabus.streams.routing.notifications import build_notifications
 from seabus.streams.routing.rules import load_rules
 from seabus.streams.synthetic import random_event

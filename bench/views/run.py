@@ -29,11 +29,11 @@ from typing import Any
 
 from seabus.schemas.codec import encode_model
 from seabus.schemas.enums import PersonnelCategory
+from seabus.schemas.envelopes import Source, headers_for
 from seabus.streams.agents.deadlines import obligation_update
 from seabus.streams.config import Settings
 from seabus.streams.context import load_context
 from seabus.streams.deadlines import CaseFacts, DeadlineEngine, RecipientClass, ValueFormat
-from seabus.streams.records import Source, headers_for
 from seabus.streams.synthetic import synthetic_allegation, synthetic_event
 from seabus.streams.views.index import ViewIndex
 from seabus.streams.views.models import NO_LEVEL

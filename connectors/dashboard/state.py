@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Protocol
 
 from aiohttp import web
 
 from seabus.connectors.dashboard.auth import DashboardAuth
 from seabus.connectors.dashboard.config import DashboardConfig
+from seabus.schemas.clock import Now, utc_now
 from seabus.streams.views import ReaderStatus, ViewIndex
 
 __all__ = ["DASHBOARD", "NO_STORE", "DashboardState", "DashboardView"]
@@ -28,15 +27,11 @@ class DashboardView(Protocol):
     def status(self) -> ReaderStatus: ...
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(kw_only=True)
 class DashboardState:
     view: DashboardView
     auth: DashboardAuth
-    clock: Callable[[], datetime] = field(default=_utc_now)
+    clock: Now = field(default=utc_now)
 
     @property
     def config(self) -> DashboardConfig:

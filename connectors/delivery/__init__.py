@@ -1,9 +1,10 @@
 """Push delivery of notifications to Member States and offices: webhook and e-mail.
 
 ``seabus run`` starts a :class:`DeliveryService` (see ``deploy/services.py``):
-one Kafka consumer per recipient with a push channel (its notifications and the
-escalations addressed to it), one more paging on-call for every escalation
-(:mod:`seabus.connectors.delivery.pager`), every attempt recorded on the audit topic,
+one Kafka consumer for every notify topic with a push channel (its
+notifications and the escalations addressed to it) and the escalations topic,
+an in-order lane per recipient and one paging on-call for every escalation
+(:mod:`seabus.connectors.delivery.pager`, :mod:`seabus.connectors.delivery.consumer`), every attempt recorded on the audit topic,
 permanent failures dead-lettered and escalated. Recipients that read Kafka
 themselves use :mod:`seabus.connectors.subscriber` instead.
 """
@@ -19,8 +20,8 @@ from seabus.connectors.delivery.config import (
     delivery_config_path,
     load_delivery_config,
 )
+from seabus.connectors.delivery.consumer import DeliveryConsumer, Lane, Processor, Route
 from seabus.connectors.delivery.email_channel import EmailDelivery
-from seabus.connectors.delivery.lane import Processor, RecipientLane
 from seabus.connectors.delivery.pager import ONCALL, OncallPlan, Pager, plan_oncall
 from seabus.connectors.delivery.pagerduty import pagerduty_event
 from seabus.connectors.delivery.pipeline import DeliveryPipeline, Incoming
@@ -38,6 +39,7 @@ __all__ = [
     "ChannelOutcome",
     "Delivery",
     "DeliveryConfig",
+    "DeliveryConsumer",
     "DeliveryPipeline",
     "DeliveryService",
     "EmailDelivery",
@@ -45,16 +47,17 @@ __all__ = [
     "EmailTarget",
     "InMemorySink",
     "Incoming",
+    "Lane",
     "OncallPlan",
     "OncallSettings",
     "OncallWebhook",
     "Pager",
     "Processor",
     "Pushed",
-    "RecipientLane",
     "RecipientPlan",
     "RecordSink",
     "RetrySettings",
+    "Route",
     "Sink",
     "SmtpSettings",
     "build_delivery",

@@ -27,7 +27,7 @@ from datetime import datetime
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from seabus.connectors.webhooks import DisabledEndpoint
+from seabus.connectors.webhooks import DisabledEndpoint, InMemoryEndpointStates
 from seabus.schemas.codec import Codec, decode_model
 from seabus.schemas.enums import DeliveryChannel, DeliveryOutcome
 from seabus.schemas.errors import CodecError, CodecReason, ValidationFailed
@@ -43,12 +43,17 @@ ENDPOINT_HEADER = "ce_endpoint"
 
 
 class AuditIndex:
-    """In-memory index of delivery attempts; doubles as the deliverer's endpoint-state store."""
+    """In-memory index of delivery attempts.
+
+    Endpoint state lives in one place, :attr:`endpoint_states` (the webhook
+    library's store, handed to the deliverer); the index only feeds it the
+    410s it reads back from the audit topic.
+    """
 
     def __init__(self) -> None:
         self._delivered: set[tuple[DeliveryChannel, str, str]] = set()
         self._attempts: dict[tuple[DeliveryChannel, str, str], int] = {}
-        self._disabled: dict[str, DisabledEndpoint] = {}
+        self.endpoint_states = InMemoryEndpointStates()
         self._lock = asyncio.Lock()
         self._positions: dict[TopicPartition, int] = {}
         self.records_read = 0
@@ -62,11 +67,10 @@ class AuditIndex:
         if attempt.outcome is DeliveryOutcome.DELIVERED:
             self._delivered.add(key)
         elif attempt.outcome is DeliveryOutcome.DISABLED and endpoint_key and attempt.http_status == 410:
-            self._disabled.setdefault(
-                endpoint_key,
+            self.endpoint_states.remember(
                 DisabledEndpoint(
                     endpoint_key=endpoint_key, at=attempt.attempted_at, reason=attempt.error or "410 Gone"
-                ),
+                )
             )
 
     async def catch_up(
@@ -144,19 +148,6 @@ class AuditIndex:
     def last_attempt(self, channel: DeliveryChannel, recipient: str, notification_id: str) -> int:
         """The highest attempt number recorded so far (0: none)."""
         return self._attempts.get((channel, recipient, notification_id), 0)
-
-    # --- EndpointStateStore -------------------------------------------------
-
-    async def disabled(self, endpoint_key: str) -> DisabledEndpoint | None:
-        return self._disabled.get(endpoint_key)
-
-    async def disable(self, endpoint_key: str, *, at: datetime, reason: str) -> None:
-        self._disabled.setdefault(
-            endpoint_key, DisabledEndpoint(endpoint_key=endpoint_key, at=at, reason=reason)
-        )
-
-    async def enable(self, endpoint_key: str) -> None:
-        self._disabled.pop(endpoint_key, None)
 
 
 class ChannelDelivered:

@@ -21,7 +21,7 @@ from seabus.connectors.delivery.records import ChannelOutcome, email_attempt_id
 from seabus.connectors.email import Obligation, SmtpSender, notice_from_notification, render_email
 from seabus.connectors.email.escalation import render_escalation_email
 from seabus.connectors.errors import EmailConfigError, EmailPermanentFailure, EmailTemporaryFailure
-from seabus.connectors.webhooks import AttemptOutcome, DeliveredStore, RetryPolicy
+from seabus.connectors.webhooks import DeliveredStore, RetryPolicy
 from seabus.schemas.enums import DeliveryChannel, DeliveryOutcome
 from seabus.schemas.models import DeliveryAttempt, Escalation, Notification
 
@@ -135,7 +135,7 @@ class EmailDelivery:
         if await self._delivered.is_delivered(recipient, nid):
             return ChannelOutcome(
                 channel=DeliveryChannel.EMAIL,
-                outcome=AttemptOutcome.DELIVERED,
+                outcome=DeliveryOutcome.DELIVERED,
                 reason="already delivered; not sent again",
                 duplicate=True,
             )
@@ -155,7 +155,7 @@ class EmailDelivery:
                 )
             )
 
-        def final(outcome: AttemptOutcome, reason: str | None, tries: int) -> ChannelOutcome:
+        def final(outcome: DeliveryOutcome, reason: str | None, tries: int) -> ChannelOutcome:
             return ChannelOutcome(
                 channel=DeliveryChannel.EMAIL, outcome=outcome, reason=reason, attempts=tries
             )
@@ -164,7 +164,7 @@ class EmailDelivery:
             message = build()
         except EmailConfigError as exc:
             await record(first_attempt, DeliveryOutcome.FAILED, self._clock(), str(exc))
-            return final(AttemptOutcome.FAILED, str(exc), 1)
+            return final(DeliveryOutcome.FAILED, str(exc), 1)
         tries = 0
         while True:
             tries += 1
@@ -174,15 +174,15 @@ class EmailDelivery:
                 await self.sender.send(message)
             except EmailPermanentFailure as exc:
                 await record(attempt, DeliveryOutcome.FAILED, now, str(exc))
-                return final(AttemptOutcome.FAILED, str(exc), tries)
+                return final(DeliveryOutcome.FAILED, str(exc), tries)
             except EmailTemporaryFailure as exc:
                 if tries >= self.policy.max_attempts:
                     reason = f"no SMTP relay took the notice after {tries} attempt(s), last: {exc}"
                     await record(attempt, DeliveryOutcome.FAILED, now, reason)
-                    return final(AttemptOutcome.FAILED, reason, tries)
+                    return final(DeliveryOutcome.FAILED, reason, tries)
                 await record(attempt, DeliveryOutcome.RETRYING, now, str(exc))
                 await self._sleep(self.policy.delay_for(tries, None, self._rng))
                 continue
             await self._delivered.mark_delivered(recipient, nid, now)
             await record(attempt, DeliveryOutcome.DELIVERED, now, None)
-            return final(AttemptOutcome.DELIVERED, None, tries)
+            return final(DeliveryOutcome.DELIVERED, None, tries)

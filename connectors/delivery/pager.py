@@ -2,9 +2,9 @@
 
 The on-call receivers (``oncall`` in delivery.yaml) are a plan like a
 recipient's, under the pseudo-recipient ``ONCALL`` (six letters, so never a
-Member State or an office): a :class:`~seabus.connectors.delivery.RecipientLane`
-consumes the escalations topic in group ``<app_id>-delivery-ONCALL`` and hands
-each record here. Everything else is the notifications' path: Standard
+Member State or an office): its lane of the
+:class:`~seabus.connectors.delivery.DeliveryConsumer` reads the escalations topic and
+hands each record here. Everything else is the notifications' path: Standard
 Webhooks signing, retries, a 410 disabling the endpoint, every attempt on
 ``sea.audit`` under the ``escalation_id`` (so a step re-read after a crash is
 not paged again), a dead letter and an escalation when a page fails.

@@ -34,10 +34,10 @@ from seabus.connectors.delivery.sink import Sink
 from seabus.connectors.webhooks import AttemptRecord, WebhookDeliverer
 from seabus.schemas.codec import Codec, decode_model
 from seabus.schemas.enums import DeadLetterReason, DeliveryChannel, EscalationLevel
+from seabus.schemas.envelopes import Headers, Source
 from seabus.schemas.errors import CodecError, ValidationFailed
 from seabus.schemas.models import DeliveryAttempt, Escalation, Notification, ReplyNotice
 from seabus.streams.deadlines.obligations import notify_target
-from seabus.streams.records import Headers, Source
 
 __all__ = ["DeliveryPipeline", "Incoming"]
 
@@ -201,7 +201,9 @@ class DeliveryPipeline:
         if incoming.value is None:
             return None, DeadLetterReason.MALFORMED_BYTES, "the record has no value"
         try:
-            record = decode_model(incoming.value, codec=self._codec, max_bytes=self._max_bytes)
+            record = decode_model(
+                incoming.value, codec=self._codec, max_bytes=self._max_bytes, headers=incoming.headers
+            )
         except CodecError as exc:
             return None, DeadLetterReason(exc.reason.value), str(exc)
         except ValidationFailed as exc:

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from seabus.connectors.delivery.audit import ENDPOINT_HEADER
-from seabus.connectors.webhooks import AttemptOutcome, AttemptRecord, DeliveryResult
+from seabus.connectors.webhooks import AttemptRecord, DeliveryResult
 from seabus.schemas.cloudevents import build_headers, ce_type_for
 from seabus.schemas.codec import Codec, encode_model
 from seabus.schemas.enums import DeadLetterReason, DeliveryChannel, DeliveryOutcome, EscalationLevel
+from seabus.schemas.envelopes import Headers, Outbound, Source, dead_letter_out, escalation_out
+from seabus.schemas.ids import stable_id
 from seabus.schemas.models import DeliveryAttempt, Escalation
-from seabus.streams.records import Headers, Outbound, Source, dead_letter_out, escalation_out, stable_id
 
 __all__ = [
     "SOURCE",
@@ -37,7 +38,7 @@ class ChannelOutcome:
     """The final result of one channel for one notification."""
 
     channel: DeliveryChannel
-    outcome: AttemptOutcome
+    outcome: DeliveryOutcome
     reason: str | None = None
     attempts: int = 0
     duplicate: bool = False
@@ -46,7 +47,7 @@ class ChannelOutcome:
 
     @property
     def delivered(self) -> bool:
-        return self.outcome is AttemptOutcome.DELIVERED
+        return self.outcome is DeliveryOutcome.DELIVERED
 
     @classmethod
     def from_webhook(cls, result: DeliveryResult, *, endpoint_key: str) -> ChannelOutcome:
@@ -74,7 +75,7 @@ def attempt_from_webhook(record: AttemptRecord) -> DeliveryAttempt:
         recipient=record.recipient,
         channel=DeliveryChannel.WEBHOOK,
         attempt=record.attempt,
-        outcome=DeliveryOutcome(record.outcome.value),
+        outcome=record.outcome,
         http_status=record.http_status,
         error=record.error,
         attempted_at=record.attempted_at,

@@ -1,4 +1,4 @@
-"""The delivery service `seabus run` starts: one lane per recipient with a push channel, one for on-call.
+"""The delivery service `seabus run` starts: one consumer, a lane per recipient with a push channel and one for on-call.
 
 :class:`Delivery` is the whole thing with a plain ``start()``/``stop()`` (tests
 and the benchmark drive it directly); :class:`DeliveryService` is the same as a
@@ -18,9 +18,9 @@ import structlog
 
 from seabus.connectors.delivery.audit import AuditIndex, ChannelDelivered
 from seabus.connectors.delivery.config import DeliveryConfig, load_delivery_config
+from seabus.connectors.delivery.consumer import DeliveryConsumer, Lane, Route
 from seabus.connectors.delivery.email_channel import EmailDelivery
-from seabus.connectors.delivery.lane import RecipientLane
-from seabus.connectors.delivery.pager import ONCALL, OncallPlan, Pager, plan_oncall
+from seabus.connectors.delivery.pager import OncallPlan, Pager, plan_oncall
 from seabus.connectors.delivery.pipeline import DeliveryPipeline
 from seabus.connectors.delivery.plan import RecipientPlan, plan_delivery
 from seabus.connectors.delivery.sink import RecordSink
@@ -67,7 +67,7 @@ class Delivery:
         self.gateway_url = gateway_url
         self.notice_base_url = notice_base_url
         self.index = AuditIndex()
-        self.lanes: list[RecipientLane] = []
+        self.consumers: list[DeliveryConsumer] = []
         self.pipeline: DeliveryPipeline | None = None
         self._codec = codec
         self._clock = clock
@@ -98,7 +98,7 @@ class Delivery:
                     policy=self.config.retry.policy(max_attempts=DEFAULT_WEBHOOK_ATTEMPTS),
                     on_attempt=pipeline.on_webhook_attempt,
                     delivered=ChannelDelivered(self.index, DeliveryChannel.WEBHOOK),
-                    endpoint_states=self.index,
+                    endpoint_states=self.index.endpoint_states,
                     clock=self._clock,
                     max_in_flight=self.config.max_in_flight,
                     getaddrinfo=self._getaddrinfo,
@@ -123,18 +123,10 @@ class Delivery:
                     clock=self._clock,
                     notice_base_url=self.notice_base_url,
                 )
-            for plan in self.plans:
-                lane = RecipientLane(
-                    plan=plan,
-                    pipeline=pipeline,
-                    kafka=self.kafka,
-                    topic=self.settings.notify_topic(plan.recipient),
-                    group_id=f"{self.settings.app_id}-delivery-{plan.recipient}",
-                    catch_up=self.catch_up,
-                    session_timeout_s=self.settings.consumer_session_timeout_s,
-                )
-                await lane.start()
-                self.lanes.append(lane)
+            routes = [
+                Route(topic=self.settings.notify_topic(plan.recipient), plan=plan, processor=pipeline)
+                for plan in self.plans
+            ]
             if self.oncall is not None:
                 self.pager = Pager(
                     pipeline=pipeline,
@@ -142,17 +134,12 @@ class Delivery:
                     codec=self._codec,
                     max_bytes=self.settings.max_message_bytes,
                 )
-                lane = RecipientLane(
-                    plan=self.oncall.plan,
-                    pipeline=self.pager,
-                    kafka=self.kafka,
-                    topic=self.settings.topic("escalations"),
-                    group_id=f"{self.settings.app_id}-delivery-{ONCALL}",
-                    catch_up=self.catch_up,
-                    session_timeout_s=self.settings.consumer_session_timeout_s,
+                routes.append(
+                    Route(
+                        topic=self.settings.topic("escalations"), plan=self.oncall.plan, processor=self.pager
+                    )
                 )
-                await lane.start()
-                self.lanes.append(lane)
+            await self.start_consumers(routes)
         except BaseException:
             await self.stop()
             raise
@@ -163,10 +150,35 @@ class Delivery:
             audit_records_read=read,
         )
 
+    async def start_consumers(self, routes: list[Route]) -> None:
+        """One consumer in group ``<app_id>-delivery`` for every route (bench/delivery overrides this)."""
+        consumer = self.consumer(routes, group_id=f"{self.settings.app_id}-delivery")
+        self.consumers.append(consumer)
+        await consumer.start()
+
+    def consumer(self, routes: list[Route], *, group_id: str) -> DeliveryConsumer:
+        return DeliveryConsumer(
+            routes=routes,
+            kafka=self.kafka,
+            group_id=group_id,
+            catch_up=self.catch_up,
+            session_timeout_s=self.settings.consumer_session_timeout_s,
+            legacy_groups={
+                r.topic: f"{self.settings.app_id}-delivery-{r.plan.recipient}"
+                for r in routes
+                if group_id != f"{self.settings.app_id}-delivery-{r.plan.recipient}"
+            },
+        )
+
+    @property
+    def lanes(self) -> list[Lane]:
+        """Every recipient's lane (and on-call's, last), across consumers."""
+        return [lane for consumer in self.consumers for lane in consumer.lanes]
+
     async def stop(self) -> None:
-        lanes, self.lanes = self.lanes, []
+        consumers, self.consumers = self.consumers, []
         await asyncio.gather(
-            *(lane.stop(grace_s=self.config.shutdown_grace_s) for lane in lanes), return_exceptions=True
+            *(c.stop(grace_s=self.config.shutdown_grace_s) for c in consumers), return_exceptions=True
         )
         if self._deliverer is not None:
             await self._deliverer.close()

@@ -17,9 +17,9 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from seabus.schemas.errors import KafkaUnavailable
+from seabus.schemas.envelopes import Outbound
 from seabus.streams.kafka_connection import KafkaConnection
-from seabus.streams.records import Outbound
+from seabus.streams.produce import ToSend, send_and_wait_async, start_producer
 
 __all__ = ["InMemorySink", "RecordSink", "Sink"]
 
@@ -76,14 +76,7 @@ class RecordSink:
             linger_ms=0,
             **self._options,
         )
-        try:
-            await self._producer.start()
-        except KafkaError as exc:
-            await self._producer.stop()
-            raise KafkaUnavailable(
-                f"delivery cannot reach Kafka at {self.kafka.bootstrap} ({exc}); start the broker or fix "
-                "SEABUS_BOOTSTRAP, then start the bus again."
-            ) from exc
+        await start_producer(self._producer, bootstrap=self.kafka.bootstrap, who="delivery", then="the bus")
 
     async def stop(self) -> None:
         if self._producer is not None:
@@ -95,21 +88,21 @@ class RecordSink:
         pending = list(records)
         delay = self._retry_delay_s
         while pending:
-            try:
-                futures = [
-                    await self.producer.send(
-                        self._topic_for(r.route), key=r.key, value=r.value, headers=list(r.headers)
-                    )
-                    for r in pending
-                ]
-                await asyncio.gather(*futures)
+            out = [
+                ToSend(topic=self._topic_for(r.route), key=r.key, value=r.value, headers=r.headers)
+                for r in pending
+            ]
+            acked = await send_and_wait_async(self.producer, out, timeout_s=None)
+            exc = next((a for a in acked if isinstance(a, BaseException)), None)
+            if exc is None:
                 return
-            except KafkaError as exc:
-                log.warning(
-                    "kafka did not acknowledge delivery records; retrying",
-                    records=len(pending),
-                    error=type(exc).__name__,
-                    retry_in_s=delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(self._max_retry_delay_s, delay * 2)
+            if not isinstance(exc, KafkaError):
+                raise exc
+            log.warning(
+                "kafka did not acknowledge delivery records; retrying",
+                records=len(pending),
+                error=type(exc).__name__,
+                retry_in_s=delay,
+            )
+            await asyncio.sleep(delay)
+            delay = min(self._max_retry_delay_s, delay * 2)

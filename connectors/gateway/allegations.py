@@ -21,7 +21,7 @@ from aiohttp import web
 from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError, RecordTooLargeError
 
 from seabus.connectors.gateway.bodies import IDEMPOTENCY_HEADER, idempotency_key, read_json_body, too_large
-from seabus.connectors.gateway.idempotency import ClaimResult, StoredResponse
+from seabus.connectors.gateway.idempotency import REPLAYED_HEADER, KeyWording, answer_once
 from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
 from seabus.connectors.gateway.problems import HttpProblem, ProblemType, json_pointer
 from seabus.connectors.gateway.state import GATEWAY, GatewayState
@@ -35,7 +35,13 @@ from seabus.streams.origin import ORIGIN_HEADER
 __all__ = ["PATH", "register"]
 
 PATH = "/v1/allegations"
-REPLAYED_HEADER = "Idempotent-Replayed"
+_KEY_WORDING = KeyWording(
+    reused_title="Idempotency-Key Reused",
+    reused_detail=f"this {IDEMPOTENCY_HEADER} was already used with a different body; use a new key "
+    "for a new request",
+    in_progress_detail=f"a request with this {IDEMPOTENCY_HEADER} is still being processed; retry when it "
+    "has been answered",
+)
 
 log = structlog.get_logger(__name__)
 
@@ -52,41 +58,14 @@ async def post_allegations(request: web.Request) -> web.Response:
     key = idempotency_key(request)
     if key is None:
         return await _accept(gw, entity, data)
-    claim = gw.idempotency.claim(entity, key, hashlib.sha256(raw).hexdigest())
-    if claim.result is ClaimResult.REPLAY:
-        assert claim.response is not None
-        stored = claim.response
-        return web.Response(
-            status=stored.status,
-            body=stored.body,
-            content_type=stored.content_type,
-            headers={REPLAYED_HEADER: "true"},
-        )
-    if claim.result is ClaimResult.CONFLICT:
-        raise HttpProblem(
-            422,
-            type_=ProblemType.IDEMPOTENCY_KEY_REUSED,
-            title="Idempotency-Key Reused",
-            detail=f"this {IDEMPOTENCY_HEADER} was already used with a different body; use a new key "
-            f"for a new request",
-        )
-    if claim.result is ClaimResult.IN_PROGRESS:
-        raise HttpProblem(
-            409,
-            type_=ProblemType.IDEMPOTENCY_KEY_IN_USE,
-            title="Request In Progress",
-            detail=f"a request with this {IDEMPOTENCY_HEADER} is still being processed; retry when it "
-            f"has been answered",
-            headers={"Retry-After": "1"},
-        )
-    try:
-        response = await _accept(gw, entity, data)
-    except BaseException:
-        gw.idempotency.release(entity, key)
-        raise
-    assert isinstance(response.body, bytes)
-    gw.idempotency.complete(entity, key, StoredResponse(response.status, response.body, "application/json"))
-    return response
+    return await answer_once(
+        gw.idempotency,
+        entity,
+        key,
+        hashlib.sha256(raw).hexdigest(),
+        lambda: _accept(gw, entity, data),
+        wording=_KEY_WORDING,
+    )
 
 
 async def _accept(gw: GatewayState, entity: str, data: Any) -> web.Response:

@@ -14,7 +14,15 @@ from aiohttp import web
 
 from seabus.connectors.gateway.problems import HttpProblem, ProblemType
 
-__all__ = ["IDEMPOTENCY_HEADER", "idempotency_key", "nested_too_deep", "read_json_body", "too_large"]
+__all__ = [
+    "IDEMPOTENCY_HEADER",
+    "idempotency_key",
+    "nested_too_deep",
+    "parse_json",
+    "read_body",
+    "read_json_body",
+    "too_large",
+]
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -34,11 +42,9 @@ def too_large(detail: str) -> HttpProblem:
     return HttpProblem(413, type_=ProblemType.TOO_LARGE, title="Content Too Large", detail=detail)
 
 
-async def read_json_body(request: web.Request, *, max_bytes: int) -> tuple[bytes, Any]:
-    """The raw body and its parsed JSON, or a problem (413, 415, 400)."""
-    limit = (
-        f"this gateway accepts at most {max_bytes} bytes per request; split the batch into smaller requests"
-    )
+async def read_body(request: web.Request, *, max_bytes: int, limit: str) -> bytes:
+    """The raw body, or a problem: 413 when it is larger than ``max_bytes`` (``limit`` says what
+    is allowed), 415 when it is declared as something else than JSON."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise too_large(f"the body is {request.content_length} bytes; {limit}")
     if "Content-Type" in request.headers:
@@ -56,8 +62,13 @@ async def read_json_body(request: web.Request, *, max_bytes: int) -> tuple[bytes
         raise too_large(f"the body is larger than allowed; {limit}") from None
     if len(raw) > max_bytes:
         raise too_large(f"the body is {len(raw)} bytes; {limit}")
+    return raw
+
+
+def parse_json(raw: bytes, *, expected: str) -> Any:
+    """The parsed body, or a 400 that says where it broke and what to send (``expected``)."""
     try:
-        return raw, json.loads(raw)
+        return json.loads(raw)
     except RecursionError:
         raise nested_too_deep() from None
     except (ValueError, UnicodeDecodeError) as exc:
@@ -66,8 +77,19 @@ async def read_json_body(request: web.Request, *, max_bytes: int) -> tuple[bytes
             400,
             type_=ProblemType.MALFORMED_REQUEST,
             title="Malformed Request",
-            detail=f"the body is not valid UTF-8 JSON{where}; send one event object or an array of events",
+            detail=f"the body is not valid UTF-8 JSON{where}; send {expected}",
         ) from None
+
+
+async def read_json_body(
+    request: web.Request, *, max_bytes: int, expected: str = "one event object or an array of events"
+) -> tuple[bytes, Any]:
+    """The raw body and its parsed JSON, or a problem (413, 415, 400)."""
+    limit = (
+        f"this gateway accepts at most {max_bytes} bytes per request; split the batch into smaller requests"
+    )
+    raw = await read_body(request, max_bytes=max_bytes, limit=limit)
+    return raw, parse_json(raw, expected=expected)
 
 
 def idempotency_key(request: web.Request) -> str | None:

@@ -15,11 +15,26 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["Claim", "ClaimResult", "IdempotencyStore", "StoredResponse"]
+from aiohttp import web
+
+from seabus.connectors.gateway.problems import HttpProblem, ProblemType
+
+__all__ = [
+    "REPLAYED_HEADER",
+    "Claim",
+    "ClaimResult",
+    "IdempotencyStore",
+    "KeyWording",
+    "StoredResponse",
+    "answer_once",
+]
+
+REPLAYED_HEADER = "Idempotent-Replayed"
+"""Set on an answer that is the stored first answer of the same key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,3 +123,61 @@ class IdempotencyStore:
             if oldest.expires_at > now:
                 return
             self._entries.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyWording:
+    """How a route names its key in the 422 and 409 problems (Idempotency-Key, webhook-id)."""
+
+    reused_title: str
+    reused_detail: str
+    in_progress_detail: str
+
+
+async def answer_once(
+    store: IdempotencyStore,
+    scope: str,
+    key: str,
+    fingerprint: str,
+    work: Callable[[], Awaitable[web.Response]],
+    *,
+    wording: KeyWording,
+) -> web.Response:
+    """``work()``'s answer, done once per (scope, key): a retry gets the stored 202 back.
+
+    Same key and another body is a 422, the same key while the first is running a
+    409; a failed attempt is forgotten, so its retry does the work again.
+    """
+    claim = store.claim(scope, key, fingerprint)
+    if claim.result is ClaimResult.REPLAY:
+        assert claim.response is not None
+        stored = claim.response
+        return web.Response(
+            status=stored.status,
+            body=stored.body,
+            content_type=stored.content_type,
+            headers={REPLAYED_HEADER: "true"},
+        )
+    if claim.result is ClaimResult.CONFLICT:
+        raise HttpProblem(
+            422,
+            type_=ProblemType.IDEMPOTENCY_KEY_REUSED,
+            title=wording.reused_title,
+            detail=wording.reused_detail,
+        )
+    if claim.result is ClaimResult.IN_PROGRESS:
+        raise HttpProblem(
+            409,
+            type_=ProblemType.IDEMPOTENCY_KEY_IN_USE,
+            title="Request In Progress",
+            detail=wording.in_progress_detail,
+            headers={"Retry-After": "1"},
+        )
+    try:
+        response = await work()
+    except BaseException:
+        store.release(scope, key)
+        raise
+    assert isinstance(response.body, bytes)
+    store.complete(scope, key, StoredResponse(response.status, response.body, "application/json"))
+    return response

@@ -7,22 +7,17 @@ Anything else within the deadline is a :class:`PublishFailed` for that event.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from typing import Any, Protocol
-
-import structlog
-from aiokafka.errors import KafkaError
+from typing import Protocol
 
 from seabus.connectors.publisher.errors import PublishFailed
 from seabus.connectors.publisher.outgoing import OutgoingEvent
-from seabus.connectors.publisher.sdk import PublishReceipt
-from seabus.schemas.errors import KafkaUnavailable
+from seabus.connectors.publisher.sdk import PublishReceipt, receipts_of
 from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.produce import ToSend, send_and_wait_async, start_producer
 
 __all__ = ["GatewayProducer", "KafkaGatewayProducer", "SendOutcome"]
 
-log = structlog.get_logger(__name__)
 
 SendOutcome = PublishReceipt | PublishFailed
 
@@ -55,69 +50,22 @@ class KafkaGatewayProducer:
         )
 
     async def start(self) -> None:
-        try:
-            await self._producer.start()
-        except KafkaError as exc:
-            await self._producer.stop()
-            raise KafkaUnavailable(
-                f"the gateway cannot reach Kafka at {self.kafka.bootstrap} ({exc}); start the broker "
-                f"(`seabus kafka up`) or set SEABUS_BOOTSTRAP, then start the gateway again."
-            ) from exc
+        await start_producer(
+            self._producer, bootstrap=self.kafka.bootstrap, who="the gateway", then="the gateway"
+        )
 
     async def stop(self) -> None:
         await self._producer.stop()
 
     async def send_batch(self, batch: Sequence[OutgoingEvent], *, timeout_s: float) -> list[SendOutcome]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        futures: list[asyncio.Future[Any] | BaseException] = []
-        broken: BaseException | None = None
-        for outgoing in batch:
-            if broken is not None:
-                futures.append(broken)
-                continue
-            try:
-                async with asyncio.timeout_at(deadline):  # send() waits for metadata and buffer space
-                    futures.append(
-                        await self._producer.send(
-                            self.topic, value=outgoing.value, key=outgoing.key, headers=list(outgoing.headers)
-                        )
-                    )
-            except (KafkaError, TimeoutError) as exc:
-                broken = exc
-                futures.append(exc)
-        waiting = [f for f in futures if isinstance(f, asyncio.Future)]
-        for f in waiting:
-            f.add_done_callback(_retrieve)  # a failure after the deadline must not be logged as unhandled
-        if waiting:
-            # asyncio.wait does not cancel what is still pending: a late ack is simply not reported.
-            await asyncio.wait(waiting, timeout=max(0.0, deadline - loop.time()))
-        outcomes: list[SendOutcome] = []
-        for outgoing, future in zip(batch, futures, strict=True):
-            cause: BaseException | None
-            if isinstance(future, BaseException):
-                cause = future
-            elif not future.done():
-                cause = TimeoutError(f"no acknowledgement within {timeout_s:g}s")
-            else:
-                cause = future.exception()
-            if cause is None:
-                assert isinstance(future, asyncio.Future)
-                meta = future.result()
-                outcomes.append(
-                    PublishReceipt(
-                        event_id=outgoing.event_id,
-                        allegation_id=outgoing.allegation_id,
-                        partition=meta.partition,
-                        offset=meta.offset,
-                    )
-                )
-            else:
-                outcomes.append(self._failure(outgoing, cause, timeout_s))
-        failed = sum(isinstance(o, PublishFailed) for o in outcomes)
-        if failed:
-            log.warning("kafka did not acknowledge events", topic=self.topic, failed=failed, sent=len(batch))
-        return outcomes
+        acked = await send_and_wait_async(
+            self._producer,
+            [ToSend(topic=self.topic, key=o.key, value=o.value, headers=o.headers) for o in batch],
+            timeout_s=timeout_s,
+        )
+        return receipts_of(
+            batch, acked, lambda o, cause: self._failure(o, cause, timeout_s), topic=self.topic
+        )
 
     def _failure(self, outgoing: OutgoingEvent, cause: BaseException, timeout_s: float) -> PublishFailed:
         error = PublishFailed(
@@ -126,8 +74,3 @@ class KafkaGatewayProducer:
         )
         error.__cause__ = cause
         return error
-
-
-def _retrieve(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()

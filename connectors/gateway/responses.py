@@ -16,7 +16,6 @@ after authentication through :func:`accept_reply`.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from collections.abc import Mapping, Sequence
@@ -26,7 +25,6 @@ from typing import Any, Protocol
 import structlog
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from seabus.connectors.gateway.bodies import read_json_body
 from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
@@ -42,6 +40,7 @@ from seabus.schemas.validation import DEFAULT_CLOCK_SKEW, parse_response
 from seabus.streams.config.recipients import RecipientsDirectory, load_recipients
 from seabus.streams.kafka_connection import KafkaConnection
 from seabus.streams.origin import ORIGIN_HEADER
+from seabus.streams.produce import ToSend, send_one_async, start_producer
 
 __all__ = [
     "EXAMPLE",
@@ -99,14 +98,9 @@ class KafkaResponseSink:
             enable_idempotence=True,
             linger_ms=0,
         )
-        try:
-            await self._producer.start()
-        except KafkaError as exc:
-            await self._producer.stop()
-            raise KafkaUnavailable(
-                f"the reply routes cannot reach Kafka at {self.kafka.bootstrap} ({exc}); start the broker or fix "
-                "SEABUS_BOOTSTRAP, then start the gateway again."
-            ) from exc
+        await start_producer(
+            self._producer, bootstrap=self.kafka.bootstrap, who="the reply routes", then="the gateway"
+        )
 
     async def stop(self) -> None:
         if self._producer is not None:
@@ -118,14 +112,8 @@ class KafkaResponseSink:
     ) -> tuple[int, int]:
         if self._producer is None:
             raise KafkaUnavailable("the reply producer is not started; the gateway is starting or stopping")
-        try:
-            async with asyncio.timeout(timeout_s):
-                future = await self._producer.send(self.topic, key=key, value=value, headers=headers)
-                meta = await future
-        except (KafkaError, TimeoutError) as exc:
-            raise KafkaUnavailable(
-                f"Kafka did not acknowledge the response within {timeout_s:g}s ({type(exc).__name__})"
-            ) from exc
+        record = ToSend(topic=self.topic, key=key, value=value, headers=headers)
+        meta = await send_one_async(self._producer, record, timeout_s=timeout_s, what="response")
         return int(meta.partition), int(meta.offset)
 
 
@@ -321,7 +309,7 @@ async def accept_reply(
             503,
             type_=ProblemType.KAFKA_UNAVAILABLE,
             title="Kafka Unavailable",
-            detail=f"{exc}; the response was NOT accepted. Send the same request again after Retry-After "
+            detail=f"{exc}. Send the same request again after Retry-After "
             f"seconds (keep the response_id {response.response_id} so the retry is the same answer).",
             headers={"Retry-After": str(gw.config.retry_after_s)},
         ) from None
@@ -348,7 +336,7 @@ async def post_response(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
     replies = request.app[REPLIES]
     recipient = replies.auth.authenticate(request, agencies=gw.auth)
-    _raw, data = await read_json_body(request, max_bytes=gw.max_body_bytes)
+    _raw, data = await read_json_body(request, max_bytes=gw.max_body_bytes, expected="one response object")
     return await accept_reply(gw, replies, recipient, data)
 
 

@@ -17,14 +17,13 @@ same checks, same 202.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from aiohttp import web
 
 from seabus.connectors.errors import WebhookVerificationError
-from seabus.connectors.gateway.bodies import nested_too_deep, too_large
-from seabus.connectors.gateway.idempotency import ClaimResult, StoredResponse
+from seabus.connectors.gateway.bodies import parse_json, read_body
+from seabus.connectors.gateway.idempotency import REPLAYED_HEADER, KeyWording, answer_once
 from seabus.connectors.gateway.openapi import OpenApiDocument
 from seabus.connectors.gateway.problems import HttpProblem, ProblemType
 from seabus.connectors.gateway.reply_memory import (
@@ -47,40 +46,22 @@ from seabus.connectors.gateway.responses import (
 )
 from seabus.connectors.gateway.state import GATEWAY, GatewayState, RouteModule
 from seabus.connectors.webhooks import verify_webhook
+from seabus.schemas.ids import stable_id
 from seabus.streams.config.recipients import RecipientsDirectory
 from seabus.streams.kafka_connection import KafkaConnection
-from seabus.streams.records import stable_id
 
 __all__ = ["PATH", "post_webhook_reply", "webhook_reply_routes"]
 
 PATH = "/v1/webhook-replies/{recipient}"
-REPLAYED_HEADER = "Idempotent-Replayed"
+_ID_WORDING = KeyWording(
+    reused_title="Webhook Id Reused",
+    reused_detail="this webhook-id was already used with a different body; sign each new reply under a new id",
+    in_progress_detail="a reply with this webhook-id is still being processed; retry when it has been answered",
+)
 
 
 def _unverified(detail: str) -> HttpProblem:
     return HttpProblem(401, type_=ProblemType.UNAUTHENTICATED, title="Unauthenticated", detail=detail)
-
-
-async def _read_raw(request: web.Request, *, max_bytes: int) -> bytes:
-    limit = f"a reply may be at most {max_bytes} bytes"
-    if request.content_length is not None and request.content_length > max_bytes:
-        raise too_large(f"the body is {request.content_length} bytes; {limit}")
-    if "Content-Type" in request.headers:
-        ctype = request.content_type
-        if ctype != "application/json" and not ctype.endswith("+json"):
-            raise HttpProblem(
-                415,
-                type_=ProblemType.UNSUPPORTED_MEDIA_TYPE,
-                title="Unsupported Media Type",
-                detail=f"the body is {ctype}; send JSON with Content-Type: application/json",
-            )
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise too_large(f"the body is larger than allowed; {limit}") from None
-    if len(raw) > max_bytes:
-        raise too_large(f"the body is {len(raw)} bytes; {limit}")
-    return raw
 
 
 SIGNED_HEADERS = ("webhook-id", "webhook-timestamp", "webhook-signature")
@@ -109,7 +90,9 @@ async def post_webhook_reply(request: web.Request) -> web.Response:
     gw = request.app[GATEWAY]
     replies = request.app[REPLIES]
     recipient = request.match_info["recipient"]
-    raw = await _read_raw(request, max_bytes=gw.max_body_bytes)
+    raw = await read_body(
+        request, max_bytes=gw.max_body_bytes, limit=f"a reply may be at most {gw.max_body_bytes} bytes"
+    )
     secrets = replies.webhook_secrets.get(recipient)
     if not secrets:
         raise _unverified(
@@ -126,62 +109,21 @@ async def post_webhook_reply(request: web.Request) -> web.Response:
     webhook_id = signed["webhook-id"]
     scope = webhook_scope(recipient)
     digest = hashlib.sha256(raw).hexdigest()
-    claim = gw.idempotency.claim(scope, webhook_id, digest)
-    if claim.result is ClaimResult.REPLAY:
-        assert claim.response is not None
-        stored = claim.response
-        return web.Response(
-            status=stored.status,
-            body=stored.body,
-            content_type=stored.content_type,
-            headers={REPLAYED_HEADER: "true"},
-        )
-    if claim.result is ClaimResult.CONFLICT:
-        raise HttpProblem(
-            422,
-            type_=ProblemType.IDEMPOTENCY_KEY_REUSED,
-            title="Webhook Id Reused",
-            detail="this webhook-id was already used with a different body; sign each new reply under a new id",
-        )
-    if claim.result is ClaimResult.IN_PROGRESS:
-        raise HttpProblem(
-            409,
-            type_=ProblemType.IDEMPOTENCY_KEY_IN_USE,
-            title="Request In Progress",
-            detail="a reply with this webhook-id is still being processed; retry when it has been answered",
-            headers={"Retry-After": "1"},
-        )
-    try:
-        try:
-            data = json.loads(raw)
-        except RecursionError:
-            raise nested_too_deep() from None
-        except (ValueError, UnicodeDecodeError):
-            raise HttpProblem(
-                400,
-                type_=ProblemType.MALFORMED_REQUEST,
-                title="Malformed Request",
-                detail="the body is not valid UTF-8 JSON; send one response object",
-            ) from None
-        response = await accept_reply(
+
+    async def accept() -> web.Response:
+        return await accept_reply(
             gw,
             replies,
             recipient,
-            data,
+            parse_json(raw, expected="one response object"),
             response_id=stable_id("webhook-reply", recipient, webhook_id),
             extra_headers=[
                 (WEBHOOK_ID_HEADER, webhook_id.encode("utf-8", "surrogateescape")),
                 (BODY_SHA256_HEADER, digest.encode()),
             ],
         )
-    except BaseException:
-        gw.idempotency.release(scope, webhook_id)
-        raise
-    assert isinstance(response.body, bytes)
-    gw.idempotency.complete(
-        scope, webhook_id, StoredResponse(response.status, response.body, "application/json")
-    )
-    return response
+
+    return await answer_once(gw.idempotency, scope, webhook_id, digest, accept, wording=_ID_WORDING)
 
 
 def webhook_reply_routes(

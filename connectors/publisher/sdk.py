@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -34,6 +33,7 @@ from seabus.connectors.publisher.outgoing import (
 from seabus.schemas.codec import Codec
 from seabus.schemas.errors import Problem, ValidationFailed
 from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.produce import ToSend, send_and_wait
 
 __all__ = ["BatchResult", "EventFailure", "PublishReceipt", "Publisher", "inbound_topic", "producer_config"]
 
@@ -227,46 +227,13 @@ class Publisher:
         except PublishFailed as exc:
             log.warning("cannot connect to kafka", bootstrap=self.kafka.bootstrap, error=str(exc))
             return [self._failure(o, exc.__cause__ or exc) for o in batch]
-        pending: list[Any] = []
-        broken: BaseException | None = None
-        for outgoing in batch:
-            if broken is not None:  # metadata did not come: do not block once per event
-                pending.append(broken)
-                continue
-            try:
-                pending.append(
-                    producer.send(
-                        self.topic, key=outgoing.key, value=outgoing.value, headers=list(outgoing.headers)
-                    )
-                )
-            except KafkaError as exc:
-                broken = exc
-                pending.append(exc)
-        deadline = time.monotonic() + self.delivery_timeout_s + _WAIT_MARGIN_S
-        if len(batch) > 1:
-            with contextlib.suppress(KafkaError):  # each future below reports its own outcome
-                producer.flush(timeout=self.delivery_timeout_s)
-        outcomes: list[PublishReceipt | PublishFailed] = []
-        for outgoing, future in zip(batch, pending, strict=True):
-            if isinstance(future, BaseException):
-                outcomes.append(self._failure(outgoing, future))
-                continue
-            try:
-                meta = future.get(timeout=max(0.0, deadline - time.monotonic()))
-            except KafkaError as exc:
-                outcomes.append(self._failure(outgoing, exc))
-                continue
-            outcomes.append(
-                PublishReceipt(
-                    event_id=outgoing.event_id,
-                    allegation_id=outgoing.allegation_id,
-                    partition=meta.partition,
-                    offset=meta.offset,
-                )
-            )
-        failed = sum(isinstance(o, PublishFailed) for o in outcomes)
-        if failed:
-            log.warning("kafka did not acknowledge events", topic=self.topic, failed=failed, sent=len(batch))
+        acked = send_and_wait(
+            producer,
+            [ToSend(topic=self.topic, key=o.key, value=o.value, headers=o.headers) for o in batch],
+            timeout_s=self.delivery_timeout_s + _WAIT_MARGIN_S,
+        )
+        outcomes = receipts_of(batch, acked, self._failure, topic=self.topic)
+        if any(isinstance(o, PublishFailed) for o in outcomes):
             self._reset()
         return outcomes
 
@@ -318,6 +285,31 @@ class Publisher:
         )
         error.__cause__ = cause
         return error
+
+
+def receipts_of(
+    batch: Sequence[OutgoingEvent],
+    acked: Sequence[Any],
+    failure: Callable[[OutgoingEvent, BaseException], PublishFailed],
+    *,
+    topic: str,
+) -> list[PublishReceipt | PublishFailed]:
+    """Per event, in order, its receipt or why Kafka did not take it (``failure`` words it)."""
+    outcomes: list[PublishReceipt | PublishFailed] = [
+        failure(outgoing, meta)
+        if isinstance(meta, BaseException)
+        else PublishReceipt(
+            event_id=outgoing.event_id,
+            allegation_id=outgoing.allegation_id,
+            partition=meta.partition,
+            offset=meta.offset,
+        )
+        for outgoing, meta in zip(batch, acked, strict=True)
+    ]
+    failed = sum(isinstance(o, PublishFailed) for o in outcomes)
+    if failed:
+        log.warning("kafka did not acknowledge events", topic=topic, failed=failed, sent=len(batch))
+    return outcomes
 
 
 def _describe(cause: BaseException) -> str:

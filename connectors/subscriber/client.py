@@ -208,16 +208,21 @@ class Subscriber:
     async def _process(self, consumer: AIOKafkaConsumer, tp: TopicPartition, record: ConsumerRecord) -> bool:
         """True when the record is finished with (handled, or skipped); False to offer it again."""
         try:
-            item = decode_model(record.value, codec=self._codec)
+            item = decode_model(record.value, codec=self._codec, headers=record.headers)
             if not isinstance(item, Notification | Escalation | ReplyNotice):
                 raise CodecError(
                     CodecReason.SCHEMA_INVALID,
                     f"a {item.avro_name} is neither a notification, an escalation nor a reply notice",
                 )
         except (CodecError, ValidationFailed) as exc:
+            remedy = (
+                "report it to the bus's operators with these coordinates"
+                if isinstance(exc, CodecError) and exc.reason is CodecReason.MALFORMED_HEADERS
+                else "upgrade seabus on this side, then start the subscriber again"
+            )
             error: SubscriberError = NotificationUndecodable(
                 f"the record at {tp.topic}[{tp.partition}]@{record.offset} is not a notification this "
-                f"client can read ({exc}); upgrade seabus on this side, then start the subscriber again",
+                f"client can read ({exc}); {remedy}",
                 notification_id=None,
                 partition=tp.partition,
                 offset=record.offset,

@@ -1,20 +1,14 @@
 """Webhook delivery to recipients' systems (Standard Webhooks), and its verifier.
 
-The bus calls :class:`WebhookDispatcher` (per-recipient lanes) over one
-:class:`WebhookDeliverer`; recipients and the reply gateway call
-:func:`verify_webhook`.
+The bus's delivery service (:mod:`seabus.connectors.delivery`) calls one shared
+:class:`WebhookDeliverer`, each recipient's notifications in order; recipients
+and the reply gateway call :func:`verify_webhook`. Outcomes are the contract's
+:class:`seabus.schemas.enums.DeliveryOutcome`.
 """
 
 from seabus.connectors.webhooks.delivery import Clock, OnAttempt, Sleep, WebhookDeliverer
-from seabus.connectors.webhooks.dispatcher import WebhookDispatcher
 from seabus.connectors.webhooks.endpoint import WebhookEndpoint
-from seabus.connectors.webhooks.records import (
-    AttemptOutcome,
-    AttemptRecord,
-    DeliveryChannel,
-    DeliveryResult,
-    attempt_id,
-)
+from seabus.connectors.webhooks.records import AttemptRecord, DeliveryResult, attempt_id
 from seabus.connectors.webhooks.retry import RetryPolicy, Verdict, classify_status, parse_retry_after
 from seabus.connectors.webhooks.signing import generate_secret, sign_headers, verify_webhook
 from seabus.connectors.webhooks.ssrf import VettingResolver, check_host, forbidden_reason
@@ -27,11 +21,9 @@ from seabus.connectors.webhooks.stores import (
 )
 
 __all__ = [
-    "AttemptOutcome",
     "AttemptRecord",
     "Clock",
     "DeliveredStore",
-    "DeliveryChannel",
     "DeliveryResult",
     "DisabledEndpoint",
     "EndpointStateStore",
@@ -43,7 +35,6 @@ __all__ = [
     "Verdict",
     "VettingResolver",
     "WebhookDeliverer",
-    "WebhookDispatcher",
     "WebhookEndpoint",
     "attempt_id",
     "check_host",

@@ -23,7 +23,6 @@ import aiohttp
 from seabus.connectors.errors import AddressRefused
 from seabus.connectors.webhooks.endpoint import WebhookEndpoint
 from seabus.connectors.webhooks.records import (
-    AttemptOutcome,
     AttemptRecord,
     DeliveryResult,
     attempt_id,
@@ -38,6 +37,7 @@ from seabus.connectors.webhooks.stores import (
     InMemoryEndpointStates,
 )
 from seabus.schemas.clock import Now, utc_now
+from seabus.schemas.enums import DeliveryOutcome
 
 __all__ = ["Clock", "OnAttempt", "Sleep", "WebhookDeliverer"]
 
@@ -219,7 +219,7 @@ class WebhookDeliverer:
         host = endpoint.host
         records: list[AttemptRecord] = []
 
-        def result(outcome: AttemptOutcome, reason: str | None, **extra: bool) -> DeliveryResult:
+        def result(outcome: DeliveryOutcome, reason: str | None, **extra: bool) -> DeliveryResult:
             return DeliveryResult(
                 outcome=outcome,
                 webhook_id=webhook_id,
@@ -233,7 +233,7 @@ class WebhookDeliverer:
 
         async def record(
             attempt: int,
-            outcome: AttemptOutcome,
+            outcome: DeliveryOutcome,
             at: datetime,
             *,
             status: int | None = None,
@@ -257,7 +257,7 @@ class WebhookDeliverer:
             await self._on_attempt(entry)
 
         if await self.delivered.is_delivered(endpoint.recipient, webhook_id):
-            return result(AttemptOutcome.DELIVERED, "already delivered; not sent again", duplicate=True)
+            return result(DeliveryOutcome.DELIVERED, "already delivered; not sent again", duplicate=True)
 
         max_attempts = endpoint.max_attempts or self.policy.max_attempts
         tries = 0
@@ -267,51 +267,51 @@ class WebhookDeliverer:
             disabled_reason = await self._disabled_reason(endpoint)
             if disabled_reason is not None:
                 # Recorded with no status: no request was made.
-                await record(attempt, AttemptOutcome.DISABLED, self._clock(), error=disabled_reason)
-                return result(AttemptOutcome.DISABLED, disabled_reason)
+                await record(attempt, DeliveryOutcome.DISABLED, self._clock(), error=disabled_reason)
+                return result(DeliveryOutcome.DISABLED, disabled_reason)
 
             now = self._clock()
             answer = await self._request(
                 endpoint, webhook_id=webhook_id, body=body, content_type=content_type, now=now, extra=headers
             )
             if answer.refused:
-                await record(attempt, AttemptOutcome.REFUSED, now, error=answer.error)
-                return result(AttemptOutcome.REFUSED, answer.error)
+                await record(attempt, DeliveryOutcome.REFUSED, now, error=answer.error)
+                return result(DeliveryOutcome.REFUSED, answer.error)
 
             verdict = Verdict.RETRY if answer.status is None else classify_status(answer.status)
             if verdict is Verdict.DELIVERED:
                 await self.delivered.mark_delivered(endpoint.recipient, webhook_id, now)
-                await record(attempt, AttemptOutcome.DELIVERED, now, status=answer.status)
-                return result(AttemptOutcome.DELIVERED, None)
+                await record(attempt, DeliveryOutcome.DELIVERED, now, status=answer.status)
+                return result(DeliveryOutcome.DELIVERED, None)
             if verdict is Verdict.DISABLE:
                 reason = (
                     f"the endpoint of {endpoint.recipient} answered 410 Gone; it is disabled "
                     "until an operator confirms a new URL and re-enables it"
                 )
                 await self.endpoint_states.disable(endpoint.key, at=now, reason=reason)
-                await record(attempt, AttemptOutcome.DISABLED, now, status=answer.status, error=reason)
-                return result(AttemptOutcome.DISABLED, reason, newly_disabled=True)
+                await record(attempt, DeliveryOutcome.DISABLED, now, status=answer.status, error=reason)
+                return result(DeliveryOutcome.DISABLED, reason, newly_disabled=True)
             what = f"HTTP {answer.status}" if answer.status is not None else answer.error
             if verdict is Verdict.FAIL:
                 reason = (
                     f"the endpoint of {endpoint.recipient} answered {what}, which retrying will "
                     "not change; fix the endpoint, then replay from the dead-letter topic"
                 )
-                await record(attempt, AttemptOutcome.FAILED, now, status=answer.status, error=reason)
-                return result(AttemptOutcome.FAILED, reason)
+                await record(attempt, DeliveryOutcome.FAILED, now, status=answer.status, error=reason)
+                return result(DeliveryOutcome.FAILED, reason)
             if tries >= max_attempts:
                 reason = (
                     f"no 2xx from the endpoint of {endpoint.recipient} after {tries} attempt(s), "
                     f"last: {what}; check the endpoint, then replay from the dead-letter topic"
                 )
-                await record(attempt, AttemptOutcome.FAILED, now, status=answer.status, error=reason)
-                return result(AttemptOutcome.FAILED, reason)
+                await record(attempt, DeliveryOutcome.FAILED, now, status=answer.status, error=reason)
+                return result(DeliveryOutcome.FAILED, reason)
 
             retry_after = parse_retry_after(answer.retry_after, now=now)
             delay = self.policy.delay_for(tries, retry_after, self._rng)
             await record(
                 attempt,
-                AttemptOutcome.RETRYING,
+                DeliveryOutcome.RETRYING,
                 now,
                 status=answer.status,
                 error=answer.error,

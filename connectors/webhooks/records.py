@@ -1,46 +1,26 @@
 """The audit trail of webhook delivery: one record per attempt, one result per delivery.
 
 Records carry the endpoint's host only (never the path, query or secrets), so
-they can be written to Kafka and logs as they are.
+they can be written to Kafka and logs as they are. Outcomes are the contract's
+:class:`~seabus.schemas.enums.DeliveryOutcome` (the values the audit topic carries),
+not a copy of it; what is webhook-specific here is the attempt id, the host,
+``next_attempt_at`` and the result's duplicate / newly-disabled flags.
 """
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
+
+from seabus.schemas.enums import DeliveryOutcome
+from seabus.schemas.ids import ATTEMPT_NAMESPACE, attempt_id
 
 __all__ = [
     "ATTEMPT_NAMESPACE",
-    "AttemptOutcome",
     "AttemptRecord",
-    "DeliveryChannel",
     "DeliveryResult",
     "attempt_id",
 ]
-
-# Fixed namespace so attempt ids are the same on every worker and after replays.
-ATTEMPT_NAMESPACE = uuid.UUID("6f1c3e9a-5d0b-4a8e-9c57-2b7d4f0e8a13")
-
-
-class DeliveryChannel(StrEnum):
-    KAFKA = "KAFKA"
-    WEBHOOK = "WEBHOOK"
-    EMAIL = "EMAIL"
-
-
-class AttemptOutcome(StrEnum):
-    DELIVERED = "DELIVERED"  # the endpoint answered 2xx
-    RETRYING = "RETRYING"  # this attempt failed, another one is scheduled
-    FAILED = "FAILED"  # permanent failure or attempts exhausted: dead-letter and escalate
-    DISABLED = "DISABLED"  # 410 Gone now, or the endpoint was disabled before: no request
-    REFUSED = "REFUSED"  # SSRF guard or unusable configuration: no request
-
-
-def attempt_id(webhook_id: str, recipient: str, attempt: int) -> str:
-    """Deterministic id of one attempt, so a replayed audit event is recognisably the same."""
-    return str(uuid.uuid5(ATTEMPT_NAMESPACE, f"{recipient}/{webhook_id}/{attempt}"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -58,12 +38,11 @@ class AttemptRecord:
     recipient: str
     host: str
     attempt: int
-    outcome: AttemptOutcome
+    outcome: DeliveryOutcome
     attempted_at: datetime
     http_status: int | None = None
     error: str | None = None
     next_attempt_at: datetime | None = None
-    channel: DeliveryChannel = DeliveryChannel.WEBHOOK
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -76,7 +55,7 @@ class DeliveryResult:
     410 disabled the endpoint, so on-call is paged once per endpoint.
     """
 
-    outcome: AttemptOutcome
+    outcome: DeliveryOutcome
     webhook_id: str
     allegation_id: str
     recipient: str
@@ -88,7 +67,7 @@ class DeliveryResult:
 
     @property
     def delivered(self) -> bool:
-        return self.outcome is AttemptOutcome.DELIVERED
+        return self.outcome is DeliveryOutcome.DELIVERED
 
     @property
     def dead_letter(self) -> bool:

@@ -61,16 +61,25 @@ class InMemoryDeliveredStore:
 
 
 class InMemoryEndpointStates:
+    """The endpoint-state store of the SDK, the tests and the delivery service.
+
+    The service keeps no other copy: its audit index feeds the 410s it reads
+    back from the audit topic in through :meth:`remember` (so a restart knows
+    them) and hands this store to the deliverer.
+    """
+
     def __init__(self) -> None:
         self._disabled: dict[str, DisabledEndpoint] = {}
+
+    def remember(self, state: DisabledEndpoint) -> None:
+        """Take a disablement known from elsewhere (the audit log); the first one seen stays."""
+        self._disabled.setdefault(state.endpoint_key, state)
 
     async def disabled(self, endpoint_key: str) -> DisabledEndpoint | None:
         return self._disabled.get(endpoint_key)
 
     async def disable(self, endpoint_key: str, *, at: datetime, reason: str) -> None:
-        self._disabled.setdefault(
-            endpoint_key, DisabledEndpoint(endpoint_key=endpoint_key, at=at, reason=reason)
-        )
+        self.remember(DisabledEndpoint(endpoint_key=endpoint_key, at=at, reason=reason))
 
     async def enable(self, endpoint_key: str) -> None:
         self._disabled.pop(endpoint_key, None)

@@ -8,7 +8,13 @@ import json
 import click
 
 from seabus.deploy import access as control
-from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, recipients, settings
+from seabus.deploy.cli.common import (
+    JSON_OPTION,
+    connection_or_local,
+    recipients,
+    report_plan,
+    settings,
+)
 from seabus.streams.kafka_connection import KafkaConnection
 
 PASSWORD_ENV = "SEABUS_KAFKA__PASSWORD"
@@ -22,29 +28,21 @@ def access() -> None:
 def _run(dry_run: bool, *, as_json: bool = False) -> None:
     s = settings()
     result = control.apply(s, recipients(s).ids(), kafka=connection_or_local(s), dry_run=dry_run)
-    if as_json:
-        echo_json(
-            {
-                "dry_run": dry_run,
-                "pending": not result.empty,
-                "add": [dataclasses.asdict(g) for g in result.add],
-                "remove": [dataclasses.asdict(g) for g in result.remove],
-                "unchanged": result.unchanged,
-            }
-        )
-        if dry_run and not result.empty:
-            raise SystemExit(1)
-        return
-    for line in result.describe():
-        click.echo(line)
     verb = "would add" if dry_run else "added"
     gone = "would remove" if dry_run else "removed"
-    click.echo(
-        f"{result.unchanged} ACL(s) already as configured; "
-        + ("nothing to do" if result.empty else f"{verb} {len(result.add)}, {gone} {len(result.remove)}")
+    report_plan(
+        dry_run=dry_run,
+        as_json=as_json,
+        pending=not result.empty,
+        data={
+            "add": [dataclasses.asdict(g) for g in result.add],
+            "remove": [dataclasses.asdict(g) for g in result.remove],
+            "unchanged": result.unchanged,
+        },
+        lines=result.describe(),
+        summary=f"{result.unchanged} ACL(s) already as configured; "
+        + ("nothing to do" if result.empty else f"{verb} {len(result.add)}, {gone} {len(result.remove)}"),
     )
-    if dry_run and not result.empty:
-        raise SystemExit(1)
 
 
 @access.command()

@@ -31,10 +31,11 @@ from seabus.deploy.cli.common import ActionableError, connection_or_local, send_
 from seabus.deploy.cli.publish_cmd import known_entities
 from seabus.schemas.enums import ResponseKind
 from seabus.schemas.errors import SeabusError
+from seabus.schemas.ids import synthetic_event_id
 from seabus.schemas.models import AllegationEvent, Response
 from seabus.streams.config import Settings
 from seabus.streams.kafka_connection import KafkaConnection
-from seabus.streams.synthetic import random_event, synthetic_event_id
+from seabus.streams.synthetic import random_event
 
 __all__ = ["DemoCase", "demo", "make_case"]
 

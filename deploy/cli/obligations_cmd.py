@@ -17,7 +17,7 @@ from kafka import TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, send_record, settings
+from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, send_record_once, settings
 from seabus.schemas.codec import decode_model
 from seabus.schemas.enums import ResponseKind
 from seabus.schemas.errors import CodecError, KafkaUnavailable, ValidationFailed
@@ -144,19 +144,15 @@ def respond(
         },
         now=datetime.now(UTC),
     )
-    producer = connection_or_local(s).kafka_producer(acks="all", enable_idempotence=True, max_block_ms=15000)
-    try:
-        metadata = send_record(
-            producer,
-            topic=s.topic("responses"),
-            record=response,
-            key=allegation_id,
-            event_id=response.response_id,
-            time=response.responded_at,
-            what="response",
-        )
-    finally:
-        producer.close()
+    metadata = send_record_once(
+        s,
+        topic=s.topic("responses"),
+        record=response,
+        key=allegation_id,
+        event_id=response.response_id,
+        time=response.responded_at,
+        what="response",
+    )
     if as_json:
         echo_json(
             {

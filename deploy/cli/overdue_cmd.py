@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from seabus.connectors.dashboard.render import LEVEL_CHOICES, LEVELS, OBLIGATIONS, duration
-from seabus.deploy.cli.common import connection_or_local, settings
+from seabus.deploy.cli.common import READ_TIMEOUT_OPTION, connection_or_local, settings
 from seabus.streams.views import DueStatus, OverdueFilter, OverdueReport, read_view
 
 __all__ = ["overdue", "overdue_table"]
@@ -70,14 +70,7 @@ def overdue_table(report: OverdueReport) -> Table:
     type=click.IntRange(min=1),
     help="At most this many rows, in order (the counts still cover every match). Default: all.",
 )
-@click.option(
-    "--timeout",
-    "timeout_s",
-    default=60.0,
-    show_default=True,
-    type=click.FloatRange(min=1),
-    help="Seconds to read the topics before giving up.",
-)
+@READ_TIMEOUT_OPTION
 def overdue(
     as_json: bool,
     recipient: tuple[str, ...],

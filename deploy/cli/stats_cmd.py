@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import click
 
-from seabus.deploy.cli.common import connection_or_local, settings
+from seabus.deploy.cli.common import READ_TIMEOUT_OPTION, connection_or_local, settings
 from seabus.streams.stats import StatsIndex, build_report, parse_period
 from seabus.streams.stats.export import to_csv, to_json
 from seabus.streams.views import read_view
@@ -41,14 +41,7 @@ __all__ = ["stats"]
     type=click.IntRange(min=1, max=1000),
     help="Withhold counts below this (default: statistics.min_cell in seabus.yaml, 3).",
 )
-@click.option(
-    "--timeout",
-    "timeout_s",
-    default=60.0,
-    show_default=True,
-    type=click.FloatRange(min=1),
-    help="Seconds to read the topics before giving up.",
-)
+@READ_TIMEOUT_OPTION
 def stats(fmt: str, period: str | None, min_cell: int | None, timeout_s: float) -> None:
     """Allegations by quarter and year in the UN's breakdowns, and Member States' timeliness.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from seabus.deploy import topics as provisioning
-from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, recipients, settings
+from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, recipients, report_plan, settings
 
 
 @click.group()
@@ -18,38 +18,30 @@ def _run(dry_run: bool, *, as_json: bool = False) -> None:
     s = settings()
     directory = recipients(s)
     result = provisioning.apply(s, directory.ids(), kafka=connection_or_local(s), dry_run=dry_run)
-    if as_json:
-        echo_json(
-            {
-                "dry_run": dry_run,
-                "pending": not result.empty,
-                "create": [
-                    {
-                        "name": t.name,
-                        "partitions": t.partitions,
-                        "replication_factor": t.replication_factor,
-                        "configs": t.configs,
-                    }
-                    for t in result.create
-                ],
-                "grow": [{"name": n, "from": a, "to": b} for n, a, b in result.add_partitions],
-                "set": [{"name": n, "configs": c} for n, c in result.alter_configs],
-                "refused": result.refusals,
-                "unchanged": result.unchanged,
-            }
-        )
-        if dry_run and not result.empty:
-            raise SystemExit(1)
-        return
-    for line in result.describe():
-        click.echo(line)
     verb = "would change" if dry_run else "changed"
-    click.echo(
-        f"{len(result.unchanged)} topic(s) already as configured; "
-        + ("nothing to do" if result.empty else f"{verb} the rest")
+    report_plan(
+        dry_run=dry_run,
+        as_json=as_json,
+        pending=not result.empty,
+        data={
+            "create": [
+                {
+                    "name": t.name,
+                    "partitions": t.partitions,
+                    "replication_factor": t.replication_factor,
+                    "configs": t.configs,
+                }
+                for t in result.create
+            ],
+            "grow": [{"name": n, "from": a, "to": b} for n, a, b in result.add_partitions],
+            "set": [{"name": n, "configs": c} for n, c in result.alter_configs],
+            "refused": result.refusals,
+            "unchanged": result.unchanged,
+        },
+        lines=result.describe(),
+        summary=f"{len(result.unchanged)} topic(s) already as configured; "
+        + ("nothing to do" if result.empty else f"{verb} the rest"),
     )
-    if dry_run and not result.empty:
-        raise SystemExit(1)
 
 
 @topics.command()

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import click
 
-from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, send_record, settings
+from seabus.deploy.cli.common import JSON_OPTION, echo_json, send_record_once, settings
 from seabus.deploy.cli.publish_cmd import known_entities
 from seabus.schemas.errors import ValidationFailed
 from seabus.schemas.models import OwnershipTransfer
@@ -52,19 +52,15 @@ def transfer(
     problems = ownership_transfer_problems(record, known_entities=known_entities(s), now=now)
     if problems:
         raise click.UsageError(str(ValidationFailed(problems, subject="OwnershipTransfer")))
-    producer = connection_or_local(s).kafka_producer(acks="all", enable_idempotence=True, max_block_ms=15000)
-    try:
-        metadata = send_record(
-            producer,
-            topic=s.topic("allegations"),
-            record=record,
-            key=allegation_id,
-            event_id=record.transfer_id,
-            time=now,
-            what="transfer",
-        )
-    finally:
-        producer.close()
+    metadata = send_record_once(
+        s,
+        topic=s.topic("allegations"),
+        record=record,
+        key=allegation_id,
+        event_id=record.transfer_id,
+        time=now,
+        what="transfer",
+    )
     if as_json:
         echo_json(
             {

@@ -28,6 +28,7 @@ import structlog
 from seabus.schemas.cloudevents import build_headers, ce_type_for
 from seabus.schemas.codec import encode_model
 from seabus.schemas.enums import ObligationState, RecipientClass
+from seabus.schemas.envelopes import Outbound
 from seabus.schemas.models import AllegationEvent, ObligationUpdate
 from seabus.schemas.models import Obligation as NoticeObligation
 from seabus.streams import faust_compat, metrics
@@ -35,7 +36,6 @@ from seabus.streams.context import BusContext
 from seabus.streams.deadlines import DeadlineEngine
 from seabus.streams.deadlines.codec import ValueFormat, decode
 from seabus.streams.deadlines.obligations import EscalationDraft, Obligation
-from seabus.streams.records import Outbound
 from seabus.streams.tables import DeferredWrites, PartitionedTable, changelog_config
 
 log = structlog.get_logger(__name__)

@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import faust
 import structlog
 from aiokafka.errors import (
     InvalidTopicError,
@@ -36,11 +37,12 @@ from faust.exceptions import FaustError, ProducerSendError
 from kafka.errors import KafkaError as KafkaPythonError
 
 from seabus.schemas.enums import DeadLetterReason
+from seabus.schemas.envelopes import Outbound, Source, dead_letter_out
 from seabus.schemas.errors import KafkaUnavailable
-from seabus.streams import metrics
+from seabus.streams import faust_compat, metrics
+from seabus.streams.agents.outbound import send_all
 from seabus.streams.context import BusContext
 from seabus.streams.progress import Admission, SourceProgress
-from seabus.streams.records import Outbound, Source, dead_letter_out
 
 log = structlog.get_logger(__name__)
 
@@ -119,6 +121,10 @@ class RecordGuard:
                 try:
                     return await attempt()
                 except asyncio.CancelledError:
+                    self.progress.abandon(message.topic)
+                    raise
+                except faust_compat.WorkerMustStop:
+                    # the record is fine and the worker is being stopped: no retry, no dead letter
                     self.progress.abandon(message.topic)
                     raise
                 except Exception as exc:
@@ -218,6 +224,7 @@ _exits: dict[str, str] = {}
 async def agent_lifecycle(agent: str, *, not_ready_s: float) -> AsyncIterator[None]:
     """Counts (re)starts and crashes of an agent; a crash makes the worker not ready for a while."""
     cause = _exits.pop(agent, None)
+    metrics.agent_running(agent)
     if cause is not None:
         metrics.AGENT_RESTARTS.labels(agent, cause).inc()
         if cause == "crash":
@@ -231,6 +238,7 @@ async def agent_lifecycle(agent: str, *, not_ready_s: float) -> AsyncIterator[No
         raise
     except Exception as exc:
         _exits[agent] = "crash"
+        metrics.agent_crashed(agent, exc.__class__.__name__)
         log.error("agent crashed", agent=agent, error=exc.__class__.__name__, exc_info=exc)
         metrics.set_problem(
             f"{agent}-crashed", f"the {agent} agent crashed ({exc.__class__.__name__})", for_s=not_ready_s
@@ -238,3 +246,29 @@ async def agent_lifecycle(agent: str, *, not_ready_s: float) -> AsyncIterator[No
         raise
     else:
         _exits[agent] = "stopped"
+
+
+def agent_guard(
+    app: faust.App, ctx: BusContext, progress: SourceProgress, *, agent: str, producer: str
+) -> RecordGuard:
+    """The guard of one of the worker's agents: it sends through Faust's producer and stops with the app."""
+    return RecordGuard(
+        agent=agent,
+        ctx=ctx,
+        progress=progress,
+        send=lambda records: send_all(app, ctx, records),
+        producer=producer,
+        should_stop=lambda: bool(app.should_stop),
+    )
+
+
+def raw_topic(app: faust.App, *names: str, partitions: int | None) -> faust.TopicT:
+    """Topics read as raw key and value bytes: the agents decode (and dead-letter) themselves."""
+    return app.topic(
+        *names,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=partitions,
+    )

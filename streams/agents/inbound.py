@@ -16,14 +16,14 @@ from typing import Any
 import faust
 import structlog
 
+from seabus.schemas.envelopes import Source
 from seabus.streams import metrics
-from seabus.streams.agents.guard import RecordGuard, agent_lifecycle
+from seabus.streams.agents.guard import agent_guard, agent_lifecycle, raw_topic
 from seabus.streams.agents.outbound import send_all
 from seabus.streams.agents.sources import register_progress
 from seabus.streams.context import BusContext
 from seabus.streams.kafka_connection import KafkaConnection
 from seabus.streams.origin import SOURCE, check_inbound, principal_of, principals
-from seabus.streams.records import Source
 
 log = structlog.get_logger(__name__)
 
@@ -40,24 +40,10 @@ def register_inbound(app: faust.App, ctx: BusContext, *, kafka: KafkaConnection)
     progress = register_progress(
         app, ctx, kafka=kafka, sources=tuple(names), table_name=PROGRESS_TABLE, partitions=partitions
     )
-    topic = app.topic(
-        *names,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=partitions,
-    )
+    topic = raw_topic(app, *names, partitions=partitions)
     entities = ctx.known_entities
     directory = frozenset(recipients)
-    guard = RecordGuard(
-        agent="inbound",
-        ctx=ctx,
-        progress=progress,
-        send=lambda records: send_all(app, ctx, records),
-        producer=SOURCE,
-        should_stop=lambda: bool(app.should_stop),
-    )
+    guard = agent_guard(app, ctx, progress, agent="inbound", producer=SOURCE)
 
     async def step(message: Any) -> None:
         principal = principal_of(message.topic, settings)

@@ -19,14 +19,14 @@ import faust
 import structlog
 from faust.types import TableT
 
+from seabus.schemas.envelopes import Source
 from seabus.streams import metrics
 from seabus.streams.agents.deadlines import Deadlines
-from seabus.streams.agents.guard import RecordGuard, agent_lifecycle
+from seabus.streams.agents.guard import agent_guard, agent_lifecycle, raw_topic
 from seabus.streams.agents.outbound import send_all
 from seabus.streams.context import BusContext
 from seabus.streams.intake import SOURCE, AllegationState
 from seabus.streams.progress import SourceProgress
-from seabus.streams.records import Source
 from seabus.streams.tables import changelog_config
 
 log = structlog.get_logger(__name__)
@@ -39,14 +39,7 @@ def register_intake(
 ) -> TableT[str, Any]:
     settings = ctx.settings
     partitions = settings.topics.allegations.over(settings.topics.defaults).partitions
-    topic = app.topic(
-        settings.topic("allegations"),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=partitions,
-    )
+    topic = raw_topic(app, settings.topic("allegations"), partitions=partitions)
     table = app.Table(
         STATE_TABLE,
         default=None,
@@ -56,15 +49,12 @@ def register_intake(
     )
     intake = ctx.intake(deadlines)
     lock = deadlines.lock if deadlines else asyncio.Lock()
-    metrics.track_worker(app, topics=(settings.topic("allegations"), settings.topic("responses")))
-    guard = RecordGuard(
-        agent="intake",
-        ctx=ctx,
-        progress=progress,
-        send=lambda records: send_all(app, ctx, records),
-        producer=SOURCE,
-        should_stop=lambda: bool(app.should_stop),
+    metrics.track_worker(
+        app,
+        topics=(settings.topic("allegations"), settings.topic("responses")),
+        stop_after_s=settings.not_ready_after_s,
     )
+    guard = agent_guard(app, ctx, progress, agent="intake", producer=SOURCE)
 
     async def step(message: Any) -> None:
         key: bytes | None = message.key

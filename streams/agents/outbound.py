@@ -12,8 +12,8 @@ from collections.abc import Iterable
 
 import faust
 
+from seabus.schemas.envelopes import Outbound
 from seabus.streams.context import BusContext
-from seabus.streams.records import Outbound
 
 
 async def send_all(app: faust.App, ctx: BusContext, records: Iterable[Outbound]) -> None:

@@ -8,14 +8,14 @@ import faust
 import structlog
 
 from seabus.schemas.enums import DeadLetterReason
+from seabus.schemas.envelopes import Source, dead_letter_out
 from seabus.streams import metrics
 from seabus.streams.agents.deadlines import Deadlines
-from seabus.streams.agents.guard import RecordGuard, agent_lifecycle
+from seabus.streams.agents.guard import agent_guard, agent_lifecycle, raw_topic
 from seabus.streams.agents.outbound import send_all
 from seabus.streams.context import BusContext
 from seabus.streams.deadlines import ResponseOutcome
 from seabus.streams.progress import SourceProgress
-from seabus.streams.records import Source, dead_letter_out
 from seabus.streams.replies import reply_notices
 from seabus.streams.responses import SOURCE, check_response, predates_obligations, unknown_message
 
@@ -27,23 +27,9 @@ def register_responses(
 ) -> None:
     settings = ctx.settings
     partitions = settings.topics.responses.over(settings.topics.defaults).partitions
-    topic = app.topic(
-        settings.topic("responses"),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=partitions,
-    )
+    topic = raw_topic(app, settings.topic("responses"), partitions=partitions)
 
-    guard = RecordGuard(
-        agent="responses",
-        ctx=ctx,
-        progress=progress,
-        send=lambda records: send_all(app, ctx, records),
-        producer=SOURCE,
-        should_stop=lambda: bool(app.should_stop),
-    )
+    guard = agent_guard(app, ctx, progress, agent="responses", producer=SOURCE)
 
     async def step(message: Any) -> None:
         now = ctx.clock.now()

@@ -153,6 +153,8 @@ class Settings(BaseSettings):
     progress_check_interval_s: float = Field(default=2.0, gt=0.0, le=60.0)
     progress_stall_s: float = Field(default=5.0, gt=0.0, le=600.0)
     not_ready_after_s: float = Field(default=30.0, gt=0.0, le=3600.0)
+    # how long `seabus run` waits for every broker to report the worker's topics (issue 16)
+    topic_metadata_timeout_s: float = Field(default=60.0, gt=0.0, le=3600.0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     statistics: StatisticsConfig = StatisticsConfig()
 

@@ -4,6 +4,7 @@ Pure logic with no Kafka and no clock reads: the Faust agents pass in the
 stores, the events and the current time (see :mod:`seabus.streams.deadlines.engine`).
 """
 
+from seabus.schemas.ids import escalation_id
 from seabus.streams.deadlines.calendar import HolidaySet, WorkingCalendar, add_working_days
 from seabus.streams.deadlines.clock import Clock, ManualClock, SystemClock
 from seabus.streams.deadlines.codec import ValueFormat
@@ -24,7 +25,6 @@ from seabus.streams.deadlines.obligations import (
     apply_pending,
     apply_response,
     cancel,
-    escalation_id,
     fire_due,
     merge_planned,
     next_step,

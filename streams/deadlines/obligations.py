@@ -25,13 +25,13 @@ recipient (:func:`summary_draft`); its later steps fire as usual.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 
+from seabus.schemas.ids import escalation_id
 from seabus.schemas.models import Escalation
 from seabus.streams.deadlines.calendar import WorkingCalendar
 from seabus.streams.deadlines.policy import CaseFacts, Policy, PolicySet
@@ -44,7 +44,6 @@ from seabus.streams.deadlines.vocabulary import (
 )
 
 __all__ = [
-    "ESCALATION_NAMESPACE",
     "RELEASES",
     "SATISFIES",
     "EscalationDraft",
@@ -54,7 +53,6 @@ __all__ = [
     "apply_pending",
     "apply_response",
     "cancel",
-    "escalation_id",
     "fast_forward",
     "fire_due",
     "merge_planned",
@@ -67,8 +65,6 @@ __all__ = [
     "summary_time",
 ]
 
-ESCALATION_NAMESPACE = uuid.UUID("6f1d7f2e-5c7b-4f0a-9a51-5ea5b0e1d0c1")
-"""Fixed namespace of the uuid5 escalation ids; changing it changes every id."""
 
 _DECISIONS = frozenset(
     {
@@ -129,11 +125,6 @@ _VERBS = {
 def obligation_key(allegation_id: str, recipient: str, kind: ObligationKind) -> str:
     """Store key of an obligation: one per allegation, recipient and kind."""
     return f"{allegation_id}|{recipient}|{kind}"
-
-
-def escalation_id(obligation_key: str, step_id: str) -> str:
-    """Deterministic id of one escalation step, the same on every replay."""
-    return str(uuid.uuid5(ESCALATION_NAMESPACE, f"{obligation_key}#{step_id}"))
 
 
 class _Value(BaseModel):

@@ -6,21 +6,16 @@ again after a crash yields the same id, so a recipient recognises a redelivery.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
+from seabus.schemas.ids import notification_id
 from seabus.schemas.models import AllegationEvent, Notification, Obligation, RoutingReason
 from seabus.schemas.validation import recipient_class_of
 from seabus.streams.routing.minimise import minimise
 from seabus.streams.routing.rules import RouteChoice, RoutingRules
 
-NOTIFICATION_NAMESPACE = uuid.UUID("0c5e2f7a-31d4-4b8e-b6f0-9d7a1e3c5b42")
 EARLIER = RouteChoice("earlier-recipient", "received earlier notifications of this allegation")
-
-
-def notification_id(event_id: str, recipient: str) -> str:
-    return str(uuid.uuid5(NOTIFICATION_NAMESPACE, f"{event_id}|{recipient}"))
 
 
 def build_notifications(

@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 import seabus.connectors.webhooks as webhooks
 from seabus.connectors.errors import WebhookConfigError
 from seabus.connectors.webhooks import (
-    AttemptOutcome,
     AttemptRecord,
     DeliveryResult,
     InMemoryDeliveredStore,
@@ -30,6 +29,7 @@ from seabus.connectors.webhooks import (
     generate_secret,
 )
 from seabus.connectors.webhooks.testing import Reply, WebhookReceiver
+from seabus.schemas.enums import DeliveryOutcome
 
 T = TypeVar("T")
 
@@ -89,14 +89,14 @@ def test_delivered_request_is_signed_and_carries_the_body() -> None:
             return await deliver(d, endpoint(receiver)), receiver, recorder
 
     result, receiver, recorder = run(scenario)
-    assert result.outcome is AttemptOutcome.DELIVERED
+    assert result.outcome is DeliveryOutcome.DELIVERED
     assert [(r.verified, r.webhook_id, r.body) for r in receiver.requests] == [
         (True, "SYNTH-NOTE-0001", BODY)
     ]
     assert recorder.records == list(result.attempts)
     (record,) = result.attempts
     assert (record.outcome, record.http_status, record.attempt) == (
-        AttemptOutcome.DELIVERED,
+        DeliveryOutcome.DELIVERED,
         200,
         1,
     )
@@ -116,10 +116,10 @@ def test_500_then_200_is_delivered_once_after_exactly_two_attempts() -> None:
             return result, receiver, sleep, store
 
     result, receiver, sleep, store = run(scenario)
-    assert result.outcome is AttemptOutcome.DELIVERED
+    assert result.outcome is DeliveryOutcome.DELIVERED
     assert [a.outcome for a in result.attempts] == [
-        AttemptOutcome.RETRYING,
-        AttemptOutcome.DELIVERED,
+        DeliveryOutcome.RETRYING,
+        DeliveryOutcome.DELIVERED,
     ]
     assert [a.http_status for a in result.attempts] == [500, 200]
     assert [r.status for r in receiver.requests] == [500, 200]
@@ -145,7 +145,7 @@ def test_429_retry_after_is_honoured() -> None:
             return await deliver(d, endpoint(receiver)), receiver
 
     result, receiver = run(scenario)
-    assert result.outcome is AttemptOutcome.DELIVERED
+    assert result.outcome is DeliveryOutcome.DELIVERED
     first, second = receiver.requests
     assert (first.status, second.status) == (429, 200)
     assert second.received_monotonic - first.received_monotonic >= 1.0
@@ -165,12 +165,12 @@ def test_410_disables_the_endpoint_and_later_deliveries_send_nothing() -> None:
             return gone, later, receiver
 
     gone, later, receiver = run(scenario)
-    assert gone.outcome is AttemptOutcome.DISABLED
+    assert gone.outcome is DeliveryOutcome.DISABLED
     assert gone.newly_disabled
     assert gone.dead_letter
     assert gone.escalate
     assert "410" in (gone.reason or "")
-    assert later.outcome is AttemptOutcome.DISABLED
+    assert later.outcome is DeliveryOutcome.DISABLED
     assert not later.newly_disabled
     assert later.dead_letter
     assert [(a.attempt, a.http_status) for a in later.attempts] == [(1, None)]
@@ -190,7 +190,7 @@ def test_reenabled_endpoint_is_used_again() -> None:
             return await deliver(d, ep, "SYNTH-NOTE-0001"), receiver
 
     result, receiver = run(scenario)
-    assert result.outcome is AttemptOutcome.DELIVERED
+    assert result.outcome is DeliveryOutcome.DELIVERED
     assert [r.status for r in receiver.requests] == [410, 200]
 
 
@@ -200,7 +200,7 @@ def test_endpoint_disabled_in_configuration_sends_nothing() -> None:
             return await deliver(d, endpoint(receiver, enabled=False)), receiver.arrived
 
     result, arrived = run(scenario)
-    assert result.outcome is AttemptOutcome.DISABLED
+    assert result.outcome is DeliveryOutcome.DISABLED
     assert arrived == 0
 
 
@@ -214,7 +214,7 @@ def test_400_fails_without_retry() -> None:
             return await deliver(d, endpoint(receiver)), receiver, sleep
 
     result, receiver, sleep = run(scenario)
-    assert result.outcome is AttemptOutcome.FAILED
+    assert result.outcome is DeliveryOutcome.FAILED
     assert result.dead_letter
     assert result.escalate
     assert "HTTP 400" in (result.reason or "")
@@ -231,7 +231,7 @@ def test_wrong_secret_is_rejected_by_the_receiver_and_fails() -> None:
             return await deliver(d, endpoint(receiver)), receiver
 
     result, receiver = run(scenario)
-    assert result.outcome is AttemptOutcome.FAILED
+    assert result.outcome is DeliveryOutcome.FAILED
     assert [(r.verified, r.status) for r in receiver.requests] == [(False, 401)]
 
 
@@ -243,7 +243,7 @@ def test_rotation_is_accepted_by_a_receiver_that_knows_only_the_new_secret() -> 
             return await deliver(d, endpoint(receiver, secrets=(SECRET, new))), receiver
 
     result, receiver = run(scenario)
-    assert result.outcome is AttemptOutcome.DELIVERED
+    assert result.outcome is DeliveryOutcome.DELIVERED
     assert [r.verified for r in receiver.requests] == [True]
 
 
@@ -257,11 +257,11 @@ def test_exhausted_attempts_fail_and_say_so() -> None:
             return await deliver(d, endpoint(receiver)), receiver, sleep
 
     result, receiver, sleep = run(scenario)
-    assert result.outcome is AttemptOutcome.FAILED
+    assert result.outcome is DeliveryOutcome.FAILED
     assert [a.outcome for a in result.attempts] == [
-        AttemptOutcome.RETRYING,
-        AttemptOutcome.RETRYING,
-        AttemptOutcome.FAILED,
+        DeliveryOutcome.RETRYING,
+        DeliveryOutcome.RETRYING,
+        DeliveryOutcome.FAILED,
     ]
     assert len(receiver.requests) == 3
     assert len(sleep.delays) == 2
@@ -277,7 +277,7 @@ def test_endpoint_max_attempts_overrides_the_policy() -> None:
             return await deliver(d, endpoint(receiver, max_attempts=2)), receiver
 
     result, receiver = run(scenario)
-    assert result.outcome is AttemptOutcome.FAILED
+    assert result.outcome is DeliveryOutcome.FAILED
     assert len(receiver.requests) == 2
 
 
@@ -290,8 +290,8 @@ def test_a_hanging_endpoint_times_out_and_is_retried() -> None:
             return await deliver(d, endpoint(receiver, timeout_s=0.2))
 
     result = run(scenario)
-    assert result.outcome is AttemptOutcome.FAILED
-    assert [a.outcome for a in result.attempts] == [AttemptOutcome.RETRYING, AttemptOutcome.FAILED]
+    assert result.outcome is DeliveryOutcome.FAILED
+    assert [a.outcome for a in result.attempts] == [DeliveryOutcome.RETRYING, DeliveryOutcome.FAILED]
     assert all(a.http_status is None for a in result.attempts)
     assert "no answer within 0.2 s" in (result.attempts[0].error or "")
 
@@ -307,7 +307,7 @@ def test_connection_refused_is_retried_then_fails() -> None:
             return await deliver(d, ep)
 
     result = run(scenario)
-    assert result.outcome is AttemptOutcome.FAILED
+    assert result.outcome is DeliveryOutcome.FAILED
     assert "cannot connect" in (result.attempts[0].error or "")
 
 
@@ -323,7 +323,7 @@ def test_redirects_are_not_followed() -> None:
             return result, receiver_redirecting
 
     result, redirecting = run(scenario)
-    assert result.outcome is AttemptOutcome.FAILED
+    assert result.outcome is DeliveryOutcome.FAILED
     assert [r.status for r in redirecting.requests] == [307]
 
 
@@ -336,9 +336,9 @@ def test_same_webhook_id_after_success_sends_nothing() -> None:
             return first, second, receiver, recorder
 
     first, second, receiver, recorder = run(scenario)
-    assert first.outcome is AttemptOutcome.DELIVERED
+    assert first.outcome is DeliveryOutcome.DELIVERED
     assert not first.duplicate
-    assert second.outcome is AttemptOutcome.DELIVERED
+    assert second.outcome is DeliveryOutcome.DELIVERED
     assert second.duplicate
     assert second.attempts == ()
     assert receiver.arrived == 1
@@ -382,7 +382,7 @@ def test_records_show_the_host_only() -> None:
             return await deliver(d, ep), ep
 
     result, ep = run(scenario)
-    assert result.outcome is AttemptOutcome.DELIVERED
+    assert result.outcome is DeliveryOutcome.DELIVERED
     assert {a.host for a in result.attempts} == {"127.0.0.1"}
     assert "SYNTH-QUERY-TOKEN" not in repr(result)
     assert "SYNTH-QUERY-TOKEN" not in repr(ep)
@@ -406,17 +406,17 @@ def test_attempts_are_stamped_and_signed_by_the_injected_clock() -> None:
     assert [r.timestamp for r in receiver.requests] == [str(int(t.timestamp())) for t in stamps[:2]]
 
 
-def expected_run(script: list[int], max_attempts: int) -> tuple[AttemptOutcome, int]:
+def expected_run(script: list[int], max_attempts: int) -> tuple[DeliveryOutcome, int]:
     """The specification as a model: final outcome and number of requests."""
     answers = [*script, *[503] * max_attempts]
     for n, status in enumerate(answers[:max_attempts], start=1):
         if 200 <= status < 300:
-            return AttemptOutcome.DELIVERED, n
+            return DeliveryOutcome.DELIVERED, n
         if status == 410:
-            return AttemptOutcome.DISABLED, n
+            return DeliveryOutcome.DISABLED, n
         if not (status in (408, 425, 429) or 500 <= status < 600):
-            return AttemptOutcome.FAILED, n
-    return AttemptOutcome.FAILED, max_attempts
+            return DeliveryOutcome.FAILED, n
+    return DeliveryOutcome.FAILED, max_attempts
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -450,9 +450,9 @@ def test_delivery_follows_the_specification(script: list[int], max_attempts: int
     assert result.outcome is outcome
     assert len(statuses) == requests
     assert [a.http_status for a in result.attempts] == statuses
-    assert marked == (outcome is AttemptOutcome.DELIVERED)
+    assert marked == (outcome is DeliveryOutcome.DELIVERED)
     assert marked == any(200 <= s < 300 for s in statuses)
-    if outcome in (AttemptOutcome.DELIVERED, AttemptOutcome.DISABLED):
+    if outcome in (DeliveryOutcome.DELIVERED, DeliveryOutcome.DISABLED):
         assert later_requests == 0
 
 
@@ -489,7 +489,7 @@ def test_a_replay_continues_the_attempt_numbering() -> None:
             return failed, replayed
 
     failed, replayed = run(scenario)
-    assert failed.outcome is AttemptOutcome.FAILED
-    assert replayed.outcome is AttemptOutcome.DELIVERED
+    assert failed.outcome is DeliveryOutcome.FAILED
+    assert replayed.outcome is DeliveryOutcome.DELIVERED
     assert [a.attempt for a in (*failed.attempts, *replayed.attempts)] == [1, 2, 3]
     assert len({a.attempt_id for a in (*failed.attempts, *replayed.attempts)}) == 3

@@ -16,7 +16,6 @@ import pytest
 
 from seabus.connectors.errors import AddressRefused, WebhookConfigError
 from seabus.connectors.webhooks import (
-    AttemptOutcome,
     DeliveryResult,
     VettingResolver,
     WebhookDeliverer,
@@ -26,6 +25,7 @@ from seabus.connectors.webhooks import (
     generate_secret,
 )
 from seabus.connectors.webhooks.testing import WebhookReceiver
+from seabus.schemas.enums import DeliveryOutcome
 
 SECRET = generate_secret()
 
@@ -141,9 +141,9 @@ def test_loopback_endpoint_is_refused_before_connecting(template: str) -> None:
             return result, receiver.arrived
 
     result, arrived = asyncio.run(scenario())
-    assert result.outcome is AttemptOutcome.REFUSED
+    assert result.outcome is DeliveryOutcome.REFUSED
     assert "loopback" in (result.reason or "")
-    assert [a.outcome for a in result.attempts] == [AttemptOutcome.REFUSED]
+    assert [a.outcome for a in result.attempts] == [DeliveryOutcome.REFUSED]
     assert arrived == 0
 
 
@@ -158,7 +158,7 @@ def test_hostname_resolving_to_private_address_is_refused() -> None:
             )
 
     result = asyncio.run(scenario())
-    assert result.outcome is AttemptOutcome.REFUSED
+    assert result.outcome is DeliveryOutcome.REFUSED
     assert "10.20.30.40" in (result.reason or "")
 
 
@@ -170,7 +170,7 @@ def test_loopback_is_delivered_when_configured() -> None:
             return result, receiver.delivered_ids()
 
     result, delivered = asyncio.run(scenario())
-    assert result.outcome is AttemptOutcome.DELIVERED
+    assert result.outcome is DeliveryOutcome.DELIVERED
     assert delivered == ["SYNTH-NOTE-1"]
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import pytest
 from deadlines.deadline_support import T0
 
+from seabus.schemas.ids import escalation_id
 from seabus.schemas.models import Escalation
 from seabus.streams.deadlines.obligations import (
     EscalationDraft,
@@ -22,7 +23,6 @@ from seabus.streams.deadlines.obligations import (
     apply_pending,
     apply_response,
     cancel,
-    escalation_id,
     fire_due,
     merge_planned,
     next_step,

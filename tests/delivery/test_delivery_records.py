@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 
 from seabus.connectors.delivery import ENDPOINT_HEADER, ChannelOutcome
 from seabus.connectors.delivery.records import attempt_out, outcome_records
-from seabus.connectors.webhooks import AttemptOutcome
 from seabus.schemas.codec import decode_model, default_codec, encode_model
-from seabus.schemas.enums import DeliveryChannel, EscalationLevel
+from seabus.schemas.enums import DeliveryChannel, DeliveryOutcome, EscalationLevel
+from seabus.schemas.envelopes import Outbound, Source
 from seabus.schemas.models import DeadLetter, Escalation
 from seabus.schemas.testing import synthetic_delivery_attempt, synthetic_notification
-from seabus.streams.records import Outbound, Source
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 NOTE = synthetic_notification(1)
@@ -35,11 +34,11 @@ def records(*outcomes: ChannelOutcome) -> list[Outbound]:
 
 
 def delivered(channel: DeliveryChannel) -> ChannelOutcome:
-    return ChannelOutcome(channel=channel, outcome=AttemptOutcome.DELIVERED)
+    return ChannelOutcome(channel=channel, outcome=DeliveryOutcome.DELIVERED)
 
 
 def failed(channel: DeliveryChannel) -> ChannelOutcome:
-    return ChannelOutcome(channel=channel, outcome=AttemptOutcome.FAILED, reason="HTTP 404")
+    return ChannelOutcome(channel=channel, outcome=DeliveryOutcome.FAILED, reason="HTTP 404")
 
 
 def test_nothing_is_written_when_every_channel_delivered() -> None:
@@ -68,7 +67,7 @@ def test_a_failed_channel_gives_one_dead_letter_and_one_escalation_with_stable_i
 def test_the_endpoint_disabled_escalation_is_one_per_endpoint() -> None:
     gone = ChannelOutcome(
         channel=DeliveryChannel.WEBHOOK,
-        outcome=AttemptOutcome.DISABLED,
+        outcome=DeliveryOutcome.DISABLED,
         newly_disabled=True,
         endpoint_key="PAK:0123456789abcdef",
     )

@@ -146,7 +146,7 @@ def test_silence_reaches_the_state_osc_and_on_call_once_per_escalation_id(
                 policy=RetryPolicy(max_attempts=3, base_delay=0.05, max_delay=0.1, jitter=False),
                 on_attempt=pipeline.on_webhook_attempt,
                 delivered=ChannelDelivered(index, DeliveryChannel.WEBHOOK),
-                endpoint_states=index,
+                endpoint_states=index.endpoint_states,
             )
             pipeline.email = EmailDelivery(
                 sender=SmtpSender(
@@ -253,7 +253,7 @@ def test_a_failed_page_is_recorded_but_never_paged_again(tmp_path: Path) -> None
                 policy=RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.01, jitter=False),
                 on_attempt=pipeline.on_webhook_attempt,
                 delivered=ChannelDelivered(index, DeliveryChannel.WEBHOOK),
-                endpoint_states=index,
+                endpoint_states=index.endpoint_states,
             )
             pager = Pager(pipeline=pipeline, oncall=oncall, codec=None)  # type: ignore[arg-type]
             await pager.process(plan, incoming("sea.escalations", 0, drafts[1].to_record()))

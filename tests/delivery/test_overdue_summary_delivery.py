@@ -129,7 +129,7 @@ def test_the_summary_reaches_the_owing_state_and_pages_on_call_once(smtp: Captur
                 policy=policy,
                 on_attempt=pipeline.on_webhook_attempt,
                 delivered=ChannelDelivered(index, DeliveryChannel.WEBHOOK),
-                endpoint_states=index,
+                endpoint_states=index.endpoint_states,
             )
             pipeline.email = EmailDelivery(
                 sender=SmtpSender(

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from kafka import KafkaProducer
@@ -16,6 +17,7 @@ from support.bus import BusPool, BusProcess, read_topic
 from support.notify import notifications_among
 from support.routing import event
 
+from seabus.schemas.cloudevents import build_headers, ce_type_for
 from seabus.schemas.codec import decode_model, encode_model
 from seabus.schemas.enums import DeadLetterReason, ResponseKind
 from seabus.schemas.enums import PersonnelCategory as P
@@ -157,5 +159,57 @@ def test_poison_replies_are_dead_lettered_and_the_next_reply_counts(
     assert huge_letter.original_value_size == LIMIT + 1
     assert len(huge_letter.original_value) < 64 * 1024
     assert letters[b"SYNTH-POISON-REPLY-JUNK"].reason is not DeadLetterReason.OVERSIZED
+    assert process.running
+    assert not process.saw("agent crashed")
+
+
+def test_cloudevents_headers_that_do_not_describe_the_record_dead_letter_it_and_the_next_routes(
+    kafka: KafkaConnection, bus: tuple[str, BusProcess]
+) -> None:
+    """An event sent under a Response's ce_type is dead-lettered MALFORMED_HEADERS by the intake
+    (the real worker); the next event, with its own headers, and one with none are routed."""
+    prefix, process = bus
+    topic = f"{prefix}.allegations"
+    mislabelled = event("SYNTH-CE-E2E-0001", subjects=SUBJECTS)
+    labelled = event("SYNTH-CE-E2E-0002", subjects=SUBJECTS)
+    bare = event("SYNTH-CE-E2E-0003", subjects=SUBJECTS)
+    now = datetime.now(UTC)
+
+    def headers(e: Any, type_: str) -> list[tuple[str, bytes]]:
+        return build_headers(
+            event_id=e.event_id, source="synthetic-test", type_=type_, time=now, subject=e.allegation_id
+        )
+
+    p = big_producer(kafka)
+    p.send(
+        topic,
+        key=mislabelled.allegation_id.encode(),
+        value=encode_model(mislabelled),
+        headers=headers(mislabelled, ce_type_for("Response")),
+    ).get(timeout=30)
+    p.send(
+        topic,
+        key=labelled.allegation_id.encode(),
+        value=encode_model(labelled),
+        headers=headers(labelled, ce_type_for("AllegationEvent")),
+    ).get(timeout=30)
+    p.send(topic, key=bare.allegation_id.encode(), value=encode_model(bare)).get(timeout=30)
+    p.close()
+
+    def routed(values: list[bytes]) -> bool:
+        seen = {n.allegation_id for n in notifications_among(values)}
+        return {labelled.allegation_id, bare.allegation_id} <= seen
+
+    notified = read_topic(kafka, f"{prefix}.notify.OSC", until=routed, timeout=120)
+
+    def ours(values: list[bytes]) -> list[DeadLetter]:
+        letters = (decode_model(v, DeadLetter) for v in values)
+        return [d for d in letters if d.original_key == mislabelled.allegation_id.encode()]
+
+    (letter,) = ours(read_topic(kafka, f"{prefix}.deadletter", until=lambda vs: bool(ours(vs)), timeout=120))
+    assert letter.reason is DeadLetterReason.MALFORMED_HEADERS
+    assert "ce_type is 'org.seabus.Response'" in letter.message
+    assert "'org.seabus.AllegationEvent'" in letter.message
+    assert mislabelled.allegation_id not in {n.allegation_id for n in notifications_among(notified)}
     assert process.running
     assert not process.saw("agent crashed")

@@ -12,9 +12,9 @@ from support.routing import event
 from seabus.schemas.codec import decode_model, encode_model
 from seabus.schemas.enums import AllegationEventType, DeadLetterReason
 from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.ids import synthetic_event_id
 from seabus.schemas.models import DeadLetter, Notification
 from seabus.streams.kafka_connection import KafkaConnection
-from seabus.streams.synthetic import synthetic_event_id
 
 pytestmark = pytest.mark.kafka
 

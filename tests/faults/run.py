@@ -60,8 +60,8 @@ from faults.verify import Verdict, expected_pairs, load_routing, verify
 from faults.workers import Worker
 from seabus.schemas.codec import decode_model
 from seabus.schemas.errors import CodecError, ValidationFailed
+from seabus.schemas.ids import escalation_id
 from seabus.schemas.models import DeadLetter, Escalation
-from seabus.streams.deadlines.obligations import escalation_id
 
 
 @dataclass

@@ -11,9 +11,9 @@ from views.view_support import T0, delivery, notifications, obligation, report
 from seabus.connectors.dashboard import readiness
 from seabus.schemas.codec import encode_model
 from seabus.schemas.enums import DeliveryOutcome, EscalationLevel
+from seabus.schemas.envelopes import Source
 from seabus.streams import metrics
 from seabus.streams.metrics import REGISTRY, WorkerHealth
-from seabus.streams.records import Source
 from seabus.streams.views import ReaderStatus, ViewIndex
 
 

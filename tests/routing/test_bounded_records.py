@@ -9,6 +9,7 @@ from support.routing import NOW, event, make_intake
 from seabus.schemas.cloudevents import parse_headers
 from seabus.schemas.codec import Codec, decode_model, default_codec, encode_model
 from seabus.schemas.enums import DeadLetterReason, EscalationLevel, PersonnelCategory
+from seabus.schemas.envelopes import Outbound, Source, dead_letter_out, escalation_out
 from seabus.schemas.limits import (
     DEAD_LETTER_HEADERS_BYTES,
     DEAD_LETTER_MAX_BYTES,
@@ -20,7 +21,6 @@ from seabus.schemas.limits import (
 )
 from seabus.schemas.models import Confidential, DeadLetter, Escalation
 from seabus.streams.intake import Outcome
-from seabus.streams.records import Outbound, Source, dead_letter_out, escalation_out
 from seabus.streams.synthetic import synthetic_allegation, synthetic_event
 
 SRC = Source(topic="t.allegations", partition=3, offset=41)

@@ -197,3 +197,31 @@ def test_key_must_be_the_allegation_id() -> None:
     letter = dead(run(event(), key=b"SOMETHING-ELSE"))
     assert letter.reason is DeadLetterReason.VALIDATION_FAILED
     assert "key every event by its allegation_id" in letter.message
+
+
+def test_cloudevents_headers_of_another_record_type_dead_letter_the_event() -> None:
+    """Present headers must describe the event; absent ones stay accepted (see run() above)."""
+    from seabus.schemas.cloudevents import build_headers, ce_type_for
+
+    e = event("SYNTH-CE-INTAKE-1")
+    wrong = build_headers(
+        event_id=e.event_id, source="synthetic-test", type_=ce_type_for("Response"), time=NOW, subject="x"
+    )
+    result = make_intake().handle(
+        key=e.allegation_id.encode(), value=encode_model(e), headers=wrong, source=SRC, state=None, now=NOW
+    )
+    letter = dead(result)
+    assert letter.reason is DeadLetterReason.MALFORMED_HEADERS
+    assert "ce_type is 'org.seabus.Response'" in letter.message
+    assert notified(result) == []
+    right = build_headers(
+        event_id=e.event_id,
+        source="synthetic-test",
+        type_=ce_type_for("AllegationEvent"),
+        time=NOW,
+        subject="x",
+    )
+    routed = make_intake().handle(
+        key=e.allegation_id.encode(), value=encode_model(e), headers=right, source=SRC, state=None, now=NOW
+    )
+    assert notified(routed)

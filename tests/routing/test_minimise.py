@@ -6,8 +6,9 @@ from support.routing import NOW, default_rules, event
 
 from seabus.schemas.enums import InterimActionKind
 from seabus.schemas.enums import PersonnelCategory as P
+from seabus.schemas.ids import notification_id
 from seabus.schemas.models import InterimAction
-from seabus.streams.routing.notifications import build_notifications, notification_id
+from seabus.streams.routing.notifications import build_notifications
 
 
 def _two_state_event():  # type: ignore[no-untyped-def]

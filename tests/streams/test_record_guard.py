@@ -15,13 +15,13 @@ from kafka.errors import KafkaConnectionError as KafkaPythonConnectionError
 
 from seabus.schemas.codec import decode_model
 from seabus.schemas.enums import DeadLetterReason
+from seabus.schemas.envelopes import Outbound
 from seabus.schemas.models import DeadLetter
 from seabus.streams import metrics
 from seabus.streams.agents.guard import RecordGuard, agent_lifecycle, is_transient
 from seabus.streams.config import load_settings
 from seabus.streams.context import BusContext, load_context
 from seabus.streams.progress import Admission, SourceProgress, progress_key
-from seabus.streams.records import Outbound
 
 TOPIC = "sea.allegations"
 

@@ -19,6 +19,7 @@ from seabus.schemas.enums import (
     RecipientClass,
     ResponseKind,
 )
+from seabus.schemas.envelopes import Source
 from seabus.schemas.models import (
     AllegationEvent,
     DeadLetter,
@@ -28,7 +29,6 @@ from seabus.schemas.models import (
     ObligationUpdate,
     Response,
 )
-from seabus.streams.records import Source
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SUBJECT_MARKER = "SYNTH-SUBJ-VIEW-MARKER"

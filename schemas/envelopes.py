@@ -1,4 +1,7 @@
-"""Outgoing records: what an agent decided to produce, encoded with CloudEvents headers.
+"""Record envelopes: what the bus decided to produce, encoded with CloudEvents headers.
+
+This is the contract layer, so agents and connectors (the delivery pipeline, the
+gateway) build envelopes the same way without importing from each other.
 
 One place builds dead letters, escalations and their headers, so every agent
 dead-letters the same way: a redacted form of the original (record type,
@@ -17,14 +20,14 @@ bounded key, bounded headers and message, and is keyed by the original key or
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from seabus.schemas.cloudevents import build_headers, ce_type_for
 from seabus.schemas.codec import HEADER_SIZE, MAGIC, Codec, default_codec, encode_model
 from seabus.schemas.enums import DeadLetterReason
-from seabus.schemas.errors import CodecError, CodecReason
+from seabus.schemas.errors import CodecError, CodecReason, ValidationFailed
+from seabus.schemas.ids import stable_id
 from seabus.schemas.limits import (
     DEAD_LETTER_HEADER_NAME_BYTES,
     DEAD_LETTER_HEADER_VALUE_BYTES,
@@ -43,12 +46,6 @@ from seabus.schemas.models import DeadLetter, Escalation, KafkaHeader, RedactedF
 
 Headers = list[tuple[str, bytes]]
 _MINIMAL_MESSAGE_BYTES = 2048
-ESCALATION_NAMESPACE = uuid.UUID("8a1f0b3e-5c2d-4e7f-9b61-3d4c5e6f7a82")
-
-
-def stable_id(*parts: str) -> str:
-    """A UUIDv5 over the parts: the same inputs give the same id after a redelivery."""
-    return str(uuid.uuid5(ESCALATION_NAMESPACE, "|".join(parts)))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +64,13 @@ class Outbound:
     key: bytes | None
     value: bytes
     headers: Headers
+
+
+def dead_letter_reason(exc: CodecError | ValidationFailed) -> tuple[DeadLetterReason, str]:
+    """The dead-letter reason and message of a value that did not decode into its model."""
+    if isinstance(exc, CodecError):
+        return DeadLetterReason(exc.reason.value), str(exc)
+    return DeadLetterReason.SCHEMA_INVALID, str(exc)
 
 
 def headers_for(record: SeabusRecord, record_id: str, subject: str, now: datetime, source: str) -> Headers:
