@@ -11,6 +11,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -22,6 +23,7 @@ from seabus.deploy import topics as provisioning
 from seabus.deploy.gateway_service import GatewayService
 from seabus.deploy.kafka import LocalCluster
 from seabus.deploy.services import gateway_routes, worker_services
+from seabus.schemas.clock import Clock, FileClock
 from seabus.schemas.errors import KafkaUnavailable, SeabusError
 from seabus.streams import faust_compat, logs
 from seabus.streams.app import create_app
@@ -40,7 +42,8 @@ class _Worker(faust.Worker):
     async def on_startup_finished(self) -> None:
         await super().on_startup_finished()
         asyncio.get_running_loop().add_signal_handler(signal.SIGUSR2, _dump_tasks)
-        log.info("seabus worker ready", app_id=self.app.conf.id)
+        extra = {"test_clock": os.environ[TEST_CLOCK_ENV]} if os.environ.get(TEST_CLOCK_ENV) else {}
+        log.info("seabus worker ready", app_id=self.app.conf.id, **extra)
 
 
 def _dump_tasks() -> None:
@@ -57,9 +60,31 @@ def _dump_tasks() -> None:
             coro = getattr(coro, "cr_await", None) or getattr(coro, "ag_await", None)
 
 
+TEST_CLOCK_ENV = "SEABUS_TEST_CLOCK_FILE"
+
+
+def _test_clock() -> Clock | None:
+    """TEST ONLY (tests/e2e deadline runs): with SEABUS_TEST_CLOCK_FILE set, the worker's clock
+    reads the time from that file instead of the system, so a test advances deadlines rather
+    than sleeping through them. Environment only (no YAML key), so no configuration file can
+    turn it on; unset, the real clock. Logged as a warning at start and on the ready line."""
+    path = os.environ.get(TEST_CLOCK_ENV)
+    if not path:
+        return None
+    clock = FileClock(Path(path))
+    log.warning(
+        "TEST CLOCK IN USE: deadlines follow the time in a file, not the real time; "
+        f"never set {TEST_CLOCK_ENV} outside the test suite",
+        file=path,
+        now=clock.now().isoformat(),
+    )
+    return clock
+
+
 def run_bus(settings: Settings, **app_overrides: Any) -> int:
     """Run until stopped; returns the worker's exit code."""
-    context = load_context(settings)  # every config file validated before anything starts
+    test_clock = _test_clock()
+    context = load_context(settings, clock=test_clock)  # every config file validated before anything starts
     directory = context.directory
     cluster: LocalCluster | None = None
     started_here = False

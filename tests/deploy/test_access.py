@@ -139,6 +139,7 @@ def test_plan_removes_stale_acls_of_managed_principals_only(small: Settings) -> 
 # -- against the real secured cluster -------------------------------------------------------
 
 
+@pytest.mark.kafka
 def test_apply_creates_the_acls_and_a_second_apply_changes_nothing(
     small: Settings, secured: KafkaConnection
 ) -> None:
@@ -188,6 +189,7 @@ def _seabus(
     )
 
 
+@pytest.mark.kafka
 def test_the_plan_and_apply_commands(small: Settings, secured: KafkaConnection, tmp_path: Path) -> None:
     planned = _seabus(secured, small, tmp_path, "access", "plan")
     assert planned.returncode == 1, planned.stderr  # changes pending
@@ -219,6 +221,7 @@ def _visible_topics(connection: KafkaConnection) -> set[str]:
         admin.close()
 
 
+@pytest.mark.kafka
 @pytest.mark.usefixtures("_no_leftover_credentials")
 def test_credentials_json_creates_a_principal_that_sees_only_its_own_topics(
     small: Settings, secured: KafkaConnection, tmp_path: Path
@@ -265,6 +268,7 @@ def test_credentials_json_creates_a_principal_that_sees_only_its_own_topics(
         _visible_topics(ury)
 
 
+@pytest.mark.kafka
 def test_credentials_for_an_unknown_id_name_the_lists(
     small: Settings, secured: KafkaConnection, tmp_path: Path
 ) -> None:
@@ -290,6 +294,7 @@ def _no_leftover_credentials(secured: KafkaConnection) -> Iterator[None]:
         admin.close()
 
 
+@pytest.mark.kafka
 def test_run_applies_the_acls_on_its_own_local_cluster(
     small: Settings, tmp_path: Path, buses: BusPool, request: pytest.FixtureRequest
 ) -> None:

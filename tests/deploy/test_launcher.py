@@ -25,6 +25,7 @@ def _java_processes_for(directory: Path) -> list[str]:
     return [line for line in out.splitlines() if "kafka.Kafka" in line and str(directory) in line]
 
 
+@pytest.mark.kafka
 def test_up_status_down_and_restart_on_existing_data(tmp_path: Path) -> None:
     cluster = LocalCluster(
         directory=tmp_path / "k", cache_dir=JAR_CACHE, nodes=1, base_port=free_base_port(2)
@@ -57,6 +58,7 @@ def test_up_status_down_and_restart_on_existing_data(tmp_path: Path) -> None:
     assert not _java_processes_for(tmp_path / "k")
 
 
+@pytest.mark.kafka
 def test_three_nodes_accept_acks_all_with_min_isr_two(tmp_path: Path) -> None:
     cluster = LocalCluster(
         directory=tmp_path / "k3", cache_dir=JAR_CACHE, nodes=3, base_port=free_base_port(6)
@@ -91,6 +93,7 @@ def test_three_nodes_accept_acks_all_with_min_isr_two(tmp_path: Path) -> None:
     assert not _java_processes_for(tmp_path / "k3")
 
 
+@pytest.mark.kafka
 def test_shape_mismatch_on_existing_data_is_refused(tmp_path: Path) -> None:
     base = free_base_port(6)
     one = LocalCluster(directory=tmp_path / "k", cache_dir=JAR_CACHE, nodes=1, base_port=base)
@@ -145,6 +148,7 @@ def test_missing_maven_says_what_to_install(tmp_path: Path, monkeypatch: pytest.
         cluster.up()
 
 
+@pytest.mark.kafka
 def test_cli_up_status_down(tmp_path: Path) -> None:
     env = bus_env(
         kafka=None,

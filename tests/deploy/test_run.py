@@ -12,6 +12,7 @@ from seabus.deploy.kafka import LocalCluster
 from seabus.streams.kafka_connection import KafkaConnection
 
 
+@pytest.mark.kafka
 def test_run_against_configured_cluster(kafka: KafkaConnection, tmp_path: Path, buses: BusPool) -> None:
     prefix = unique_prefix()
     run = buses.spawn(bus_env(kafka=kafka, prefix=prefix, data_dir=tmp_path / "data"))
@@ -41,6 +42,7 @@ def _stop_local_kafka(directory: Path) -> None:
         cluster.down()
 
 
+@pytest.mark.kafka
 def test_run_starts_and_stops_its_own_local_kafka(
     tmp_path: Path, buses: BusPool, request: pytest.FixtureRequest
 ) -> None:

@@ -17,6 +17,7 @@ def _with_topics(settings: Settings, **specs: TopicSpec) -> Settings:
     return settings.model_copy(update={"topics": topics})
 
 
+@pytest.mark.kafka
 def test_apply_creates_every_contract_topic_with_its_configs(
     settings: Settings, kafka: KafkaConnection
 ) -> None:
@@ -53,6 +54,7 @@ def test_apply_creates_every_contract_topic_with_its_configs(
     assert observed[f"{p}.inbound.MINUSCA"].partitions == 1
 
 
+@pytest.mark.kafka
 def test_second_apply_changes_nothing(settings: Settings, kafka: KafkaConnection) -> None:
     provisioning.apply(settings, ["OSC", "FRA"], kafka=kafka)
     again = provisioning.apply(settings, ["OSC", "FRA"], kafka=kafka)
@@ -62,6 +64,7 @@ def test_second_apply_changes_nothing(settings: Settings, kafka: KafkaConnection
     assert len(again.unchanged) == 7 + 2 + len(principals(settings, ["OSC", "FRA"]))
 
 
+@pytest.mark.kafka
 def test_config_change_and_growth_are_applied(settings: Settings, kafka: KafkaConnection) -> None:
     provisioning.apply(settings, ["OSC"], kafka=kafka)
     changed = _with_topics(
@@ -75,6 +78,7 @@ def test_config_change_and_growth_are_applied(settings: Settings, kafka: KafkaCo
     assert provisioning.apply(changed, ["OSC"], kafka=kafka).empty
 
 
+@pytest.mark.kafka
 def test_shrinking_is_refused_and_nothing_changes(settings: Settings, kafka: KafkaConnection) -> None:
     provisioning.apply(settings, ["OSC"], kafka=kafka)
     smaller = _with_topics(
@@ -93,6 +97,7 @@ def test_shrinking_is_refused_and_nothing_changes(settings: Settings, kafka: Kaf
     )  # the refusal changed nothing
 
 
+@pytest.mark.kafka
 def test_growing_allegation_partitions_is_refused(settings: Settings, kafka: KafkaConnection) -> None:
     provisioning.apply(settings, ["OSC"], kafka=kafka)
     grown = _with_topics(settings, allegations=TopicSpec(partitions=8), responses=TopicSpec(partitions=8))
@@ -108,6 +113,7 @@ def test_unequal_allegation_and_response_partitions_fail_at_load(monkeypatch: py
         load_settings()
 
 
+@pytest.mark.kafka
 def test_min_isr_above_replication_is_refused(settings: Settings, kafka: KafkaConnection) -> None:
     bad = _with_topics(settings, audit=TopicSpec(min_insync_replicas=2))
     with pytest.raises(ProvisioningError, match="min_insync_replicas 2 exceeds replication_factor 1"):

@@ -1,15 +1,23 @@
-"""Deadlines on the real broker, with windows of seconds.
+"""Deadlines on the real broker, on a clock the test moves (SEABUS_TEST_CLOCK_FILE).
 
 No response → reminder, overdue, second level, one repeat, in order, each once;
 acknowledgement in time → none; late acknowledgement → escalation stops; a closing
 status cancels everything; a response for an unknown allegation is dead-lettered.
+
+The worker here reads its time from a file (schemas.clock.FileClock): each test moves
+it forward instead of sleeping through windows of seconds, so nothing races the wall
+clock. The real timer is still proven end to end by the real-time deadline tests
+(test_demo_escalations_e2e.py, test_escalations_delivered_e2e.py,
+test_deadlines_survival_e2e.py; docs/TESTING.md lists them).
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from support import unique_prefix
@@ -18,6 +26,7 @@ from support.deadline_policies import write_fast_policies
 from support.notify import notifications_among
 from support.routing import event
 
+from seabus.schemas.clock import FileClock, write_clock_file
 from seabus.schemas.codec import decode_model, encode_model
 from seabus.schemas.enums import AllegationEventType, AllegationStatus, DeadLetterReason, ResponseKind
 from seabus.schemas.enums import PersonnelCategory as P
@@ -29,16 +38,51 @@ pytestmark = pytest.mark.kafka
 SUBJECTS = [("SYNTH-SUBJ-DL-1", "KEN", "KEN", P.MILITARY_CONTINGENT)]  # KEN only: no OIOS
 
 
+@dataclass
+class MovableClock:
+    """The worker's clock: a file this test writes, read by `seabus run` on every tick."""
+
+    path: Path
+
+    def now(self) -> datetime:
+        return FileClock(self.path).now()
+
+    def advance(self, seconds: float) -> datetime:
+        later = self.now() + timedelta(seconds=seconds)
+        write_clock_file(self.path, later)
+        return later
+
+
+@dataclass
+class Bus:
+    prefix: str
+    process: BusProcess
+    clock: MovableClock
+
+
+# Far past every window of the fast ACKNOWLEDGE ladder (due 4 s, second level 2 s after it,
+# one repeat 2 s later): one step fires the whole ladder.
+PAST_THE_LADDER = 60
+
+
 @pytest.fixture(scope="module")
-def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BusProcess]]:
+def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bus]:
     prefix = unique_prefix()
     tmp = tmp_path_factory.mktemp("deadlines")
     policies = write_fast_policies(tmp, due=4, reminder=2, second=2, repeat=2)
+    clock = MovableClock(tmp / "clock")
+    write_clock_file(clock.path, datetime.now(UTC))
     with BusPool() as pool:
         process = pool.start(
-            kafka, prefix, tmp / "data", SEABUS_POLICIES_FILE=policies, SEABUS_TICK_INTERVAL_S=0.2
+            kafka,
+            prefix,
+            tmp / "data",
+            SEABUS_POLICIES_FILE=policies,
+            SEABUS_TICK_INTERVAL_S=0.2,
+            SEABUS_TEST_CLOCK_FILE=clock.path,
         )
-        yield prefix, process
+        assert process.saw("TEST CLOCK IN USE")  # the worker says loudly it is not on real time
+        yield Bus(prefix, process, clock)
         process.stop_cleanly()
 
 
@@ -48,13 +92,14 @@ def publish(kafka: KafkaConnection, topic: str, key: str, value: bytes) -> None:
     p.close()
 
 
-def respond(kafka: KafkaConnection, prefix: str, aid: str, recipient: str, kind: ResponseKind) -> None:
+def respond(bus: Bus, kafka: KafkaConnection, aid: str, recipient: str, kind: ResponseKind) -> None:
+    prefix = bus.prefix
     response = Response(
         response_id=str(uuid.uuid4()),
         allegation_id=aid,
         recipient=recipient,
         kind=kind,
-        responded_at=datetime.now(UTC),
+        responded_at=bus.clock.now(),  # the bus's time, not the wall clock's
         responder=f"SYNTH-OFFICE-{recipient}",
     )
     publish(kafka, f"{prefix}.responses", aid, encode_model(response))
@@ -96,23 +141,42 @@ def wait_notified(kafka: KafkaConnection, prefix: str, aid: str) -> Notification
     return mine(read_topic(kafka, f"{prefix}.notify.KEN", until=lambda vs: bool(mine(vs))))[0]
 
 
-def test_silence_escalates_in_order_each_once(kafka: KafkaConnection, bus: tuple[str, BusProcess]) -> None:
-    prefix, _ = bus
+def updates_of(
+    kafka: KafkaConnection, prefix: str, aid: str, kind: str, state: str
+) -> list[ObligationUpdate]:
+    """``aid``'s ``kind`` obligation updates in ``state``, once there is one (waiting for it):
+    the worker has read what came before, so moving the clock now cannot overtake it."""
+
+    def matching(values: list[bytes]) -> list[ObligationUpdate]:
+        updates = [decode_model(v, ObligationUpdate) for v in values]
+        return [
+            u for u in updates if u.allegation_id == aid and u.kind.value == kind and u.state.value == state
+        ]
+
+    return matching(read_topic(kafka, f"{prefix}.obligations", until=lambda vs: bool(matching(vs))))
+
+
+def ladder_later(kafka: KafkaConnection, bus: Bus, marker: str) -> None:
+    """A marker reported now, and the clock moved past its whole ladder: once the marker's
+    four escalations are out, the worker has ticked past everything due before them."""
+    publish(
+        kafka, f"{bus.prefix}.allegations", marker, encode_model(event(marker, subjects=SUBJECTS, adults=0))
+    )
+    wait_notified(kafka, bus.prefix, marker)
+    bus.clock.advance(PAST_THE_LADDER)
+    escalations(kafka, bus.prefix, marker, at_least=4)
+
+
+def test_silence_escalates_in_order_each_once(kafka: KafkaConnection, bus: Bus) -> None:
+    prefix = bus.prefix
     aid = "SYNTH-DL-0001"
     publish(kafka, f"{prefix}.allegations", aid, encode_model(event(aid, subjects=SUBJECTS, adults=0)))
     note = wait_notified(kafka, prefix, aid)
     assert {o.kind.value for o in note.obligations} == {"ACKNOWLEDGE", "DECIDE", "REPORT_OUTCOME"}
+    assert escalations_now(kafka, prefix, aid) == []  # the clock has not moved: nothing is due
+    bus.clock.advance(PAST_THE_LADDER)
     escalations(kafka, prefix, aid, at_least=4)
-    # Room for a duplicate or an extra repeat (due 2 s after the last one) to show up, measured
-    # by the bus's own progress: a marker published now is overdue 4 s later.
-    marker = "SYNTH-DL-0001-MARKER"
-    publish(
-        kafka,
-        f"{prefix}.allegations",
-        marker,
-        encode_model(event(marker, subjects=SUBJECTS, adults=0)),
-    )
-    escalations(kafka, prefix, marker, at_least=2)
+    ladder_later(kafka, bus, "SYNTH-DL-0001-MARKER")  # room for a duplicate or an extra repeat
     got = escalations_now(kafka, prefix, aid)
     assert levels(got) == [
         ("ACKNOWLEDGE", "REMINDER", 0),
@@ -128,63 +192,36 @@ def test_silence_escalates_in_order_each_once(kafka: KafkaConnection, bus: tuple
     assert all(e.recipient == "KEN" for e in got)
 
 
-def test_acknowledgement_in_time_prevents_escalation(
-    kafka: KafkaConnection, bus: tuple[str, BusProcess]
-) -> None:
-    prefix, _ = bus
+def test_acknowledgement_in_time_prevents_escalation(kafka: KafkaConnection, bus: Bus) -> None:
+    prefix = bus.prefix
     aid = "SYNTH-DL-0002"
-    marker = "SYNTH-DL-0002-MARKER"
     publish(kafka, f"{prefix}.allegations", aid, encode_model(event(aid, subjects=SUBJECTS, adults=0)))
     wait_notified(kafka, prefix, aid)
-    respond(kafka, prefix, aid, "KEN", ResponseKind.ACKNOWLEDGED)
-    # A second allegation published now escalates on the same schedule; once its
-    # second level is out, the acknowledged one would have escalated too.
-    publish(
-        kafka,
-        f"{prefix}.allegations",
-        marker,
-        encode_model(event(marker, subjects=SUBJECTS, adults=0)),
-    )
-    escalations(kafka, prefix, marker, at_least=3)
-    assert escalations_now(kafka, prefix, aid) == []
-
-    def satisfied(values: list[bytes]) -> list[ObligationUpdate]:
-        updates = [decode_model(v, ObligationUpdate) for v in values]
-        return [
-            u
-            for u in updates
-            if u.allegation_id == aid and u.kind.value == "ACKNOWLEDGE" and u.state.value == "SATISFIED"
-        ]
-
-    (update,) = satisfied(read_topic(kafka, f"{prefix}.obligations", until=lambda vs: bool(satisfied(vs))))[
-        :1
-    ]
+    respond(bus, kafka, aid, "KEN", ResponseKind.ACKNOWLEDGED)
+    (update, *_) = updates_of(kafka, prefix, aid, "ACKNOWLEDGE", "SATISFIED")
     assert update.answered_by == "SYNTH-OFFICE-KEN"
     assert update.answered_kind is ResponseKind.ACKNOWLEDGED
+    ladder_later(kafka, bus, "SYNTH-DL-0002-MARKER")  # the acknowledged one would have escalated too
+    assert escalations_now(kafka, prefix, aid) == []
 
 
-def test_late_acknowledgement_stops_escalation(kafka: KafkaConnection, bus: tuple[str, BusProcess]) -> None:
-    prefix, _ = bus
+def test_late_acknowledgement_stops_escalation(kafka: KafkaConnection, bus: Bus) -> None:
+    prefix = bus.prefix
     aid = "SYNTH-DL-0003"
-    marker = "SYNTH-DL-0003-MARKER"
     publish(kafka, f"{prefix}.allegations", aid, encode_model(event(aid, subjects=SUBJECTS, adults=0)))
+    wait_notified(kafka, prefix, aid)
+    bus.clock.advance(5)  # past due (4 s), before the second level (6 s)
     escalations(kafka, prefix, aid, at_least=2)  # reminder and overdue are out
-    respond(kafka, prefix, aid, "KEN", ResponseKind.ACKNOWLEDGED)
-    publish(
-        kafka,
-        f"{prefix}.allegations",
-        marker,
-        encode_model(event(marker, subjects=SUBJECTS, adults=0)),
-    )
-    escalations(kafka, prefix, marker, at_least=4)  # a full ladder later
+    respond(bus, kafka, aid, "KEN", ResponseKind.ACKNOWLEDGED)
+    updates_of(kafka, prefix, aid, "ACKNOWLEDGE", "SATISFIED")
+    ladder_later(kafka, bus, "SYNTH-DL-0003-MARKER")  # a full ladder later
     got = escalations_now(kafka, prefix, aid)
     assert levels(got) == [("ACKNOWLEDGE", "REMINDER", 0), ("ACKNOWLEDGE", "OVERDUE", 0)]
 
 
-def test_closing_status_cancels_everything(kafka: KafkaConnection, bus: tuple[str, BusProcess]) -> None:
-    prefix, _ = bus
+def test_closing_status_cancels_everything(kafka: KafkaConnection, bus: Bus) -> None:
+    prefix = bus.prefix
     aid = "SYNTH-DL-0004"
-    marker = "SYNTH-DL-0004-MARKER"
     publish(kafka, f"{prefix}.allegations", aid, encode_model(event(aid, subjects=SUBJECTS, adults=0)))
     wait_notified(kafka, prefix, aid)
     closing = event(aid, sequence=2, event_type=AllegationEventType.UPDATED, subjects=SUBJECTS, adults=0)
@@ -194,14 +231,6 @@ def test_closing_status_cancels_everything(kafka: KafkaConnection, bus: tuple[st
         }
     )
     publish(kafka, f"{prefix}.allegations", aid, encode_model(closing))
-    publish(
-        kafka,
-        f"{prefix}.allegations",
-        marker,
-        encode_model(event(marker, subjects=SUBJECTS, adults=0)),
-    )
-    escalations(kafka, prefix, marker, at_least=3)
-    assert escalations_now(kafka, prefix, aid) == []
 
     def cancelled(values: list[bytes]) -> set[str]:
         updates = [decode_model(v, ObligationUpdate) for v in values]
@@ -209,14 +238,14 @@ def test_closing_status_cancels_everything(kafka: KafkaConnection, bus: tuple[st
 
     got = cancelled(read_topic(kafka, f"{prefix}.obligations", until=lambda vs: len(cancelled(vs)) == 3))
     assert got == {"ACKNOWLEDGE", "DECIDE", "REPORT_OUTCOME"}
+    ladder_later(kafka, bus, "SYNTH-DL-0004-MARKER")
+    assert escalations_now(kafka, prefix, aid) == []
 
 
-def test_response_for_unknown_allegation_is_dead_lettered(
-    kafka: KafkaConnection, bus: tuple[str, BusProcess]
-) -> None:
-    prefix, _ = bus
+def test_response_for_unknown_allegation_is_dead_lettered(kafka: KafkaConnection, bus: Bus) -> None:
+    prefix = bus.prefix
     aid = "SYNTH-DL-NEVER-REPORTED"
-    respond(kafka, prefix, aid, "KEN", ResponseKind.ACKNOWLEDGED)
+    respond(bus, kafka, aid, "KEN", ResponseKind.ACKNOWLEDGED)
 
     def letters(values: list[bytes]) -> list[DeadLetter]:
         return [d for d in (decode_model(v, DeadLetter) for v in values) if d.original_key == aid.encode()]
@@ -226,14 +255,12 @@ def test_response_for_unknown_allegation_is_dead_lettered(
     assert "never notified" in letter.message
 
 
-def test_response_from_a_recipient_never_notified_is_dead_lettered(
-    kafka: KafkaConnection, bus: tuple[str, BusProcess]
-) -> None:
-    prefix, _ = bus
+def test_response_from_a_recipient_never_notified_is_dead_lettered(kafka: KafkaConnection, bus: Bus) -> None:
+    prefix = bus.prefix
     aid = "SYNTH-DL-0006"
     publish(kafka, f"{prefix}.allegations", aid, encode_model(event(aid, subjects=SUBJECTS, adults=0)))
     wait_notified(kafka, prefix, aid)
-    respond(kafka, prefix, aid, "FRA", ResponseKind.ACKNOWLEDGED)
+    respond(bus, kafka, aid, "FRA", ResponseKind.ACKNOWLEDGED)
 
     def letters(values: list[bytes]) -> list[DeadLetter]:
         return [d for d in (decode_model(v, DeadLetter) for v in values) if d.original_key == aid.encode()]

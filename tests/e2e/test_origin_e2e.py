@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from kafka import KafkaProducer
-from support import unique_prefix
-from support.bus import BusPool, BusProcess, read_topic
+from support.bus import BusProcess, read_topic
 from support.notify import notifications_among
 from support.reading import read_records
 from support.routing import event
@@ -47,12 +46,9 @@ SUBJECTS = [("SYNTH-SUBJ-ORIGIN-FRA", "FRA", None, P.STAFF_MEMBER)]
 
 
 @pytest.fixture(scope="module")
-def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BusProcess]]:
-    prefix = unique_prefix()
-    with BusPool() as pool:
-        process = pool.start(kafka, prefix, tmp_path_factory.mktemp("bus"))
-        yield prefix, process
-        process.stop_cleanly()
+def bus(default_bus: tuple[str, BusProcess]) -> tuple[str, BusProcess]:
+    """The session's shared default bus (tests/conftest.py): this module's ids are its own."""
+    return default_bus
 
 
 @pytest.fixture

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 
 import pytest
-from support import unique_prefix
-from support.bus import BusPool, BusProcess, producer, read_topic
+from support.bus import BusProcess, producer, read_topic
 from support.notify import notifications_among
 from support.routing import event
 
@@ -22,12 +20,9 @@ pytestmark = pytest.mark.kafka
 
 
 @pytest.fixture(scope="module")
-def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, BusProcess]]:
-    prefix = unique_prefix()
-    with BusPool() as pool:
-        process = pool.start(kafka, prefix, tmp_path_factory.mktemp("bus"))
-        yield prefix, process
-        process.stop_cleanly()
+def bus(default_bus: tuple[str, BusProcess]) -> tuple[str, BusProcess]:
+    """The session's shared default bus (tests/conftest.py): this module's ids are its own."""
+    return default_bus
 
 
 def notes(kafka: KafkaConnection, topic: str, allegation_id: str, count: int) -> list[Notification]:

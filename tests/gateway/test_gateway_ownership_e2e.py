@@ -11,8 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 from gateway.gateway_support import bearer, event_json
-from support import unique_prefix
-from support.bus import BusPool
+from support.bus import BusProcess
 from support.reading import read_records
 
 from seabus.connectors.gateway import AgencyToken, GatewayConfig, start_gateway, token_sha256
@@ -24,9 +23,12 @@ pytestmark = pytest.mark.kafka
 
 
 def test_another_agencys_update_is_refused_with_403(
-    kafka: KafkaConnection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, buses: BusPool
+    kafka: KafkaConnection,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    default_bus: tuple[str, BusProcess],
 ) -> None:
-    prefix = unique_prefix()
+    prefix, _ = default_bus  # the session's shared bus; this test's ids are its own
     for key in [k for k in os.environ if k.startswith("SEABUS_")]:
         monkeypatch.delenv(key)
     settings = load_settings(
@@ -36,7 +38,6 @@ def test_another_agencys_update_is_refused_with_403(
         app_id=prefix,
         data_dir=tmp_path / "gw",
     )
-    bus = buses.start(kafka, prefix, tmp_path / "bus")
     unmiss, monusco = "sbk_e2e-unmiss-owner", "sbk_e2e-monusco-other"
     config = GatewayConfig(
         agencies=(
@@ -47,30 +48,27 @@ def test_another_agencys_update_is_refused_with_403(
     aid = "SYNTH-GW-OWNER-1"
     report = event_json(aid, entity="UNMISS", nationality="KEN")
     takeover = event_json(aid, entity="MONUSCO", nationality="KEN", sequence=2) | {"event_type": "UPDATED"}
-    try:
 
-        async def scenario() -> tuple[int, int, dict[str, Any], str | None]:
-            handle = await start_gateway(settings=settings, port=0, config=config)
-            try:
-                async with aiohttp.ClientSession() as http:
-                    url = f"{handle.url}/v1/allegations"
-                    async with http.post(url, json=report, headers=bearer(unmiss)) as r:
-                        first = r.status
-                    assert await handle.owners.wait_for(aid, timeout_s=120) == "UNMISS"
-                    async with http.post(url, json=takeover, headers=bearer(monusco)) as r:
-                        return first, r.status, await r.json(), r.headers.get("Content-Type")
-            finally:
-                await handle.stop()
+    async def scenario() -> tuple[int, int, dict[str, Any], str | None]:
+        handle = await start_gateway(settings=settings, port=0, config=config)
+        try:
+            async with aiohttp.ClientSession() as http:
+                url = f"{handle.url}/v1/allegations"
+                async with http.post(url, json=report, headers=bearer(unmiss)) as r:
+                    first = r.status
+                assert await handle.owners.wait_for(aid, timeout_s=120) == "UNMISS"
+                async with http.post(url, json=takeover, headers=bearer(monusco)) as r:
+                    return first, r.status, await r.json(), r.headers.get("Content-Type")
+        finally:
+            await handle.stop()
 
-        first, status, problem, ctype = asyncio.run(scenario())
-        assert first == 202
-        assert status == 403
-        assert ctype is not None
-        assert ctype.startswith("application/problem+json")
-        assert problem["type"] == "urn:seabus:problem:not-owner"
-        assert f"{aid} belongs to UNMISS" in problem["detail"]
-        records = [r for r in read_records(kafka, f"{prefix}.allegations") if r.key == aid.encode()]
-        assert len(records) == 1  # MONUSCO's event was never sent
-        assert [v for k, v in records[0].headers if k == ORIGIN_HEADER] == [b"UNMISS"]
-    finally:
-        bus.stop_cleanly()
+    first, status, problem, ctype = asyncio.run(scenario())
+    assert first == 202
+    assert status == 403
+    assert ctype is not None
+    assert ctype.startswith("application/problem+json")
+    assert problem["type"] == "urn:seabus:problem:not-owner"
+    assert f"{aid} belongs to UNMISS" in problem["detail"]
+    records = [r for r in read_records(kafka, f"{prefix}.allegations") if r.key == aid.encode()]
+    assert len(records) == 1  # MONUSCO's event was never sent
+    assert [v for k, v in records[0].headers if k == ORIGIN_HEADER] == [b"UNMISS"]

@@ -17,8 +17,6 @@ from seabus.connectors.gateway.ratelimit import RateLimiter
 from seabus.streams.config import Settings
 from seabus.streams.kafka_connection import KafkaConnection
 
-pytestmark = pytest.mark.kafka
-
 WRONG_TOKEN = "sbk_SYNTHETIC-WRONG-TOKEN-must-never-be-logged"
 TIGHT = GatewayConfig(
     ack_timeout_s=10, rate_limit=RateLimitConfig(enabled=True, requests_per_minute=6, burst=3)
@@ -36,6 +34,7 @@ async def attempt(
         return answer.status, json.loads(await answer.read()), dict(answer.headers)
 
 
+@pytest.mark.kafka
 def test_a_client_over_its_limit_gets_429_with_retry_after_and_others_do_not(
     provisioned: Settings, kafka: KafkaConnection
 ) -> None:
@@ -55,6 +54,7 @@ def test_a_client_over_its_limit_gets_429_with_retry_after_and_others_do_not(
     assert (other, health) == (401, 200)
 
 
+@pytest.mark.kafka
 def test_a_failed_sign_in_is_logged_with_the_client_and_never_the_token(
     provisioned: Settings, kafka: KafkaConnection
 ) -> None:
