@@ -26,8 +26,6 @@ from seabus.streams.produce import (
     send_one_async,
 )
 
-pytestmark = pytest.mark.kafka
-
 
 @pytest.fixture
 def topic(kafka: KafkaConnection) -> str:
@@ -46,6 +44,7 @@ def _records(topic: str, n: int) -> list[ToSend]:
     ]
 
 
+@pytest.mark.kafka
 def test_sync_batch_is_acknowledged_in_order_and_on_the_log(kafka: KafkaConnection, topic: str) -> None:
     producer = kafka.kafka_producer(acks="all", enable_idempotence=True)
     try:
@@ -58,6 +57,7 @@ def test_sync_batch_is_acknowledged_in_order_and_on_the_log(kafka: KafkaConnecti
     assert [tuple(r.headers) for r in on_log] == [(("h", b"1"),)] * 3
 
 
+@pytest.mark.kafka
 def test_sync_single_record_to_a_missing_topic_says_what_was_not_recorded(kafka: KafkaConnection) -> None:
     producer = kafka.kafka_producer(acks="all", max_block_ms=500)
     try:
@@ -74,6 +74,7 @@ def test_sync_single_record_to_a_missing_topic_says_what_was_not_recorded(kafka:
     assert outcomes[0] is outcomes[1]
 
 
+@pytest.mark.kafka
 def test_async_batch_and_single_record(kafka: KafkaConnection, topic: str) -> None:
     async def scenario() -> tuple[list[object], object]:
         producer = kafka.aio_producer(acks="all", enable_idempotence=True)
@@ -90,6 +91,7 @@ def test_async_batch_and_single_record(kafka: KafkaConnection, topic: str) -> No
     assert one.offset == 2  # type: ignore[attr-defined]
 
 
+@pytest.mark.kafka
 def test_async_single_record_to_a_missing_topic_is_kafka_unavailable(kafka: KafkaConnection) -> None:
     async def scenario() -> None:
         producer = kafka.aio_producer(acks="all", request_timeout_ms=1000)
