@@ -20,7 +20,7 @@ import os
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 import structlog
 from aiohttp import web
@@ -31,8 +31,9 @@ from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
 from seabus.connectors.gateway.problems import HttpProblem, ProblemType, json_pointer
 from seabus.connectors.gateway.recipient_auth import WRONG_RECIPIENT, RecipientAuth, ensure_recipient_auth
 from seabus.connectors.gateway.state import GATEWAY, GatewayState, RouteModule
-from seabus.schemas.cloudevents import build_headers, ce_type_for, format_time
+from seabus.schemas.cloudevents import format_time
 from seabus.schemas.codec import encode_model
+from seabus.schemas.envelopes import headers_for
 from seabus.schemas.errors import KafkaUnavailable, ValidationFailed
 from seabus.schemas.limits import clip_text
 from seabus.schemas.models import Response
@@ -50,6 +51,7 @@ __all__ = [
     "KafkaResponseSink",
     "RecipientAuth",
     "Replies",
+    "ReplyOptions",
     "ResponseSink",
     "accept_reply",
     "accepted_schema",
@@ -154,6 +156,15 @@ def connection_of(gw: GatewayState) -> KafkaConnection:
     if gw.settings.bootstrap:
         return gw.settings.connection()
     raise ValueError("the reply routes need a Kafka connection: pass kafka= or sink=")
+
+
+class ReplyOptions(TypedDict, total=False):
+    """What both reply route modules may be given; each left out is a default of :func:`ensure_replies`."""
+
+    auth: RecipientAuth | None
+    sink: ResponseSink | None
+    directory: RecipientsDirectory | None
+    kafka: KafkaConnection | None
 
 
 def ensure_replies(
@@ -284,12 +295,8 @@ async def accept_reply(
         ) from None
     _not_before_the_allegation(gw, response)
     value = encode_model(response, codec=gw.codec)
-    headers = build_headers(
-        event_id=response.response_id,
-        source=SOURCE,
-        type_=ce_type_for(response.avro_name),
-        time=response.responded_at,
-        subject=response.allegation_id,
+    headers = headers_for(
+        response, response.response_id, response.allegation_id, response.responded_at, SOURCE
     )
     # The origin the gateway authenticated: the bus checks it against the recipient claimed.
     headers.append((ORIGIN_HEADER, response.recipient.encode()))
@@ -340,17 +347,11 @@ async def post_response(request: web.Request) -> web.Response:
     return await accept_reply(gw, replies, recipient, data)
 
 
-def response_routes(
-    *,
-    auth: RecipientAuth | None = None,
-    sink: ResponseSink | None = None,
-    directory: RecipientsDirectory | None = None,
-    kafka: KafkaConnection | None = None,
-) -> RouteModule:
+def response_routes(**options: Unpack[ReplyOptions]) -> RouteModule:
     """The route module for ``POST /v1/responses`` (see :func:`ensure_replies` for the defaults)."""
 
     def register(app: web.Application, gw: GatewayState) -> None:
-        ensure_replies(app, gw, auth=auth, sink=sink, directory=directory, kafka=kafka)
+        ensure_replies(app, gw, **options)
         app.router.add_post(PATH, post_response)
         gw.openapi.add_operation(PATH, "post", _operation(gw.openapi))
 
@@ -397,11 +398,7 @@ def reply_problem_responses(*statuses: int, unauthenticated: str) -> dict[str, A
         401: unauthenticated,
         403: "The response names another recipient, or the token is an agency's.",
     }
-    answers = problem_responses(*statuses)
-    for status, text in described.items():
-        if str(status) in answers:
-            answers[str(status)]["description"] = text
-    return answers
+    return problem_responses(*statuses, described=described)
 
 
 EXAMPLE = {

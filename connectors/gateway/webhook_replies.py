@@ -17,7 +17,7 @@ same checks, same 202.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Unpack
 
 from aiohttp import web
 
@@ -35,8 +35,7 @@ from seabus.connectors.gateway.reply_memory import (
 from seabus.connectors.gateway.responses import (
     EXAMPLE,
     REPLIES,
-    RecipientAuth,
-    ResponseSink,
+    ReplyOptions,
     accept_reply,
     accepted_schema,
     connection_of,
@@ -47,8 +46,6 @@ from seabus.connectors.gateway.responses import (
 from seabus.connectors.gateway.state import GATEWAY, GatewayState, RouteModule
 from seabus.connectors.webhooks import verify_webhook
 from seabus.schemas.ids import stable_id
-from seabus.streams.config.recipients import RecipientsDirectory
-from seabus.streams.kafka_connection import KafkaConnection
 
 __all__ = ["PATH", "post_webhook_reply", "webhook_reply_routes"]
 
@@ -126,19 +123,15 @@ async def post_webhook_reply(request: web.Request) -> web.Response:
     return await answer_once(gw.idempotency, scope, webhook_id, digest, accept, wording=_ID_WORDING)
 
 
-def webhook_reply_routes(
-    *,
-    auth: RecipientAuth | None = None,
-    sink: ResponseSink | None = None,
-    directory: RecipientsDirectory | None = None,
-    kafka: KafkaConnection | None = None,
-) -> RouteModule:
+def webhook_reply_routes(**options: Unpack[ReplyOptions]) -> RouteModule:
     """The route module for signed replies; shares its set-up with :func:`response_routes`."""
 
     def register(app: web.Application, gw: GatewayState) -> None:
-        ensure_replies(app, gw, auth=auth, sink=sink, directory=directory, kafka=kafka)
-        if sink is None:  # replies go to Kafka: what was accepted before a restart is read back first
-            connection = kafka or connection_of(gw)
+        ensure_replies(app, gw, **options)
+        if (
+            options.get("sink") is None
+        ):  # replies go to Kafka: what was accepted before a restart is read back first
+            connection = options.get("kafka") or connection_of(gw)
             topic = gw.settings.topic("responses")
 
             async def recall(_app: web.Application) -> None:

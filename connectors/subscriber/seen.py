@@ -16,7 +16,6 @@ import threading
 from collections import OrderedDict
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol
 
 __all__ = ["InMemorySeenStore", "SeenStore", "SqliteSeenStore"]
@@ -86,12 +85,7 @@ class SqliteSeenStore:
     def __enter__(self) -> SqliteSeenStore:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc_info: object) -> None:  # the exception, if any, propagates
         self.close()
 
     def close(self) -> None:

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import TracebackType
 
 import aiohttp
 
@@ -140,12 +139,7 @@ class WebhookDeliverer:
     async def __aenter__(self) -> WebhookDeliverer:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *_exc_info: object) -> None:  # the exception, if any, propagates
         await self.close()
 
     async def close(self) -> None:
