@@ -29,6 +29,7 @@ from babel.dates import format_date
 
 from seabus.connectors.notices.labels import ASKED, label
 from seabus.connectors.notices.states import OFFICES, mission_of, state_name, state_subject
+from seabus.connectors.notices.wording import LANGUAGES, section
 from seabus.schemas.enums import (
     AllegationEventType,
     IncidentDatePrecision,
@@ -49,7 +50,7 @@ __all__ = [
     "reply_kinds",
 ]
 
-SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "fr")
+SUPPORTED_LANGUAGES: tuple[str, ...] = LANGUAGES
 
 _LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -169,45 +170,8 @@ def _incident(n: Notification, lang: str) -> str:
     return _date(a.incident_date, lang)
 
 
-_T: dict[str, dict[str, str]] = {
-    "title": {"en": "NOTE VERBALE", "fr": "NOTE VERBALE"},
-    "marking": {
-        "en": "Confidential: for the addressee only",
-        "fr": "Confidentiel : réservé au destinataire",
-    },
-    "place": {"en": "New York", "fr": "New York"},
-    "sender": {
-        "en": "The Office of the Special Coordinator on improving the United Nations response to sexual exploitation and abuse",
-        "fr": "Le Bureau du Coordonnateur spécial chargé d'améliorer les moyens d'action de l'Organisation des Nations Unies face à l'exploitation et aux atteintes sexuelles",
-    },
-    "compliments": {"en": "presents its compliments to", "fr": "présente ses compliments"},
-    "limited": {
-        "en": "The particulars below are those the Permanent Mission may receive under the routing rules of the notification bus; persons concerned are named only by reference and victims only by number.",
-        "fr": "Les renseignements ci-après sont ceux que la Mission permanente peut recevoir en vertu des règles d'acheminement du système de notification ; les personnes mises en cause ne sont désignées que par une référence et les victimes ne sont indiquées qu'en nombre.",
-    },
-    "asked_intro": {
-        "en": "The Permanent Mission is requested to take the following steps by the dates indicated:",
-        "fr": "La Mission permanente est priée de prendre les mesures suivantes aux dates indiquées :",
-    },
-    "h_what": {"en": "Requested", "fr": "Demande"},
-    "h_due": {"en": "Due by", "fr": "Échéance"},
-    "h_reply": {"en": "Reply with", "fr": "Réponse attendue"},
-    "nothing_asked": {
-        "en": "No reply is requested by a due date for this communication.",
-        "fr": "Aucune réponse n'est demandée à une date donnée pour la présente communication.",
-    },
-    "h_particulars": {"en": "Particulars of the allegation", "fr": "Renseignements sur l'allégation"},
-    "h_asked": {"en": "What is requested, and by when", "fr": "Ce qui est demandé, et dans quel délai"},
-    "h_answer": {"en": "How to reply", "fr": "Comment répondre"},
-    "confidential": {
-        "en": "The notification record delivered to the Permanent Mission on its own channel carries a confidential account. It is not reproduced in this note.",
-        "fr": "L'enregistrement de la notification transmis à la Mission permanente par son propre canal contient un exposé confidentiel. Celui-ci n'est pas reproduit dans la présente note.",
-    },
-    "footer": {"en": "seabus formal notice {ref}", "fr": "seabus, notification officielle {ref}"},
-    "yes": {"en": "yes", "fr": "oui"},
-    "no": {"en": "no", "fr": "non"},
-    "none": {"en": "none communicated", "fr": "aucune communiquée"},
-}
+_T: dict[str, dict[str, str]] = section("text")
+"""The fixed sentences and headings of a Note Verbale (``wording.yaml``, section ``text``)."""
 
 
 def _t(key: str, lang: str) -> str:
@@ -282,20 +246,7 @@ def _opening(n: Notification, lang: str, reporting_entity: str | None, reference
     )
 
 
-_REASONS: dict[str, dict[str, str]] = {
-    "state-of-nationality": {
-        "en": "State of nationality of a person concerned",
-        "fr": "État de nationalité d'une personne mise en cause",
-    },
-    "contributing-state": {
-        "en": "State that deployed a person concerned",
-        "fr": "État ayant déployé une personne mise en cause",
-    },
-    "earlier-recipient": {
-        "en": "received earlier communications on this allegation",
-        "fr": "destinataire de communications antérieures sur cette allégation",
-    },
-}
+_REASONS: dict[str, dict[str, str]] = section("reasons")
 """Wording of the shipped routing rules that name Member States; other rules keep their own explanation."""
 
 
