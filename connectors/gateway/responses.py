@@ -58,6 +58,7 @@ __all__ = [
     "connection_of",
     "ensure_replies",
     "post_response",
+    "reply_body_and_answers",
     "reply_problem_responses",
     "response_routes",
     "submission_schema",
@@ -167,15 +168,7 @@ class ReplyOptions(TypedDict, total=False):
     kafka: KafkaConnection | None
 
 
-def ensure_replies(
-    app: web.Application,
-    gw: GatewayState,
-    *,
-    auth: RecipientAuth | None = None,
-    sink: ResponseSink | None = None,
-    directory: RecipientsDirectory | None = None,
-    kafka: KafkaConnection | None = None,
-) -> Replies:
+def ensure_replies(app: web.Application, gw: GatewayState, **options: Unpack[ReplyOptions]) -> Replies:
     """The app's :class:`Replies`, made on first use (later calls get the same one).
 
     Defaults: the directory from the settings; tokens from gateway.yaml and the
@@ -184,10 +177,13 @@ def ensure_replies(
     """
     if REPLIES in app:
         return app[REPLIES]
+    directory = options.get("directory")
     if directory is None:
         directory = load_recipients(gw.settings.resolve(gw.settings.recipients_file))
+    sink = options.get("sink")
     if sink is None:
-        kafka_sink = KafkaResponseSink(kafka=kafka or connection_of(gw), topic=gw.settings.topic("responses"))
+        kafka = options.get("kafka") or connection_of(gw)
+        kafka_sink = KafkaResponseSink(kafka=kafka, topic=gw.settings.topic("responses"))
 
         async def start(_app: web.Application) -> None:
             await kafka_sink.start()
@@ -199,7 +195,7 @@ def ensure_replies(
         app.on_cleanup.append(stop)
         sink = kafka_sink
     replies = Replies(
-        auth=ensure_recipient_auth(app, gw, auth=auth, directory=directory),
+        auth=ensure_recipient_auth(app, gw, auth=options.get("auth"), directory=directory),
         sink=sink,
         webhook_secrets=_webhook_secrets(directory),
     )
@@ -401,6 +397,21 @@ def reply_problem_responses(*statuses: int, unauthenticated: str) -> dict[str, A
     return problem_responses(*statuses, described=described)
 
 
+def reply_body_and_answers(
+    doc: OpenApiDocument, problems: dict[str, Any], *, accepted_headers: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The request body and the answers of a reply route: both take the same body and answer 202 alike."""
+    body = {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": submission_schema(doc)}, "example": EXAMPLE}},
+    }
+    accepted: dict[str, Any] = {"description": "Kafka acknowledged the response."}
+    if accepted_headers is not None:
+        accepted["headers"] = accepted_headers
+    accepted["content"] = {"application/json": {"schema": {"$ref": accepted_schema(doc)}}}
+    return {"requestBody": body, "responses": {"202": accepted, **problems}}
+
+
 EXAMPLE = {
     "allegation_id": "SYNTH-2026-0001",
     "kind": "ACKNOWLEDGED",
@@ -421,16 +432,9 @@ def _operation(doc: OpenApiDocument) -> dict[str, Any]:
             "accepted here and dead-lettered by the bus."
         ),
         "operationId": "submitResponse",
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": submission_schema(doc)}, "example": EXAMPLE}},
-        },
-        "responses": {
-            "202": {
-                "description": "Kafka acknowledged the response.",
-                "content": {"application/json": {"schema": {"$ref": accepted_schema(doc)}}},
-            },
-            **reply_problem_responses(
+        **reply_body_and_answers(
+            doc,
+            reply_problem_responses(
                 400,
                 401,
                 403,
@@ -439,5 +443,5 @@ def _operation(doc: OpenApiDocument) -> dict[str, Any]:
                 503,
                 unauthenticated="No bearer token, or a token this gateway does not know.",
             ),
-        },
+        ),
     }

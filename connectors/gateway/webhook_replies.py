@@ -33,15 +33,13 @@ from seabus.connectors.gateway.reply_memory import (
     webhook_scope,
 )
 from seabus.connectors.gateway.responses import (
-    EXAMPLE,
     REPLIES,
     ReplyOptions,
     accept_reply,
-    accepted_schema,
     connection_of,
     ensure_replies,
+    reply_body_and_answers,
     reply_problem_responses,
-    submission_schema,
 )
 from seabus.connectors.gateway.state import GATEWAY, GatewayState, RouteModule
 from seabus.connectors.webhooks import verify_webhook
@@ -178,31 +176,17 @@ def _operation(doc: OpenApiDocument) -> dict[str, Any]:
                 )
             ),
         ],
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": submission_schema(doc)}, "example": EXAMPLE}},
-        },
-        "responses": {
-            "202": {
-                "description": "Kafka acknowledged the response.",
-                "headers": {
-                    REPLAYED_HEADER: {
-                        "description": "true when this is the stored answer to an earlier reply with this webhook-id",
-                        "schema": {"type": "string"},
-                    }
-                },
-                "content": {"application/json": {"schema": {"$ref": accepted_schema(doc)}}},
-            },
-            **reply_problem_responses(
-                400,
-                401,
-                403,
-                409,
-                413,
-                415,
-                422,
-                503,
+        **reply_body_and_answers(
+            doc,
+            reply_problem_responses(
+                *(400, 401, 403, 409, 413, 415, 422, 503),
                 unauthenticated="Missing, stale or non-matching signature, or no webhook secret for this recipient.",
             ),
-        },
+            accepted_headers={
+                REPLAYED_HEADER: {
+                    "description": "true when this is the stored answer to an earlier reply with this webhook-id",
+                    "schema": {"type": "string"},
+                }
+            },
+        ),
     }

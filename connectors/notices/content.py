@@ -24,6 +24,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TypedDict, Unpack
 
 from babel.dates import format_date
 
@@ -31,7 +32,6 @@ from seabus.connectors.notices.labels import ASKED, label
 from seabus.connectors.notices.states import OFFICES, mission_of, state_name, state_subject
 from seabus.connectors.notices.wording import LANGUAGES, section
 from seabus.schemas.enums import (
-    AllegationEventType,
     IncidentDatePrecision,
     ObligationKind,
     RecipientClass,
@@ -43,6 +43,7 @@ from seabus.streams.deadlines.obligations import SATISFIES
 __all__ = [
     "SUPPORTED_LANGUAGES",
     "NoticeContent",
+    "NoticeOptions",
     "build_content",
     "check_language",
     "notice_path",
@@ -197,20 +198,18 @@ def _short_addressee(n: Notification, lang: str) -> str:
     return {"en": "the Permanent Mission", "fr": "la Mission permanente"}[lang]
 
 
+_OPENING: dict[str, dict[str, str]] = section("opening")
+"""What the opening sentence informs of, by event type (``OTHER`` for any other); ``{ref}`` is the allegation."""
+
+
 def _opening(n: Notification, lang: str, reporting_entity: str | None, reference: str) -> str:
     sender = _t("sender", lang)
     who = _addressee(n, lang)
     state = state_subject(n.recipient, lang)
     ref = _clean(n.allegation_id)
     entity = _clean(reporting_entity) if reporting_entity else None
-    event = n.event_type
+    what = _OPENING.get(n.event_type.value, _OPENING["OTHER"])[lang].format(ref=ref)
     if lang == "en":
-        what = {
-            AllegationEventType.REPORTED: f"an allegation of sexual exploitation and abuse, recorded under the reference {ref}",
-            AllegationEventType.UPDATED: f"new information on the allegation of sexual exploitation and abuse recorded under the reference {ref}",
-            AllegationEventType.CLOSED: f"the closure of the allegation of sexual exploitation and abuse recorded under the reference {ref}",
-            AllegationEventType.WITHDRAWN: f"the withdrawal of the allegation of sexual exploitation and abuse recorded under the reference {ref}",
-        }.get(event, f"a communication on the allegation recorded under the reference {ref}")
         by = f", as reported by {entity}" if entity else ""
         concern = (
             f", which concerns personnel of whom {state} is the State of nationality or the contributing State"
@@ -225,12 +224,6 @@ def _opening(n: Notification, lang: str, reporting_entity: str | None, reference
             else f"{sender} presents its compliments to {who} and has the honour to inform it, in accordance "
             f"with General Assembly resolution 71/278, of {what}{by}. This note bears the reference {reference}."
         )
-    what = {
-        AllegationEventType.REPORTED: f"d'une allégation d'exploitation et d'atteintes sexuelles enregistrée sous la référence {ref}",
-        AllegationEventType.UPDATED: f"d'informations nouvelles concernant l'allégation d'exploitation et d'atteintes sexuelles enregistrée sous la référence {ref}",
-        AllegationEventType.CLOSED: f"de la clôture de l'allégation d'exploitation et d'atteintes sexuelles enregistrée sous la référence {ref}",
-        AllegationEventType.WITHDRAWN: f"du retrait de l'allégation d'exploitation et d'atteintes sexuelles enregistrée sous la référence {ref}",
-    }.get(event, f"d'une communication concernant l'allégation enregistrée sous la référence {ref}")
     by = f", signalée par {entity}" if entity else ""
     to = _to(who, lang)
     if n.recipient_class is RecipientClass.MEMBER_STATE:
@@ -400,15 +393,19 @@ def _json(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def build_content(
-    notification: Notification,
-    *,
-    lang: str = "en",
-    reply_url: str | None = None,
-    reporting_entity: str | None = None,
-) -> NoticeContent:
+class NoticeOptions(TypedDict, total=False):
+    """How a notice is written: its language (default ``en``), the gateway address for
+    replies, and the reporting mission or entity when the operators name it."""
+
+    lang: str
+    reply_url: str | None
+    reporting_entity: str | None
+
+
+def build_content(notification: Notification, **options: Unpack[NoticeOptions]) -> NoticeContent:
     """The notice's text in ``lang`` from this notification's own fields."""
-    check_language(lang)
+    lang = check_language(options.get("lang", "en"))
+    reply_url, reporting_entity = options.get("reply_url"), options.get("reporting_entity")
     n = notification
     reference = notice_reference(n)
     who = _addressee(n, lang)

@@ -20,6 +20,7 @@ import structlog
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from seabus.connectors.closing import ClosesOnExit
 from seabus.connectors.publisher.errors import PublisherClosed, PublishFailed
 from seabus.connectors.publisher.outgoing import (
     Clock,
@@ -117,7 +118,7 @@ def inbound_topic(entity: str, *, prefix: str = "sea") -> str:
     return f"{prefix}.inbound.{entity}"
 
 
-class Publisher:
+class Publisher(ClosesOnExit):
     """Publishes allegation events of one agency (``entity``) or to an explicit ``topic``.
 
     An agency passes ``entity`` (and the topic ``prefix`` if not ``sea``): events go to
@@ -243,12 +244,6 @@ class Publisher:
             producer, self._producer = self._producer, None
         if producer is not None:
             producer.close(timeout=self.delivery_timeout_s if timeout_s is None else timeout_s)
-
-    def __enter__(self) -> Publisher:
-        return self
-
-    def __exit__(self, *_exc_info: object) -> None:  # the exception, if any, propagates
-        self.close()
 
     # --- internals -------------------------------------------------------------
 

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from seabus.connectors.closing import ClosesOnExit
+
 __all__ = ["InMemorySeenStore", "SeenStore", "SqliteSeenStore"]
 
 
@@ -65,7 +67,7 @@ CREATE TABLE IF NOT EXISTS seen (
 """
 
 
-class SqliteSeenStore:
+class SqliteSeenStore(ClosesOnExit):
     """Handled ids in a SQLite file; each :meth:`mark_seen` is committed before it returns.
 
     Volumes are small (hundreds of notifications a year per Member State), so
@@ -81,12 +83,6 @@ class SqliteSeenStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(_SCHEMA)
-
-    def __enter__(self) -> SqliteSeenStore:
-        return self
-
-    def __exit__(self, *_exc_info: object) -> None:  # the exception, if any, propagates
-        self.close()
 
     def close(self) -> None:
         with self._lock:
