@@ -369,7 +369,7 @@ def verify(
     except RuntimeError as exc:
         result.note += f" output check: {exc}"
         return
-    flat = [r for records in expected.values() for r in records]
+    flat = [r for key, records in expected.items() if key in result.published for r in records]
     result.check = check_outputs(flat, got, codec, ignore_headers=ignore_headers)
 
 
@@ -572,6 +572,7 @@ class Result:
     seconds: float = 0.0
     latencies_ms: dict[float, list[float]] = field(default_factory=dict)  # by paced rate
     paced_sent: dict[float, int] = field(default_factory=dict)
+    published: set[bytes] = field(default_factory=set)  # keys of the inputs published (what to check)
     outputs_per_event: float | None = None
     cpu_ms_per_event: float | None = None  # the loop process's CPU time over the burst, per event
     broker_cpu_ms_per_event: float | None = None  # the (local) broker's CPU time over the burst, per event
@@ -609,6 +610,7 @@ def measure(
     watch = Watch(kafka, notify_topic, codec, budget)
     publisher = Publisher(kafka)
     try:
+        result.published.update(i.key for i in work.warmup)
         publisher.burst(input_topic, work.warmup)
         if not watch.wait_all([i.event_id for i in work.warmup], budget.left(180)):
             result.note = "warm-up not routed in time"
@@ -617,9 +619,10 @@ def measure(
         result.n = len(ids)
         cpu_before = cpu_seconds(pid)
         broker_before = cpu_seconds(broker_pid) if broker_pid else 0.0
+        result.published.update(i.key for i in work.burst)
         sent = publisher.burst(input_topic, work.burst)
         first = min(sent.values())
-        complete = watch.wait_all(ids, budget.left(60 + len(ids) / 20))
+        complete = watch.wait_all(ids, budget.left(120 + len(ids) / 5))
         result.cpu_ms_per_event = (cpu_seconds(pid) - cpu_before) * 1000 / len(ids)
         if broker_pid:
             result.broker_cpu_ms_per_event = (cpu_seconds(broker_pid) - broker_before) * 1000 / len(ids)
@@ -630,10 +633,11 @@ def measure(
             result.note = f"throughput: only {len(seen)}/{len(ids)} routed in time"
             return result
         for rate, phase in work.paced:
+            result.published.update(i.key for i in phase)
             sent = publisher.paced(input_topic, phase, rate)
             result.paced_sent[rate] = len(sent)
             ids = [i.event_id for i in phase]
-            complete = watch.wait_all(ids, budget.left(60 + len(ids) / 20))
+            complete = watch.wait_all(ids, budget.left(120 + len(ids) / 5))
             result.latencies_ms[rate] = [(watch.seen[i] - sent[i]) * 1000 for i in ids if i in watch.seen]
             if not complete:
                 result.note = (
@@ -659,14 +663,38 @@ def bench_seabus(
     ctx: BusContext | None = None,
     broker_pid: int | None = None,
     profile: Path | None = None,
+    variant: str = "seabus",
+    tree: Path | None = None,
 ) -> Result:
-    """The real worker; with ``ctx``, its notifications are then checked against ``bus_outputs``."""
+    """The real worker; with ``ctx``, its notifications are then checked against ``bus_outputs``.
+
+    ``variant`` "seabus-memory" runs it with in-memory tables instead of RocksDB
+    (``SEABUS_TABLE_STORE=memory``); "seabus-tree" runs the worker of another checkout,
+    ``tree`` (``--tree``: its own ``.venv`` and its own code, e.g. an older commit), whose
+    notifications are not checked (an older tree may write an older schema version)."""
     prefix = "rb" + uuid.uuid4().hex[:8]
-    argv = [sys.executable, "-m", "seabus.deploy.cli.main", "run"]
+    python, module, env = sys.executable, "seabus.deploy.cli.main", bus_env(kafka, prefix, workdir / prefix)
+    name = SEABUS
+    if variant == "seabus-memory":
+        env["SEABUS_TABLE_STORE"] = "memory"
+        name = f"{SEABUS} (memory tables)"
+    elif variant == "seabus-tree":
+        if tree is None:
+            raise ValueError("the seabus-tree case needs --tree DIR")
+        python = str(tree / ".venv" / "bin" / "python")
+        if "seabus.deploy" not in (tree / "pyproject.toml").read_text(encoding="utf-8"):
+            module = "deploy.cli.main"  # before the one namespace (e5b6950)
+        env["PYTHONPATH"] = str(tree)
+        commit = subprocess.run(
+            ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        name = f"{SEABUS} at {commit or tree.name}"
+        ctx = None
+    argv = [python, "-m", module, "run"]
     if profile is not None:
-        argv = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "seabus.deploy.cli.main", "run"]
-    bus = Child(argv, bus_env(kafka, prefix, workdir / prefix))
-    name = SEABUS + (" under cProfile" if profile else "")
+        argv = [python, "-m", "cProfile", "-o", str(profile), "-m", module, "run"]
+    bus = Child(argv, env)
+    name += " under cProfile" if profile else ""
     result = Result(name)
     try:
         bus.wait_line(READY_LINE, budget.left(180))
@@ -1167,10 +1195,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seconds", type=float, default=None, help="length of each paced phase (10)")
     parser.add_argument("--profile", type=Path, default=None, help="also profile the bus, writing this file")
-    parser.add_argument("--cases", default=None, help=f"comma-separated subset of {FULL['cases']}")
+    parser.add_argument(
+        "--cases",
+        default=None,
+        help=f"comma-separated subset of {FULL['cases']}, seabus-memory (in-memory tables), "
+        "seabus-tree (the worker of --tree)",
+    )
     parser.add_argument("--repeat", type=int, default=None, help="rounds of all cases (interleaved; 2)")
     parser.add_argument(
         "--max-minutes", type=float, default=None, help="bound on the whole run (20; quick 8)"
+    )
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        default=None,
+        help="another checkout (with its own .venv) whose worker the case seabus-tree runs",
     )
     parser.add_argument(
         "--run-loop", choices=["bare", "bare-all", "naive"], help=argparse.SUPPRESS
@@ -1238,7 +1277,7 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     kafka, pid = connections[label], broker_pid(clusters[label])
                     began = time.monotonic()
-                    if case == "seabus":
+                    if case.startswith("seabus"):
                         result = bench_seabus(
                             kafka,
                             work,
@@ -1247,6 +1286,8 @@ def main(argv: list[str] | None = None) -> int:
                             Path(workdir.name),
                             ctx=contexts[label],
                             broker_pid=pid,
+                            variant=case,
+                            tree=args.tree,
                         )
                     else:
                         result = bench_loop(
