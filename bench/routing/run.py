@@ -412,10 +412,10 @@ def free_port_run(count: int) -> int:
 class Child:
     """A subprocess whose stderr lines are collected (with arrival time) by a reader thread."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd
         )
         self.lines: list[tuple[float, str]] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -674,7 +674,7 @@ def bench_seabus(
     notifications are not checked (an older tree may write an older schema version)."""
     prefix = "rb" + uuid.uuid4().hex[:8]
     python, module, env = sys.executable, "seabus.deploy.cli.main", bus_env(kafka, prefix, workdir / prefix)
-    name = SEABUS
+    name, cwd = SEABUS, None
     if variant == "seabus-memory":
         env["SEABUS_TABLE_STORE"] = "memory"
         name = f"{SEABUS} (memory tables)"
@@ -685,6 +685,7 @@ def bench_seabus(
         if "seabus.deploy" not in (tree / "pyproject.toml").read_text(encoding="utf-8"):
             module = "deploy.cli.main"  # before the one namespace (e5b6950)
         env["PYTHONPATH"] = str(tree)
+        cwd = tree  # ``-m`` looks in the current directory first
         commit = subprocess.run(
             ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
         ).stdout.strip()
@@ -693,11 +694,15 @@ def bench_seabus(
     argv = [python, "-m", module, "run"]
     if profile is not None:
         argv = [python, "-m", "cProfile", "-o", str(profile), "-m", module, "run"]
-    bus = Child(argv, env)
+    bus = Child(argv, env, cwd=cwd)
     name += " under cProfile" if profile else ""
     result = Result(name)
     try:
-        bus.wait_line(READY_LINE, budget.left(180))
+        try:
+            bus.wait_line(READY_LINE, budget.left(180))
+        except RuntimeError as exc:  # this case failed; the run goes on with the others
+            result.note = str(exc).splitlines()[0]
+            return result
         if profile is not None:  # throughput only: N events, no paced phase
             work = Workload(work.warmup, work.burst, [])
         result = measure(
