@@ -48,6 +48,11 @@ topic (6 partitions) with kafka-python ``acks=all``:
   the bus's, so it runs from its own virtual environment, ``.build/bench-quix-venv``
   (``quixstreams==3.28.1`` and seabus's light install, made on first use).
 
+Two variants of the bus, for finding out what a figure owes to what (issue 16):
+**seabus-memory** (the worker with ``SEABUS_TABLE_STORE=memory``) and **seabus-tree**
+(the worker of another checkout, ``--tree DIR``, with that checkout's own ``.venv``: e.g.
+an older commit; its notifications are not checked).
+
 Every output is checked (``check_outputs``): after each case, every record on the
 case's ``<prefix>.notify.*`` topics is read back and compared with what the bus's own
 intake step produces for the same inputs (``bus_outputs``): none missing, none
