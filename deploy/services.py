@@ -33,7 +33,13 @@ def delivery_services(
 
 
 def view_services(*, settings: Settings, kafka: KafkaConnection, context: BusContext) -> list[mode.Service]:
-    """Read models for the on-call dashboard and timelines."""
+    """Read models for the on-call dashboard and timelines; none with ``view.in_worker: false``.
+
+    Reading the topics back costs the worker CPU per routed event (issue 16); with
+    the switch off, ``seabus gateway`` runs the view in its own process instead.
+    """
+    if not settings.view.in_worker:
+        return []
     from seabus.streams.views import ViewService
 
     return [ViewService(settings=settings, kafka=kafka)]
@@ -55,7 +61,10 @@ def gateway_routes(
     from seabus.streams.views import ViewService
 
     views = [s for s in services if isinstance(s, ViewService)]
-    dashboard = dashboard_routes(view=views[0], settings=settings, stats=views[0].stats) if views else ()
+    # Without a view here (view.in_worker: false) the worker's gateway keeps /metrics and /readyz.
+    dashboard = dashboard_routes(
+        view=views[0] if views else None, settings=settings, stats=views[0].stats if views else None
+    )
     # A state's own view (its obligations, its topic) with the same reply tokens as the replies.
     own_view = (recipient_routes(view=views[0], directory=context.directory),) if views else ()
     return (*replies, *dashboard, *own_view)

@@ -82,7 +82,8 @@ async def get_metrics(request: web.Request) -> web.Response:
 
 async def get_readyz(request: web.Request) -> web.Response:
     state = request.app[DASHBOARD]
-    checks = readiness(worker=metrics.worker_health(), view=state.view.status(), now=time.monotonic())
+    view = None if state.view is None else state.view.status()
+    checks = readiness(worker=metrics.worker_health(), view=view, now=time.monotonic())
     ready = all(c.ok for c in checks.values())
     body = {"status": "ready" if ready else "not ready", "checks": {k: asdict(c) for k, c in checks.items()}}
     return web.json_response(body, status=200 if ready else 503, headers=NO_STORE)

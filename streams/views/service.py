@@ -83,6 +83,8 @@ class ViewService(mode.Service):
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)  # a crash was logged when it happened
         await self.reader.stop()
+        read = self.reader.read_by_kind()
+        log.info("read model stopped", records_read=sum(read.values()), read_by_topic=read)
         if self._forget_metrics is not None:
             self._forget_metrics()
 
