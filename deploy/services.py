@@ -9,9 +9,11 @@ one OpenAPI document).
 from __future__ import annotations
 
 import mode
+from aiohttp import web
 
-from seabus.connectors.gateway import RouteModule
+from seabus.connectors.gateway import GatewayState, RouteModule
 from seabus.streams.config import Settings
+from seabus.streams.config.recipients import RecipientsDirectory
 from seabus.streams.context import BusContext
 from seabus.streams.kafka_connection import KafkaConnection
 
@@ -75,3 +77,33 @@ def worker_services(*, settings: Settings, kafka: KafkaConnection, context: BusC
         *delivery_services(settings=settings, kafka=kafka, context=context),
         *view_services(settings=settings, kafka=kafka, context=context),
     ]
+
+
+def standalone_view_routes(
+    *, settings: Settings, kafka: KafkaConnection, directory: RecipientsDirectory
+) -> tuple[RouteModule, ...]:
+    """``seabus gateway`` on its own: the on-call view in the gateway's process, off the worker's CPU.
+
+    The dashboard, ``/v1/overdue`` (and its summary), ``/v1/stats``, timelines and a
+    state's own view, from a :class:`ViewService` that starts and stops with the
+    gateway's app and rebuilds from the topics at each start. Meant for
+    ``view.in_worker: false``, where ``seabus run``'s gateway serves none of them.
+    """
+    from seabus.connectors.dashboard import dashboard_routes
+    from seabus.connectors.gateway.recipients import recipient_routes
+    from seabus.streams.views import ViewService
+
+    view = ViewService(settings=settings, kafka=kafka)
+
+    def lifecycle(app: web.Application, gw: GatewayState) -> None:
+        async def start(_: web.Application) -> None:
+            await view.start()
+
+        async def stop(_: web.Application) -> None:
+            await view.stop()
+
+        app.on_startup.append(start)
+        app.on_cleanup.append(stop)
+
+    dashboard = dashboard_routes(view=view, settings=settings, stats=view.stats, worker_here=False)
+    return (lifecycle, *dashboard, recipient_routes(view=view, directory=directory))

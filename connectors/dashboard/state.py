@@ -33,6 +33,8 @@ class DashboardState:
     """None when the view runs in another process (``view.in_worker: false``): only /metrics, /readyz."""
     auth: DashboardAuth
     clock: Now = field(default=utc_now)
+    worker_here: bool = True
+    """False in ``seabus gateway``: /readyz does not wait for a worker that runs elsewhere."""
 
     @property
     def read_model(self) -> DashboardView:
