@@ -473,6 +473,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+EXTRA_BUS_ENV: dict[str, str] = {}
+"""``--bus-env KEY=VALUE``: settings of the bus under test (e.g. SEABUS_VIEW__IN_WORKER=false)."""
+
+
 def bus_env(kafka: KafkaConnection, prefix: str, data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEABUS_")} | kafka.env()
     env.update(
@@ -489,6 +493,7 @@ def bus_env(kafka: KafkaConnection, prefix: str, data_dir: Path) -> dict[str, st
             "PYTHONPATH": str(REPO),
         }
     )
+    env.update(EXTRA_BUS_ENV)
     return env
 
 
@@ -744,6 +749,9 @@ def bench_seabus(
                 codec,
                 budget,
             )
+        for _, line in bus.lines:
+            if '"read model stopped"' in line:  # what the on-call view read back, by topic (issue 16)
+                print(f"--- {name}: {line.strip()}", file=sys.stderr)
         if result.note:  # the bus's own account of what went wrong
             print(f"--- {name}: last lines of the bus's stderr ---", file=sys.stderr)
             quiet = [line for _, line in bus.lines if '"allegation event"' not in line]
@@ -1222,12 +1230,24 @@ def main(argv: list[str] | None = None) -> int:
         help="another checkout (with its own .venv) whose worker the case seabus-tree runs",
     )
     parser.add_argument(
+        "--bus-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for the bus under test, e.g. SEABUS_VIEW__IN_WORKER=false (repeatable)",
+    )
+    parser.add_argument(
         "--run-loop", choices=["bare", "bare-all", "naive"], help=argparse.SUPPRESS
     )  # quix: quix_job.py
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
     parser.add_argument("--outputs", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--max-seconds", type=float, default=600.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    for pair in args.bus_env:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.startswith("SEABUS_"):
+            parser.error(f"--bus-env takes SEABUS_NAME=VALUE, not {pair!r}")
+        EXTRA_BUS_ENV[key] = value
 
     if args.run_loop is not None:  # child process: one loop under test
         loop_kafka = load_settings().connection()  # SEABUS_BOOTSTRAP, SEABUS_KAFKA__* from the parent
