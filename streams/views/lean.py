@@ -19,16 +19,14 @@ value ends) and raises :class:`~seabus.schemas.errors.CodecError` like it.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
 from typing import Any, TypeVar
 
 import fastavro
-from fastavro._read_common import SchemaResolutionError
 
-from seabus.schemas.codec import HEADER_SIZE, Codec, decode_model, default_codec
+from seabus.schemas.codec import DATUM_ERRORS, HEADER_SIZE, Codec, decode_model, default_codec
 from seabus.schemas.enums import AllegationEventType, RecipientClass
 from seabus.schemas.errors import CodecError, CodecReason
 from seabus.schemas.models import Notification, SeabusRecord
@@ -49,17 +47,6 @@ NOTIFICATION_FIELDS = (
     "reasons",
 )
 """What the timelines, the statistics and a state's own view use of a notification."""
-
-_DATUM_ERRORS = (
-    EOFError,
-    IndexError,
-    KeyError,
-    ValueError,
-    OverflowError,
-    TypeError,
-    struct.error,
-    SchemaResolutionError,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +149,7 @@ class RecordDecoder:
                 routed_at=d["routed_at"],
                 rules=tuple(r["rule"] for r in d["reasons"]),
             )
-        except _DATUM_ERRORS as exc:
+        except DATUM_ERRORS as exc:
             raise CodecError(
                 CodecReason.MALFORMED_BYTES, f"{writer.label} datum does not follow its schema"
             ) from exc
