@@ -16,11 +16,11 @@ changes nothing.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Unpack
 
-from seabus.schemas.codec import Codec, default_codec
+from seabus.schemas.codec import default_codec
 from seabus.schemas.enums import (
     DisciplinaryAction,
     ObligationState,
@@ -30,7 +30,7 @@ from seabus.schemas.enums import (
 )
 from seabus.schemas.errors import CodecError, ValidationFailed
 from seabus.schemas.models import AllegationEvent, Notification, ObligationUpdate, Response, SeabusRecord
-from seabus.streams.views.lean import NotificationFacts, RecordDecoder
+from seabus.streams.views.lean import DecodingIndex, IndexOptions, NotificationFacts
 from seabus.streams.views.topics import TopicKind, classify
 
 __all__ = ["UNIFORMED", "AllegationFacts", "ObligationFacts", "StateFacts", "StatsIndex"]
@@ -137,23 +137,11 @@ def _earliest(known: datetime | None, at: datetime) -> datetime:
     return at if known is None or at < known else known
 
 
-class StatsIndex:
+class StatsIndex(DecodingIndex):
     """Facts of every allegation on one topic prefix; :mod:`seabus.streams.stats.tables` counts them."""
 
-    def __init__(
-        self,
-        *,
-        prefix: str,
-        codec: Codec | None = None,
-        max_bytes: int | None = None,
-        decoder: RecordDecoder | None = None,
-    ) -> None:
-        self.prefix = prefix
-        self.codec = codec
-        self.max_bytes = max_bytes
-        self.decoder = decoder or RecordDecoder(codec, max_bytes=max_bytes)
-        """Shared with the view's index when one reader feeds both (each record decoded once)."""
-        self.counts: Counter[str] = Counter()
+    def __init__(self, **options: Unpack[IndexOptions]) -> None:
+        super().__init__(**options)
         self.allegations: dict[str, AllegationFacts] = {}
         self.owners: dict[str, str] = {}
         """The entity the bus accepted as owner (from its own obligation records), by allegation."""

@@ -26,11 +26,12 @@ from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
+from typing import Unpack
 
 from pydantic import TypeAdapter
 from sortedcontainers import SortedList
 
-from seabus.schemas.codec import Codec, default_codec
+from seabus.schemas.codec import default_codec
 from seabus.schemas.enums import EscalationLevel, ObligationState
 from seabus.schemas.errors import CodecError, ValidationFailed
 from seabus.schemas.models import (
@@ -44,7 +45,7 @@ from seabus.schemas.models import (
     SeabusRecord,
 )
 from seabus.streams.deadlines.obligations import obligation_key
-from seabus.streams.views.lean import NotificationFacts, RecordDecoder
+from seabus.streams.views.lean import DecodingIndex, IndexOptions, NotificationFacts
 from seabus.streams.views.models import (
     NO_LEVEL,
     DeadLetterEntry,
@@ -105,26 +106,13 @@ class Ingested(StrEnum):
     UNDECODABLE = "undecodable"
 
 
-class ViewIndex:
+class ViewIndex(DecodingIndex):
     """In-memory overdue view and timelines of every allegation on one topic prefix."""
 
-    def __init__(
-        self,
-        *,
-        prefix: str,
-        codec: Codec | None = None,
-        max_bytes: int | None = None,
-        decoder: RecordDecoder | None = None,
-    ) -> None:
-        self.prefix = prefix
-        self.codec = codec
-        self.max_bytes = max_bytes
-        self.decoder = decoder or RecordDecoder(codec, max_bytes=max_bytes)
-        """Shared with the other indexes of one reader, so each record is decoded once."""
+    def __init__(self, **options: Unpack[IndexOptions]) -> None:
+        super().__init__(**options)
         self.caught_up = False
         """Set by the reader once it has read every topic up to where it stood at start."""
-        self.counts: Counter[str] = Counter()
-        """Records seen, by outcome (``indexed``, ``duplicate``, ...)."""
         self._obligations: dict[str, StoredObligation] = {}
         # Open obligations in the overdue list's order (due time, then reference): the list's
         # first page and its counts need no pass over everything that is open.

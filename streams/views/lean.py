@@ -19,10 +19,11 @@ value ends) and raises :class:`~seabus.schemas.errors.CodecError` like it.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
-from typing import Any, TypeVar
+from typing import Any, Required, TypedDict, TypeVar
 
 import fastavro
 
@@ -32,7 +33,7 @@ from seabus.schemas.errors import CodecError, CodecReason
 from seabus.schemas.models import Notification, SeabusRecord
 from seabus.schemas.registry import SchemaVersion
 
-__all__ = ["NOTIFICATION_FIELDS", "NotificationFacts", "RecordDecoder"]
+__all__ = ["NOTIFICATION_FIELDS", "DecodingIndex", "IndexOptions", "NotificationFacts", "RecordDecoder"]
 
 M = TypeVar("M", bound=SeabusRecord)
 
@@ -153,3 +154,32 @@ class RecordDecoder:
             raise CodecError(
                 CodecReason.MALFORMED_BYTES, f"{writer.label} datum does not follow its schema"
             ) from exc
+
+
+class IndexOptions(TypedDict, total=False):
+    """The keyword arguments of every :class:`DecodingIndex`."""
+
+    prefix: Required[str]
+    codec: Codec | None
+    max_bytes: int | None
+    decoder: RecordDecoder | None
+
+
+class DecodingIndex:
+    """What every index one reader feeds shares: its topic prefix, a record count by outcome, and
+    the decoder, which is shared when one reader feeds several (each record decoded once)."""
+
+    def __init__(
+        self,
+        *,
+        prefix: str,
+        codec: Codec | None = None,
+        max_bytes: int | None = None,
+        decoder: RecordDecoder | None = None,
+    ) -> None:
+        self.prefix = prefix
+        self.codec = codec
+        self.max_bytes = max_bytes
+        self.decoder = decoder or RecordDecoder(codec, max_bytes=max_bytes)
+        self.counts: Counter[str] = Counter()
+        """Records seen, by outcome (``indexed``, ``duplicate``, ...)."""
