@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+from pydantic_settings import NoDecode
 
 from seabus.schemas.errors import ConfigError
 from seabus.streams.config.errors import config_error
@@ -65,7 +66,13 @@ class WebhookChannel(BaseModel):
 class EmailChannel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    to: Annotated[list[str], Field(min_length=1)]
+    # NoDecode + the split below: SEABUS_DELIVERY__ONCALL__EMAIL__TO takes "a@x.org, b@x.org".
+    to: Annotated[list[str], Field(min_length=1), NoDecode]
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _comma_separated(cls, v: object) -> object:
+        return [a.strip() for a in v.split(",") if a.strip()] if isinstance(v, str) else v
 
     @field_validator("to")
     @classmethod
