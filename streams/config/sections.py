@@ -363,7 +363,9 @@ def validate_section(section: str, data: dict[str, Any], source: Path) -> BaseMo
         try:
             gateway = GatewayConfig.model_validate(data)
         except ValidationError as exc:
-            raise _error(section, f"{source}: {_problems(exc)}. Fix these entries.") from exc
+            raise _error(
+                section, f"{source} (or SEABUS_GATEWAY__*): {_problems(exc)}. Fix these entries."
+            ) from exc
         repeated = _repeated_hashes(
             [a.token_sha256 for a in gateway.agencies] + [r.token_sha256 for r in gateway.recipients]
         )
@@ -387,7 +389,9 @@ def validate_section(section: str, data: dict[str, Any], source: Path) -> BaseMo
     try:
         dashboard = DashboardConfig.model_validate(data)
     except ValidationError as exc:
-        raise _error(section, f"{source}: {_problems(exc)}. Fix these entries.") from exc
+        raise _error(
+            section, f"{source} (or SEABUS_DASHBOARD__*): {_problems(exc)}. Fix these entries."
+        ) from exc
     repeated = _repeated_hashes([u.token_sha256 for u in dashboard.users])
     if repeated:
         raise _error(
