@@ -20,25 +20,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from seabus.streams.config import Settings
-from seabus.streams.config.sections import (
-    SECTION_FILES,
-    DeliveryConfig,
-    EmailSettings,
-    OncallSettings,
-    OncallWebhook,
-    RetrySettings,
-    SmtpSettings,
-)
+from seabus.streams.config.sections import SECTION_FILES, DeliveryConfig, OncallSettings
 from seabus.streams.config.settings import load_section
 
+# The models themselves (RetrySettings, SmtpSettings, ...) are in seabus.streams.config.sections
+# and exported by seabus.connectors.delivery.
 __all__ = [
     "DEFAULT_DELIVERY_FILE",
     "DeliveryConfig",
-    "EmailSettings",
     "OncallSettings",
-    "OncallWebhook",
-    "RetrySettings",
-    "SmtpSettings",
     "delivery_config_path",
     "load_delivery_config",
 ]

@@ -41,6 +41,15 @@ def is_valid_recipient_id(recipient_id: str) -> bool:
     return recipient_id in OFFICES or pycountry.countries.get(alpha_3=recipient_id) is not None
 
 
+def known_time_zone(v: str, *, example: str) -> str:
+    """``v`` if it is an IANA zone name; a ValueError naming an ``example`` otherwise."""
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {v!r}; use an IANA name such as {example}") from exc
+    return v
+
+
 class WebhookChannel(BaseModel):
     """A Standard Webhooks endpoint. Secrets come from environment variables, never the file."""
 
@@ -114,11 +123,7 @@ class Recipient(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/Paris") from exc
-        return v
+        return known_time_zone(v, example="Europe/Paris")
 
     @property
     def kind(self) -> RecipientKind:

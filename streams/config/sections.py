@@ -16,14 +16,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from seabus.schemas.enums import EscalationLevel
 from seabus.schemas.errors import ConfigError
-from seabus.streams.config.recipients import EmailChannel, WebhookChannel
+from seabus.streams.config.recipients import EmailChannel, WebhookChannel, known_time_zone
 
 if TYPE_CHECKING:
     from seabus.connectors.webhooks import RetryPolicy
@@ -209,11 +208,7 @@ class OncallSettings(_Strict):
     @field_validator("time_zone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/Geneva") from exc
-        return v
+        return known_time_zone(v, example="Europe/Geneva")
 
 
 class DeliveryConfig(_Strict):
@@ -347,8 +342,25 @@ def _problems(exc: ValidationError) -> str:
     )
 
 
-def _repeated_hashes(hashes: list[str]) -> list[str]:
-    return sorted({h[:12] for h in hashes if hashes.count(h) > 1})
+_MODELS: dict[str, type[BaseModel]] = {
+    "gateway": GatewayConfig,
+    "delivery": DeliveryConfig,
+    "dashboard": DashboardConfig,
+}
+_EMPTY_WHEN_NULL: dict[str, dict[str, Any]] = {  # `agencies:` with nothing under it, and the like
+    "gateway": {"agencies": (), "recipients": ()},
+    "delivery": {"smtp": {}, "email": {}, "retry": {}, "oncall": {}},
+    "dashboard": {"users": ()},
+}
+_TOKEN_OWNER = {"gateway": "exactly one agency or recipient", "dashboard": "one user"}
+
+
+def _token_hashes(model: BaseModel) -> list[str]:
+    if isinstance(model, GatewayConfig):
+        return [a.token_sha256 for a in model.agencies] + [r.token_sha256 for r in model.recipients]
+    if isinstance(model, DashboardConfig):
+        return [u.token_sha256 for u in model.users]
+    return []
 
 
 def validate_section(section: str, data: dict[str, Any], source: Path) -> BaseModel | None:
@@ -356,50 +368,26 @@ def validate_section(section: str, data: dict[str, Any], source: Path) -> BaseMo
 
     None only for a gateway whose file is missing (:data:`FILE_MISSING`).
     """
-    if section == "gateway":
-        if FILE_MISSING in data:
-            return None
-        data = {**data, **{k: () for k in ("agencies", "recipients") if data.get(k) is None}}
-        try:
-            gateway = GatewayConfig.model_validate(data)
-        except ValidationError as exc:
-            raise _error(
-                section, f"{source} (or SEABUS_GATEWAY__*): {_problems(exc)}. Fix these entries."
-            ) from exc
-        repeated = _repeated_hashes(
-            [a.token_sha256 for a in gateway.agencies] + [r.token_sha256 for r in gateway.recipients]
-        )
-        if repeated:
-            raise _error(
-                section,
-                f"{source}: token hash(es) {', '.join(h + '…' for h in repeated)} are listed more than once; "
-                f"each token belongs to exactly one agency or recipient. Remove the extra entries.",
-            )
-        return gateway
+    if FILE_MISSING in data:
+        return None
+    data = {**data, **{k: v for k, v in _EMPTY_WHEN_NULL[section].items() if data.get(k) is None}}
     if section == "delivery":
-        data = {**data, **{k: {} for k in ("smtp", "email", "retry", "oncall") if data.get(k) is None}}
-        try:
-            return DeliveryConfig.model_validate({**data, "source": source})
-        except ValidationError as exc:
-            raise _error(
-                section, f"{source} (or SEABUS_DELIVERY__*): {_problems(exc)}. Fix these entries."
-            ) from exc
-    if data.get("users") is None:
-        data = {**data, "users": ()}
+        data["source"] = source  # for messages; not a setting
     try:
-        dashboard = DashboardConfig.model_validate(data)
+        model = _MODELS[section].model_validate(data)
     except ValidationError as exc:
         raise _error(
-            section, f"{source} (or SEABUS_DASHBOARD__*): {_problems(exc)}. Fix these entries."
+            section, f"{source} (or SEABUS_{section.upper()}__*): {_problems(exc)}. Fix these entries."
         ) from exc
-    repeated = _repeated_hashes([u.token_sha256 for u in dashboard.users])
+    hashes = _token_hashes(model)
+    repeated = sorted({h[:12] for h in hashes if hashes.count(h) > 1})
     if repeated:
         raise _error(
             section,
             f"{source}: token hash(es) {', '.join(h + '…' for h in repeated)} are listed more than once; "
-            "each token belongs to one user. Remove the extra entries.",
+            f"each token belongs to {_TOKEN_OWNER[section]}. Remove the extra entries.",
         )
-    return dashboard
+    return model
 
 
 def check_agencies(gateway: GatewayConfig, known_entities: frozenset[str], source: Path) -> None:
