@@ -190,6 +190,13 @@ class _MainYaml(YamlConfigSettingsSource):
                 f"{self.path}: kafka.password must not be written in a configuration file. Put the "
                 "password in a file named by kafka.password_file, or in SEABUS_KAFKA__PASSWORD."
             )
+        delivery = data.get("delivery")
+        smtp = delivery.get("smtp") if isinstance(delivery, dict) else None
+        if isinstance(smtp, dict) and smtp.get("password") is not None:  # an inline delivery section
+            raise ConfigError(
+                f"{self.path}: delivery.smtp.password must not be written in a configuration file. Put it "
+                "in SEABUS_DELIVERY__SMTP__PASSWORD."
+            )
         return data
 
 

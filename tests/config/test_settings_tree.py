@@ -126,6 +126,17 @@ def test_a_bad_section_file_stops_start_up_naming_file_and_entry(
     assert "synthetic-in-file" not in str(caught.value)
 
 
+def test_an_inline_smtp_password_is_refused_too(conf: Path) -> None:
+    main = conf / "seabus.yaml"
+    main.write_text(
+        main.read_text(encoding="utf-8") + "\ndelivery:\n  smtp:\n    password: synthetic-inline\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"delivery\.smtp\.password must not be written") as caught:
+        load_settings()
+    assert "synthetic-inline" not in str(caught.value)
+
+
 def test_a_bad_nested_variable_names_the_environment(conf: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SEABUS_GATEWAY__PORT", "not-a-port")
     with pytest.raises(GatewayConfigError, match=r"gateway\.yaml \(or SEABUS_GATEWAY__\*\): port: "):
