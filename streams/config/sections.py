@@ -376,9 +376,9 @@ def validate_section(section: str, data: dict[str, Any], source: Path) -> BaseMo
     try:
         model = _MODELS[section].model_validate(data)
     except ValidationError as exc:
-        raise _error(
-            section, f"{source} (or SEABUS_{section.upper()}__*): {_problems(exc)}. Fix these entries."
-        ) from exc
+        # Delivery's message names its variables, as it always did; the others name the file only.
+        where = f"{source} (or SEABUS_DELIVERY__*)" if section == "delivery" else f"{source}"
+        raise _error(section, f"{where}: {_problems(exc)}. Fix these entries.") from exc
     hashes = _token_hashes(model)
     repeated = sorted({h[:12] for h in hashes if hashes.count(h) > 1})
     if repeated:
