@@ -37,6 +37,7 @@ def gateway(ctx: click.Context, host: str | None, port: int | None, config_path:
         return
     from seabus.connectors.gateway.responses import response_routes
     from seabus.connectors.gateway.webhook_replies import webhook_reply_routes
+    from seabus.deploy.services import standalone_view_routes
     from seabus.streams.context import load_context
 
     s = settings()
@@ -44,14 +45,20 @@ def gateway(ctx: click.Context, host: str | None, port: int | None, config_path:
     if config_path is None:
         s.gateway_config()  # a missing gateway file stops here, before Kafka is touched
     directory = context.directory
+    kafka = connection_or_local(s)
     serve_gateway(
         settings=s,
         context=context,
-        kafka=connection_or_local(s),
+        kafka=kafka,
         host=host,
         port=port,
         config_path=config_path,
-        extra_routes=(response_routes(directory=directory), webhook_reply_routes(directory=directory)),
+        extra_routes=(
+            response_routes(directory=directory),
+            webhook_reply_routes(directory=directory),
+            # The on-call view and a state's own view in this process (issue 16; view.in_worker).
+            *standalone_view_routes(settings=s, kafka=kafka, directory=directory),
+        ),
     )
 
 
