@@ -375,7 +375,7 @@ def rotate_credentials(
         entities = settings.reporting_entities_file or "schemas/reporting_entities.yaml"
         raise ConfigError(
             f"{principal} is neither a recipient in {settings.resolve(settings.recipients_file)} nor a "
-            f"reporting entity in {entities} (SEABUS_REPORTING_ENTITIES); add it there first"
+            f"reporting entity in {entities} (SEABUS_REPORTING_ENTITIES_FILE); add it there first"
         )
     mechanism = scram_mechanism(kafka)
     password = secrets.token_urlsafe(32)

@@ -6,10 +6,9 @@ import mode
 import structlog
 
 from seabus.connectors.gateway import RouteModule, start_gateway
-from seabus.connectors.gateway.config import load_gateway_config
 from seabus.connectors.gateway.server import GatewayHandle
-from seabus.schemas.entities import load_reporting_entities
 from seabus.streams.config import Settings
+from seabus.streams.context import BusContext
 from seabus.streams.kafka_connection import KafkaConnection
 
 log = structlog.get_logger(__name__)
@@ -19,9 +18,14 @@ class GatewayService(mode.Service):
     """Listens while the worker runs; a gateway that cannot start stops the worker with its error."""
 
     def __init__(
-        self, *, settings: Settings, kafka: KafkaConnection, extra_routes: tuple[RouteModule, ...] = ()
+        self,
+        *,
+        context: BusContext,
+        kafka: KafkaConnection,
+        extra_routes: tuple[RouteModule, ...] = (),
     ) -> None:
-        self.settings = settings
+        self.context = context
+        self.settings = context.settings
         self.kafka = kafka
         self.extra_routes = extra_routes
         self.handle: GatewayHandle | None = None
@@ -29,13 +33,12 @@ class GatewayService(mode.Service):
 
     @staticmethod
     def enabled(settings: Settings) -> bool:
-        entities_file = settings.reporting_entities_file
-        known = load_reporting_entities(settings.resolve(entities_file) if entities_file else None)
-        return load_gateway_config(settings, known_entities=known).enabled
+        """The gateway section says so (a missing gateway file stops start-up here, as always)."""
+        return settings.gateway_config().enabled
 
     async def on_start(self) -> None:
         self.handle = await start_gateway(
-            settings=self.settings, kafka=self.kafka, extra_routes=self.extra_routes
+            settings=self.settings, context=self.context, kafka=self.kafka, extra_routes=self.extra_routes
         )
         log.info("gateway listening", url=self.handle.url)
 

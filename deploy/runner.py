@@ -84,7 +84,9 @@ def _test_clock() -> Clock | None:
 def run_bus(settings: Settings, **app_overrides: Any) -> int:
     """Run until stopped; returns the worker's exit code."""
     test_clock = _test_clock()
-    context = load_context(settings, clock=test_clock)  # every config file validated before anything starts
+    # Every configuration file was read and checked in load_settings and here, once, before anything starts.
+    context = load_context(settings, clock=test_clock)
+    gateway_enabled = GatewayService.enabled(settings)
     directory = context.directory
     cluster: LocalCluster | None = None
     started_here = False
@@ -132,9 +134,9 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
         )
         with open(os.devnull, "w") as quiet_stdout:  # Faust's spinner writes terminal codes there
             services = worker_services(settings=settings, kafka=kafka, context=context)
-            if GatewayService.enabled(settings):
+            if gateway_enabled:
                 routes = gateway_routes(settings=settings, context=context, services=services)
-                services.append(GatewayService(settings=settings, kafka=kafka, extra_routes=routes))
+                services.append(GatewayService(context=context, kafka=kafka, extra_routes=routes))
             worker = _Worker(
                 app,
                 *services,

@@ -1,13 +1,13 @@
 """The configured reporting entities (missions and agencies allowed to publish).
 
 Which entities exist is configuration, not contract: a deployment points
-``SEABUS_REPORTING_ENTITIES`` (or the ``path`` argument) at its own YAML file
-with a ``reporting_entities:`` list; the shipped file is the default.
+``reporting_entities_file`` in seabus.yaml (``SEABUS_REPORTING_ENTITIES_FILE``; the
+``path`` argument here) at its own YAML file with a ``reporting_entities:`` list; the
+shipped file is the default. The bus reads it once, into its context.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -15,16 +15,15 @@ import yaml
 
 from seabus.schemas.errors import ConfigError
 
-__all__ = ["DEFAULT_ENTITIES_FILE", "ENV_VAR", "load_reporting_entities"]
+__all__ = ["DEFAULT_ENTITIES_FILE", "load_reporting_entities"]
 
 DEFAULT_ENTITIES_FILE = Path(__file__).resolve().parent / "reporting_entities.yaml"
-ENV_VAR = "SEABUS_REPORTING_ENTITIES"
 _CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
 
 
 def load_reporting_entities(path: Path | None = None) -> frozenset[str]:
-    """Codes from ``path``, else ``$SEABUS_REPORTING_ENTITIES``, else the shipped file."""
-    source = path or Path(os.environ.get(ENV_VAR) or DEFAULT_ENTITIES_FILE)
+    """Codes from ``path``, else the shipped file."""
+    source = path or DEFAULT_ENTITIES_FILE
     try:
         document = yaml.safe_load(source.read_text(encoding="utf-8"))
     except OSError as exc:

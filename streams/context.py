@@ -1,7 +1,10 @@
-"""Everything the agents need, loaded and validated once at start-up.
+"""Everything the bus needs, loaded and validated once at start-up, handed to every part.
 
-A bad rules, recipients or entities file stops the worker here, with the file,
-the entry and the fix named, before any message is read.
+The settings tree (seabus.yaml and its gateway, delivery and dashboard sections) plus
+the data files it names (recipients, routes, policies, reporting entities): built once
+by :func:`load_context` and given to the worker's agents, the gateway, the delivery
+service and the dashboard, so none of them reads a file again. A bad file stops start-up
+here, with the file, the entry and the fix named, before any message is read.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ from dataclasses import dataclass, field
 
 from seabus.schemas.clock import Clock, SystemClock
 from seabus.schemas.codec import Codec
-from seabus.schemas.entities import load_reporting_entities
 from seabus.schemas.errors import ConfigError
 from seabus.streams.config.recipients import RecipientsDirectory, load_recipients
+from seabus.streams.config.sections import check_agencies
 from seabus.streams.config.settings import Settings
 from seabus.streams.deadlines.calendar import WorkingCalendar
 from seabus.streams.deadlines.policy import PolicySet, load_policies
 from seabus.streams.intake import Intake, ObligationHook
+from seabus.streams.origin import reporting_entities
 from seabus.streams.routing.rules import RoutingRules, load_rules
 
 
@@ -58,7 +62,7 @@ class BusContext:
 
 
 def load_context(settings: Settings, *, clock: Clock | None = None) -> BusContext:
-    entities_file = settings.reporting_entities_file
+    """Read each data file once and check them against each other (calendars, agencies)."""
     directory = load_recipients(settings.resolve(settings.recipients_file))
     policies_file = settings.resolve(settings.policies_file)
     policies = load_policies(policies_file)
@@ -69,12 +73,15 @@ def load_context(settings: Settings, *, clock: Clock | None = None) -> BusContex
                 f"'{recipient.calendar}' is not defined in {policies_file}; add it under 'calendars:' or "
                 "remove the reference."
             )
+    known_entities = reporting_entities(settings)
+    if settings.gateway is not None:
+        check_agencies(settings.gateway, known_entities, settings.section_file("gateway"))
     return BusContext(
         settings=settings,
         rules=load_rules(settings.resolve(settings.routes_file)),
         directory=directory,
         policies=policies,
-        known_entities=load_reporting_entities(settings.resolve(entities_file) if entities_file else None),
+        known_entities=known_entities,
         codec=Codec(max_bytes=settings.max_message_bytes),
         clock=clock or SystemClock(),
         max_message_bytes=settings.max_message_bytes,

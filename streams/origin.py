@@ -27,10 +27,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from seabus.schemas.cloudevents import OWN_ID_FIELD, check_headers
 from seabus.schemas.codec import Codec
-from seabus.schemas.entities import load_reporting_entities
+from seabus.schemas.entities import DEFAULT_ENTITIES_FILE, load_reporting_entities
 from seabus.schemas.enums import DeadLetterReason, EscalationLevel
 from seabus.schemas.envelopes import Headers, Outbound, Received, Source, escalation_out
 from seabus.schemas.errors import CodecError
@@ -56,9 +57,25 @@ SOURCE = "seabus/inbound"
 _CLAIMS = {"AllegationEvent": ("reporting_entity", "allegations"), "Response": ("recipient", "responses")}
 
 
+_entities_read: dict[tuple[Path | None, int, int], frozenset[str]] = {}
+
+
 def reporting_entities(settings: Settings) -> frozenset[str]:
-    path = settings.reporting_entities_file
-    return load_reporting_entities(settings.resolve(path) if path else None)
+    """The configured reporting entities, read once per process while the file is unchanged.
+
+    The context, provisioning, access control and the inbound agent all ask for them during
+    one `seabus run`; they share one read (a changed file is read again, as before).
+    """
+    path = settings.reporting_entities_path
+    try:
+        st = (path or DEFAULT_ENTITIES_FILE).stat()
+        stamp = (path, st.st_mtime_ns, st.st_size)
+    except OSError:
+        return load_reporting_entities(path)  # its error names the file
+    if stamp not in _entities_read:
+        _entities_read.clear()
+        _entities_read[stamp] = load_reporting_entities(path)
+    return _entities_read[stamp]
 
 
 def principals(settings: Settings, recipients: Iterable[str]) -> list[str]:

@@ -210,7 +210,7 @@ def bus_env(kafka: KafkaConnection, prefix: str, data_dir: Path, policies: Path)
             "SEABUS_APP_ID": prefix,
             "SEABUS_DATA_DIR": str(data_dir),
             "SEABUS_WEB_PORT": str(free_port_run(1)),
-            "SEABUS_GATEWAY_PORT": str(free_port_run(1)),
+            "SEABUS_GATEWAY__PORT": str(free_port_run(1)),
             "SEABUS_POLICIES_FILE": str(policies),
             "SEABUS_LOG_LEVEL": "info",  # "deadline index rebuilt" is an info line
         }

@@ -485,7 +485,7 @@ def bus_env(kafka: KafkaConnection, prefix: str, data_dir: Path) -> dict[str, st
             "SEABUS_APP_ID": prefix,
             "SEABUS_DATA_DIR": str(data_dir),
             "SEABUS_WEB_PORT": str(free_port_run(1)),
-            "SEABUS_GATEWAY_PORT": str(free_port_run(1)),
+            "SEABUS_GATEWAY__PORT": str(free_port_run(1)),
             # info, as deployed: the readiness line is an info line, and the per-event log
             # line is part of what the worker costs (since 70fa2b0 this setting reaches
             # seabus's own logs; "warning" hid the readiness line and broke this benchmark).

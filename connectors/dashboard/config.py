@@ -1,9 +1,12 @@
 """``dashboard.yaml``: who may see the on-call dashboard, and how it behaves.
 
 Like ``gateway.yaml`` the file holds only SHA-256 hashes of tokens, never a
-token, so it can be kept in version control. It sits beside the main
-configuration unless ``SEABUS_DASHBOARD_FILE`` names another; a missing file
-means the defaults with no users (every request is refused until one is added).
+token, so it can be kept in version control. The section is part of the one settings
+tree (``Settings.dashboard``, read once at start-up, models in
+:mod:`seabus.streams.config.sections`): the file sits beside the main configuration
+unless ``dashboard_file`` (``SEABUS_DASHBOARD_FILE``) names another, and
+``SEABUS_DASHBOARD__<KEY>`` overrides a key; a missing file means the defaults with no
+users (every request is refused until one is added).
 
 Tokens can also be issued on the bus's own machine (``seabus demo`` does): their
 hashes, each with an expiry, go to a small file in the data directory
@@ -18,14 +21,21 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import structlog
 import yaml
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from seabus.connectors.dashboard.errors import DashboardConfigError
 from seabus.streams.config import Settings
+from seabus.streams.config.sections import (
+    SECTION_FILES,
+    DashboardConfig,
+    DashboardUser,
+    LocalToken,
+    read_yaml_or_none,
+)
+from seabus.streams.config.settings import load_section
 
 __all__ = [
     "DEFAULT_DASHBOARD_FILE",
@@ -41,48 +51,12 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_DASHBOARD_FILE = Path("dashboard.yaml")
-FILE_ENV = "SEABUS_DASHBOARD_FILE"
-_HASH = r"^[0-9a-f]{64}$"
-_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
-
-
-class DashboardUser(BaseModel):
-    """One person (or team) who may see the dashboard, by the hash of their token."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str = Field(pattern=_NAME)
-    token_sha256: str = Field(pattern=_HASH)
-    note: str | None = None
-
-
-class LocalToken(BaseModel):
-    """A token issued on this machine (``seabus demo``), valid until ``expires_at``."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str = Field(pattern=_NAME)
-    token_sha256: str = Field(pattern=_HASH)
-    expires_at: AwareDatetime
-
-
-class DashboardConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    enabled: bool = True
-    poll_interval_s: float = Field(default=5.0, ge=0.5, le=300)
-    session_ttl_s: int = Field(default=12 * 3600, ge=60, le=30 * 86400)
-    secure_cookie: bool = False
-    metrics_public: bool = True
-    local_tokens_file: Path | None = Path("dashboard-tokens.yaml")
-    users: tuple[DashboardUser, ...] = ()
+DEFAULT_DASHBOARD_FILE = SECTION_FILES["dashboard"]
 
 
 def dashboard_config_path(settings: Settings) -> Path:
-    """``$SEABUS_DASHBOARD_FILE``, else ``dashboard.yaml`` beside the main configuration file."""
-    named = os.environ.get(FILE_ENV)
-    return Path(named) if named else settings.resolve(DEFAULT_DASHBOARD_FILE)
+    """Where the dashboard section comes from: ``dashboard_file`` (``SEABUS_DASHBOARD_FILE``) beside seabus.yaml."""
+    return settings.section_file("dashboard")
 
 
 def local_tokens_path(settings: Settings, config: DashboardConfig) -> Path | None:
@@ -100,48 +74,21 @@ def _problems(exc: ValidationError) -> str:
     )
 
 
-def _read_yaml(source: Path) -> dict[str, Any] | None:
-    try:
-        data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise DashboardConfigError(
-            f"{source}: cannot read it ({exc.strerror or exc}); check its permissions."
-        ) from exc
-    except yaml.YAMLError as exc:
-        raise DashboardConfigError(f"{source}: not valid YAML ({exc}). Fix the syntax.") from exc
-    if not isinstance(data, dict):
-        raise DashboardConfigError(f"{source}: the top level must be a mapping of settings.")
-    return data
-
-
 def load_dashboard_config(settings: Settings, *, path: Path | None = None) -> DashboardConfig:
-    """Read and check the file (defaults when it does not exist); problems raise DashboardConfigError."""
-    source = path or dashboard_config_path(settings)
-    data = _read_yaml(source)
-    if data is None:
-        log.warning("no dashboard configuration; nobody can sign in until users are added", file=str(source))
-        return DashboardConfig()
-    if data.get("users") is None:
-        data["users"] = ()
-    try:
-        config = DashboardConfig.model_validate(data)
-    except ValidationError as exc:
-        raise DashboardConfigError(f"{source}: {_problems(exc)}. Fix these entries.") from exc
-    hashes = [u.token_sha256 for u in config.users]
-    repeated = sorted({h[:12] for h in hashes if hashes.count(h) > 1})
-    if repeated:
-        raise DashboardConfigError(
-            f"{source}: token hash(es) {', '.join(h + '…' for h in repeated)} are listed more than once; "
-            "each token belongs to one user. Remove the extra entries."
-        )
-    return config
+    """The dashboard section as loaded at start-up, or read again from ``path`` (a change, a test).
+
+    Defaults when the file does not exist; problems raise :class:`DashboardConfigError`.
+    """
+    if path is None:
+        return settings.dashboard
+    loaded = load_section("dashboard", path)
+    assert isinstance(loaded, DashboardConfig)
+    return loaded
 
 
 def read_local_tokens(path: Path) -> list[LocalToken]:
     """The locally issued tokens in ``path`` (none if it does not exist)."""
-    data = _read_yaml(path)
+    data = read_yaml_or_none(path)
     if data is None:
         return []
     try:
@@ -203,7 +150,13 @@ class TokenBook:
         self.settings = settings
         self.config_path = config_path or dashboard_config_path(settings)
         self.check_every_s = check_every_s
-        self.config = load_dashboard_config(settings, path=self.config_path)
+        # The section loaded at start-up, unless another file is named; read again only on change.
+        self.config = load_dashboard_config(settings, path=config_path)
+        if not self.config_path.exists():
+            log.warning(
+                "no dashboard configuration; nobody can sign in until users are added",
+                file=str(self.config_path),
+            )
         self._config_file = _Watched(self.config_path)
         self._config_file.changed()
         self._local_file = _Watched(local_tokens_path(settings, self.config))

@@ -10,16 +10,7 @@ themselves use :mod:`seabus.connectors.subscriber` instead.
 """
 
 from seabus.connectors.delivery.audit import ENDPOINT_HEADER, AuditIndex, ChannelDelivered
-from seabus.connectors.delivery.config import (
-    DeliveryConfig,
-    EmailSettings,
-    OncallSettings,
-    OncallWebhook,
-    RetrySettings,
-    SmtpSettings,
-    delivery_config_path,
-    load_delivery_config,
-)
+from seabus.connectors.delivery.config import delivery_config_path, load_delivery_config
 from seabus.connectors.delivery.consumer import DeliveryConsumer, Lane, Processor, Route
 from seabus.connectors.delivery.email_channel import EmailDelivery
 from seabus.connectors.delivery.pager import ONCALL, OncallPlan, Pager, plan_oncall
@@ -30,6 +21,14 @@ from seabus.connectors.delivery.pushed import Pushed
 from seabus.connectors.delivery.records import ChannelOutcome
 from seabus.connectors.delivery.service import Delivery, DeliveryService, build_delivery
 from seabus.connectors.delivery.sink import InMemorySink, RecordSink, Sink
+from seabus.streams.config.sections import (
+    DeliveryConfig,
+    EmailSettings,
+    OncallSettings,
+    OncallWebhook,
+    RetrySettings,
+    SmtpSettings,
+)
 
 __all__ = [
     "ENDPOINT_HEADER",

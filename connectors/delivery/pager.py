@@ -66,7 +66,7 @@ def plan_oncall(config: DeliveryConfig) -> OncallPlan | None:
             webhook = webhook_endpoint(ONCALL, channel)
         except (ConfigError, WebhookConfigError) as exc:
             raise DeliveryConfigError(
-                f"{where}.webhook: {exc}; or remove oncall.webhook (and SEABUS_ONCALL_WEBHOOK_URL)."
+                f"{where}.webhook: {exc}; or remove oncall.webhook (and SEABUS_DELIVERY__ONCALL__WEBHOOK__URL)."
             ) from exc
         routing_key = _env(channel.routing_key_env)
         if routing_key is None:
@@ -79,7 +79,7 @@ def plan_oncall(config: DeliveryConfig) -> OncallPlan | None:
         if not config.smtp.host:
             raise DeliveryConfigError(
                 f"{where}.email: on-call has e-mail addresses, but no SMTP relay is configured; set "
-                "smtp.host (or SEABUS_SMTP_HOST), or remove oncall.email (and SEABUS_ONCALL_EMAIL_TO)."
+                "smtp.host (or SEABUS_DELIVERY__SMTP__HOST), or remove oncall.email (and SEABUS_DELIVERY__ONCALL__EMAIL__TO)."
             )
         email = EmailTarget(to=tuple(oncall.email.to), recipient_name=oncall.name, time_zone=oncall.time_zone)
     if webhook is None and email is None:

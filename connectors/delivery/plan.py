@@ -76,7 +76,7 @@ def plan_delivery(
                 raise DeliveryConfigError(
                     f"{recipients_file}: recipient {recipient.id} has an e-mail channel, but no SMTP relay "
                     f"is configured; set smtp.host in {config.source or 'delivery.yaml'} or "
-                    "SEABUS_SMTP_HOST, or remove the e-mail channel."
+                    "SEABUS_DELIVERY__SMTP__HOST, or remove the e-mail channel."
                 )
             email = EmailTarget(
                 to=tuple(recipient.channels.email.to),

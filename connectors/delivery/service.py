@@ -17,7 +17,7 @@ import mode
 import structlog
 
 from seabus.connectors.delivery.audit import AuditIndex, ChannelDelivered
-from seabus.connectors.delivery.config import DeliveryConfig, load_delivery_config
+from seabus.connectors.delivery.config import DeliveryConfig
 from seabus.connectors.delivery.consumer import DeliveryConsumer, Lane, Route
 from seabus.connectors.delivery.email_channel import EmailDelivery
 from seabus.connectors.delivery.pager import OncallPlan, Pager, plan_oncall
@@ -25,7 +25,6 @@ from seabus.connectors.delivery.pipeline import DeliveryPipeline
 from seabus.connectors.delivery.plan import RecipientPlan, plan_delivery
 from seabus.connectors.delivery.sink import RecordSink
 from seabus.connectors.email import SmtpSender
-from seabus.connectors.gateway.config import load_gateway_config
 from seabus.connectors.webhooks import WebhookDeliverer
 from seabus.connectors.webhooks.ssrf import GetAddrInfo
 from seabus.schemas.codec import Codec
@@ -201,7 +200,7 @@ class DeliveryService(mode.Service):
 
 
 def _gateway_url(settings: Settings) -> str:
-    gateway = load_gateway_config(settings)
+    gateway = settings.gateway_config()
     if gateway.public_url:
         return gateway.public_url
     host = "127.0.0.1" if gateway.host in ("0.0.0.0", "::", "") else gateway.host
@@ -221,7 +220,7 @@ def build_delivery(
 
     Raises :class:`~seabus.connectors.errors.DeliveryConfigError` for an unusable file or channel.
     """
-    config = config or load_delivery_config(settings)
+    config = config or settings.delivery  # the section read at start-up
     if not config.enabled:
         log.info("push delivery disabled in the configuration", file=str(config.source))
         return None
@@ -239,7 +238,7 @@ def build_delivery(
     emails = any(p.email for p in plans)
     gateway_url = config.email.gateway_url or (_gateway_url(settings) if emails else "")
     # Links to formal notices only under the gateway's configured public address (never a guessed one).
-    notice_base_url = load_gateway_config(settings).public_url if emails else None
+    notice_base_url = settings.gateway_config().public_url if emails else None
     return Delivery(
         settings=settings,
         kafka=kafka,

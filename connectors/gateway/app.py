@@ -24,8 +24,8 @@ from seabus.connectors.gateway.ratelimit import RateLimiter, rate_limit_middlewa
 from seabus.connectors.gateway.state import GATEWAY, GatewayState, RouteModule
 from seabus.connectors.publisher.outgoing import Clock, utc_now
 from seabus.schemas.codec import Codec
-from seabus.schemas.entities import load_reporting_entities
 from seabus.streams.config import Settings
+from seabus.streams.origin import reporting_entities
 
 __all__ = ["DEFAULT_ROUTES", "GATEWAY", "GatewayState", "RouteModule", "build_gateway_app"]
 
@@ -87,8 +87,7 @@ def build_gateway_app(
     if max_body_bytes is not None:
         config = config.model_copy(update={"max_body_bytes": max_body_bytes})
     if known_entities is None:
-        entities_file = settings.reporting_entities_file
-        known_entities = load_reporting_entities(settings.resolve(entities_file) if entities_file else None)
+        known_entities = reporting_entities(settings)
     state = GatewayState(
         settings=settings,
         config=config,

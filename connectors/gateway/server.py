@@ -16,9 +16,10 @@ from seabus.connectors.gateway.config import GatewayConfig, gateway_config_path,
 from seabus.connectors.gateway.owners import OwnersIndex
 from seabus.connectors.gateway.producer import KafkaGatewayProducer
 from seabus.connectors.gateway.state import GATEWAY
-from seabus.schemas.entities import load_reporting_entities
 from seabus.streams.config import Settings
+from seabus.streams.context import BusContext
 from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.origin import reporting_entities
 
 __all__ = ["GatewayHandle", "serve_gateway", "start_gateway"]
 
@@ -49,6 +50,7 @@ class GatewayHandle:
 async def start_gateway(
     *,
     settings: Settings,
+    context: BusContext | None = None,
     host: str | None = None,
     port: int | None = None,
     kafka: KafkaConnection | None = None,
@@ -59,11 +61,12 @@ async def start_gateway(
     """Connect to Kafka, then listen; raises KafkaUnavailable or GatewayConfigError without listening.
 
     ``kafka`` defaults to ``settings.connection()`` (``settings.bootstrap`` and ``settings.kafka``); ``port=0`` picks a free port
-    (read it from the handle).
+    (read it from the handle). With the bus's ``context`` (what `seabus run` and `seabus gateway`
+    hand it) nothing is read again: the gateway section and the reporting entities come from it.
     """
-    entities_file = settings.reporting_entities_file
-    known = load_reporting_entities(settings.resolve(entities_file) if entities_file else None)
+    known = context.known_entities if context is not None else reporting_entities(settings)
     if config is None:
+        # The section loaded at start-up (no file read again), or the file given on the command line.
         config = load_gateway_config(settings, path=config_path, known_entities=known)
     producer = KafkaGatewayProducer(
         kafka=kafka or settings.connection(),
@@ -110,6 +113,7 @@ def serve_gateway(
     port: int | None,
     config_path: Path | None,
     extra_routes: tuple[RouteModule, ...] = (),
+    context: BusContext | None = None,
 ) -> None:
     """Run the gateway until SIGINT or SIGTERM (``seabus gateway``)."""
 
@@ -120,6 +124,7 @@ def serve_gateway(
             loop.add_signal_handler(sig, stop.set)
         handle = await start_gateway(
             settings=settings,
+            context=context,
             host=host,
             port=port,
             kafka=kafka,

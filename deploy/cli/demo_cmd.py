@@ -24,8 +24,7 @@ from pathlib import Path
 import click
 from kafka import KafkaProducer
 
-from seabus.connectors.dashboard import issue_local_token, load_dashboard_config
-from seabus.connectors.gateway.config import load_gateway_config
+from seabus.connectors.dashboard import issue_local_token
 from seabus.connectors.publisher.sdk import Publisher
 from seabus.deploy.cli.common import ActionableError, connection_or_local, send_record, settings
 from seabus.deploy.cli.publish_cmd import known_entities
@@ -110,8 +109,8 @@ def _require_topics(s: Settings, kafka: KafkaConnection) -> None:
 
 def _dashboard_url(s: Settings) -> str | None:
     try:
-        gateway = load_gateway_config(s)
-        dashboard = load_dashboard_config(s)
+        gateway = s.gateway_config()
+        dashboard = s.dashboard
     except SeabusError:
         return None
     if not (gateway.enabled and dashboard.enabled):

@@ -38,13 +38,17 @@ def gateway(ctx: click.Context, host: str | None, port: int | None, config_path:
     from seabus.connectors.gateway.responses import response_routes
     from seabus.connectors.gateway.webhook_replies import webhook_reply_routes
     from seabus.deploy.services import standalone_view_routes
-    from seabus.streams.config.recipients import load_recipients
+    from seabus.streams.context import load_context
 
     s = settings()
-    directory = load_recipients(s.resolve(s.recipients_file))
+    context = load_context(s)  # the same context `seabus run` builds: every file read once, here
+    if config_path is None:
+        s.gateway_config()  # a missing gateway file stops here, before Kafka is touched
+    directory = context.directory
     kafka = connection_or_local(s)
     serve_gateway(
         settings=s,
+        context=context,
         kafka=kafka,
         host=host,
         port=port,
@@ -86,7 +90,7 @@ def token(entity: str | None, recipient: str | None, as_json: bool) -> None:
     if entity not in known_entities(s):
         raise ConfigError(
             f"{entity} is not a configured reporting entity; use a code from the reporting entities list "
-            f"(schemas/reporting_entities.yaml or SEABUS_REPORTING_ENTITIES)."
+            f"(schemas/reporting_entities.yaml or SEABUS_REPORTING_ENTITIES_FILE)."
         )
     _print_token(s, "entity", entity, as_json=as_json)
 

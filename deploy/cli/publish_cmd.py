@@ -26,9 +26,9 @@ from seabus.connectors.publisher.outgoing import utc_now
 from seabus.connectors.publisher.sdk import Publisher
 from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, settings
 from seabus.schemas.codec import Codec
-from seabus.schemas.entities import load_reporting_entities
 from seabus.schemas.errors import Problem
 from seabus.streams.config import Settings
+from seabus.streams.origin import reporting_entities
 
 __all__ = ["publish"]
 
@@ -38,8 +38,8 @@ class _Advance(Protocol):
 
 
 def known_entities(s: Settings) -> frozenset[str]:
-    entities_file = s.reporting_entities_file
-    return load_reporting_entities(s.resolve(entities_file) if entities_file else None)
+    """The configured reporting entities (``reporting_entities_file``, else the shipped list)."""
+    return reporting_entities(s)
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+from pydantic_settings import NoDecode
 
 from seabus.schemas.errors import ConfigError
 from seabus.streams.config.errors import config_error
@@ -38,6 +39,15 @@ def recipient_kind(recipient_id: str) -> RecipientKind:
 
 def is_valid_recipient_id(recipient_id: str) -> bool:
     return recipient_id in OFFICES or pycountry.countries.get(alpha_3=recipient_id) is not None
+
+
+def known_time_zone(v: str, *, example: str) -> str:
+    """``v`` if it is an IANA zone name; a ValueError naming an ``example`` otherwise."""
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {v!r}; use an IANA name such as {example}") from exc
+    return v
 
 
 class WebhookChannel(BaseModel):
@@ -65,7 +75,13 @@ class WebhookChannel(BaseModel):
 class EmailChannel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    to: Annotated[list[str], Field(min_length=1)]
+    # NoDecode + the split below: SEABUS_DELIVERY__ONCALL__EMAIL__TO takes "a@x.org, b@x.org".
+    to: Annotated[list[str], Field(min_length=1), NoDecode]
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _comma_separated(cls, v: object) -> object:
+        return [a.strip() for a in v.split(",") if a.strip()] if isinstance(v, str) else v
 
     @field_validator("to")
     @classmethod
@@ -107,11 +123,7 @@ class Recipient(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/Paris") from exc
-        return v
+        return known_time_zone(v, example="Europe/Paris")
 
     @property
     def kind(self) -> RecipientKind:

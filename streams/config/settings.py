@@ -1,8 +1,12 @@
-"""The settings object: a YAML file, overridden by ``SEABUS_*`` environment variables.
+"""The one settings tree: seabus.yaml, the section files it names, then ``SEABUS_*`` variables.
 
 Why one object: every command (run, kafka, topics, gateway) must agree on the
-cluster, the topic prefix and the data files, and a wrong value must stop start-up
-with the file and the key named, not fail later in an agent.
+cluster, the topic prefix, the data files and the gateway, delivery and dashboard
+sections, and a wrong value must stop start-up with the file and the key named, not
+fail later in an agent. One environment convention for all of it:
+``SEABUS_<KEY>``, nested keys with ``__`` (``SEABUS_GATEWAY__PORT``,
+``SEABUS_DELIVERY__SMTP__HOST``), one ``SEABUS_<NAME>_FILE`` per data file. A variable
+of the old conventions stops start-up naming its new name (:data:`RENAMED_ENV`).
 """
 
 from __future__ import annotations
@@ -13,15 +17,86 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+    YamlConfigSettingsSource,
+)
 
 from seabus.schemas.errors import ConfigError
 from seabus.streams.config.errors import config_error
+from seabus.streams.config.sections import (
+    SECTION_FILES,
+    DashboardConfig,
+    DeliveryConfig,
+    GatewayConfig,
+    read_section_file,
+    validate_section,
+)
 from seabus.streams.kafka_connection import KafkaConnection, KafkaSecurity
 
 PACKAGE_CONFIG_DIR = Path(__file__).resolve().parents[2] / "deploy" / "config"
 DEFAULT_CONFIG_FILE = PACKAGE_CONFIG_DIR / "seabus.yaml"
+CONFIG_ENV = "SEABUS_CONFIG"
+
+RENAMED_ENV: dict[str, str] = {
+    **{f"SEABUS_GATEWAY_{k}": f"SEABUS_GATEWAY__{k}" for k in ("HOST", "PORT", "ENABLED", "PUBLIC_URL")},
+    **{f"SEABUS_SMTP_{k}": f"SEABUS_DELIVERY__SMTP__{k}" for k in ("HOST", "PORT", "STARTTLS", "USERNAME")},
+    "SEABUS_SMTP_FROM": "SEABUS_DELIVERY__SMTP__FROM_ADDRESS",
+    "SEABUS_SMTP_PASSWORD": "SEABUS_DELIVERY__SMTP__PASSWORD",
+    "SEABUS_ONCALL_WEBHOOK_URL": "SEABUS_DELIVERY__ONCALL__WEBHOOK__URL",
+    "SEABUS_ONCALL_WEBHOOK_ALLOW_PRIVATE": "SEABUS_DELIVERY__ONCALL__WEBHOOK__ALLOW_PRIVATE",
+    "SEABUS_ONCALL_EMAIL_TO": "SEABUS_DELIVERY__ONCALL__EMAIL__TO",
+    "SEABUS_REPORTING_ENTITIES": "SEABUS_REPORTING_ENTITIES_FILE",
+}
+"""Variables of the conventions before the one tree, and the name that replaced each.
+
+Set, they would be ignored (no field reads them), so start-up stops and names the new one.
+``SEABUS_GATEWAY_FILE``, ``SEABUS_DELIVERY_FILE`` and ``SEABUS_DASHBOARD_FILE`` are not
+here: they are the new convention's names of ``gateway_file`` and the like.
+"""
+
+
+def config_path() -> Path:
+    """The root file: ``$SEABUS_CONFIG``, else the shipped seabus.yaml."""
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_FILE)
+
+
+def check_renamed_env() -> None:
+    """Stop on a variable of an old convention, naming its new name (never its value)."""
+    found = sorted(old for old in RENAMED_ENV if old in os.environ)
+    if found:
+        renames = ", ".join(f"{old} -> {RENAMED_ENV[old]}" for old in found)
+        raise ConfigError(
+            f"environment: {renames}: renamed (one convention, SEABUS_<SECTION>__<KEY>; CHANGELOG.md). "
+            "Set the new name instead and unset the old one."
+        )
+
+
+def resolve_path(config_file: Path, name: Path) -> Path:
+    """A data file path: a relative one from the config file's folder, else from the current directory.
+
+    Paths in the YAML are relative to its folder; a path typed in a shell
+    (``SEABUS_POLICIES_FILE=deploy/config/policies.demo.yaml``) is relative to
+    where it was typed. The config folder wins when both exist.
+    """
+    if name.is_absolute():
+        return name
+    beside_config = config_file.parent / name
+    if not beside_config.exists() and name.exists():
+        return name.resolve()
+    return beside_config
 
 
 def _xdg(var: str, fallback: str) -> Path:
@@ -104,24 +179,21 @@ class ViewConfig(BaseModel):
     in_worker: bool = True
 
 
-class _YamlSource(PydanticBaseSettingsSource):
-    """Reads the YAML file named by ``SEABUS_CONFIG`` (or the shipped default)."""
+class _MainYaml(YamlConfigSettingsSource):
+    """pydantic-settings' YAML source over seabus.yaml, with the messages start-up always gave."""
 
     def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
-        super().__init__(settings_cls)
-        self.path = path
-
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
-        raise NotImplementedError  # __call__ below is used instead
-
-    def __call__(self) -> dict[str, Any]:
-        if not self.path.exists():
+        if not path.exists():
             raise ConfigError(
-                f"{self.path}: configuration file not found. Set SEABUS_CONFIG to an existing file "
+                f"{path}: configuration file not found. Set {CONFIG_ENV} to an existing file "
                 "or unset it to use the shipped defaults."
             )
+        self.path = path
+        super().__init__(settings_cls, yaml_file=path, yaml_file_encoding="utf-8")
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
         try:
-            data = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
+            data = super()._read_file(file_path)
         except yaml.YAMLError as exc:
             raise ConfigError(f"{self.path}: not valid YAML ({exc}). Fix the syntax.") from exc
         if not isinstance(data, dict):
@@ -132,7 +204,38 @@ class _YamlSource(PydanticBaseSettingsSource):
                 f"{self.path}: kafka.password must not be written in a configuration file. Put the "
                 "password in a file named by kafka.password_file, or in SEABUS_KAFKA__PASSWORD."
             )
+        delivery = data.get("delivery")
+        smtp = delivery.get("smtp") if isinstance(delivery, dict) else None
+        if isinstance(smtp, dict) and smtp.get("password") is not None:  # an inline delivery section
+            raise ConfigError(
+                f"{self.path}: delivery.smtp.password must not be written in a configuration file. Put it "
+                "in SEABUS_DELIVERY__SMTP__PASSWORD."
+            )
         return data
+
+
+class _SectionFiles(PydanticBaseSettingsSource):
+    """The lowest source: each section's own file, found with what the sources above said.
+
+    It runs last, so its ``current_state`` already holds the code's, the environment's and
+    seabus.yaml's values (``config_file``, ``gateway_file``, ...); pydantic-settings then
+    merges those over the file's content key by key, and the section validators check the
+    result with the file named.
+    """
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        raise NotImplementedError  # __call__ below is used instead
+
+    def __call__(self) -> dict[str, Any]:
+        state = self.current_state
+        config_file = Path(state.get("config_file") or config_path())
+        out: dict[str, Any] = {}
+        for section, default in SECTION_FILES.items():
+            if isinstance(state.get(section), BaseModel):
+                continue  # given whole (in code): no file
+            name = Path(state.get(f"{section}_file") or default)
+            out[section] = read_section_file(section, resolve_path(config_file, name))
+        return out
 
 
 class Settings(BaseSettings):
@@ -142,7 +245,7 @@ class Settings(BaseSettings):
         env_prefix="SEABUS_", env_nested_delimiter="__", extra="forbid", frozen=True
     )
 
-    config_file: Path = DEFAULT_CONFIG_FILE
+    config_file: Path = Field(default_factory=config_path)
     bootstrap: str | None = None
     kafka: KafkaSecurity = KafkaSecurity()  # TLS and SASL of the cluster at `bootstrap`
     topic_prefix: str = Field(default="sea", pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
@@ -157,6 +260,9 @@ class Settings(BaseSettings):
     routes_file: Path = Path("routes.yaml")
     policies_file: Path = Path("policies.yaml")
     reporting_entities_file: Path | None = None  # None: the list shipped in schemas/
+    gateway_file: Path = SECTION_FILES["gateway"]
+    delivery_file: Path = SECTION_FILES["delivery"]
+    dashboard_file: Path = SECTION_FILES["dashboard"]
     max_message_bytes: int = Field(default=1_000_000, ge=10_000, le=50_000_000)
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=6066, ge=0, le=65535)
@@ -172,6 +278,20 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     statistics: StatisticsConfig = StatisticsConfig()
     view: ViewConfig = ViewConfig()
+    # The sections, each from its file (above) under SEABUS_<SECTION>__<KEY>; declared last so
+    # their validators see the file names. gateway None: its file does not exist (gateway_config()).
+    gateway: GatewayConfig | None = None
+    delivery: DeliveryConfig = DeliveryConfig()
+    dashboard: DashboardConfig = DashboardConfig()
+
+    @field_validator("gateway", "delivery", "dashboard", mode="before")
+    @classmethod
+    def _section(cls, value: Any, info: ValidationInfo) -> Any:
+        """A section's merged mapping checked with its file named, in the file's own error class."""
+        if not isinstance(value, dict):
+            return value  # a model given in code, or something validation will name
+        section = str(info.field_name)
+        return validate_section(section, value, _section_source(info.data, section))
 
     @field_validator("bootstrap")
     @classmethod
@@ -207,22 +327,38 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = Path(os.environ.get("SEABUS_CONFIG") or DEFAULT_CONFIG_FILE)
-        return (init_settings, env_settings, _YamlSource(settings_cls, path))
+        check_renamed_env()
+        return (
+            init_settings,
+            env_settings,
+            _MainYaml(settings_cls, config_path()),
+            _SectionFiles(settings_cls),
+        )
 
     def resolve(self, name: Path) -> Path:
-        """A data file path: a relative one from the config file's folder, else from the current directory.
+        """A data file path: a relative one from the config file's folder, else from the current directory."""
+        return resolve_path(self.config_file, name)
 
-        Paths in the YAML are relative to its folder; a path typed in a shell
-        (``SEABUS_POLICIES_FILE=deploy/config/policies.demo.yaml``) is relative to
-        where it was typed. The config folder wins when both exist.
-        """
-        if name.is_absolute():
-            return name
-        beside_config = self.config_file.parent / name
-        if not beside_config.exists() and name.exists():
-            return name.resolve()
-        return beside_config
+    def section_file(self, section: str) -> Path:
+        """Where a section (gateway, delivery, dashboard) was read from."""
+        return self.resolve(Path(getattr(self, f"{section}_file")))
+
+    @property
+    def reporting_entities_path(self) -> Path | None:
+        """The configured reporting entities file, or None for the list shipped in schemas/."""
+        name = self.reporting_entities_file
+        return self.resolve(name) if name else None
+
+    def gateway_config(self) -> GatewayConfig:
+        """The gateway section; a missing gateway file stops whatever needs the gateway, as it always did."""
+        if self.gateway is None:
+            from seabus.connectors.publisher.errors import GatewayConfigError
+
+            raise GatewayConfigError(
+                f"{self.section_file('gateway')}: cannot read the gateway configuration (No such file or "
+                "directory). Create it from deploy/config/gateway.yaml or set SEABUS_GATEWAY_FILE."
+            )
+        return self.gateway
 
     def topic(self, name: str) -> str:
         """Full topic name with the configured prefix (e.g. ``sea.allegations``)."""
@@ -253,6 +389,11 @@ class Settings(BaseSettings):
         return self.bootstrap is None
 
 
+def _section_source(data: dict[str, Any], section: str) -> Path:
+    config_file = Path(data.get("config_file") or config_path())
+    return resolve_path(config_file, Path(data.get(f"{section}_file") or SECTION_FILES[section]))
+
+
 def _on_loopback(address: str) -> bool:
     """``host:port`` (or ``[v6]:port``) names this machine."""
     host = address.strip().rsplit(":", 1)[0].strip("[]") if ":" in address else address.strip()
@@ -265,9 +406,34 @@ def _on_loopback(address: str) -> bool:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build the settings, turning every validation problem into one ConfigError."""
-    path = Path(os.environ.get("SEABUS_CONFIG") or DEFAULT_CONFIG_FILE)
+    """Build the one tree, reading every file once; every problem becomes one ConfigError."""
+    path = config_path()
     try:
         return Settings(config_file=path, **overrides)
     except ValidationError as exc:
         raise config_error(f"{path} (or SEABUS_* environment)", exc) from exc
+    except SettingsError as exc:  # a SEABUS_* value that is not the JSON its key needs
+        raise ConfigError(f"SEABUS_* environment: {exc}. Fix the variable's value.") from exc
+
+
+def load_section(section: str, path: Path) -> BaseModel | None:
+    """One section read from ``path`` with its ``SEABUS_<SECTION>__*`` overrides (and no other file).
+
+    For what reads a section file again later (the dashboard's users, on change) or a
+    file given on the command line; start-up reads them all in :func:`load_settings`.
+    """
+    from pydantic_settings import EnvSettingsSource
+
+    check_renamed_env()
+    env = EnvSettingsSource(Settings)().get(section)
+    data = read_section_file(section, path)
+    return validate_section(section, _merged(data, env) if isinstance(env, dict) else data, path)
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on ``base``, mapping by mapping (how pydantic-settings merges its sources)."""
+    out = dict(base)
+    for key, value in over.items():
+        below = out.get(key)
+        out[key] = _merged(below, value) if isinstance(below, dict) and isinstance(value, dict) else value
+    return out

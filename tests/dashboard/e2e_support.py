@@ -38,7 +38,7 @@ class RunningBus:
     def env(self) -> dict[str, str]:
         """The environment a CLI command needs to talk about this bus."""
         keys = ("SEABUS_TOPIC_PREFIX", "SEABUS_APP_ID", "SEABUS_DATA_DIR", "SEABUS_BOOTSTRAP")
-        keys += ("SEABUS_GATEWAY_PORT", "SEABUS_DASHBOARD_FILE", "SEABUS_CACHE_DIR")
+        keys += ("SEABUS_GATEWAY__PORT", "SEABUS_DASHBOARD_FILE", "SEABUS_CACHE_DIR")
         return {k: self.process.env[k] for k in keys} | self.kafka.env()
 
 
@@ -59,7 +59,7 @@ def running_bus(kafka: KafkaConnection, tmp: Path, *, due: int, poll_s: float = 
         bus = RunningBus(
             prefix=prefix,
             process=process,
-            url=f"http://127.0.0.1:{process.env['SEABUS_GATEWAY_PORT']}",
+            url=f"http://127.0.0.1:{process.env['SEABUS_GATEWAY__PORT']}",
             kafka=kafka,
             data_dir=tmp / "data",
             dashboard_file=dashboard,

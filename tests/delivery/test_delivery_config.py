@@ -10,14 +10,13 @@ import pytest
 from seabus.connectors.delivery import (
     ONCALL,
     DeliveryConfig,
-    load_delivery_config,
     plan_delivery,
     plan_oncall,
 )
 from seabus.connectors.errors import DeliveryConfigError
 from seabus.connectors.webhooks import generate_secret
 from seabus.schemas.errors import ConfigError
-from seabus.streams.config import Settings
+from seabus.streams.config import Settings, load_settings
 from seabus.streams.config.recipients import RecipientsDirectory
 
 RECIPIENTS = Path("/etc/seabus/recipients.yaml")
@@ -40,7 +39,7 @@ def test_an_email_channel_without_an_smtp_relay_stops_start_up() -> None:
     assert str(RECIPIENTS) in message
     assert "BGD" in message
     assert "/etc/seabus/delivery.yaml" in message
-    assert "SEABUS_SMTP_HOST" in message
+    assert "SEABUS_DELIVERY__SMTP__HOST" in message
 
 
 def test_a_missing_webhook_secret_variable_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,24 +89,24 @@ def test_smtp_settings_come_from_the_environment_and_the_password_only_from_ther
     path = tmp_path / "delivery.yaml"
     path.write_text("smtp:\n  host: relay.example.org\n  port: 587\nemail:\n  max_attempts: 3\n")
     monkeypatch.setenv("SEABUS_DELIVERY_FILE", str(path))
-    monkeypatch.setenv("SEABUS_SMTP_PORT", "2525")
-    monkeypatch.setenv("SEABUS_SMTP_USERNAME", "seabus")
-    monkeypatch.setenv("SEABUS_SMTP_PASSWORD", "synthetic-password")
-    config = load_delivery_config(settings)
+    monkeypatch.setenv("SEABUS_DELIVERY__SMTP__PORT", "2525")
+    monkeypatch.setenv("SEABUS_DELIVERY__SMTP__USERNAME", "seabus")
+    monkeypatch.setenv("SEABUS_DELIVERY__SMTP__PASSWORD", "synthetic-password")
+    config = load_settings().delivery
     assert (config.smtp.host, config.smtp.port, config.smtp.username) == ("relay.example.org", 2525, "seabus")
     assert config.smtp_password == "synthetic-password"
     assert config.email.max_attempts == 3
 
     path.write_text("smtp:\n  password: in-the-file\n")
     with pytest.raises(DeliveryConfigError, match=r"delivery\.yaml.*smtp\.password"):
-        load_delivery_config(settings)
+        load_settings()
 
 
 def test_a_missing_file_means_defaults(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SEABUS_DELIVERY_FILE", str(tmp_path / "absent.yaml"))
-    config = load_delivery_config(settings)
+    config = load_settings().delivery
     assert config.enabled
     assert config.smtp.host is None
 
@@ -115,7 +114,7 @@ def test_a_missing_file_means_defaults(
 def test_the_shipped_file_is_valid(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     shipped = Path(__file__).resolve().parents[2] / "deploy" / "config" / "delivery.yaml"
     monkeypatch.setenv("SEABUS_DELIVERY_FILE", str(shipped))
-    config = load_delivery_config(settings)
+    config = load_settings().delivery
     assert config.retry.max_delay_s == 300
     assert plan_oncall(config) is None  # nobody to page until an operator names someone
 
@@ -128,9 +127,9 @@ def _oncall_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> 
     path.write_text(text)
     monkeypatch.setenv("SEABUS_DELIVERY_FILE", str(path))
     for name in (
-        "SEABUS_ONCALL_WEBHOOK_URL",
-        "SEABUS_ONCALL_WEBHOOK_ALLOW_PRIVATE",
-        "SEABUS_ONCALL_EMAIL_TO",
+        "SEABUS_DELIVERY__ONCALL__WEBHOOK__URL",
+        "SEABUS_DELIVERY__ONCALL__WEBHOOK__ALLOW_PRIVATE",
+        "SEABUS_DELIVERY__ONCALL__EMAIL__TO",
     ):
         monkeypatch.delenv(name, raising=False)
     return path
@@ -149,7 +148,7 @@ def test_no_oncall_section_pages_nobody(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _oncall_file(tmp_path, monkeypatch, "enabled: true\n")
-    assert plan_oncall(load_delivery_config(settings)) is None
+    assert plan_oncall(load_settings().delivery) is None
 
 
 def test_an_unset_routing_key_stops_start_up_naming_file_entry_and_fix(
@@ -159,7 +158,7 @@ def test_an_unset_routing_key_stops_start_up_naming_file_entry_and_fix(
     monkeypatch.setenv("SYNTH_ONCALL_SECRET", generate_secret())
     monkeypatch.delenv("SYNTH_ONCALL_KEY", raising=False)
     with pytest.raises(DeliveryConfigError) as caught:
-        plan_oncall(load_delivery_config(settings))
+        plan_oncall(load_settings().delivery)
     message = str(caught.value)
     assert str(path) in message
     assert "oncall.webhook.routing_key_env" in message
@@ -168,30 +167,30 @@ def test_an_unset_routing_key_stops_start_up_naming_file_entry_and_fix(
     monkeypatch.setenv("SYNTH_ONCALL_KEY", "synthetic-routing-key")
     monkeypatch.delenv("SYNTH_ONCALL_SECRET")
     with pytest.raises(DeliveryConfigError, match=r"oncall\.webhook: .*SYNTH_ONCALL_SECRET"):
-        plan_oncall(load_delivery_config(settings))
+        plan_oncall(load_settings().delivery)
 
 
 def test_oncall_email_needs_a_relay_and_levels_must_be_known(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _oncall_file(tmp_path, monkeypatch, "oncall:\n  email:\n    to: [oncall@ops.example.org]\n")
-    with pytest.raises(DeliveryConfigError, match=r"oncall\.email: .*SEABUS_SMTP_HOST"):
-        plan_oncall(load_delivery_config(settings))
+    with pytest.raises(DeliveryConfigError, match=r"oncall\.email: .*SEABUS_DELIVERY__SMTP__HOST"):
+        plan_oncall(load_settings().delivery)
     _oncall_file(tmp_path, monkeypatch, "oncall:\n  levels: [OVERDUE, LATE]\n")
     with pytest.raises(DeliveryConfigError, match=r"oncall\.levels\.1"):
-        load_delivery_config(settings)
+        load_settings()
 
 
 def test_environment_overrides_make_the_oncall_receivers(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _oncall_file(tmp_path, monkeypatch, "smtp:\n  host: relay.example.org\n")
-    monkeypatch.setenv("SEABUS_ONCALL_WEBHOOK_URL", "http://127.0.0.1:9/v2/enqueue")
-    monkeypatch.setenv("SEABUS_ONCALL_WEBHOOK_ALLOW_PRIVATE", "true")
-    monkeypatch.setenv("SEABUS_ONCALL_EMAIL_TO", "a@ops.example.org, b@ops.example.org")
+    monkeypatch.setenv("SEABUS_DELIVERY__ONCALL__WEBHOOK__URL", "http://127.0.0.1:9/v2/enqueue")
+    monkeypatch.setenv("SEABUS_DELIVERY__ONCALL__WEBHOOK__ALLOW_PRIVATE", "true")
+    monkeypatch.setenv("SEABUS_DELIVERY__ONCALL__EMAIL__TO", "a@ops.example.org, b@ops.example.org")
     monkeypatch.setenv("SEABUS_ONCALL_ROUTING_KEY", "synthetic-routing-key")
     monkeypatch.setenv("SEABUS_ONCALL_WEBHOOK_SECRET", generate_secret())
-    oncall = plan_oncall(load_delivery_config(settings))
+    oncall = plan_oncall(load_settings().delivery)
     assert oncall is not None
     assert oncall.plan.recipient == ONCALL
     assert oncall.plan.channels == ("webhook", "email")
@@ -209,7 +208,7 @@ def test_email_only_oncall_has_no_routing_key(
         monkeypatch,
         "smtp:\n  host: relay.example.org\noncall:\n  email:\n    to: [oncall@ops.example.org]\n",
     )
-    oncall = plan_oncall(load_delivery_config(settings))
+    oncall = plan_oncall(load_settings().delivery)
     assert oncall is not None
     assert oncall.plan.channels == ("email",)
     assert oncall.routing_key is None

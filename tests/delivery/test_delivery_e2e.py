@@ -91,10 +91,10 @@ def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Ite
             tmp / "data",
             SEABUS_RECIPIENTS_FILE=recipients,
             SEABUS_DELIVERY_FILE=write_delivery(tmp),
-            SEABUS_SMTP_HOST=smtp.host,
-            SEABUS_SMTP_PORT=smtp.port,
-            SEABUS_SMTP_FROM="seabus@bus.example.org",
-            SEABUS_GATEWAY_PUBLIC_URL=PUBLIC_URL,
+            SEABUS_DELIVERY__SMTP__HOST=smtp.host,
+            SEABUS_DELIVERY__SMTP__PORT=smtp.port,
+            SEABUS_DELIVERY__SMTP__FROM_ADDRESS="seabus@bus.example.org",
+            SEABUS_GATEWAY__PUBLIC_URL=PUBLIC_URL,
             **{f"WEBHOOK_SECRET_{state}": secret for state, secret in SECRETS.items()},
         )
         try:

@@ -83,7 +83,7 @@ def test_the_demo_escalates_to_the_states_osc_and_on_call(
         "SEABUS_APP_ID",
         "SEABUS_DATA_DIR",
         "SEABUS_BOOTSTRAP",
-        "SEABUS_GATEWAY_PORT",
+        "SEABUS_GATEWAY__PORT",
     )
     env = (
         {k: process.env[k] for k in keys}

@@ -47,7 +47,7 @@ class Bus:
 
     @property
     def gateway(self) -> str:
-        return f"http://127.0.0.1:{self.process.env['SEABUS_GATEWAY_PORT']}"
+        return f"http://127.0.0.1:{self.process.env['SEABUS_GATEWAY__PORT']}"
 
     @property
     def web(self) -> str:

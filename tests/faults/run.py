@@ -372,7 +372,7 @@ class FaultRun:
         shape = {
             "SEABUS_TOPICS__DEFAULTS__REPLICATION_FACTOR": 3,
             "SEABUS_TOPICS__DEFAULTS__MIN_INSYNC_REPLICAS": 2,
-            "SEABUS_GATEWAY_ENABLED": "false",
+            "SEABUS_GATEWAY__ENABLED": "false",
             "SEABUS_LOG_LEVEL": "info",
         }
         envs = [

@@ -37,7 +37,7 @@ def test_agencies_and_environment_overrides(
 ) -> None:
     path = tmp_path / "gateway.yaml"
     path.write_text(f"port: 9000\nagencies:\n  - entity: MINUSCA\n    token_sha256: {HASH}\n")
-    monkeypatch.setenv("SEABUS_GATEWAY_PORT", "9100")
+    monkeypatch.setenv("SEABUS_GATEWAY__PORT", "9100")
     config = load_gateway_config(settings, path=path, known_entities=load_reporting_entities())
     assert config.port == 9100
     assert [(a.entity, a.token_sha256) for a in config.agencies] == [("MINUSCA", HASH)]

@@ -23,7 +23,7 @@ def test_public_url_from_the_file_and_the_environment(
     path = tmp_path / "gateway.yaml"
     path.write_text("public_url: https://seabus.example.org/\n")
     assert load_gateway_config(settings, path=path).public_url == "https://seabus.example.org"
-    monkeypatch.setenv("SEABUS_GATEWAY_PUBLIC_URL", "https://bus.example.net/seabus")
+    monkeypatch.setenv("SEABUS_GATEWAY__PUBLIC_URL", "https://bus.example.net/seabus")
     assert load_gateway_config(settings, path=path).public_url == "https://bus.example.net/seabus"
 
 

@@ -71,7 +71,7 @@ def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Ite
             WEBHOOK_SECRET_FRA=FRA_SECRET,
         )
         yield Bus(
-            prefix=prefix, process=process, url=f"http://127.0.0.1:{process.env['SEABUS_GATEWAY_PORT']}"
+            prefix=prefix, process=process, url=f"http://127.0.0.1:{process.env['SEABUS_GATEWAY__PORT']}"
         )
         process.stop_cleanly()
 

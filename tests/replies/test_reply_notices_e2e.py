@@ -91,7 +91,7 @@ def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Ite
             yield Bus(
                 prefix=prefix,
                 process=process,
-                url=f"http://127.0.0.1:{process.env['SEABUS_GATEWAY_PORT']}",
+                url=f"http://127.0.0.1:{process.env['SEABUS_GATEWAY__PORT']}",
                 receivers=receivers,
             )
         finally:

@@ -10,7 +10,7 @@ import pycountry
 import pytest
 
 from seabus.schemas import testing
-from seabus.schemas.entities import ENV_VAR, load_reporting_entities
+from seabus.schemas.entities import load_reporting_entities
 from seabus.schemas.enums import (
     AgeGroup,
     IncidentDatePrecision,
@@ -33,6 +33,7 @@ from seabus.schemas.validation import (
     validate_allegation_event,
     validate_response,
 )
+from seabus.streams.config import load_settings
 
 NOW = testing.SYNTH_NOW
 ENTITIES = frozenset({"MINUSCA", "MONUSCO"})
@@ -291,8 +292,8 @@ def test_reporting_entities_come_from_configuration(tmp_path: Path, monkeypatch:
     custom = tmp_path / "entities.yaml"
     custom.write_text("reporting_entities: [SYNTHMISSION, UNICEF]\n")
     assert load_reporting_entities(custom) == {"SYNTHMISSION", "UNICEF"}
-    monkeypatch.setenv(ENV_VAR, str(custom))
-    assert load_reporting_entities() == {"SYNTHMISSION", "UNICEF"}
+    monkeypatch.setenv("SEABUS_REPORTING_ENTITIES_FILE", str(custom))
+    assert load_reporting_entities(load_settings().reporting_entities_path) == {"SYNTHMISSION", "UNICEF"}
     custom.write_text("reporting_entities: [minusca, 42]\n")
     with pytest.raises(ConfigError, match=r"invalid codes \['minusca', '42'\]"):
         load_reporting_entities(custom)

@@ -68,7 +68,7 @@ def bus_env(*, kafka: KafkaConnection | None, prefix: str, data_dir: Path, **ext
             "SEABUS_DATA_DIR": str(data_dir),
             "SEABUS_CACHE_DIR": str(JAR_CACHE),
             "SEABUS_WEB_PORT": str(free_port()),
-            "SEABUS_GATEWAY_PORT": str(free_port()),
+            "SEABUS_GATEWAY__PORT": str(free_port()),
         }
     )
     if kafka:

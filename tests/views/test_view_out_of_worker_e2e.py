@@ -97,7 +97,10 @@ def setup(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> I
         p.close()
         try:
             yield Setup(
-                pool=pool, worker=worker, env=env, worker_url=f"http://127.0.0.1:{env['SEABUS_GATEWAY_PORT']}"
+                pool=pool,
+                worker=worker,
+                env=env,
+                worker_url=f"http://127.0.0.1:{env['SEABUS_GATEWAY__PORT']}",
             )
         finally:
             worker.stop_cleanly()
