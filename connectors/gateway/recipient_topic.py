@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -198,22 +198,12 @@ class RecipientTopic:
         self, consumer: AIOKafkaConsumer, parts: list[_Partition], *, limit: int, wanted: frozenset[str]
     ) -> None:
         """Read each partition until it has ``limit`` matching items or reached the end seen at the start."""
-        active = {p.tp: p for p in parts if p.read_to < p.end}
-        while active:
-            batches = await consumer.getmany(*active, timeout_ms=1000, max_records=BATCH)
-            for tp, records in batches.items():
-                part = active.get(tp)
-                if part is None:
-                    continue
-                for record in records:
-                    if record.offset >= part.end or len(part.found) >= limit:
-                        break
-                    part.read_to = record.offset + 1
-                    self._take(part, record, wanted)
-            for tp, part in list(active.items()):
-                if len(part.found) >= limit or part.read_to >= part.end:
-                    del active[tp]
-                    consumer.pause(tp)
+        await _read_to_end(
+            consumer,
+            parts,
+            full=lambda part: len(part.found) >= limit,
+            handle=lambda part, record: self._take(part, record, wanted),
+        )
 
     def _take(self, part: _Partition, record: ConsumerRecord[Any, Any], wanted: frozenset[str]) -> None:
         value = record.value
@@ -266,30 +256,16 @@ class RecipientTopic:
                 if not tps:
                     return None
                 parts = await self._start_at(consumer, tps, since=not_before, positions=None)
-                active = {p.tp: p for p in parts if p.read_to < p.end}
-                while active:
-                    batches = await consumer.getmany(*active, timeout_ms=1000, max_records=BATCH)
-                    for tp, records in batches.items():
-                        part = active.get(tp)
-                        if part is None:
-                            continue
-                        for record in records:
-                            if record.offset >= part.end:
-                                break
-                            part.read_to = record.offset + 1
-                            if record.key != key or not isinstance(record.value, bytes):
-                                continue
-                            found = self._notification(record)
-                            if (
-                                found is not None
-                                and found.allegation_id == allegation_id
-                                and _later(found, best)
-                            ):
-                                best = found
-                    for tp, part in list(active.items()):
-                        if part.read_to >= part.end:
-                            del active[tp]
-                            consumer.pause(tp)
+
+                def keep_latest(_part: _Partition, record: ConsumerRecord[Any, Any]) -> None:
+                    nonlocal best
+                    if record.key != key or not isinstance(record.value, bytes):
+                        return
+                    found = self._notification(record)
+                    if found is not None and found.allegation_id == allegation_id and _later(found, best):
+                        best = found
+
+                await _read_to_end(consumer, parts, full=lambda _part: False, handle=keep_latest)
         except (KafkaError, OSError, TimeoutError) as exc:
             raise self._unavailable(topic, exc) from exc
         return best
@@ -373,3 +349,32 @@ async def latest_notification(
 ) -> Notification | None:
     """The recipient's latest notification about ``allegation_id`` (see :meth:`RecipientTopic.latest_notification`)."""
     return await topic.latest_notification(recipient, allegation_id, not_before=not_before)
+
+
+async def _read_to_end(
+    consumer: AIOKafkaConsumer,
+    parts: list[_Partition],
+    *,
+    full: Callable[[_Partition], bool],
+    handle: Callable[[_Partition, ConsumerRecord[Any, Any]], None],
+) -> None:
+    """Hand each partition's records to ``handle`` up to the end seen at the start, or until ``full``.
+
+    A partition is paused once done, so the next fetch asks only for the ones still read.
+    """
+    active = {p.tp: p for p in parts if p.read_to < p.end}
+    while active:
+        batches = await consumer.getmany(*active, timeout_ms=1000, max_records=BATCH)
+        for tp, records in batches.items():
+            part = active.get(tp)
+            if part is None:
+                continue
+            for record in records:
+                if record.offset >= part.end or full(part):
+                    break
+                part.read_to = record.offset + 1
+                handle(part, record)
+        for tp, part in list(active.items()):
+            if full(part) or part.read_to >= part.end:
+                del active[tp]
+                consumer.pause(tp)
