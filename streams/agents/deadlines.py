@@ -101,8 +101,8 @@ class Deadlines:
 
     def rollback(self) -> None:
         """Drop what a failed step wrote (call under the lock): it is redone or dead-lettered."""
-        self.records_deferred.pending.clear()
-        self.deferred.pending.clear()
+        self.records_deferred.clear()
+        self.deferred.clear()
 
     @property
     def pending(self) -> bool:
