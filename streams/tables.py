@@ -119,6 +119,8 @@ class DeferredWrites:
         #: the Faust event each pending key was written under: a batch commits after all of
         #: its events were read, and each write must still land in its own record's partition
         self.events: dict[str, Any] = {}
+        #: the events of the keys the last commit wrote, for reading them back in their partition
+        self.committed: dict[str, Any] = {}
 
     def get(self, key: str, /) -> Any:
         if key in self.pending:
@@ -135,8 +137,13 @@ class DeferredWrites:
         for key, value in self.pending.items():
             with faust_compat.as_current_event(self.events.get(key)):
                 self.table[key] = value
+        self.committed = dict(self.events)
         self.clear()
         return keys
+
+    def event_of(self, key: str) -> Any:
+        """The event a key was last committed under (None: written outside an agent)."""
+        return self.committed.get(key)
 
     def clear(self) -> None:
         """Drop the pending writes (a failed step or batch is redone or dead-lettered)."""

@@ -114,12 +114,15 @@ class Deadlines:
         out = []
         entities: dict[str, str | None] = {}
         for key in keys:
-            raw = self.obligations.get(key)
-            if raw is None:
-                continue
-            o = decode(Obligation, raw, ValueFormat.JSON_BYTES)
-            if o.allegation_id not in entities:
-                entities[o.allegation_id] = self.engine.reporting_entity(o.allegation_id)
+            # Faust reads a table in the current event's partition only: a batch's keys are
+            # read under the event they were written for.
+            with faust_compat.as_current_event(self.deferred.event_of(key)):
+                raw = self.obligations.get(key)
+                if raw is None:
+                    continue
+                o = decode(Obligation, raw, ValueFormat.JSON_BYTES)
+                if o.allegation_id not in entities:
+                    entities[o.allegation_id] = self.engine.reporting_entity(o.allegation_id)
             update = obligation_update(o, reporting_entity=entities[o.allegation_id], now=now)
             out.append(
                 Outbound(
