@@ -43,8 +43,12 @@ demo-receivers: install
 	$(DEMO_ENV) $(BIN)/seabus demo-receivers
 
 ## The test suite against a real broker (started by the suite unless SEABUS_BOOTSTRAP is set).
+## Three processes (pytest-xdist) share that one broker; most tests wait on Kafka and on bus
+## processes, so three keep two cores busy. Each file stays in one process (its module fixtures).
+## TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 3
 test: install browser check
-	$(BIN)/pytest -m "not slow" --timeout=600
+	$(BIN)/pytest -m "not slow" --timeout=600 -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 ## Slow fault and load runs, kept out of `make test` (includes the full fault schedule, ~20 min).
 test-slow: install

@@ -43,7 +43,8 @@ from kafka.admin import (
 from kafka.errors import SecurityDisabledError
 from pydantic import SecretStr
 
-from seabus.schemas.errors import ConfigError, KafkaUnavailable, ProvisioningError
+from seabus.deploy.topics import connect_admin
+from seabus.schemas.errors import ConfigError, ProvisioningError
 from seabus.streams.config.settings import Settings
 from seabus.streams.kafka_connection import KafkaConnection, KafkaSecurity
 from seabus.streams.origin import reporting_entities
@@ -212,13 +213,7 @@ def plan(desired: list[Grant], observed: list[Grant], *, settings: Settings) -> 
 
 
 def _admin(kafka: KafkaConnection) -> KafkaAdminClient:
-    try:
-        return kafka.kafka_admin(client_id="seabus-access", request_timeout_ms=15000)
-    except Exception as exc:
-        raise KafkaUnavailable(
-            f"cannot reach Kafka at {kafka.bootstrap} ({exc.__class__.__name__}: {exc}); check SEABUS_BOOTSTRAP "
-            "or start a local broker with `seabus kafka up`."
-        ) from exc
+    return connect_admin(kafka, "seabus-access")
 
 
 def _to_grant(a: ACL) -> Grant:

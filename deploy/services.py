@@ -9,9 +9,11 @@ one OpenAPI document).
 from __future__ import annotations
 
 import mode
+from aiohttp import web
 
-from seabus.connectors.gateway import RouteModule
+from seabus.connectors.gateway import GatewayState, RouteModule
 from seabus.streams.config import Settings
+from seabus.streams.config.recipients import RecipientsDirectory
 from seabus.streams.context import BusContext
 from seabus.streams.kafka_connection import KafkaConnection
 
@@ -33,7 +35,13 @@ def delivery_services(
 
 
 def view_services(*, settings: Settings, kafka: KafkaConnection, context: BusContext) -> list[mode.Service]:
-    """Read models for the on-call dashboard and timelines."""
+    """Read models for the on-call dashboard and timelines; none with ``view.in_worker: false``.
+
+    Reading the topics back costs the worker CPU per routed event (issue 16); with
+    the switch off, ``seabus gateway`` runs the view in its own process instead.
+    """
+    if not settings.view.in_worker:
+        return []
     from seabus.streams.views import ViewService
 
     return [ViewService(settings=settings, kafka=kafka)]
@@ -55,7 +63,10 @@ def gateway_routes(
     from seabus.streams.views import ViewService
 
     views = [s for s in services if isinstance(s, ViewService)]
-    dashboard = dashboard_routes(view=views[0], settings=settings, stats=views[0].stats) if views else ()
+    # Without a view here (view.in_worker: false) the worker's gateway keeps /metrics and /readyz.
+    dashboard = dashboard_routes(
+        view=views[0] if views else None, settings=settings, stats=views[0].stats if views else None
+    )
     # A state's own view (its obligations, its topic) with the same reply tokens as the replies.
     own_view = (recipient_routes(view=views[0], directory=context.directory),) if views else ()
     return (*replies, *dashboard, *own_view)
@@ -66,3 +77,33 @@ def worker_services(*, settings: Settings, kafka: KafkaConnection, context: BusC
         *delivery_services(settings=settings, kafka=kafka, context=context),
         *view_services(settings=settings, kafka=kafka, context=context),
     ]
+
+
+def standalone_view_routes(
+    *, settings: Settings, kafka: KafkaConnection, directory: RecipientsDirectory
+) -> tuple[RouteModule, ...]:
+    """``seabus gateway`` on its own: the on-call view in the gateway's process, off the worker's CPU.
+
+    The dashboard, ``/v1/overdue`` (and its summary), ``/v1/stats``, timelines and a
+    state's own view, from a :class:`ViewService` that starts and stops with the
+    gateway's app and rebuilds from the topics at each start. Meant for
+    ``view.in_worker: false``, where ``seabus run``'s gateway serves none of them.
+    """
+    from seabus.connectors.dashboard import dashboard_routes
+    from seabus.connectors.gateway.recipients import recipient_routes
+    from seabus.streams.views import ViewService
+
+    view = ViewService(settings=settings, kafka=kafka)
+
+    def lifecycle(app: web.Application, gw: GatewayState) -> None:
+        async def start(_: web.Application) -> None:
+            await view.start()
+
+        async def stop(_: web.Application) -> None:
+            await view.stop()
+
+        app.on_startup.append(start)
+        app.on_cleanup.append(stop)
+
+    dashboard = dashboard_routes(view=view, settings=settings, stats=view.stats, worker_here=False)
+    return (lifecycle, *dashboard, recipient_routes(view=view, directory=directory))

@@ -9,6 +9,7 @@ topic would lose every allegation in it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import structlog
 from kafka.admin import (
@@ -36,7 +37,9 @@ MANAGED_CONFIGS = {
 
 
 @dataclass(frozen=True, kw_only=True)
-class DesiredTopic:
+class TopicShape:
+    """What provisioning compares and creates of a topic: partitions, replication and configs."""
+
     name: str
     partitions: int
     replication_factor: int
@@ -44,11 +47,29 @@ class DesiredTopic:
 
 
 @dataclass(frozen=True, kw_only=True)
-class ObservedTopic:
-    name: str
-    partitions: int
-    replication_factor: int
-    configs: dict[str, str]
+class DesiredTopic(TopicShape):
+    """A topic as the settings want it."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObservedTopic(TopicShape):
+    """A topic as the cluster describes it."""
+
+
+class _Shaped(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def partitions(self) -> int: ...
+    @property
+    def replication_factor(self) -> int: ...
+    @property
+    def configs(self) -> dict[str, str]: ...
+
+
+def new_topic(t: _Shaped) -> NewTopic:
+    """The admin request that creates ``t`` (a desired topic, or a changelog the worker needs)."""
+    return NewTopic(t.name, t.partitions, t.replication_factor, topic_configs=t.configs)
 
 
 @dataclass(kw_only=True)
@@ -152,9 +173,10 @@ def plan(
     return result
 
 
-def _admin(kafka: KafkaConnection) -> KafkaAdminClient:
+def connect_admin(kafka: KafkaConnection, client_id: str = "seabus-topics") -> KafkaAdminClient:
+    """An admin client on ``kafka``, or :class:`KafkaUnavailable` saying what to check (topics, access)."""
     try:
-        return kafka.kafka_admin(client_id="seabus-topics", request_timeout_ms=15000)
+        return kafka.kafka_admin(client_id=client_id, request_timeout_ms=15000)
     except Exception as exc:
         raise KafkaUnavailable(
             f"cannot reach Kafka at {kafka.bootstrap} ({exc.__class__.__name__}: {exc}); check SEABUS_BOOTSTRAP "
@@ -201,7 +223,7 @@ def apply(
 ) -> Plan:
     """Create or update topics; raises ProvisioningError (changing nothing) on any refusal."""
     desired = desired_topics(settings, recipients)
-    admin = _admin(kafka)
+    admin = connect_admin(kafka)
     try:
         fixed = frozenset({settings.topic("allegations"), settings.topic("responses")})
         result = plan(desired, observe(admin, [d.name for d in desired]), fixed=fixed)
@@ -210,17 +232,7 @@ def apply(
         if dry_run or result.empty:
             return result
         if result.create:
-            admin.create_topics(
-                [
-                    NewTopic(
-                        name=t.name,
-                        num_partitions=t.partitions,
-                        replication_factor=t.replication_factor,
-                        topic_configs=t.configs,
-                    )
-                    for t in result.create
-                ]
-            )
+            admin.create_topics([new_topic(t) for t in result.create])
         if result.add_partitions:
             admin.create_partitions({n: NewPartitions(total_count=b) for n, _a, b in result.add_partitions})
             _wait_for_partitions(admin, {n: b for n, _a, b in result.add_partitions})
@@ -264,21 +276,12 @@ class NotifyTopicEnsurer:
 
         cfg = self.settings.topics
         want = _desired(name, cfg.notify.over(cfg.defaults))
-        admin = _admin(self.kafka)
+        admin = connect_admin(self.kafka)
         try:
             if name in set(admin.list_topics()):
                 return
             try:
-                admin.create_topics(
-                    [
-                        NewTopic(
-                            name=name,
-                            num_partitions=want.partitions,
-                            replication_factor=want.replication_factor,
-                            topic_configs=want.configs,
-                        )
-                    ]
-                )
+                admin.create_topics([new_topic(want)])
             except TopicAlreadyExistsError:
                 return
             admin.wait_for_topics([name], timeout_ms=30000)

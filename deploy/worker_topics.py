@@ -24,10 +24,9 @@ import structlog
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 from aiokafka.protocol.metadata import MetadataRequest
-from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from seabus.deploy.topics import observe
+from seabus.deploy.topics import new_topic, observe
 from seabus.schemas.errors import KafkaUnavailable, ProvisioningError
 from seabus.streams.faust_compat import WorkerTopics
 from seabus.streams.kafka_connection import KafkaConnection
@@ -75,16 +74,7 @@ def create_changelogs(topics: WorkerTopics, *, kafka: KafkaConnection) -> list[s
         created: list[str] = []
         for t in missing:
             try:
-                admin.create_topics(
-                    [
-                        NewTopic(
-                            name=t.name,
-                            num_partitions=t.partitions,
-                            replication_factor=t.replication_factor,
-                            topic_configs=t.configs,
-                        )
-                    ]
-                )
+                admin.create_topics([new_topic(t)])
                 created.append(t.name)
             except TopicAlreadyExistsError:  # another worker of the group was faster
                 continue

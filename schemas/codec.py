@@ -60,7 +60,7 @@ M = TypeVar("M", bound=SeabusRecord)
 # Errors fastavro raises on bytes that do not follow the writer schema. The
 # reader is C code over untrusted input, so the set is wide on purpose; every
 # one is turned into a CodecError below with the original chained as cause.
-_DATUM_ERRORS = (
+DATUM_ERRORS = (
     EOFError,
     IndexError,
     KeyError,
@@ -175,7 +175,7 @@ class Codec:
         stream.seek(HEADER_SIZE)
         try:
             datum = schemaless_reader(stream, plan.writer.parsed, plan.reader_schema)
-        except _DATUM_ERRORS as exc:
+        except DATUM_ERRORS as exc:
             raise _datum_error(plan, raw, stream.tell(), exc) from exc
         end = stream.tell()
         if end != len(raw):

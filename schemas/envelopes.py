@@ -197,57 +197,79 @@ def dead_letter_out(
     producer: str,
 ) -> Outbound:
     """The dead letter of one record, bounded whatever its size (see :mod:`seabus.schemas.limits`)."""
-    original = value or b""
-    kept_headers, headers_cut = _bounded_headers(headers)
-    record = DeadLetter(
-        original_key=None if key is None else clip_bytes(key, MAX_KEY_BYTES),
-        # Never the bytes: they may hold a narrative or names, and operators' tools read this topic.
-        original_value=b"",
-        original_value_withheld=True,
-        redacted=redacted_fields(original, codec),
-        original_headers=kept_headers,
-        source_topic=clip_text(source.topic, MAX_KEY_BYTES),
-        source_partition=source.partition,
-        source_offset=source.offset,
-        reason=reason,
-        message=clip_text(message, DEAD_LETTER_MESSAGE_BYTES),
-        dead_lettered_at=now,
-        original_key_size=None if key is None else len(key),
-        original_key_sha256=None if key is None else sha256_hex(key),
-        original_key_truncated=key is not None and len(key) > MAX_KEY_BYTES,
-        original_value_size=len(original),
-        original_value_sha256=sha256_hex(original),
-        original_value_truncated=False,
-        original_headers_count=len(headers),
-        original_headers_truncated=headers_cut,
-    )
-    try:
-        encoded = encode_model(record, codec=codec)
-    except CodecError as exc:
-        if exc.reason is not CodecReason.OVERSIZED:
-            raise
-        # The codec's limit is below the dead-letter budget (a bus configured with a small
-        # max_message_bytes): keep the digests, sizes and coordinates, drop the copies.
-        record = record.model_copy(
-            update={
-                "redacted": (),
-                "original_headers": (),
-                "original_headers_truncated": bool(headers),
-                "message": clip_text(message, _MINIMAL_MESSAGE_BYTES),
-            }
+    received = Received(key=key, value=value, headers=headers, source=source)
+    return received.dead_letter(reason, message, now=now, codec=codec, producer=producer)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Received:
+    """One record as read from a topic: all that its dead letter, if it gets one, is made from.
+
+    Checks that may refuse a record hold one of these and call :meth:`dead_letter`, so the
+    record's coordinates are named once rather than at every refusal.
+    """
+
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+    source: Source
+
+    def dead_letter(
+        self, reason: DeadLetterReason, message: str, *, now: datetime, codec: Codec, producer: str
+    ) -> Outbound:
+        """The dead letter of this record, bounded whatever its size (see :mod:`seabus.schemas.limits`)."""
+        key, value, headers, source = self.key, self.value, self.headers, self.source
+        original = value or b""
+        kept_headers, headers_cut = _bounded_headers(headers)
+        record = DeadLetter(
+            original_key=None if key is None else clip_bytes(key, MAX_KEY_BYTES),
+            # Never the bytes: they may hold a narrative or names, and operators' tools read this topic.
+            original_value=b"",
+            original_value_withheld=True,
+            redacted=redacted_fields(original, codec),
+            original_headers=kept_headers,
+            source_topic=clip_text(source.topic, MAX_KEY_BYTES),
+            source_partition=source.partition,
+            source_offset=source.offset,
+            reason=reason,
+            message=clip_text(message, DEAD_LETTER_MESSAGE_BYTES),
+            dead_lettered_at=now,
+            original_key_size=None if key is None else len(key),
+            original_key_sha256=None if key is None else sha256_hex(key),
+            original_key_truncated=key is not None and len(key) > MAX_KEY_BYTES,
+            original_value_size=len(original),
+            original_value_sha256=sha256_hex(original),
+            original_value_truncated=False,
+            original_headers_count=len(headers),
+            original_headers_truncated=headers_cut,
         )
-        encoded = encode_model(record, codec=codec)
-    out_key = bounded_key(key)
-    return Outbound(
-        route="deadletter",
-        recipient=None,
-        key=out_key,
-        value=encoded,
-        headers=headers_for(
-            record,
-            stable_id(source.topic, str(source.partition), str(source.offset), reason.value),
-            out_key.decode("utf-8", "replace") if out_key else "-",
-            now,
-            producer,
-        ),
-    )
+        try:
+            encoded = encode_model(record, codec=codec)
+        except CodecError as exc:
+            if exc.reason is not CodecReason.OVERSIZED:
+                raise
+            # The codec's limit is below the dead-letter budget (a bus configured with a small
+            # max_message_bytes): keep the digests, sizes and coordinates, drop the copies.
+            record = record.model_copy(
+                update={
+                    "redacted": (),
+                    "original_headers": (),
+                    "original_headers_truncated": bool(headers),
+                    "message": clip_text(message, _MINIMAL_MESSAGE_BYTES),
+                }
+            )
+            encoded = encode_model(record, codec=codec)
+        out_key = bounded_key(key)
+        return Outbound(
+            route="deadletter",
+            recipient=None,
+            key=out_key,
+            value=encoded,
+            headers=headers_for(
+                record,
+                stable_id(source.topic, str(source.partition), str(source.offset), reason.value),
+                out_key.decode("utf-8", "replace") if out_key else "-",
+                now,
+                producer,
+            ),
+        )

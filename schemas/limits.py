@@ -107,26 +107,20 @@ class IdentifierRule:
         return None
 
 
-ALLEGATION_ID = IdentifierRule(
-    max_length=64,
-    forbidden=re.compile(r"[^A-Za-z0-9._:/-]"),
-    first=re.compile(r"[A-Za-z0-9]"),
-    allowed=(
-        "at most 64 characters: letters, digits and . _ : / -, starting with a letter or digit "
-        "(e.g. MINUSCA-2025-0042): the entity's short case reference"
-    ),
-)
+def _reference_rule(example: str) -> IdentifierRule:
+    """The rule allegation ids and references share; only the example in its wording differs."""
+    return IdentifierRule(
+        max_length=64,
+        forbidden=re.compile(r"[^A-Za-z0-9._:/-]"),
+        first=re.compile(r"[A-Za-z0-9]"),
+        allowed=f"at most 64 characters: letters, digits and . _ : / -, starting with a letter or digit {example}",
+    )
+
+
+ALLEGATION_ID = _reference_rule("(e.g. MINUSCA-2025-0042): the entity's short case reference")
 """``allegation_id``: the Kafka key of every event, response, escalation and notification."""
 
-REFERENCE = IdentifierRule(
-    max_length=64,
-    forbidden=re.compile(r"[^A-Za-z0-9._:/-]"),
-    first=re.compile(r"[A-Za-z0-9]"),
-    allowed=(
-        "at most 64 characters: letters, digits and . _ : / -, starting with a letter or digit "
-        "(e.g. SUBJ-0001): an opaque reference, never a name"
-    ),
-)
+REFERENCE = _reference_rule("(e.g. SUBJ-0001): an opaque reference, never a name")
 """``subject_ref`` (subjects and interim actions) and ``in_reply_to``."""
 
 ENTITY_CODE = IdentifierRule(

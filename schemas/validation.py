@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, Required, TypedDict, TypeVar, Unpack
 
 import pycountry
 import pydantic
@@ -48,6 +48,7 @@ from seabus.schemas.registry import default_registry
 __all__ = [
     "DEFAULT_CLOCK_SKEW",
     "NON_STATE_RECIPIENTS",
+    "EventChecks",
     "allegation_event_problems",
     "allegation_problems",
     "is_alpha3",
@@ -281,24 +282,23 @@ def allegation_event_problems(
     return problems
 
 
-def validate_allegation_event(
-    event: AllegationEvent,
-    *,
-    known_entities: frozenset[str] | None,
-    now: datetime,
-    previous_sequence: int | None = None,
-    max_clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
-) -> None:
+class EventChecks(TypedDict, total=False):
+    """What checking an allegation event takes besides the event (see :func:`allegation_event_problems`)."""
+
+    known_entities: Required[frozenset[str] | None]
+    now: Required[datetime]
+    previous_sequence: int | None
+    max_clock_skew: timedelta
+
+
+def validate_allegation_event(event: AllegationEvent, **checks: Unpack[EventChecks]) -> None:
     """Raise :class:`ValidationFailed` listing every problem in ``event``."""
-    problems = allegation_event_problems(
-        event,
-        known_entities=known_entities,
-        now=now,
-        previous_sequence=previous_sequence,
-        max_clock_skew=max_clock_skew,
-    )
+    _raise_any(allegation_event_problems(event, **checks), "AllegationEvent")
+
+
+def _raise_any(problems: list[Problem], subject: str) -> None:
     if problems:
-        raise ValidationFailed(problems, subject="AllegationEvent")
+        raise ValidationFailed(problems, subject=subject)
 
 
 # --- responses and notifications --------------------------------------------
@@ -395,9 +395,7 @@ def validate_response(
     response: Response, *, now: datetime, max_clock_skew: timedelta = DEFAULT_CLOCK_SKEW
 ) -> None:
     """Raise :class:`ValidationFailed` listing every problem in ``response``."""
-    problems = response_problems(response, now=now, max_clock_skew=max_clock_skew)
-    if problems:
-        raise ValidationFailed(problems, subject="Response")
+    _raise_any(response_problems(response, now=now, max_clock_skew=max_clock_skew), "Response")
 
 
 def notification_problems(
@@ -427,9 +425,7 @@ def validate_notification(
     notification: Notification, *, now: datetime, max_clock_skew: timedelta = DEFAULT_CLOCK_SKEW
 ) -> None:
     """Raise :class:`ValidationFailed` listing every problem in ``notification``."""
-    problems = notification_problems(notification, now=now, max_clock_skew=max_clock_skew)
-    if problems:
-        raise ValidationFailed(problems, subject="Notification")
+    _raise_any(notification_problems(notification, now=now, max_clock_skew=max_clock_skew), "Notification")
 
 
 # --- parsing JSON-ish input --------------------------------------------------
@@ -461,22 +457,11 @@ def parse_model(model: type[M], data: Mapping[str, Any] | str | bytes) -> M:
 
 
 def parse_allegation_event(
-    data: Mapping[str, Any] | str | bytes,
-    *,
-    known_entities: frozenset[str] | None,
-    now: datetime,
-    previous_sequence: int | None = None,
-    max_clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
+    data: Mapping[str, Any] | str | bytes, **checks: Unpack[EventChecks]
 ) -> AllegationEvent:
     """Parse and validate an allegation event; raise with every problem found."""
     event = parse_model(AllegationEvent, data)
-    validate_allegation_event(
-        event,
-        known_entities=known_entities,
-        now=now,
-        previous_sequence=previous_sequence,
-        max_clock_skew=max_clock_skew,
-    )
+    validate_allegation_event(event, **checks)
     return event
 
 

@@ -32,7 +32,7 @@ from seabus.schemas.cloudevents import OWN_ID_FIELD, check_headers
 from seabus.schemas.codec import Codec
 from seabus.schemas.entities import load_reporting_entities
 from seabus.schemas.enums import DeadLetterReason, EscalationLevel
-from seabus.schemas.envelopes import Headers, Outbound, Source, dead_letter_out, escalation_out
+from seabus.schemas.envelopes import Headers, Outbound, Received, Source, escalation_out
 from seabus.schemas.errors import CodecError
 from seabus.schemas.ids import stable_id
 from seabus.schemas.limits import preview
@@ -45,6 +45,7 @@ __all__ = [
     "check_inbound",
     "origin_of",
     "principals",
+    "refused_origin_out",
     "reporting_entities",
 ]
 
@@ -103,36 +104,13 @@ def check_inbound(
 ) -> InboundVerdict:
     """Forward the record with its origin stamped when its claim is its writer's; else refuse it."""
 
+    received = Received(key=key, value=value, headers=headers, source=source)
+
     def refuse(reason: DeadLetterReason, message: str, *, escalate: str | None = None) -> InboundVerdict:
-        out = [
-            dead_letter_out(
-                key=key,
-                value=value,
-                headers=headers,
-                source=source,
-                reason=reason,
-                message=message,
-                now=now,
-                codec=codec,
-                producer=SOURCE,
-            )
-        ]
+        out = [received.dead_letter(reason, message, now=now, codec=codec, producer=SOURCE)]
         if escalate is not None:
-            out.append(
-                escalation_out(
-                    Escalation(
-                        escalation_id=stable_id(
-                            source.topic, str(source.partition), str(source.offset), "ORIGIN"
-                        ),
-                        allegation_id=escalate,
-                        level=EscalationLevel.REFUSED_ORIGIN,
-                        fired_at=now,
-                        reason=message,
-                    ),
-                    codec=codec,
-                    source=SOURCE,
-                )
-            )
+            at = (source.topic, str(source.partition), str(source.offset))
+            out.append(refused_origin_out(stable_id(*at, "ORIGIN"), escalate, message, now=now, codec=codec))
         return InboundVerdict(outbound=out, forwarded_to=None, reason=reason)
 
     try:
@@ -176,6 +154,24 @@ def check_inbound(
     stamped.append((ORIGIN_HEADER, principal.encode()))
     forward = Outbound(route=route, recipient=None, key=key, value=value or b"", headers=stamped)
     return InboundVerdict(outbound=[forward], forwarded_to=route, reason=None)
+
+
+def refused_origin_out(
+    escalation_id: str, allegation_id: str, message: str, *, now: datetime, codec: Codec, source: str = SOURCE
+) -> Outbound:
+    """The ``REFUSED_ORIGIN`` escalation of a record that claims to be from someone other than its writer.
+
+    The forwarder (an inbound topic) and the response check (a stamped origin on
+    ``sea.responses``) refuse such records the same way, so on-call reads one kind of alert.
+    """
+    escalation = Escalation(
+        escalation_id=escalation_id,
+        allegation_id=allegation_id,
+        level=EscalationLevel.REFUSED_ORIGIN,
+        fired_at=now,
+        reason=message,
+    )
+    return escalation_out(escalation, codec=codec, source=source)
 
 
 def principal_of(topic: str, settings: Settings) -> str | None:

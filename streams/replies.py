@@ -41,21 +41,27 @@ def reply_notices(
     return out
 
 
+_COPIED = (
+    "allegation_id",
+    "response_id",
+    "kind",
+    "responded_at",
+    "national_investigation_officer_appointed",
+    "outcome",
+    "actions_taken",
+)
+"""What every notice repeats of the response as it is; the investigator and the note only in OSC's."""
+
+
 def _notice(response: Response, recipient: str, now: datetime, *, whole: bool) -> ReplyNotice:
     return ReplyNotice(
         notice_id=stable_id(response.response_id, "reply-notice", recipient),
         recipient=recipient,
-        allegation_id=response.allegation_id,
-        response_id=response.response_id,
         answered_by=response.recipient,
-        kind=response.kind,
-        responded_at=response.responded_at,
         recorded_at=now,
-        national_investigation_officer_appointed=response.national_investigation_officer_appointed,
         investigator=response.investigator if whole else None,
-        outcome=response.outcome,
-        actions_taken=response.actions_taken,
         note=response.note if whole else None,
+        **{name: getattr(response, name) for name in _COPIED},
     )
 
 

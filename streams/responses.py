@@ -12,22 +12,15 @@ from datetime import datetime, timedelta
 
 from seabus.schemas.cloudevents import format_time
 from seabus.schemas.codec import Codec, decode_model
-from seabus.schemas.enums import DeadLetterReason, EscalationLevel
-from seabus.schemas.envelopes import (
-    Headers,
-    Outbound,
-    Source,
-    dead_letter_out,
-    dead_letter_reason,
-    escalation_out,
-)
+from seabus.schemas.enums import DeadLetterReason
+from seabus.schemas.envelopes import Headers, Outbound, Received, Source, dead_letter_reason
 from seabus.schemas.errors import CodecError, Problem, ValidationFailed
 from seabus.schemas.ids import stable_id
 from seabus.schemas.limits import preview
-from seabus.schemas.models import Escalation, Response
+from seabus.schemas.models import Response
 from seabus.schemas.validation import DEFAULT_CLOCK_SKEW, response_problems
 from seabus.streams.deadlines.obligations import Obligation
-from seabus.streams.origin import OriginUnclear, origin_of
+from seabus.streams.origin import OriginUnclear, origin_of, refused_origin_out
 
 SOURCE = "seabus/responses"
 
@@ -49,18 +42,10 @@ def check_response(
     codec: Codec,
     max_bytes: int,
 ) -> Checked:
+    received = Received(key=key, value=value, headers=headers, source=source)
+
     def dead(reason: DeadLetterReason, message: str) -> Checked:
-        out = dead_letter_out(
-            key=key,
-            value=value,
-            headers=headers,
-            source=source,
-            reason=reason,
-            message=message,
-            now=now,
-            codec=codec,
-            producer=SOURCE,
-        )
+        out = received.dead_letter(reason, message, now=now, codec=codec, producer=SOURCE)
         return Checked(response=None, dead_letter=out)
 
     try:
@@ -92,16 +77,9 @@ def check_response(
             "applied."
         )
         refused = dead(DeadLetterReason.ORIGIN_MISMATCH, message)
-        escalation = escalation_out(
-            Escalation(
-                escalation_id=stable_id(response.response_id, "ORIGIN_MISMATCH"),
-                allegation_id=response.allegation_id,
-                level=EscalationLevel.REFUSED_ORIGIN,
-                fired_at=now,
-                reason=message,
-            ),
-            codec=codec,
-            source=SOURCE,
+        escalation_id = stable_id(response.response_id, "ORIGIN_MISMATCH")
+        escalation = refused_origin_out(
+            escalation_id, response.allegation_id, message, now=now, codec=codec, source=SOURCE
         )
         return Checked(response=None, dead_letter=refused.dead_letter, escalation=escalation)
     return Checked(response=response, dead_letter=None)

@@ -26,12 +26,13 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Required, TypedDict, TypeVar, Unpack
 
 import tenacity
 
 __all__ = [
     "Backoff",
+    "RetryOptions",
     "Waiting",
     "aretrying",
     "poll_until",
@@ -85,14 +86,25 @@ def _retry_predicate(retry_on: RetryOn) -> tenacity.retry_base:
     return tenacity.retry_if_exception(accepts)
 
 
+class RetryOptions(TypedDict, total=False):
+    """What :func:`retrying` and :func:`aretrying` take besides ``sleep`` (the one that differs)."""
+
+    retry_on: Required[RetryOn]
+    backoff: Required[Backoff | Pause]
+    give_up: Callable[[], bool] | None
+    deadline_s: float | None
+    on_retry: Callable[[Waiting], None] | None
+    clock: Callable[[], float]
+
+
 def _common(
     *,
     retry_on: RetryOn,
     backoff: Backoff | Pause,
-    give_up: Callable[[], bool] | None,
-    deadline_s: float | None,
-    on_retry: Callable[[Waiting], None] | None,
-    clock: Callable[[], float],
+    give_up: Callable[[], bool] | None = None,
+    deadline_s: float | None = None,
+    on_retry: Callable[[Waiting], None] | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, Any]:
     started = clock()
     pause = backoff.delay if isinstance(backoff, Backoff) else backoff
@@ -128,51 +140,17 @@ def _common(
 
 
 def retrying(
-    *,
-    retry_on: RetryOn,
-    backoff: Backoff | Pause,
-    give_up: Callable[[], bool] | None = None,
-    deadline_s: float | None = None,
-    on_retry: Callable[[Waiting], None] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    *, sleep: Callable[[float], None] = time.sleep, **options: Unpack[RetryOptions]
 ) -> tenacity.Retrying:
     """A tenacity ``Retrying``: ``retrying(...)(fn)`` or ``for attempt in retrying(...): with attempt: ...``."""
-    return tenacity.Retrying(
-        sleep=sleep,
-        **_common(
-            retry_on=retry_on,
-            backoff=backoff,
-            give_up=give_up,
-            deadline_s=deadline_s,
-            on_retry=on_retry,
-            clock=clock,
-        ),
-    )
+    return tenacity.Retrying(sleep=sleep, **_common(**options))
 
 
 def aretrying(
-    *,
-    retry_on: RetryOn,
-    backoff: Backoff | Pause,
-    give_up: Callable[[], bool] | None = None,
-    deadline_s: float | None = None,
-    on_retry: Callable[[Waiting], None] | None = None,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    clock: Callable[[], float] = time.monotonic,
+    *, sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, **options: Unpack[RetryOptions]
 ) -> tenacity.AsyncRetrying:
     """The same for coroutines: ``await aretrying(...)(coroutine_function)``."""
-    return tenacity.AsyncRetrying(
-        sleep=sleep,
-        **_common(
-            retry_on=retry_on,
-            backoff=backoff,
-            give_up=give_up,
-            deadline_s=deadline_s,
-            on_retry=on_retry,
-            clock=clock,
-        ),
-    )
+    return tenacity.AsyncRetrying(sleep=sleep, **_common(**options))
 
 
 class _NotYet(Exception):

@@ -16,8 +16,11 @@ cluster, ``seabus kafka up``) must carry it too, and a test that carries it must
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import subprocess
+import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -35,7 +38,7 @@ from seabus.streams.kafka_connection import KafkaConnection
 
 _BROKER_STARTS: pytest.StashKey[list[str]] = pytest.StashKey()
 _CALL_PASSED: pytest.StashKey[bool] = pytest.StashKey()
-_current_item: list[pytest.Item] = []  # the test running now (the suite runs one at a time)
+_current_item: list[pytest.Item] = []  # the test running now (one at a time in each process)
 
 
 def _starts_a_broker(args: Sequence[str], env: dict[str, str] | None) -> str | None:
@@ -134,12 +137,58 @@ def _kafka_marker_is_used(request: pytest.FixtureRequest) -> Iterator[None]:
         )
 
 
+# -- one broker for the whole run, also when pytest-xdist runs it in several processes -------
+
+# Set by the xdist controller for its workers: the folder of the broker they share.
+_SHARED_KAFKA_ENV = "SEABUS_TEST_SHARED_KAFKA_DIR"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under ``pytest -n N`` the controller names one folder for the run's broker; the first
+    worker that needs it starts it there, the others join it (``kafka`` below), and the
+    controller stops it when every worker is done (``pytest_unconfigure``). One JVM instead of N
+    on a 2-core machine, and every test still on a topic prefix of its own."""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        os.environ[_SHARED_KAFKA_ENV] = tempfile.mkdtemp(prefix="seabus-suite-kafka-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shared = os.environ.get(_SHARED_KAFKA_ENV)
+    if shared and not hasattr(config, "workerinput"):
+        cluster = LocalCluster.existing(directory=Path(shared) / "kafka", cache_dir=JAR_CACHE)
+        if cluster is not None:
+            cluster.down()
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def _shared_cluster(folder: Path) -> LocalCluster:
+    """The run's one broker in ``folder``: started by the first worker to ask, joined by the rest."""
+    with open(folder / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        port_file = folder / "base_port"
+        if not port_file.exists():
+            port_file.write_text(str(free_base_port(2)))
+        cluster = LocalCluster(
+            directory=folder / "kafka", cache_dir=JAR_CACHE, nodes=1, base_port=int(port_file.read_text())
+        )
+        cluster.up()
+        return cluster
+
+
 @pytest.fixture(scope="session")
 def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaConnection]:
     """The session's cluster as the bus's principal: a local SASL_SSL + SCRAM-SHA-512 broker,
     or the one SEABUS_BOOTSTRAP and SEABUS_KAFKA__* name."""
     if os.environ.get("SEABUS_BOOTSTRAP"):
         yield load_settings().connection()
+        return
+    shared = os.environ.get(_SHARED_KAFKA_ENV)
+    if shared:
+        connection = _shared_cluster(Path(shared)).connection()
+        try:
+            yield connection
+        finally:
+            stop_buses(grace=10)  # the controller stops the broker once every worker is done
         return
     cluster = LocalCluster(
         directory=tmp_path_factory.mktemp("kafka"), cache_dir=JAR_CACHE, nodes=1, base_port=free_base_port(2)

@@ -1,9 +1,9 @@
-"""Routing throughput and latency: the seabus worker against a bare aiokafka loop and a naive script,
-each on a plaintext and on a TLS + SCRAM cluster.
+"""Routing throughput and latency: the seabus worker against a Quix Streams app, a bare aiokafka loop
+and a naive script, each on a plaintext and on a TLS + SCRAM cluster.
 
 Run:  .venv/bin/python bench/routing/run.py [--quick] [--bootstrap HOST:PORT] [--n 5000] [--rate 200,50]
                                            [--seconds 10] [--repeat 2] [--profile FILE]
-                                           [--cases seabus,bare,bare-all,naive] [--max-minutes 20]
+                                           [--cases seabus,quix,bare,bare-all,naive] [--max-minutes 20]
                                            [--security plaintext,secured]
 
 ``--quick`` (a few minutes) means ``--n 600 --rate 25 --seconds 8 --repeat 3
@@ -40,15 +40,38 @@ topic (6 partitions) with kafka-python ``acks=all``:
   routing, deadlines and the state tables;
 * **naive**: a kafka-python script that decodes each input with the codec,
   routes it with ``routes.yaml``, builds and encodes the notifications and
-  produces each with ``send(...).get()``.
+  produces each with ``send(...).get()``;
+* **quix** (issue 16): the routing job as a Quix Streams user would write it
+  (``bench/routing/quix_job.py``: fastavro deserializer, de-duplication by event id in
+  Quix's RocksDB state, seabus's rule engine on ``routes.yaml``, one notification per
+  recipient with the bus's headers, Quix's defaults). quixstreams pins pydantic below
+  the bus's, so it runs from its own virtual environment, ``.build/bench-quix-venv``
+  (``quixstreams==3.28.1`` and seabus's light install, made on first use).
 
-The bare and naive loops run in their own process (this file re-invoked with
+Two variants of the bus, for finding out what a figure owes to what (issue 16):
+**seabus-memory** (the worker with ``SEABUS_TABLE_STORE=memory``) and **seabus-tree**
+(the worker of another checkout, ``--tree DIR``, with that checkout's own ``.venv``: e.g.
+an older commit; its notifications are not checked).
+
+Every output is checked (``check_outputs``): after each case, every record on the
+case's ``<prefix>.notify.*`` topics is read back and compared with what the bus's own
+intake step produces for the same inputs (``bus_outputs``): none missing, none
+duplicated, none unexpected, and the same topic, key, headers and fields, except the
+fields that depend on when and by what the routing ran: ``routed_at`` and its
+``ce_time`` header, and ``obligations`` (the deadline engine's, not part of the
+routing job, so the Quix app does not make them); the naive script's ``ce_source``
+is its own.
+
+The bare, naive and Quix loops run in their own process (this file re-invoked with
 ``--run-loop``; Faust itself reads ``--loop`` from argv), like the bus, so the
 publisher and the measuring consumer in this process never share a GIL with
 the loop under test.
 
 Measurements per case, after a warm-up of 100 events:
 
+* seabus against Quix and against bare, per round and cluster: events/s, CPU ms per
+  event and p99 at each paced rate, as seabus/other (``versus``), with the issue's
+  goals (seabus/Quix >= 1.0 and seabus/bare >= 0.5 in events/s);
 * throughput: N events published as fast as possible; routed events/s from the
   first publish to the last notification seen on ``<prefix>.notify.OSC``
   (every event reaches OSC), counting distinct ``source_event_id``; and the
@@ -127,6 +150,20 @@ READY_LINE = "seabus worker ready"
 LOOP_READY = "bench loop ready"
 Headers = list[tuple[str, bytes]]
 OutRecord = tuple[str, bytes | None, bytes, Headers]  # topic, key, value, headers
+
+SEABUS = "seabus worker"
+BARE = "bare aiokafka loop (notifications)"
+QUIX = "quix streams app"
+# Latest 3.x on PyPI when the case was written. Its own venv: quixstreams 3.28.1 requires
+# pydantic<2.14 (and pydantic-settings<2.16), below what the bus runs with, so installing it
+# into .venv would change the bus under test.
+QUIX_VERSION = "3.28.1"
+QUIX_VENV = REPO / ".build" / "bench-quix-venv"
+# What depends on when and by what a notification was routed, left out of the output check:
+# routed_at (and its ce_time header), and the deadline engine's obligations, which are not
+# part of the routing job (the Quix app does not run a deadline engine).
+VOLATILE_FIELDS = ("routed_at", "obligations")
+VOLATILE_HEADERS = ("ce_time",)
 
 
 class Budget:
@@ -223,6 +260,141 @@ def bus_outputs(
     return out
 
 
+@dataclass
+class OutputCheck:
+    """A case's notifications against the bus's own routing of the same inputs."""
+
+    expected: int = 0
+    read: int = 0
+    missing: list[str] = field(default_factory=list)  # notification ids
+    duplicates: list[str] = field(default_factory=list)  # ids read more than once (once per extra copy)
+    unexpected: list[str] = field(default_factory=list)  # ids the bus would not have produced
+    differing: list[str] = field(default_factory=list)  # "<id>: <what differs>"
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.duplicates or self.unexpected or self.differing)
+
+    def summary(self) -> str:
+        return (
+            f"{self.read} read / {self.expected} expected: {len(self.missing)} missing, "
+            f"{len(self.duplicates)} duplicates, {len(self.unexpected)} unexpected, "
+            f"{len(self.differing)} differing"
+            + ("" if not self.differing else f" (first: {self.differing[0]})")
+        )
+
+
+def _comparable(
+    record: OutRecord, codec: Codec, ignore_headers: Sequence[str]
+) -> tuple[str, tuple[str, bytes | None, dict[str, Any], list[tuple[str, bytes]]]]:
+    """(notification id, what must be identical): topic, key, the fields, the headers."""
+    topic, key, value, headers = record
+    _, datum = codec.decode(value, expected_type="Notification")
+    nid = str(datum["notification_id"])
+    fields = {k: v for k, v in datum.items() if k not in VOLATILE_FIELDS}
+    kept = sorted((k, bytes(v)) for k, v in headers if k not in VOLATILE_HEADERS and k not in ignore_headers)
+    return nid, (topic, key, fields, kept)
+
+
+def check_outputs(
+    expected: Sequence[OutRecord],
+    got: Sequence[OutRecord],
+    codec: Codec,
+    *,
+    ignore_headers: Sequence[str] = (),
+) -> OutputCheck:
+    """Every expected notification read exactly once, nothing else read, each identical but for
+    ``VOLATILE_FIELDS`` / ``VOLATILE_HEADERS`` (and ``ignore_headers``)."""
+    want = dict(_comparable(r, codec, ignore_headers) for r in expected)
+    check = OutputCheck(expected=len(want), read=len(got))
+    seen: set[str] = set()
+    for record in got:
+        nid, actual = _comparable(record, codec, ignore_headers)
+        if nid in seen:
+            check.duplicates.append(nid)
+            continue
+        seen.add(nid)
+        if nid not in want:
+            check.unexpected.append(nid)
+            continue
+        wanted = want[nid]
+        what = [
+            name
+            for name, a, b in zip(("topic", "key", "fields", "headers"), actual, wanted, strict=True)
+            if a != b
+        ]
+        if what == ["fields"]:
+            what = [
+                f"field {k}"
+                for k in sorted(set(actual[2]) | set(wanted[2]))
+                if actual[2].get(k) != wanted[2].get(k)
+            ]
+        if what:
+            check.differing.append(f"{nid}: {', '.join(what)}")
+    check.missing = [nid for nid in want if nid not in seen]
+    return check
+
+
+def read_notifications(kafka: KafkaConnection, prefix: str, budget: Budget) -> list[OutRecord]:
+    """Every record on ``<prefix>.notify.*``, from the beginning to the end offsets of now."""
+    consumer = kafka.kafka_consumer(group_id=None, enable_auto_commit=False, fetch_max_wait_ms=100)
+    try:
+        names = sorted(t for t in consumer.topics() if t.startswith(f"{prefix}.notify."))
+        tps = [TopicPartition(t, p) for t in names for p in sorted(consumer.partitions_for_topic(t) or ())]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        left = {tp for tp in tps if end[tp] > 0}
+        out: list[OutRecord] = []
+        deadline = time.monotonic() + budget.left(180)
+        while left and time.monotonic() < deadline:
+            for tp, records in consumer.poll(timeout_ms=200, max_records=5000).items():
+                out.extend((tp.topic, r.key, r.value, [(k, bytes(v)) for k, v in r.headers]) for r in records)
+            left = {tp for tp in left if consumer.position(tp) < end[tp]}
+        if left:
+            raise RuntimeError(f"{len(left)} notify partition(s) of {prefix} not read to their end in time")
+        return out
+    finally:
+        consumer.close()
+
+
+def verify(
+    result: Result,
+    kafka: KafkaConnection,
+    prefix: str,
+    expected: dict[bytes, list[OutRecord]],
+    codec: Codec,
+    budget: Budget,
+    *,
+    ignore_headers: Sequence[str] = (),
+) -> None:
+    """Read the case's notifications back and compare them with the bus's (``result.check``)."""
+    try:
+        got = read_notifications(kafka, prefix, budget)
+    except RuntimeError as exc:
+        result.note += f" output check: {exc}"
+        return
+    flat = [r for key, records in expected.items() if key in result.published for r in records]
+    result.check = check_outputs(flat, got, codec, ignore_headers=ignore_headers)
+
+
+def quix_python(venv: Path = QUIX_VENV) -> Path:
+    """The Quix case's interpreter: its own venv with quixstreams and seabus's light install
+    (editable, so the case routes with this tree's rule engine), made or remade when the pin changes."""
+    python = venv / "bin" / "python"
+    stamp = venv / ".quix-stamp"
+    want = f"quixstreams=={QUIX_VERSION}\n"
+    if python.exists() and stamp.exists() and stamp.read_text(encoding="utf-8") == want:
+        return python
+    print(f"making {venv} (quixstreams=={QUIX_VERSION} and seabus's light install) ...", file=sys.stderr)
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, f"quixstreams=={QUIX_VERSION}"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([*pip, "-e", str(REPO)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stamp.write_text(want, encoding="utf-8")
+    return python
+
+
 # --- processes -------------------------------------------------------------------------
 
 
@@ -245,10 +417,10 @@ def free_port_run(count: int) -> int:
 class Child:
     """A subprocess whose stderr lines are collected (with arrival time) by a reader thread."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
-            argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=cwd
         )
         self.lines: list[tuple[float, str]] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -301,6 +473,10 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+EXTRA_BUS_ENV: dict[str, str] = {}
+"""``--bus-env KEY=VALUE``: settings of the bus under test (e.g. SEABUS_VIEW__IN_WORKER=false)."""
+
+
 def bus_env(kafka: KafkaConnection, prefix: str, data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEABUS_")} | kafka.env()
     env.update(
@@ -317,6 +493,7 @@ def bus_env(kafka: KafkaConnection, prefix: str, data_dir: Path) -> dict[str, st
             "PYTHONPATH": str(REPO),
         }
     )
+    env.update(EXTRA_BUS_ENV)
     return env
 
 
@@ -405,10 +582,12 @@ class Result:
     seconds: float = 0.0
     latencies_ms: dict[float, list[float]] = field(default_factory=dict)  # by paced rate
     paced_sent: dict[float, int] = field(default_factory=dict)
+    published: set[bytes] = field(default_factory=set)  # keys of the inputs published (what to check)
     outputs_per_event: float | None = None
     cpu_ms_per_event: float | None = None  # the loop process's CPU time over the burst, per event
     broker_cpu_ms_per_event: float | None = None  # the (local) broker's CPU time over the burst, per event
     note: str = ""
+    check: OutputCheck | None = None  # every notification read back and compared with the bus's
     round: int = 0
     security: str = ""  # which cluster: "plaintext", "secured" (SASL_SSL + SCRAM) or "external"
     load: float = field(default_factory=lambda: os.getloadavg()[0])  # at the end of the case
@@ -441,6 +620,7 @@ def measure(
     watch = Watch(kafka, notify_topic, codec, budget)
     publisher = Publisher(kafka)
     try:
+        result.published.update(i.key for i in work.warmup)
         publisher.burst(input_topic, work.warmup)
         if not watch.wait_all([i.event_id for i in work.warmup], budget.left(180)):
             result.note = "warm-up not routed in time"
@@ -449,9 +629,10 @@ def measure(
         result.n = len(ids)
         cpu_before = cpu_seconds(pid)
         broker_before = cpu_seconds(broker_pid) if broker_pid else 0.0
+        result.published.update(i.key for i in work.burst)
         sent = publisher.burst(input_topic, work.burst)
         first = min(sent.values())
-        complete = watch.wait_all(ids, budget.left(60 + len(ids) / 20))
+        complete = watch.wait_all(ids, budget.left(120 + len(ids) / 5))
         result.cpu_ms_per_event = (cpu_seconds(pid) - cpu_before) * 1000 / len(ids)
         if broker_pid:
             result.broker_cpu_ms_per_event = (cpu_seconds(broker_pid) - broker_before) * 1000 / len(ids)
@@ -462,10 +643,11 @@ def measure(
             result.note = f"throughput: only {len(seen)}/{len(ids)} routed in time"
             return result
         for rate, phase in work.paced:
+            result.published.update(i.key for i in phase)
             sent = publisher.paced(input_topic, phase, rate)
             result.paced_sent[rate] = len(sent)
             ids = [i.event_id for i in phase]
-            complete = watch.wait_all(ids, budget.left(60 + len(ids) / 20))
+            complete = watch.wait_all(ids, budget.left(120 + len(ids) / 5))
             result.latencies_ms[rate] = [(watch.seen[i] - sent[i]) * 1000 for i in ids if i in watch.seen]
             if not complete:
                 result.note = (
@@ -488,18 +670,49 @@ def bench_seabus(
     budget: Budget,
     workdir: Path,
     *,
+    ctx: BusContext | None = None,
     broker_pid: int | None = None,
     profile: Path | None = None,
+    variant: str = "seabus",
+    tree: Path | None = None,
 ) -> Result:
+    """The real worker; with ``ctx``, its notifications are then checked against ``bus_outputs``.
+
+    ``variant`` "seabus-memory" runs it with in-memory tables instead of RocksDB
+    (``SEABUS_TABLE_STORE=memory``); "seabus-tree" runs the worker of another checkout,
+    ``tree`` (``--tree``: its own ``.venv`` and its own code, e.g. an older commit), whose
+    notifications are not checked (an older tree may write an older schema version)."""
     prefix = "rb" + uuid.uuid4().hex[:8]
-    argv = [sys.executable, "-m", "seabus.deploy.cli.main", "run"]
+    python, module, env = sys.executable, "seabus.deploy.cli.main", bus_env(kafka, prefix, workdir / prefix)
+    name, cwd = SEABUS, None
+    if variant == "seabus-memory":
+        env["SEABUS_TABLE_STORE"] = "memory"
+        name = f"{SEABUS} (memory tables)"
+    elif variant == "seabus-tree":
+        if tree is None:
+            raise ValueError("the seabus-tree case needs --tree DIR")
+        python = str(tree / ".venv" / "bin" / "python")
+        if "seabus.deploy" not in (tree / "pyproject.toml").read_text(encoding="utf-8"):
+            module = "deploy.cli.main"  # before the one namespace (e5b6950)
+        env["PYTHONPATH"] = str(tree)
+        cwd = tree  # ``-m`` looks in the current directory first
+        commit = subprocess.run(
+            ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        name = f"{SEABUS} at {commit or tree.name}"
+        ctx = None
+    argv = [python, "-m", module, "run"]
     if profile is not None:
-        argv = [sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "seabus.deploy.cli.main", "run"]
-    bus = Child(argv, bus_env(kafka, prefix, workdir / prefix))
-    name = "seabus worker" + (" under cProfile" if profile else "")
+        argv = [python, "-m", "cProfile", "-o", str(profile), "-m", module, "run"]
+    bus = Child(argv, env, cwd=cwd)
+    name += " under cProfile" if profile else ""
     result = Result(name)
     try:
-        bus.wait_line(READY_LINE, budget.left(180))
+        try:
+            bus.wait_line(READY_LINE, budget.left(180))
+        except RuntimeError as exc:  # this case failed; the run goes on with the others
+            result.note = str(exc).splitlines()[0]
+            return result
         if profile is not None:  # throughput only: N events, no paced phase
             work = Workload(work.warmup, work.burst, [])
         result = measure(
@@ -527,6 +740,18 @@ def bench_seabus(
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
         if set(outcomes) - {"routed"}:
             result.note += f" intake outcomes {outcomes}"
+        if ctx is not None and result.n:
+            verify(
+                result,
+                kafka,
+                prefix,
+                bus_outputs(work.all(), ctx, prefix, notifications_only=True),
+                codec,
+                budget,
+            )
+        for _, line in bus.lines:
+            if '"read model stopped"' in line:  # what the on-call view read back, by topic (issue 16)
+                print(f"--- {name}: {line.strip()}", file=sys.stderr)
         if result.note:  # the bus's own account of what went wrong
             print(f"--- {name}: last lines of the bus's stderr ---", file=sys.stderr)
             quiet = [line for _, line in bus.lines if '"allegation event"' not in line]
@@ -554,8 +779,11 @@ def bench_loop(
     argv += ["--max-seconds", str(int(budget.left(600)) + 5)]
     label = {"naive": "naive kafka-python script"}.get(kind, "")
     per_event: float | None = None
+    expected = bus_outputs(work.all(), ctx, prefix, notifications_only=True)
     if kind in ("bare", "bare-all"):
-        outputs = bus_outputs(work.all(), ctx, prefix, notifications_only=kind == "bare")
+        outputs = (
+            expected if kind == "bare" else bus_outputs(work.all(), ctx, prefix, notifications_only=False)
+        )
         per_event = sum(len(v) for v in outputs.values()) / len(outputs)
         table = workdir / f"{prefix}.outputs.pickle"
         table.write_bytes(pickle.dumps(outputs))
@@ -563,7 +791,15 @@ def bench_loop(
         label = "bare aiokafka loop (" + ("notifications" if kind == "bare" else "all bus records") + ")"
     # Only this cluster's SEABUS_* settings: a plaintext child must not inherit SASL settings.
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEABUS_")} | kafka.env()
-    child = Child(argv, {**env, "PYTHONPATH": str(REPO)})
+    env = {**env, "PYTHONPATH": str(REPO)}
+    if kind == "quix":  # its own venv, where seabus is the light install of this tree
+        argv = [str(quix_python()), str(Path(__file__).with_name("quix_job.py")), "--prefix", prefix]
+        argv += ["--routes", str(REPO / "deploy" / "config" / "routes.yaml")]
+        argv += ["--state-dir", str(workdir / prefix / "quix-state")]
+        argv += ["--max-seconds", str(int(budget.left(600)) + 5)]
+        env.pop("PYTHONPATH")
+        label = QUIX
+    child = Child(argv, env)
     result = Result(label, outputs_per_event=per_event)
     try:
         child.wait_line(LOOP_READY, budget.left(60))
@@ -582,6 +818,9 @@ def bench_loop(
         code = child.stop(signal.SIGTERM, timeout=30)
         if code != 0:
             result.note += f" loop exited {code}: " + "".join(line for _, line in child.lines[-5:])
+    if result.n:
+        ignore = ("ce_source",) if kind == "naive" else ()
+        verify(result, kafka, prefix, expected, codec, budget, ignore_headers=ignore)
     return result
 
 
@@ -799,6 +1038,11 @@ def report(results: list[Result], *, clusters: dict[str, str], rates: Sequence[f
     for r in results:
         if r.note:
             print(f"note: round {r.round} {r.security}: {r.case}: {r.note.strip()}", file=out)
+    print("\noutputs checked against the bus's own routing (bus_outputs):", file=out)
+    for r in results:
+        verdict = "not checked" if r.check is None else ("ok " if r.check.ok else "BAD ") + r.check.summary()
+        print(f"  round {r.round} {r.security:9} {r.case:40} {verdict}", file=out)
+    print(versus(results, rates), end="", file=out)
     print(baselines(results, rates), end="", file=out)
     if len(clusters) > 1:
         print(security_ratios(results, rates), end="", file=out)
@@ -810,7 +1054,7 @@ def baselines(results: list[Result], rates: Sequence[float]) -> str:
     out = io.StringIO()
     for round_, security in sorted({(r.round, r.security) for r in results}):
         by = {r.case: r for r in results if r.round == round_ and r.security == security}
-        bus = by.get("seabus worker")
+        bus = by.get(SEABUS)
         if bus is None or bus.rate is None:
             continue
         print(f"\nround {round_}, {security}:", file=out)
@@ -820,7 +1064,7 @@ def baselines(results: list[Result], rates: Sequence[float]) -> str:
                 if bus.cpu_ms_per_event and r.cpu_ms_per_event:
                     cpu = f"   CPU per event {bus.cpu_ms_per_event / r.cpu_ms_per_event:5.2f}x"
                 print(f"  seabus / {r.case:40} throughput {bus.rate / r.rate:5.2f}x{cpu}", file=out)
-        bare = by.get("bare aiokafka loop (notifications)")
+        bare = by.get(BARE)
         if bare is not None and bare.rate:
             ratio = bus.rate / bare.rate
             verdict = "met" if ratio >= 0.5 else "NOT met"
@@ -831,6 +1075,48 @@ def baselines(results: list[Result], rates: Sequence[float]) -> str:
             complete = len(bus.latencies_ms[goal_rate]) == bus.paced_sent.get(goal_rate)
             verdict = "met" if p99 < 50 and complete else "NOT met"
             print(f"  goal p99 < 50 ms at {goal_rate:g} events/s: {p99:.1f} ms -> {verdict}", file=out)
+    return out.getvalue()
+
+
+# seabus / other in events/s that issue 16 asks for, per compared case.
+GOALS = {QUIX: 1.0, BARE: 0.5}
+
+
+def versus(results: list[Result], rates: Sequence[float], others: Sequence[str] = (QUIX, BARE)) -> str:
+    """seabus / Quix and seabus / bare per round and cluster: events/s (above 1 = seabus faster),
+    CPU ms per event and p99 at each paced rate (below 1 = seabus cheaper), and the events/s goals."""
+    out = io.StringIO()
+    paced = "".join(f" {f'p99@{r:g}':>8}" for r in rates)
+    header = f"  {'round':>5} {'cluster':9} {'seabus / ...':40} {'events/s':>8} {'cpu ms/ev':>9}{paced}  goal"
+    lines = []
+    for round_, security in sorted({(r.round, r.security) for r in results}):
+        by = {r.case: r for r in results if r.round == round_ and r.security == security}
+        bus = by.get(SEABUS)
+        if bus is None:
+            continue
+        for name in others:
+            other = by.get(name)
+            if other is None:
+                continue
+            a, b = metrics(bus, rates), metrics(other, rates)
+            ratio = {k: (a[k] / b[k] if a[k] is not None and b[k] else None) for k in a}
+            cells = "".join(f" {_f(ratio[f'p99@{r:g}'], '.2f'):>8}" for r in rates)
+            goal = ""
+            if name in GOALS and ratio["events/s"] is not None:
+                met = "met" if ratio["events/s"] >= GOALS[name] else "NOT met"
+                goal = f"  >= {GOALS[name]:g}: {met}"
+            lines.append(
+                f"  {round_:>5} {security:9} {name:40} {_f(ratio['events/s'], '.2f'):>8} "
+                f"{_f(ratio['cpu ms/ev'], '.2f'):>9}{cells}{goal}"
+            )
+    if lines:
+        print(
+            "\nseabus / other, same round and cluster (events/s above 1 = seabus faster; cpu and p99 "
+            "below 1 = seabus cheaper):",
+            file=out,
+        )
+        print(header, file=out)
+        print("\n".join(lines), file=out)
     return out.getvalue()
 
 
@@ -883,7 +1169,7 @@ def security_ratios(
 
 
 QUICK = {"n": 600, "rate": "25", "seconds": 8.0, "repeat": 3, "cases": "seabus,bare"}
-FULL = {"n": 5000, "rate": "200,50", "seconds": 10.0, "repeat": 2, "cases": "seabus,bare,bare-all,naive"}
+FULL = {"n": 5000, "rate": "200,50", "seconds": 10.0, "repeat": 2, "cases": "seabus,quix,bare,bare-all,naive"}
 
 
 def start_cluster(label: str, workdir: Path) -> LocalCluster:
@@ -927,16 +1213,41 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seconds", type=float, default=None, help="length of each paced phase (10)")
     parser.add_argument("--profile", type=Path, default=None, help="also profile the bus, writing this file")
-    parser.add_argument("--cases", default=None, help=f"comma-separated subset of {FULL['cases']}")
+    parser.add_argument(
+        "--cases",
+        default=None,
+        help=f"comma-separated subset of {FULL['cases']}, seabus-memory (in-memory tables), "
+        "seabus-tree (the worker of --tree)",
+    )
     parser.add_argument("--repeat", type=int, default=None, help="rounds of all cases (interleaved; 2)")
     parser.add_argument(
         "--max-minutes", type=float, default=None, help="bound on the whole run (20; quick 8)"
     )
-    parser.add_argument("--run-loop", choices=["bare", "bare-all", "naive"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        default=None,
+        help="another checkout (with its own .venv) whose worker the case seabus-tree runs",
+    )
+    parser.add_argument(
+        "--bus-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a setting for the bus under test, e.g. SEABUS_VIEW__IN_WORKER=false (repeatable)",
+    )
+    parser.add_argument(
+        "--run-loop", choices=["bare", "bare-all", "naive"], help=argparse.SUPPRESS
+    )  # quix: quix_job.py
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
     parser.add_argument("--outputs", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--max-seconds", type=float, default=600.0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    for pair in args.bus_env:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.startswith("SEABUS_"):
+            parser.error(f"--bus-env takes SEABUS_NAME=VALUE, not {pair!r}")
+        EXTRA_BUS_ENV[key] = value
 
     if args.run_loop is not None:  # child process: one loop under test
         loop_kafka = load_settings().connection()  # SEABUS_BOOTSTRAP, SEABUS_KAFKA__* from the parent
@@ -996,8 +1307,18 @@ def main(argv: list[str] | None = None) -> int:
                         continue
                     kafka, pid = connections[label], broker_pid(clusters[label])
                     began = time.monotonic()
-                    if case == "seabus":
-                        result = bench_seabus(kafka, work, codec, budget, Path(workdir.name), broker_pid=pid)
+                    if case.startswith("seabus"):
+                        result = bench_seabus(
+                            kafka,
+                            work,
+                            codec,
+                            budget,
+                            Path(workdir.name),
+                            ctx=contexts[label],
+                            broker_pid=pid,
+                            variant=case,
+                            tree=args.tree,
+                        )
                     else:
                         result = bench_loop(
                             case,

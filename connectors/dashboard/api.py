@@ -101,7 +101,7 @@ def parse_top(query: MultiMapping[str]) -> int:
 async def get_summary(request: web.Request) -> web.Response:
     state = request.app[DASHBOARD]
     state.auth.api_user(request)
-    summary = state.view.index.summary(state.clock(), top=parse_top(request.query))
+    summary = state.read_model.index.summary(state.clock(), top=parse_top(request.query))
     return web.json_response(summary.model_dump(mode="json"), headers=NO_STORE)
 
 
@@ -109,7 +109,7 @@ async def get_overdue(request: web.Request) -> web.Response:
     state = request.app[DASHBOARD]
     state.auth.api_user(request)
     where = parse_filter(request.query)
-    report = state.view.index.overdue(state.clock(), where, limit=parse_limit(request.query))
+    report = state.read_model.index.overdue(state.clock(), where, limit=parse_limit(request.query))
     return web.json_response(report.model_dump(mode="json"), headers=NO_STORE)
 
 
@@ -117,7 +117,7 @@ async def get_timeline(request: web.Request) -> web.Response:
     state = request.app[DASHBOARD]
     state.auth.api_user(request)
     allegation_id = request.match_info["allegation_id"]
-    timeline = state.view.index.timeline(allegation_id)
+    timeline = state.read_model.index.timeline(allegation_id)
     if timeline is None:
         raise HttpProblem(
             404,

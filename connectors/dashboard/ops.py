@@ -40,10 +40,17 @@ def readiness(
     view: ReaderStatus | None,
     now: float,
     stale_after_s: float = STALE_AFTER_S,
+    worker_expected: bool = True,
 ) -> dict[str, Check]:
-    """Each part's verdict (``now`` on the monotonic clock); ready when every one is ok."""
+    """Each part's verdict (``now`` on the monotonic clock); ready when every one is ok.
+
+    ``worker_expected=False``: a gateway without a worker in its process (``seabus
+    gateway``) answers for its read model only; the worker's own gateway says the rest.
+    """
     checks: dict[str, Check] = {}
-    if worker is None:
+    if not worker_expected:
+        pass
+    elif worker is None:
         checks["worker"] = Check(False, "the worker has not finished starting")
     elif now - worker.checked_at > stale_after_s:
         checks["worker"] = Check(
@@ -82,7 +89,10 @@ async def get_metrics(request: web.Request) -> web.Response:
 
 async def get_readyz(request: web.Request) -> web.Response:
     state = request.app[DASHBOARD]
-    checks = readiness(worker=metrics.worker_health(), view=state.view.status(), now=time.monotonic())
+    view = None if state.view is None else state.view.status()
+    checks = readiness(
+        worker=metrics.worker_health(), view=view, now=time.monotonic(), worker_expected=state.worker_here
+    )
     ready = all(c.ok for c in checks.values())
     body = {"status": "ready" if ready else "not ready", "checks": {k: asdict(c) for k, c in checks.items()}}
     return web.json_response(body, status=200 if ready else 503, headers=NO_STORE)

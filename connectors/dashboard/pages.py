@@ -86,11 +86,11 @@ async def dashboard(request: web.Request) -> web.Response:
 
     where = parse_filter(request.query)
     now = state.clock()
-    report = state.view.index.overdue(now, where, limit=DEFAULT_LIMIT)
+    report = state.read_model.index.overdue(now, where, limit=DEFAULT_LIMIT)
     return _html(
         render.dashboard_page(
             report,
-            summary_band=state.view.index.summary(now),
+            summary_band=state.read_model.index.summary(now),
             user=user,
             recipient=request.query.get("recipient", "").upper(),
             entity=request.query.get("reporting_entity", "").upper(),
@@ -105,7 +105,7 @@ async def allegation(request: web.Request) -> web.Response:
     state = request.app[DASHBOARD]
     user = _signed_in(request, state)
     allegation_id = request.match_info["allegation_id"]
-    timeline = state.view.index.timeline(allegation_id)
+    timeline = state.read_model.index.timeline(allegation_id)
     if timeline is None:
         return _html(render.not_found_page(allegation_id, user=user), status=404)
     return _html(render.timeline_page(timeline, user=user))

@@ -27,20 +27,25 @@ __all__ = ["dashboard_routes"]
 
 def dashboard_routes(
     *,
-    view: DashboardView,
+    view: DashboardView | None,
     settings: Settings,
     config_path: Path | None = None,
     clock: Callable[[], datetime] | None = None,
     stats: StatsIndex | None = None,
+    worker_here: bool = True,
 ) -> tuple[RouteModule, ...]:
     """Route modules over ``view``; reads dashboard.yaml now (a bad file stops start-up).
 
-    With ``enabled: false`` only ``/metrics`` and ``/readyz`` are served. With ``stats``,
+    With ``enabled: false``, or without a ``view`` (it runs in another process,
+    ``view.in_worker: false``), only ``/metrics`` and ``/readyz`` are served. With ``stats``,
     ``/dashboard/stats`` and ``/v1/stats`` are served from it too (docs/STATISTICS.md).
+    ``worker_here=False`` (``seabus gateway``): /readyz checks the read model only.
     """
     book = TokenBook(settings=settings, config_path=config_path)
     state = DashboardState(
-        view=view, auth=DashboardAuth(book=book, sessions=SessionStore(ttl_s=book.config.session_ttl_s))
+        view=view,
+        auth=DashboardAuth(book=book, sessions=SessionStore(ttl_s=book.config.session_ttl_s)),
+        worker_here=worker_here,
     )
     if clock is not None:
         state.clock = clock
@@ -49,7 +54,7 @@ def dashboard_routes(
         app[DASHBOARD] = state
         _describe_security(gw.openapi)
 
-    if not book.config.enabled:
+    if view is None or not book.config.enabled:
         return (install, ops.register)
     extra = () if stats is None else (stats_module(index=stats, min_cell=settings.statistics.min_cell),)
     return (install, api.register, pages.register, *extra, ops.register)

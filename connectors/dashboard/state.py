@@ -29,9 +29,19 @@ class DashboardView(Protocol):
 
 @dataclass(kw_only=True)
 class DashboardState:
-    view: DashboardView
+    view: DashboardView | None
+    """None when the view runs in another process (``view.in_worker: false``): only /metrics, /readyz."""
     auth: DashboardAuth
     clock: Now = field(default=utc_now)
+    worker_here: bool = True
+    """False in ``seabus gateway``: /readyz does not wait for a worker that runs elsewhere."""
+
+    @property
+    def read_model(self) -> DashboardView:
+        """The view, for the routes that are registered only with one."""
+        if self.view is None:
+            raise RuntimeError("a dashboard route was registered without a read model")
+        return self.view
 
     @property
     def config(self) -> DashboardConfig:

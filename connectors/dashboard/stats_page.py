@@ -116,7 +116,7 @@ async def page(request: web.Request) -> web.Response:
         report,
         user=user,
         periods=_known_periods(state.index, dashboard.clock()),
-        caught_up=dashboard.view.status().caught_up,
+        caught_up=dashboard.read_model.status().caught_up,
     )
     return web.Response(text=html, content_type="text/html", headers=PAGE_HEADERS)
 

@@ -208,36 +208,19 @@ class DeliveryPipeline:
             return None, DeadLetterReason(exc.reason.value), str(exc)
         except ValidationFailed as exc:
             return None, DeadLetterReason.SCHEMA_INVALID, str(exc)
-        if isinstance(record, Notification):
-            if record.recipient != plan.recipient:
-                return (
-                    None,
-                    DeadLetterReason.UNKNOWN_RECIPIENT,
-                    f"the notification is addressed to {record.recipient}",
-                )
-            return Pushed(record), DeadLetterReason.UNKNOWN, ""
-        if isinstance(record, Escalation) and record.level in DEADLINE_LEVELS:
-            addressed = notify_target(record.recipient or "", record.level)
-            if addressed != plan.recipient:
-                return (
-                    None,
-                    DeadLetterReason.UNKNOWN_RECIPIENT,
-                    f"the {record.level.value} escalation is addressed to {addressed}",
-                )
-            return Pushed(record), DeadLetterReason.UNKNOWN, ""
-        if isinstance(record, ReplyNotice):
-            if record.recipient != plan.recipient:
-                return (
-                    None,
-                    DeadLetterReason.UNKNOWN_RECIPIENT,
-                    f"the reply notice is addressed to {record.recipient}",
-                )
-            return Pushed(record), DeadLetterReason.UNKNOWN, ""
-        return (
-            None,
-            DeadLetterReason.SCHEMA_INVALID,
-            f"a {record.avro_name} is neither a notification, a deadline escalation nor a reply notice",
+        pushable = isinstance(record, Notification | ReplyNotice) or (
+            isinstance(record, Escalation) and record.level in DEADLINE_LEVELS
         )
+        if not isinstance(record, Notification | Escalation | ReplyNotice) or not pushable:
+            return (
+                None,
+                DeadLetterReason.SCHEMA_INVALID,
+                f"a {record.avro_name} is neither a notification, a deadline escalation nor a reply notice",
+            )
+        what, addressed = _addressee(record)
+        if addressed != plan.recipient:
+            return None, DeadLetterReason.UNKNOWN_RECIPIENT, f"{what} is addressed to {addressed}"
+        return Pushed(record), DeadLetterReason.UNKNOWN, ""
 
     async def _webhook(self, plan: RecipientPlan, item: Pushed, body: bytes) -> ChannelOutcome:
         assert plan.webhook is not None
@@ -264,3 +247,10 @@ class DeliveryPipeline:
         return await self.email.deliver_escalation(
             plan.email, record, recipient=plan.recipient, page=page, first_attempt=first
         )
+
+
+def _addressee(record: Notification | Escalation | ReplyNotice) -> tuple[str, str]:
+    """What the record is (for a dead letter's message) and whose notify topic it belongs on."""
+    if isinstance(record, Escalation):
+        return f"the {record.level.value} escalation", notify_target(record.recipient or "", record.level)
+    return ("the notification" if isinstance(record, Notification) else "the reply notice"), record.recipient

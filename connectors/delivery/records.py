@@ -13,10 +13,9 @@ from datetime import datetime
 
 from seabus.connectors.delivery.audit import ENDPOINT_HEADER
 from seabus.connectors.webhooks import AttemptRecord, DeliveryResult
-from seabus.schemas.cloudevents import build_headers, ce_type_for
 from seabus.schemas.codec import Codec, encode_model
 from seabus.schemas.enums import DeadLetterReason, DeliveryChannel, DeliveryOutcome, EscalationLevel
-from seabus.schemas.envelopes import Headers, Outbound, Source, dead_letter_out, escalation_out
+from seabus.schemas.envelopes import Headers, Outbound, Received, Source, escalation_out, headers_for
 from seabus.schemas.ids import stable_id
 from seabus.schemas.models import DeliveryAttempt, Escalation
 
@@ -83,13 +82,7 @@ def attempt_from_webhook(record: AttemptRecord) -> DeliveryAttempt:
 
 
 def attempt_out(attempt: DeliveryAttempt, *, codec: Codec, endpoint_key: str | None = None) -> Outbound:
-    headers = build_headers(
-        event_id=attempt.attempt_id,
-        source=SOURCE,
-        type_=ce_type_for(attempt.avro_name),
-        time=attempt.attempted_at,
-        subject=attempt.allegation_id,
-    )
+    headers = headers_for(attempt, attempt.attempt_id, attempt.allegation_id, attempt.attempted_at, SOURCE)
     if endpoint_key is not None:
         headers.insert(-1, (ENDPOINT_HEADER, endpoint_key.encode()))
     return Outbound(
@@ -151,16 +144,10 @@ def outcome_records(
         return []
     summary = "; ".join(f"{o.channel.value.lower()}: {o.reason or o.outcome.value}" for o in failed)
     records = [
-        dead_letter_out(
-            key=key,
-            value=value,
-            headers=headers,
-            source=source,
-            reason=DeadLetterReason.DELIVERY_FAILED,
-            message=(
-                f"DELIVERY_FAILED: notification {notification_id} for {recipient} was not delivered "
-                f"({summary}). Fix the channel, then replay this record to {source.topic}."
-            ),
+        Received(key=key, value=value, headers=headers, source=source).dead_letter(
+            DeadLetterReason.DELIVERY_FAILED,
+            f"DELIVERY_FAILED: notification {notification_id} for {recipient} was not delivered "
+            f"({summary}). Fix the channel, then replay this record to {source.topic}.",
             now=now,
             codec=codec,
             producer=SOURCE,
@@ -205,13 +192,9 @@ def undecodable_records(
         ),
     )
     return [
-        dead_letter_out(
-            key=key,
-            value=value,
-            headers=headers,
-            source=source,
-            reason=reason,
-            message=f"{reason.value}: the record at {where} could not be delivered: {problem}",
+        Received(key=key, value=value, headers=headers, source=source).dead_letter(
+            reason,
+            f"{reason.value}: the record at {where} could not be delivered: {problem}",
             now=now,
             codec=codec,
             producer=SOURCE,

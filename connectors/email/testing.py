@@ -11,7 +11,6 @@ import asyncio
 import ssl
 import threading
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -113,12 +112,7 @@ class CapturingSmtpServer:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc_info: object) -> None:  # the exception, if any, propagates
         self.stop()
 
 

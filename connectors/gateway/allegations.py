@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 import structlog
@@ -124,34 +124,55 @@ async def _accept(gw: GatewayState, entity: str, data: Any) -> web.Response:
         log.warning(
             "kafka refused events as too large", entity=entity, refused=len(refused), events=len(ready)
         )
-        raise HttpProblem(
-            413,
-            type_=ProblemType.TOO_LARGE,
-            title="Content Too Large",
-            detail=f"Kafka refused {len(refused)} of {len(ready)} event(s) as larger than the allegations "
+        detail = (
+            f"Kafka refused {len(refused)} of {len(ready)} event(s) as larger than the allegations "
             "topic accepts; those listed in `not_accepted` were NOT accepted, and resending them unchanged "
             "will fail again. Shorten their free text (e.g. the narrative) or ask the operators about the "
-            "topic's max.message.bytes.",
-            accepted=[_receipt_json(r) for r in receipts],
-            not_accepted=[o.event_id for o in refused],
+            "topic's max.message.bytes."
         )
+        raise _not_accepted(413, ProblemType.TOO_LARGE, "Content Too Large", detail, receipts, refused)
     if failed:
         log.warning(
             "kafka did not acknowledge a request", entity=entity, failed=len(failed), events=len(ready)
         )
-        raise HttpProblem(
-            503,
-            type_=ProblemType.KAFKA_UNAVAILABLE,
-            title="Kafka Unavailable",
-            detail=f"Kafka did not acknowledge {len(failed)} of {len(ready)} event(s) within "
+        detail = (
+            f"Kafka did not acknowledge {len(failed)} of {len(ready)} event(s) within "
             f"{gw.config.ack_timeout_s:g}s; those listed in `not_accepted` were NOT accepted. Send the same "
-            f"request again after Retry-After seconds: resending is safe, the bus drops duplicate event ids.",
+            f"request again after Retry-After seconds: resending is safe, the bus drops duplicate event ids."
+        )
+        raise _not_accepted(
+            503,
+            ProblemType.KAFKA_UNAVAILABLE,
+            "Kafka Unavailable",
+            detail,
+            receipts,
+            failed,
             headers={"Retry-After": str(gw.config.retry_after_s)},
-            accepted=[_receipt_json(r) for r in receipts],
-            not_accepted=[o.event_id for o in failed],
         )
     log.info("allegation events accepted", entity=entity, events=len(receipts))
     return web.json_response({"accepted": [_receipt_json(r) for r in receipts]}, status=202)
+
+
+def _not_accepted(
+    status: int,
+    type_: str,
+    title: str,
+    detail: str,
+    receipts: list[PublishReceipt],
+    not_accepted: list[OutgoingEvent],
+    *,
+    headers: dict[str, str] | None = None,
+) -> HttpProblem:
+    """A batch Kafka took only in part: what it acknowledged, and the event ids it did not."""
+    return HttpProblem(
+        status,
+        type_=type_,
+        title=title,
+        detail=detail,
+        headers=headers,
+        accepted=[_receipt_json(r) for r in receipts],
+        not_accepted=[o.event_id for o in not_accepted],
+    )
 
 
 _PERMANENTLY_TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError)
@@ -213,12 +234,8 @@ def _validate(gw: GatewayState, items: list[Any]) -> tuple[list[OutgoingEvent], 
 
 
 def _receipt_json(receipt: PublishReceipt) -> dict[str, Any]:
-    return {
-        "event_id": receipt.event_id,
-        "allegation_id": receipt.allegation_id,
-        "partition": receipt.partition,
-        "offset": receipt.offset,
-    }
+    """A receipt as the answer lists it: all its fields, which the AcceptedEvent schema names."""
+    return asdict(receipt)
 
 
 def _operation(doc: OpenApiDocument) -> dict[str, Any]:

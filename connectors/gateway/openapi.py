@@ -8,6 +8,7 @@ document served at ``/openapi.json`` cannot forget a route.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -76,8 +77,11 @@ class OpenApiDocument:
         return web.json_response(self._doc)
 
 
-def problem_responses(*statuses: int) -> dict[str, Any]:
-    """OpenAPI ``responses`` entries for problem-details answers with these statuses."""
+def problem_responses(*statuses: int, described: Mapping[int, str] | None = None) -> dict[str, Any]:
+    """OpenAPI ``responses`` entries for problem-details answers with these statuses.
+
+    ``described`` words some statuses for one route (a reply's 403 is not an event's).
+    """
     descriptions = {
         400: "The body is not JSON, or events break the contract (every problem listed in `errors`).",
         401: "No bearer token, or a token this gateway does not know.",
@@ -90,6 +94,7 @@ def problem_responses(*statuses: int) -> dict[str, Any]:
         429: "This client sent too many requests; wait Retry-After seconds.",
         500: "The gateway failed on this request; sending it again is safe.",
         503: "Kafka did not acknowledge in time; nothing listed in `not_accepted` was accepted. Retry.",
+        **(described or {}),
     }
     statuses = (*statuses, *(s for s in (429, 500) if s not in statuses))  # every /v1/ route can answer them
     return {

@@ -20,7 +20,7 @@ import os
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 import structlog
 from aiohttp import web
@@ -31,8 +31,9 @@ from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
 from seabus.connectors.gateway.problems import HttpProblem, ProblemType, json_pointer
 from seabus.connectors.gateway.recipient_auth import WRONG_RECIPIENT, RecipientAuth, ensure_recipient_auth
 from seabus.connectors.gateway.state import GATEWAY, GatewayState, RouteModule
-from seabus.schemas.cloudevents import build_headers, ce_type_for, format_time
+from seabus.schemas.cloudevents import format_time
 from seabus.schemas.codec import encode_model
+from seabus.schemas.envelopes import headers_for
 from seabus.schemas.errors import KafkaUnavailable, ValidationFailed
 from seabus.schemas.limits import clip_text
 from seabus.schemas.models import Response
@@ -50,12 +51,14 @@ __all__ = [
     "KafkaResponseSink",
     "RecipientAuth",
     "Replies",
+    "ReplyOptions",
     "ResponseSink",
     "accept_reply",
     "accepted_schema",
     "connection_of",
     "ensure_replies",
     "post_response",
+    "reply_body_and_answers",
     "reply_problem_responses",
     "response_routes",
     "submission_schema",
@@ -156,15 +159,16 @@ def connection_of(gw: GatewayState) -> KafkaConnection:
     raise ValueError("the reply routes need a Kafka connection: pass kafka= or sink=")
 
 
-def ensure_replies(
-    app: web.Application,
-    gw: GatewayState,
-    *,
-    auth: RecipientAuth | None = None,
-    sink: ResponseSink | None = None,
-    directory: RecipientsDirectory | None = None,
-    kafka: KafkaConnection | None = None,
-) -> Replies:
+class ReplyOptions(TypedDict, total=False):
+    """What both reply route modules may be given; each left out is a default of :func:`ensure_replies`."""
+
+    auth: RecipientAuth | None
+    sink: ResponseSink | None
+    directory: RecipientsDirectory | None
+    kafka: KafkaConnection | None
+
+
+def ensure_replies(app: web.Application, gw: GatewayState, **options: Unpack[ReplyOptions]) -> Replies:
     """The app's :class:`Replies`, made on first use (later calls get the same one).
 
     Defaults: the directory from the settings; tokens from gateway.yaml and the
@@ -173,10 +177,13 @@ def ensure_replies(
     """
     if REPLIES in app:
         return app[REPLIES]
+    directory = options.get("directory")
     if directory is None:
         directory = load_recipients(gw.settings.resolve(gw.settings.recipients_file))
+    sink = options.get("sink")
     if sink is None:
-        kafka_sink = KafkaResponseSink(kafka=kafka or connection_of(gw), topic=gw.settings.topic("responses"))
+        kafka = options.get("kafka") or connection_of(gw)
+        kafka_sink = KafkaResponseSink(kafka=kafka, topic=gw.settings.topic("responses"))
 
         async def start(_app: web.Application) -> None:
             await kafka_sink.start()
@@ -188,7 +195,7 @@ def ensure_replies(
         app.on_cleanup.append(stop)
         sink = kafka_sink
     replies = Replies(
-        auth=ensure_recipient_auth(app, gw, auth=auth, directory=directory),
+        auth=ensure_recipient_auth(app, gw, auth=options.get("auth"), directory=directory),
         sink=sink,
         webhook_secrets=_webhook_secrets(directory),
     )
@@ -284,12 +291,8 @@ async def accept_reply(
         ) from None
     _not_before_the_allegation(gw, response)
     value = encode_model(response, codec=gw.codec)
-    headers = build_headers(
-        event_id=response.response_id,
-        source=SOURCE,
-        type_=ce_type_for(response.avro_name),
-        time=response.responded_at,
-        subject=response.allegation_id,
+    headers = headers_for(
+        response, response.response_id, response.allegation_id, response.responded_at, SOURCE
     )
     # The origin the gateway authenticated: the bus checks it against the recipient claimed.
     headers.append((ORIGIN_HEADER, response.recipient.encode()))
@@ -340,17 +343,11 @@ async def post_response(request: web.Request) -> web.Response:
     return await accept_reply(gw, replies, recipient, data)
 
 
-def response_routes(
-    *,
-    auth: RecipientAuth | None = None,
-    sink: ResponseSink | None = None,
-    directory: RecipientsDirectory | None = None,
-    kafka: KafkaConnection | None = None,
-) -> RouteModule:
+def response_routes(**options: Unpack[ReplyOptions]) -> RouteModule:
     """The route module for ``POST /v1/responses`` (see :func:`ensure_replies` for the defaults)."""
 
     def register(app: web.Application, gw: GatewayState) -> None:
-        ensure_replies(app, gw, auth=auth, sink=sink, directory=directory, kafka=kafka)
+        ensure_replies(app, gw, **options)
         app.router.add_post(PATH, post_response)
         gw.openapi.add_operation(PATH, "post", _operation(gw.openapi))
 
@@ -397,11 +394,22 @@ def reply_problem_responses(*statuses: int, unauthenticated: str) -> dict[str, A
         401: unauthenticated,
         403: "The response names another recipient, or the token is an agency's.",
     }
-    answers = problem_responses(*statuses)
-    for status, text in described.items():
-        if str(status) in answers:
-            answers[str(status)]["description"] = text
-    return answers
+    return problem_responses(*statuses, described=described)
+
+
+def reply_body_and_answers(
+    doc: OpenApiDocument, problems: dict[str, Any], *, accepted_headers: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The request body and the answers of a reply route: both take the same body and answer 202 alike."""
+    body = {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": submission_schema(doc)}, "example": EXAMPLE}},
+    }
+    accepted: dict[str, Any] = {"description": "Kafka acknowledged the response."}
+    if accepted_headers is not None:
+        accepted["headers"] = accepted_headers
+    accepted["content"] = {"application/json": {"schema": {"$ref": accepted_schema(doc)}}}
+    return {"requestBody": body, "responses": {"202": accepted, **problems}}
 
 
 EXAMPLE = {
@@ -424,16 +432,9 @@ def _operation(doc: OpenApiDocument) -> dict[str, Any]:
             "accepted here and dead-lettered by the bus."
         ),
         "operationId": "submitResponse",
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": submission_schema(doc)}, "example": EXAMPLE}},
-        },
-        "responses": {
-            "202": {
-                "description": "Kafka acknowledged the response.",
-                "content": {"application/json": {"schema": {"$ref": accepted_schema(doc)}}},
-            },
-            **reply_problem_responses(
+        **reply_body_and_answers(
+            doc,
+            reply_problem_responses(
                 400,
                 401,
                 403,
@@ -442,5 +443,5 @@ def _operation(doc: OpenApiDocument) -> dict[str, Any]:
                 503,
                 unauthenticated="No bearer token, or a token this gateway does not know.",
             ),
-        },
+        ),
     }

@@ -17,7 +17,7 @@ same checks, same 202.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, Unpack
 
 from aiohttp import web
 
@@ -33,22 +33,17 @@ from seabus.connectors.gateway.reply_memory import (
     webhook_scope,
 )
 from seabus.connectors.gateway.responses import (
-    EXAMPLE,
     REPLIES,
-    RecipientAuth,
-    ResponseSink,
+    ReplyOptions,
     accept_reply,
-    accepted_schema,
     connection_of,
     ensure_replies,
+    reply_body_and_answers,
     reply_problem_responses,
-    submission_schema,
 )
 from seabus.connectors.gateway.state import GATEWAY, GatewayState, RouteModule
 from seabus.connectors.webhooks import verify_webhook
 from seabus.schemas.ids import stable_id
-from seabus.streams.config.recipients import RecipientsDirectory
-from seabus.streams.kafka_connection import KafkaConnection
 
 __all__ = ["PATH", "post_webhook_reply", "webhook_reply_routes"]
 
@@ -126,19 +121,15 @@ async def post_webhook_reply(request: web.Request) -> web.Response:
     return await answer_once(gw.idempotency, scope, webhook_id, digest, accept, wording=_ID_WORDING)
 
 
-def webhook_reply_routes(
-    *,
-    auth: RecipientAuth | None = None,
-    sink: ResponseSink | None = None,
-    directory: RecipientsDirectory | None = None,
-    kafka: KafkaConnection | None = None,
-) -> RouteModule:
+def webhook_reply_routes(**options: Unpack[ReplyOptions]) -> RouteModule:
     """The route module for signed replies; shares its set-up with :func:`response_routes`."""
 
     def register(app: web.Application, gw: GatewayState) -> None:
-        ensure_replies(app, gw, auth=auth, sink=sink, directory=directory, kafka=kafka)
-        if sink is None:  # replies go to Kafka: what was accepted before a restart is read back first
-            connection = kafka or connection_of(gw)
+        ensure_replies(app, gw, **options)
+        if (
+            options.get("sink") is None
+        ):  # replies go to Kafka: what was accepted before a restart is read back first
+            connection = options.get("kafka") or connection_of(gw)
             topic = gw.settings.topic("responses")
 
             async def recall(_app: web.Application) -> None:
@@ -185,31 +176,17 @@ def _operation(doc: OpenApiDocument) -> dict[str, Any]:
                 )
             ),
         ],
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": submission_schema(doc)}, "example": EXAMPLE}},
-        },
-        "responses": {
-            "202": {
-                "description": "Kafka acknowledged the response.",
-                "headers": {
-                    REPLAYED_HEADER: {
-                        "description": "true when this is the stored answer to an earlier reply with this webhook-id",
-                        "schema": {"type": "string"},
-                    }
-                },
-                "content": {"application/json": {"schema": {"$ref": accepted_schema(doc)}}},
-            },
-            **reply_problem_responses(
-                400,
-                401,
-                403,
-                409,
-                413,
-                415,
-                422,
-                503,
+        **reply_body_and_answers(
+            doc,
+            reply_problem_responses(
+                *(400, 401, 403, 409, 413, 415, 422, 503),
                 unauthenticated="Missing, stale or non-matching signature, or no webhook secret for this recipient.",
             ),
-        },
+            accepted_headers={
+                REPLAYED_HEADER: {
+                    "description": "true when this is the stored answer to an earlier reply with this webhook-id",
+                    "schema": {"type": "string"},
+                }
+            },
+        ),
     }

@@ -24,13 +24,14 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TypedDict, Unpack
 
 from babel.dates import format_date
 
 from seabus.connectors.notices.labels import ASKED, label
 from seabus.connectors.notices.states import OFFICES, mission_of, state_name, state_subject
+from seabus.connectors.notices.wording import LANGUAGES, section
 from seabus.schemas.enums import (
-    AllegationEventType,
     IncidentDatePrecision,
     ObligationKind,
     RecipientClass,
@@ -42,6 +43,7 @@ from seabus.streams.deadlines.obligations import SATISFIES
 __all__ = [
     "SUPPORTED_LANGUAGES",
     "NoticeContent",
+    "NoticeOptions",
     "build_content",
     "check_language",
     "notice_path",
@@ -49,7 +51,7 @@ __all__ = [
     "reply_kinds",
 ]
 
-SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "fr")
+SUPPORTED_LANGUAGES: tuple[str, ...] = LANGUAGES
 
 _LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -169,45 +171,8 @@ def _incident(n: Notification, lang: str) -> str:
     return _date(a.incident_date, lang)
 
 
-_T: dict[str, dict[str, str]] = {
-    "title": {"en": "NOTE VERBALE", "fr": "NOTE VERBALE"},
-    "marking": {
-        "en": "Confidential: for the addressee only",
-        "fr": "Confidentiel : réservé au destinataire",
-    },
-    "place": {"en": "New York", "fr": "New York"},
-    "sender": {
-        "en": "The Office of the Special Coordinator on improving the United Nations response to sexual exploitation and abuse",
-        "fr": "Le Bureau du Coordonnateur spécial chargé d'améliorer les moyens d'action de l'Organisation des Nations Unies face à l'exploitation et aux atteintes sexuelles",
-    },
-    "compliments": {"en": "presents its compliments to", "fr": "présente ses compliments"},
-    "limited": {
-        "en": "The particulars below are those the Permanent Mission may receive under the routing rules of the notification bus; persons concerned are named only by reference and victims only by number.",
-        "fr": "Les renseignements ci-après sont ceux que la Mission permanente peut recevoir en vertu des règles d'acheminement du système de notification ; les personnes mises en cause ne sont désignées que par une référence et les victimes ne sont indiquées qu'en nombre.",
-    },
-    "asked_intro": {
-        "en": "The Permanent Mission is requested to take the following steps by the dates indicated:",
-        "fr": "La Mission permanente est priée de prendre les mesures suivantes aux dates indiquées :",
-    },
-    "h_what": {"en": "Requested", "fr": "Demande"},
-    "h_due": {"en": "Due by", "fr": "Échéance"},
-    "h_reply": {"en": "Reply with", "fr": "Réponse attendue"},
-    "nothing_asked": {
-        "en": "No reply is requested by a due date for this communication.",
-        "fr": "Aucune réponse n'est demandée à une date donnée pour la présente communication.",
-    },
-    "h_particulars": {"en": "Particulars of the allegation", "fr": "Renseignements sur l'allégation"},
-    "h_asked": {"en": "What is requested, and by when", "fr": "Ce qui est demandé, et dans quel délai"},
-    "h_answer": {"en": "How to reply", "fr": "Comment répondre"},
-    "confidential": {
-        "en": "The notification record delivered to the Permanent Mission on its own channel carries a confidential account. It is not reproduced in this note.",
-        "fr": "L'enregistrement de la notification transmis à la Mission permanente par son propre canal contient un exposé confidentiel. Celui-ci n'est pas reproduit dans la présente note.",
-    },
-    "footer": {"en": "seabus formal notice {ref}", "fr": "seabus, notification officielle {ref}"},
-    "yes": {"en": "yes", "fr": "oui"},
-    "no": {"en": "no", "fr": "non"},
-    "none": {"en": "none communicated", "fr": "aucune communiquée"},
-}
+_T: dict[str, dict[str, str]] = section("text")
+"""The fixed sentences and headings of a Note Verbale (``wording.yaml``, section ``text``)."""
 
 
 def _t(key: str, lang: str) -> str:
@@ -233,20 +198,18 @@ def _short_addressee(n: Notification, lang: str) -> str:
     return {"en": "the Permanent Mission", "fr": "la Mission permanente"}[lang]
 
 
+_OPENING: dict[str, dict[str, str]] = section("opening")
+"""What the opening sentence informs of, by event type (``OTHER`` for any other); ``{ref}`` is the allegation."""
+
+
 def _opening(n: Notification, lang: str, reporting_entity: str | None, reference: str) -> str:
     sender = _t("sender", lang)
     who = _addressee(n, lang)
     state = state_subject(n.recipient, lang)
     ref = _clean(n.allegation_id)
     entity = _clean(reporting_entity) if reporting_entity else None
-    event = n.event_type
+    what = _OPENING.get(n.event_type.value, _OPENING["OTHER"])[lang].format(ref=ref)
     if lang == "en":
-        what = {
-            AllegationEventType.REPORTED: f"an allegation of sexual exploitation and abuse, recorded under the reference {ref}",
-            AllegationEventType.UPDATED: f"new information on the allegation of sexual exploitation and abuse recorded under the reference {ref}",
-            AllegationEventType.CLOSED: f"the closure of the allegation of sexual exploitation and abuse recorded under the reference {ref}",
-            AllegationEventType.WITHDRAWN: f"the withdrawal of the allegation of sexual exploitation and abuse recorded under the reference {ref}",
-        }.get(event, f"a communication on the allegation recorded under the reference {ref}")
         by = f", as reported by {entity}" if entity else ""
         concern = (
             f", which concerns personnel of whom {state} is the State of nationality or the contributing State"
@@ -261,12 +224,6 @@ def _opening(n: Notification, lang: str, reporting_entity: str | None, reference
             else f"{sender} presents its compliments to {who} and has the honour to inform it, in accordance "
             f"with General Assembly resolution 71/278, of {what}{by}. This note bears the reference {reference}."
         )
-    what = {
-        AllegationEventType.REPORTED: f"d'une allégation d'exploitation et d'atteintes sexuelles enregistrée sous la référence {ref}",
-        AllegationEventType.UPDATED: f"d'informations nouvelles concernant l'allégation d'exploitation et d'atteintes sexuelles enregistrée sous la référence {ref}",
-        AllegationEventType.CLOSED: f"de la clôture de l'allégation d'exploitation et d'atteintes sexuelles enregistrée sous la référence {ref}",
-        AllegationEventType.WITHDRAWN: f"du retrait de l'allégation d'exploitation et d'atteintes sexuelles enregistrée sous la référence {ref}",
-    }.get(event, f"d'une communication concernant l'allégation enregistrée sous la référence {ref}")
     by = f", signalée par {entity}" if entity else ""
     to = _to(who, lang)
     if n.recipient_class is RecipientClass.MEMBER_STATE:
@@ -282,20 +239,7 @@ def _opening(n: Notification, lang: str, reporting_entity: str | None, reference
     )
 
 
-_REASONS: dict[str, dict[str, str]] = {
-    "state-of-nationality": {
-        "en": "State of nationality of a person concerned",
-        "fr": "État de nationalité d'une personne mise en cause",
-    },
-    "contributing-state": {
-        "en": "State that deployed a person concerned",
-        "fr": "État ayant déployé une personne mise en cause",
-    },
-    "earlier-recipient": {
-        "en": "received earlier communications on this allegation",
-        "fr": "destinataire de communications antérieures sur cette allégation",
-    },
-}
+_REASONS: dict[str, dict[str, str]] = section("reasons")
 """Wording of the shipped routing rules that name Member States; other rules keep their own explanation."""
 
 
@@ -449,15 +393,19 @@ def _json(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def build_content(
-    notification: Notification,
-    *,
-    lang: str = "en",
-    reply_url: str | None = None,
-    reporting_entity: str | None = None,
-) -> NoticeContent:
+class NoticeOptions(TypedDict, total=False):
+    """How a notice is written: its language (default ``en``), the gateway address for
+    replies, and the reporting mission or entity when the operators name it."""
+
+    lang: str
+    reply_url: str | None
+    reporting_entity: str | None
+
+
+def build_content(notification: Notification, **options: Unpack[NoticeOptions]) -> NoticeContent:
     """The notice's text in ``lang`` from this notification's own fields."""
-    check_language(lang)
+    lang = check_language(options.get("lang", "en"))
+    reply_url, reporting_entity = options.get("reply_url"), options.get("reporting_entity")
     n = notification
     reference = notice_reference(n)
     who = _addressee(n, lang)

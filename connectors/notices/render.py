@@ -15,13 +15,14 @@ from __future__ import annotations
 import unicodedata
 from datetime import UTC
 from functools import cache
+from typing import Unpack
 
 import jinja2
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace
 
-from seabus.connectors.notices.content import NoticeContent, build_content
+from seabus.connectors.notices.content import NoticeContent, NoticeOptions, build_content
 from seabus.schemas.models import Notification
 
 __all__ = ["render_notice_html", "render_notice_pdf"]
@@ -37,15 +38,9 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_notice_html(
-    notification: Notification,
-    *,
-    lang: str = "en",
-    reply_url: str | None = None,
-    reporting_entity: str | None = None,
-) -> str:
+def render_notice_html(notification: Notification, **options: Unpack[NoticeOptions]) -> str:
     """The notice as one self-contained HTML page (no script, no external resource)."""
-    content = build_content(notification, lang=lang, reply_url=reply_url, reporting_entity=reporting_entity)
+    content = build_content(notification, **options)
     return _environment().get_template("notice.html").render(c=content)
 
 
@@ -91,15 +86,9 @@ class _Notice(FPDF):
         self.cell(0, 5, _latin1(f"{self.content.footer} - page {self.page_no()}/{{nb}}"), align="C")
 
 
-def render_notice_pdf(
-    notification: Notification,
-    *,
-    lang: str = "en",
-    reply_url: str | None = None,
-    reporting_entity: str | None = None,
-) -> bytes:
+def render_notice_pdf(notification: Notification, **options: Unpack[NoticeOptions]) -> bytes:
     """The notice as an A4 PDF; the same text as the HTML form, laid out as a Note Verbale."""
-    c = build_content(notification, lang=lang, reply_url=reply_url, reporting_entity=reporting_entity)
+    c = build_content(notification, **options)
     pdf = _Notice(c)
     pdf.set_title(_latin1(f"{c.title} {c.reference}"))
     pdf.set_lang(c.lang)

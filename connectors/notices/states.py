@@ -19,49 +19,15 @@ from __future__ import annotations
 import pycountry
 from babel import Locale
 
+from seabus.connectors.notices.wording import section
+
 __all__ = ["OFFICES", "mission_of", "state_name", "state_subject"]
 
-OFFICES: dict[str, dict[str, str]] = {
-    "OSC": {
-        "en": "the Office of the Special Coordinator on improving the United Nations response to sexual exploitation and abuse",
-        "fr": "le Bureau du Coordonnateur spécial chargé d'améliorer les moyens d'action de l'Organisation des Nations Unies face à l'exploitation et aux atteintes sexuelles",
-    },
-    "OIOS": {
-        "en": "the Office of Internal Oversight Services",
-        "fr": "le Bureau des services de contrôle interne",
-    },
-    "VRA": {
-        "en": "the Office of the Victims' Rights Advocate",
-        "fr": "le Bureau de la Défenseuse des droits des victimes",
-    },
-}
+OFFICES: dict[str, dict[str, str]] = section("offices")
 """How an office is addressed (with its article), for notices to an office rather than a state."""
 
-_UN_NAMES: dict[str, dict[str, str]] = {
-    "BOL": {"en": "Bolivia (Plurinational State of)", "fr": "Bolivie (État plurinational de)"},
-    "CIV": {"en": "Côte d'Ivoire", "fr": "Côte d'Ivoire"},
-    "COD": {"en": "Democratic Republic of the Congo", "fr": "République démocratique du Congo"},
-    "COG": {"en": "Congo", "fr": "Congo"},
-    "CPV": {"en": "Cabo Verde", "fr": "Cabo Verde"},
-    "FSM": {"en": "Micronesia (Federated States of)", "fr": "Micronésie (États fédérés de)"},
-    "IRN": {"en": "Iran (Islamic Republic of)", "fr": "Iran (République islamique d')"},
-    "KOR": {"en": "Republic of Korea", "fr": "République de Corée"},
-    "LAO": {"en": "Lao People's Democratic Republic", "fr": "République démocratique populaire lao"},
-    "MDA": {"en": "Republic of Moldova", "fr": "République de Moldova"},
-    "MMR": {"en": "Myanmar", "fr": "Myanmar"},
-    "PRK": {
-        "en": "Democratic People's Republic of Korea",
-        "fr": "République populaire démocratique de Corée",
-    },
-    "PSE": {"en": "State of Palestine", "fr": "État de Palestine"},
-    "RUS": {"en": "Russian Federation", "fr": "Fédération de Russie"},
-    "SYR": {"en": "Syrian Arab Republic", "fr": "République arabe syrienne"},
-    "TLS": {"en": "Timor-Leste", "fr": "Timor-Leste"},
-    "TZA": {"en": "United Republic of Tanzania", "fr": "République-Unie de Tanzanie"},
-    "VAT": {"en": "Holy See", "fr": "Saint-Siège"},
-    "VEN": {"en": "Venezuela (Bolivarian Republic of)", "fr": "Venezuela (République bolivarienne du)"},
-    "VNM": {"en": "Viet Nam", "fr": "Viet Nam"},
-}
+_UN_NAMES: dict[str, dict[str, str]] = section("un_names")
+"""United Nations short names where CLDR's is informal (``wording.yaml``, section ``un_names``)."""
 
 _EN_THE_FIRST = ("Republic", "Democratic", "United", "Federated", "State of", "Holy", "Kingdom", "Russian")
 _EN_THE = frozenset(

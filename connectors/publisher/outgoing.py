@@ -15,8 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from seabus.schemas.clock import Now, utc_now
-from seabus.schemas.cloudevents import build_headers, ce_type_for
+from seabus.schemas.cloudevents import ce_type_for
 from seabus.schemas.codec import Codec, default_codec, encode_model
+from seabus.schemas.envelopes import headers_for
 from seabus.schemas.errors import CodecError, Problem, ValidationFailed
 from seabus.schemas.models import AllegationEvent
 from seabus.schemas.validation import allegation_event_problems, parse_model
@@ -95,13 +96,7 @@ def prepare_event(event: AllegationEvent, *, source: str, codec: Codec | None = 
         value = encode_model(event, codec=codec or default_codec())
     except CodecError as exc:
         raise ValidationFailed([Problem("", exc.detail)], subject="AllegationEvent") from exc
-    headers = build_headers(
-        event_id=event.event_id,
-        source=source,
-        type_=CE_TYPE,
-        time=event.published_at,
-        subject=event.allegation_id,
-    )
+    headers = headers_for(event, event.event_id, event.allegation_id, event.published_at, source)
     return OutgoingEvent(
         event=event,
         key=event.allegation_id.encode("utf-8"),

@@ -14,13 +14,13 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 import structlog
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
+from seabus.connectors.closing import ClosesOnExit
 from seabus.connectors.publisher.errors import PublisherClosed, PublishFailed
 from seabus.connectors.publisher.outgoing import (
     Clock,
@@ -118,7 +118,7 @@ def inbound_topic(entity: str, *, prefix: str = "sea") -> str:
     return f"{prefix}.inbound.{entity}"
 
 
-class Publisher:
+class Publisher(ClosesOnExit):
     """Publishes allegation events of one agency (``entity``) or to an explicit ``topic``.
 
     An agency passes ``entity`` (and the topic ``prefix`` if not ``sea``): events go to
@@ -244,14 +244,6 @@ class Publisher:
             producer, self._producer = self._producer, None
         if producer is not None:
             producer.close(timeout=self.delivery_timeout_s if timeout_s is None else timeout_s)
-
-    def __enter__(self) -> Publisher:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
     # --- internals -------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import signal
 from collections.abc import Awaitable, Callable, Mapping
@@ -229,27 +230,14 @@ class Subscriber:
             )
             error.__cause__ = exc
             return self._failed(tp, error)
-        call: Callable[[], Awaitable[None] | None]
-        if isinstance(item, Escalation):
-            on_escalation, escalation = self._on_escalation, item
-            if on_escalation is None:
+        item_id, kind, call = self._handling(item)
+        if call is None:  # nobody here takes this kind: skipped, as if handled
+            if kind == "escalation":
                 self.escalations_skipped += 1
-                await self._commit(consumer, tp, record)
-                return True
-            item_id, kind = item.escalation_id, "escalation"
-            call = lambda: on_escalation(escalation)  # noqa: E731
-        elif isinstance(item, ReplyNotice):
-            on_reply, notice = self._on_reply, item
-            if on_reply is None:
+            else:
                 self.replies_skipped += 1
-                await self._commit(consumer, tp, record)
-                return True
-            item_id, kind = item.notice_id, "reply notice"
-            call = lambda: on_reply(notice)  # noqa: E731
-        else:
-            handler, note = self._handler, item
-            item_id, kind = item.notification_id, "notification"
-            call = lambda: handler(note)  # noqa: E731
+            await self._commit(consumer, tp, record)
+            return True
         if self.seen.is_seen(self.recipient, item_id):
             self.skipped += 1
             log.info(f"{kind} already handled; skipped", id=item_id, allegation_id=item.allegation_id)
@@ -280,6 +268,18 @@ class Subscriber:
         log.info(f"{kind} handled", id=item_id, allegation_id=item.allegation_id)
         await self._commit(consumer, tp, record)
         return True
+
+    def _handling(
+        self, item: Notification | Escalation | ReplyNotice
+    ) -> tuple[str, str, Callable[[], Awaitable[None] | None] | None]:
+        """The id, the kind and the handler call of one record; no call when no handler takes its kind."""
+        if isinstance(item, Escalation):
+            on_escalation = self._on_escalation
+            return item.escalation_id, "escalation", on_escalation and functools.partial(on_escalation, item)
+        if isinstance(item, ReplyNotice):
+            on_reply = self._on_reply
+            return item.notice_id, "reply notice", on_reply and functools.partial(on_reply, item)
+        return item.notification_id, "notification", functools.partial(self._handler, item)
 
     def _failed(self, tp: TopicPartition, error: SubscriberError) -> bool:
         if not self._on_error(error):

@@ -16,8 +16,9 @@ import threading
 from collections import OrderedDict
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Protocol
+
+from seabus.connectors.closing import ClosesOnExit
 
 __all__ = ["InMemorySeenStore", "SeenStore", "SqliteSeenStore"]
 
@@ -66,7 +67,7 @@ CREATE TABLE IF NOT EXISTS seen (
 """
 
 
-class SqliteSeenStore:
+class SqliteSeenStore(ClosesOnExit):
     """Handled ids in a SQLite file; each :meth:`mark_seen` is committed before it returns.
 
     Volumes are small (hundreds of notifications a year per Member State), so
@@ -82,17 +83,6 @@ class SqliteSeenStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(_SCHEMA)
-
-    def __enter__(self) -> SqliteSeenStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         with self._lock:

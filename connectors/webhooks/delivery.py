@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import TracebackType
 
 import aiohttp
 
+from seabus.connectors.closing import AsyncClosesOnExit
 from seabus.connectors.errors import AddressRefused
 from seabus.connectors.webhooks.endpoint import WebhookEndpoint
 from seabus.connectors.webhooks.records import (
@@ -97,7 +97,7 @@ class _KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
-class WebhookDeliverer:
+class WebhookDeliverer(AsyncClosesOnExit):
     """Signs and sends webhooks with retries; one instance per process, shared by all recipients.
 
     ``max_in_flight`` bounds concurrent HTTP requests across all endpoints; a
@@ -136,17 +136,6 @@ class WebhookDeliverer:
         self._user_agent = user_agent
         self._sessions: dict[bool, aiohttp.ClientSession] = {}
         self._locks = _KeyedLocks()
-
-    async def __aenter__(self) -> WebhookDeliverer:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     async def close(self) -> None:
         sessions, self._sessions = list(self._sessions.values()), {}

@@ -37,17 +37,24 @@ def gateway(ctx: click.Context, host: str | None, port: int | None, config_path:
         return
     from seabus.connectors.gateway.responses import response_routes
     from seabus.connectors.gateway.webhook_replies import webhook_reply_routes
+    from seabus.deploy.services import standalone_view_routes
     from seabus.streams.config.recipients import load_recipients
 
     s = settings()
     directory = load_recipients(s.resolve(s.recipients_file))
+    kafka = connection_or_local(s)
     serve_gateway(
         settings=s,
-        kafka=connection_or_local(s),
+        kafka=kafka,
         host=host,
         port=port,
         config_path=config_path,
-        extra_routes=(response_routes(directory=directory), webhook_reply_routes(directory=directory)),
+        extra_routes=(
+            response_routes(directory=directory),
+            webhook_reply_routes(directory=directory),
+            # The on-call view and a state's own view in this process (issue 16; view.in_worker).
+            *standalone_view_routes(settings=s, kafka=kafka, directory=directory),
+        ),
     )
 
 

@@ -90,6 +90,20 @@ class StatisticsConfig(BaseModel):
     min_cell: int = Field(default=3, ge=1, le=1000)
 
 
+class ViewConfig(BaseModel):
+    """Where the on-call view runs (issue 16): the dashboard, /v1/overdue, /v1/stats, a state's own view.
+
+    ``in_worker: true`` (the default) keeps it inside ``seabus run``, so one command
+    gives everything; ``false`` takes its reading of the topics off the worker's CPU,
+    and ``seabus gateway`` (its own process) serves those routes instead
+    (docs/bench-notes/routing.md, "the on-call view", has the cost of each).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    in_worker: bool = True
+
+
 class _YamlSource(PydanticBaseSettingsSource):
     """Reads the YAML file named by ``SEABUS_CONFIG`` (or the shipped default)."""
 
@@ -157,6 +171,7 @@ class Settings(BaseSettings):
     topic_metadata_timeout_s: float = Field(default=60.0, gt=0.0, le=3600.0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     statistics: StatisticsConfig = StatisticsConfig()
+    view: ViewConfig = ViewConfig()
 
     @field_validator("bootstrap")
     @classmethod

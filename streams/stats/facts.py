@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from seabus.schemas.codec import Codec, decode_model, default_codec
+from seabus.schemas.codec import Codec, default_codec
 from seabus.schemas.enums import (
     DisciplinaryAction,
     ObligationState,
@@ -30,6 +30,7 @@ from seabus.schemas.enums import (
 )
 from seabus.schemas.errors import CodecError, ValidationFailed
 from seabus.schemas.models import AllegationEvent, Notification, ObligationUpdate, Response, SeabusRecord
+from seabus.streams.views.lean import NotificationFacts, RecordDecoder
 from seabus.streams.views.topics import TopicKind, classify
 
 __all__ = ["UNIFORMED", "AllegationFacts", "ObligationFacts", "StateFacts", "StatsIndex"]
@@ -139,10 +140,19 @@ def _earliest(known: datetime | None, at: datetime) -> datetime:
 class StatsIndex:
     """Facts of every allegation on one topic prefix; :mod:`seabus.streams.stats.tables` counts them."""
 
-    def __init__(self, *, prefix: str, codec: Codec | None = None, max_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        prefix: str,
+        codec: Codec | None = None,
+        max_bytes: int | None = None,
+        decoder: RecordDecoder | None = None,
+    ) -> None:
         self.prefix = prefix
         self.codec = codec
         self.max_bytes = max_bytes
+        self.decoder = decoder or RecordDecoder(codec, max_bytes=max_bytes)
+        """Shared with the view's index when one reader feeds both (each record decoded once)."""
         self.counts: Counter[str] = Counter()
         self.allegations: dict[str, AllegationFacts] = {}
         self.owners: dict[str, str] = {}
@@ -160,8 +170,10 @@ class StatsIndex:
             try:
                 writer = (self.codec or default_codec()).peek_writer(value).name
                 if writer == _MODELS[source.kind].avro_name:
-                    record = decode_model(
-                        value, _MODELS[source.kind], codec=self.codec, max_bytes=self.max_bytes
+                    record: SeabusRecord | NotificationFacts = (
+                        self.decoder.notification(value)
+                        if source.kind is TopicKind.NOTIFY
+                        else self.decoder.model(value, _MODELS[source.kind])
                     )
                     outcome = "kept" if self.add(record) else "ignored"
             except (CodecError, ValidationFailed):
@@ -171,14 +183,16 @@ class StatsIndex:
         self.counts[outcome] += 1
         return outcome
 
-    def add(self, record: SeabusRecord) -> bool:
+    def add(self, record: SeabusRecord | NotificationFacts) -> bool:
         """Keep the facts of one decoded record; False when it holds none statistics need."""
+        if isinstance(record, Notification):
+            record = NotificationFacts.of(record)
         if isinstance(record, AllegationEvent):
             known = self.allegations.get(record.allegation_id)
             if known is None or record.sequence > known.sequence:
                 self.allegations[record.allegation_id] = AllegationFacts.of(record)
             return True
-        if isinstance(record, Notification):
+        if isinstance(record, NotificationFacts):
             if record.recipient_class is not RecipientClass.MEMBER_STATE:
                 return False
             facts = self.states.setdefault((record.allegation_id, record.recipient), StateFacts())

@@ -30,7 +30,7 @@ from enum import StrEnum
 from pydantic import TypeAdapter
 from sortedcontainers import SortedList
 
-from seabus.schemas.codec import Codec, decode_model, default_codec
+from seabus.schemas.codec import Codec, default_codec
 from seabus.schemas.enums import EscalationLevel, ObligationState
 from seabus.schemas.errors import CodecError, ValidationFailed
 from seabus.schemas.models import (
@@ -44,6 +44,7 @@ from seabus.schemas.models import (
     SeabusRecord,
 )
 from seabus.streams.deadlines.obligations import obligation_key
+from seabus.streams.views.lean import NotificationFacts, RecordDecoder
 from seabus.streams.views.models import (
     NO_LEVEL,
     DeadLetterEntry,
@@ -107,10 +108,19 @@ class Ingested(StrEnum):
 class ViewIndex:
     """In-memory overdue view and timelines of every allegation on one topic prefix."""
 
-    def __init__(self, *, prefix: str, codec: Codec | None = None, max_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        prefix: str,
+        codec: Codec | None = None,
+        max_bytes: int | None = None,
+        decoder: RecordDecoder | None = None,
+    ) -> None:
         self.prefix = prefix
         self.codec = codec
         self.max_bytes = max_bytes
+        self.decoder = decoder or RecordDecoder(codec, max_bytes=max_bytes)
+        """Shared with the other indexes of one reader, so each record is decoded once."""
         self.caught_up = False
         """Set by the reader once it has read every topic up to where it stood at start."""
         self.counts: Counter[str] = Counter()
@@ -165,7 +175,10 @@ class ViewIndex:
                 return (
                     Ingested.IGNORED
                 )  # whether it applied is the intake's call; obligations carry the entity
-            record = decode_model(value, _MODELS[source.kind], codec=self.codec, max_bytes=self.max_bytes)
+            if source.kind is TopicKind.NOTIFY:
+                # Only the fields a timeline shows; the minimised allegation is skipped, not decoded.
+                return self._add_notification(self.decoder.notification(value))
+            record = self.decoder.model(value, _MODELS[source.kind])
         except (CodecError, ValidationFailed):
             return Ingested.UNDECODABLE  # the bus dead-letters such records itself
         return self.add(record, key=key)
@@ -180,9 +193,7 @@ class ViewIndex:
             self._set_entity(record.allegation_id, record.reporting_entity, overwrite=False)
             return self._entry(record.allegation_id, f"event:{record.event_id}", _event_entry(record))
         if isinstance(record, Notification):
-            return self._entry(
-                record.allegation_id, f"notification:{record.notification_id}", _notification_entry(record)
-            )
+            return self._add_notification(NotificationFacts.of(record))
         if isinstance(record, DeliveryAttempt):
             outcome = self._entry(
                 record.allegation_id, f"delivery:{record.attempt_id}", _delivery_entry(record)
@@ -227,6 +238,9 @@ class ViewIndex:
             )
             return self._entry(raw.decode("utf-8", "replace"), f"deadletter:{identity}", entry)
         return Ingested.IGNORED
+
+    def _add_notification(self, n: NotificationFacts) -> Ingested:
+        return self._entry(n.allegation_id, f"notification:{n.notification_id}", _notification_entry(n))
 
     def _add_obligation(self, update: ObligationUpdate) -> None:
         known = self._obligations.get(update.obligation_key)
@@ -561,7 +575,7 @@ def _event_entry(e: AllegationEvent) -> EventEntry:
     )
 
 
-def _notification_entry(n: Notification) -> NotificationEntry:
+def _notification_entry(n: NotificationFacts) -> NotificationEntry:
     return NotificationEntry(
         at=n.routed_at,
         notification_id=n.notification_id,
@@ -569,7 +583,7 @@ def _notification_entry(n: Notification) -> NotificationEntry:
         recipient_class=n.recipient_class,
         event_type=n.event_type,
         sequence=n.sequence,
-        rules=[r.rule for r in n.reasons],
+        rules=list(n.rules),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -25,7 +26,7 @@ from seabus.streams import faust_compat
 from seabus.streams.kafka_connection import KafkaConnection
 from seabus.streams.views.errors import ViewError
 from seabus.streams.views.index import ViewIndex
-from seabus.streams.views.topics import topic_pattern
+from seabus.streams.views.topics import classify, topic_pattern
 
 __all__ = ["ReaderStatus", "RecordSink", "ViewReader"]
 
@@ -81,6 +82,16 @@ class ViewReader:
         self._positions: dict[TopicPartition, int] = {}
         self._last_refresh = float("-inf")
         self._last_contact: float | None = None
+        self.read: Counter[str] = Counter()
+        """Records read back, by topic (issue 16: what the view costs is what it reads)."""
+
+    def read_by_kind(self) -> dict[str, int]:
+        """Records read back by kind of topic (every ``notify.<ID>`` counted as ``notify``)."""
+        out: Counter[str] = Counter()
+        for topic, n in self.read.items():
+            source = classify(topic, self.index.prefix)
+            out[source.kind.value if source is not None else "other"] += n
+        return dict(out)
 
     # -- lifecycle --------------------------------------------------------------
 
@@ -122,6 +133,7 @@ class ViewReader:
         batches = await consumer.getmany(timeout_ms=int(timeout_s * 1000), max_records=500)
         count = 0
         for tp, records in batches.items():
+            self.read[tp.topic] += len(records)
             for record in records:
                 self.index.ingest(tp.topic, key=record.key, value=record.value)
                 for sink in self.also:

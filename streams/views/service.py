@@ -22,6 +22,7 @@ from seabus.streams.config import Settings
 from seabus.streams.kafka_connection import KafkaConnection
 from seabus.streams.retry import Backoff, aretrying
 from seabus.streams.views.index import ViewIndex
+from seabus.streams.views.lean import RecordDecoder
 from seabus.streams.views.reader import ReaderStatus, RecordSink, ViewReader
 
 if TYPE_CHECKING:
@@ -34,22 +35,25 @@ log = structlog.get_logger(__name__)
 RETRY_S = 5.0
 
 
-def stats_index(settings: Settings) -> StatsIndex:
-    """An empty statistics index for the settings' prefix."""
+def stats_index(settings: Settings, *, decoder: RecordDecoder | None = None) -> StatsIndex:
+    """An empty statistics index for the settings' prefix (``decoder``: shared with the view's)."""
     from seabus.streams.stats.facts import StatsIndex  # streams.stats imports the views' topic names
 
     return StatsIndex(
         prefix=settings.topic_prefix,
         codec=Codec(max_bytes=settings.max_message_bytes),
         max_bytes=settings.max_message_bytes,
+        decoder=decoder,
     )
 
 
 def _index(settings: Settings) -> ViewIndex:
+    codec = Codec(max_bytes=settings.max_message_bytes)
     return ViewIndex(
         prefix=settings.topic_prefix,
-        codec=Codec(max_bytes=settings.max_message_bytes),
+        codec=codec,
         max_bytes=settings.max_message_bytes,
+        decoder=RecordDecoder(codec, max_bytes=settings.max_message_bytes),
     )
 
 
@@ -63,7 +67,7 @@ class ViewService(mode.Service):
     def __init__(self, *, settings: Settings, kafka: KafkaConnection, refresh_s: float = 5.0) -> None:
         self.settings = settings
         self.index = _index(settings)
-        self.stats = stats_index(settings)
+        self.stats = stats_index(settings, decoder=self.index.decoder)  # each record decoded once
         """The statistics' facts, fed by the same reader (``/dashboard/stats``)."""
         self.reader = ViewReader(index=self.index, kafka=kafka, refresh_s=refresh_s, also=(self.stats,))
         self._task: asyncio.Task[None] | None = None
@@ -83,6 +87,8 @@ class ViewService(mode.Service):
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)  # a crash was logged when it happened
         await self.reader.stop()
+        read = self.reader.read_by_kind()
+        log.info("read model stopped", records_read=sum(read.values()), read_by_topic=read)
         if self._forget_metrics is not None:
             self._forget_metrics()
 

@@ -233,7 +233,9 @@ def test_metrics_and_readiness(bus: RunningBus) -> None:
     assert total(got, "seabus_escalations_fired", level="SECOND_LEVEL") >= 4
     assert total(got, "seabus_responses", kind="ACKNOWLEDGED", outcome="APPLIED") >= 1
     lags = got["seabus_consumer_lag"]
-    assert {labels["topic"] for _, labels, _ in lags} == {
+    # Every source the worker reads has a lag; the inbound topics appear once the forwarder has
+    # fetched from them, which depends on timing, so only the two routed sources are required.
+    assert {labels["topic"] for _, labels, _ in lags} >= {
         f"{bus.prefix}.allegations",
         f"{bus.prefix}.responses",
     }

@@ -13,7 +13,7 @@ import pytest
 from kafka.admin import UserScramCredentialDeletion
 from kafka.errors import KafkaError
 from pydantic import SecretStr
-from support import JAR_CACHE, bus_env, free_base_port
+from support import JAR_CACHE, bus_env, free_base_port, wait_for
 from support.bus import BusPool
 
 from seabus.deploy import access
@@ -160,6 +160,10 @@ def test_apply_creates_the_acls_and_a_second_apply_changes_nothing(
     finally:
         admin.close()
     assert not created["failed"]
+    # The broker's authorizer learns a new ACL from the metadata log a moment after create_acls
+    # returns; wait until it is observed, as an operator's second look would.
+    stale = topic("FRA", f"{p}.allegations", "READ")
+    wait_for(lambda: stale in set(access.observe(secured)), timeout=60, what="the stale ACL to be observed")
     planned = access.apply(small, RECIPIENTS, kafka=secured, dry_run=True)
     assert planned.remove == [topic("FRA", f"{p}.allegations", "READ")]
     assert planned.add == []

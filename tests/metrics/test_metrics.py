@@ -139,3 +139,11 @@ def test_readiness_needs_a_fresh_worker_check_and_a_caught_up_view() -> None:
     )
     assert verdict(fresh, _view(age=None))["view"] == (False, "Kafka last answered the read model never")
     assert verdict(fresh, _view(age=30.0))["view"] == (False, "Kafka last answered the read model 30s ago")
+
+
+def test_readiness_without_a_worker_in_the_process_answers_for_the_view_only() -> None:
+    """`seabus gateway` with its own read model (view.in_worker: false): no worker to wait for."""
+    checks = readiness(worker=None, view=_view(), now=105.0, worker_expected=False)
+    assert {k: c.ok for k, c in checks.items()} == {"view": True}
+    behind = readiness(worker=None, view=_view(caught_up=False, lag=7), now=105.0, worker_expected=False)
+    assert {k: c.ok for k, c in behind.items()} == {"view": False}
