@@ -145,6 +145,13 @@ class DeferredWrites:
         """The event a key was last committed under (None: written outside an agent)."""
         return self.committed.get(key)
 
+    def savepoint(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What is pending now, to go back to when one record of a batch fails."""
+        return dict(self.pending), dict(self.events)
+
+    def restore(self, saved: tuple[dict[str, Any], dict[str, Any]]) -> None:
+        self.pending, self.events = dict(saved[0]), dict(saved[1])
+
     def clear(self) -> None:
         """Drop the pending writes (a failed step or batch is redone or dead-lettered)."""
         self.pending.clear()

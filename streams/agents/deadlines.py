@@ -21,6 +21,7 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import faust
 import structlog
@@ -103,6 +104,14 @@ class Deadlines:
         """Drop what a failed step wrote (call under the lock): it is redone or dead-lettered."""
         self.records_deferred.clear()
         self.deferred.clear()
+
+    def savepoint(self) -> tuple[Any, Any]:
+        """The pending writes now (under the lock): a batch goes back to it when one record fails."""
+        return self.deferred.savepoint(), self.records_deferred.savepoint()
+
+    def restore(self, saved: tuple[Any, Any]) -> None:
+        self.deferred.restore(saved[0])
+        self.records_deferred.restore(saved[1])
 
     @property
     def pending(self) -> bool:

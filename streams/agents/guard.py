@@ -119,15 +119,16 @@ class RecordGuard:
     async def handle_batch(
         self,
         events: Sequence[Any],
-        run: Callable[[list[Any]], Awaitable[None]],
+        run: Callable[[list[Any]], Awaitable[int]],
         step: Callable[[Any], Awaitable[None]],
     ) -> None:
         """Process the Faust ``events`` as one batch with ``run``; one by one with ``step`` when it fails.
 
         The admission of each record is :meth:`handle`'s, against the offsets the batch has
         taken so far. ``run`` gets the admitted events in order, awaits every output's
-        acknowledgement and writes its state; only then is each partition's progress recorded,
-        once, for its last offset. When ``run`` raises, it has rolled its writes back (state
+        acknowledgement and writes its state, and returns how many of them it finished (the
+        first ones; the rest go one by one); only then is each partition's progress recorded,
+        once, for its last finished offset. When ``run`` raises, it has rolled its writes back (state
         is written only after the acknowledgements) and the batch's records go through
         :meth:`handle` again one at a time: retried while Kafka is away, a failing record
         dead-lettered alone, its outputs sent again with the same ids. A record beyond a gap
@@ -156,7 +157,7 @@ class RecordGuard:
                 taken[tp] = (offset + 1, event)
         if admitted:
             try:
-                await run(admitted)
+                finished = await run(admitted)
             except (asyncio.CancelledError, faust_compat.WorkerMustStop):
                 for tp in taken:
                     self.progress.abandon(tp.topic)
@@ -170,9 +171,13 @@ class RecordGuard:
                 )
                 rest = [*admitted, *rest]
             else:
-                for tp, (expected, event) in taken.items():
+                last: dict[Any, Any] = {}  # tp -> the last event done
+                for event in admitted[:finished]:
+                    last[event.message.tp] = event
+                for tp, event in last.items():
                     with faust_compat.as_current_event(event):
-                        self.progress.done(tp, expected - 1)
+                        self.progress.done(tp, event.message.offset)
+                rest = [*admitted[finished:], *rest]
         for event in rest:
             with faust_compat.as_current_event(event):
                 await self.handle(event.message, step)

@@ -118,12 +118,15 @@ def register_intake(
                 table[table_key] = result.state.model_dump(mode="json")
         observed(message, result)
 
-    async def run_batch(events: list[Any]) -> None:
-        """Route the admitted ``events`` in order, await all their outputs together, then write state.
+    async def run_batch(events: list[Any]) -> int:
+        """Route the admitted ``events`` in order, await all their outputs together, then write state;
+        returns how many were done.
 
         Each allegation's state of the batch is kept here until every output was
         acknowledged (a later event of the same allegation reads it from here), then
-        written once, under the event it belongs to (its changelog partition).
+        written once, under the event it belongs to (its changelog partition). When one
+        event fails, the ones before it are finished as a batch (their outputs are not
+        sent twice) and it and the rest are left to the one-by-one path.
         """
         states: dict[str, tuple[AllegationState, Any]] = {}
         results: list[tuple[Any, IntakeResult]] = []
@@ -135,10 +138,20 @@ def register_intake(
                     message = event.message
                     table_key = _table_key(message)
                     held = states.get(table_key) if table_key else None
-                    with faust_compat.as_current_event(event):  # obligations' writes know their record
-                        now = ctx.clock.now()
-                        result = handled(message, held[0] if held else state_of(table_key), now)
-                        futures += await queue_all(app, ctx, result.outbound)
+                    saved = deadlines.savepoint() if deadlines is not None else None
+                    try:
+                        with faust_compat.as_current_event(event):  # obligations' writes know their record
+                            now = ctx.clock.now()
+                            result = handled(message, held[0] if held else state_of(table_key), now)
+                            futures += await queue_all(app, ctx, result.outbound)
+                    except (asyncio.CancelledError, faust_compat.WorkerMustStop):
+                        raise
+                    except Exception:
+                        if not results:
+                            raise  # nothing done: all of it one by one
+                        if deadlines is not None and saved is not None:
+                            deadlines.restore(saved)  # this event's obligation writes are redone alone
+                        break
                     if result.state is not None and table_key:
                         states[table_key] = (result.state, event)
                     results.append((message, result))
@@ -157,6 +170,7 @@ def register_intake(
         for message, result in results:
             observed(message, result)
         summary.maybe_log()
+        return len(results)
 
     @app.agent(topic, name="intake", concurrency=1)
     async def intake_agent(stream: faust.StreamT[Any]) -> None:

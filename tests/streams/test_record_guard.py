@@ -241,9 +241,10 @@ def test_a_batch_records_each_partitions_progress_once_after_its_run(ctx: BusCon
     runs: list[list[tuple[int, int]]] = []
     seen_during_run: list[tuple[int | None, int | None]] = []
 
-    async def run(events: list[Event]) -> None:
+    async def run(events: list[Event]) -> int:
         seen_during_run.append((table.get(p0), table.get(p1)))  # nothing recorded before the acks
         runs.append([(e.message.partition, e.message.offset) for e in events])
+        return len(events)
 
     async def step(message: Message) -> None:
         raise AssertionError("a batch that runs needs no record on its own")
@@ -265,7 +266,7 @@ def test_a_failed_batch_goes_one_by_one_and_only_the_bad_record_is_dead_lettered
     guard, table = batch_guard(ctx, sent)
     stepped: list[int] = []
 
-    async def run(events: list[Event]) -> None:
+    async def run(events: list[Event]) -> int:
         raise ValueError("one record of the batch breaks the bus")
 
     async def step(message: Message) -> None:
@@ -287,8 +288,9 @@ def test_a_gap_after_records_the_batch_took_ends_the_batch_there(ctx: BusContext
     runs: list[list[int]] = []
     stepped: list[int] = []
 
-    async def run(events: list[Event]) -> None:
+    async def run(events: list[Event]) -> int:
         runs.append([e.message.offset for e in events])
+        return len(events)
 
     async def step(message: Message) -> None:
         stepped.append(message.offset)
@@ -298,3 +300,24 @@ def test_a_gap_after_records_the_batch_took_ends_the_batch_there(ctx: BusContext
     assert runs == [[0, 1]]
     assert stepped == []
     assert table[progress_key(TopicPartition(TOPIC, 0))] == 2
+
+
+def test_a_batch_that_finished_its_first_records_leaves_only_the_rest_to_go_one_by_one(
+    ctx: BusContext,
+) -> None:
+    sent: list[Outbound] = []
+    guard, table = batch_guard(ctx, sent)
+    progress_at_step: list[int] = []
+    stepped: list[int] = []
+
+    async def run(events: list[Event]) -> int:
+        return 2  # offsets 0 and 1 done (their outputs acknowledged); 2 failed
+
+    async def step(message: Message) -> None:
+        progress_at_step.append(table[progress_key(TopicPartition(TOPIC, 0))])
+        stepped.append(message.offset)
+
+    asyncio.run(guard.handle_batch(batch_of((0, 0), (0, 1), (0, 2), (0, 3)), run, step))
+    assert stepped == [2, 3]  # 0 and 1 are not processed (nor their outputs sent) again
+    assert progress_at_step == [2, 3]
+    assert table[progress_key(TopicPartition(TOPIC, 0))] == 4
