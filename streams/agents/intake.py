@@ -2,8 +2,9 @@
 
 Every batch goes through :meth:`seabus.streams.agents.guard.RecordGuard.handle_batch`: the
 bus's own progress record decides which records are next, the batch's outputs are
-acknowledged together before its progress is recorded, and when anything in the batch
-fails its records go one at a time through the per-record path (a failure on one
+acknowledged together before its progress is recorded, and when a record of the batch
+fails, the ones before it are finished and it and the rest go one at a time through the
+per-record path (a failure on one
 ends in a dead letter, Kafka being away is waited out).
 
 Concurrency stays 1: Faust's ``concurrency>1`` can commit offsets past unfinished
