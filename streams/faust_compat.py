@@ -42,17 +42,20 @@ The names below are what this module touches beyond the libraries' public API;
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import faust
+import faust.streams
 import structlog
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError, RequestTimedOutError
 from faust.exceptions import NotReady
-from faust.types import TP
+from faust.types import TP, EventT, StreamT
 from mode.utils.times import want_seconds
 
 from seabus.schemas.errors import ProvisioningError
@@ -66,6 +69,8 @@ __all__ = [
     "WorkerMustStop",
     "active_source_partitions",
     "app_settled",
+    "as_current_event",
+    "buffered",
     "client_of",
     "committed_offset",
     "db_for_partition",
@@ -98,6 +103,7 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("faust.tables.base:Collection", "_verified_source_topics_for_partitions"),
     ("faust.transport.consumer:ThreadDelegateConsumer", "_thread"),
     ("faust.transport.drivers.aiokafka:AIOKafkaConsumerThread", "_consumer"),
+    ("faust:streams", "_current_event"),
 )
 
 #: Errors that mean "the cluster is not answering yet", worth waiting out.
@@ -317,6 +323,37 @@ def active_source_partitions(app: faust.App, topics: Iterable[str]) -> set[TP]:
     """The source partitions this worker owns actively now (never its standby copies)."""
     wanted = set(topics)
     return {tp for tp in app.assignor.assigned_actives() if tp.topic in wanted}
+
+
+# -- batches of events --------------------------------------------------------------
+
+
+def buffered(stream: StreamT[Any]) -> bool:
+    """True when the agent's stream already holds another event: a batch can grow without waiting.
+
+    Faust's ``take_events`` waits up to its ``within`` for a batch to fill, which adds that
+    wait to every event at low rates; the intake agent batches only what is already there.
+    """
+    channel: Any = stream.channel
+    return not channel.empty()
+
+
+@contextlib.contextmanager
+def as_current_event(event: EventT[Any] | None) -> Iterator[None]:
+    """Make ``event`` Faust's current event while a batch writes on its behalf.
+
+    Faust picks a table write's changelog partition (and the RocksDB partition database)
+    from the current event; a batch writes after all its events were read, so each write
+    is made under the event of the record it belongs to.
+    """
+    if event is None:
+        yield
+        return
+    token = faust.streams._current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        faust.streams._current_event.reset(token)
 
 
 def read_offset(consumer: Any, tp: TP) -> int | None:

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,6 +46,7 @@ from seabus.schemas.models import (
     Notification,
     Obligation,
     OwnershipTransfer,
+    SeabusRecord,
 )
 from seabus.schemas.validation import (
     allegation_event_problems,
@@ -57,6 +58,7 @@ from seabus.streams.routing.notifications import EARLIER, build_notifications
 from seabus.streams.routing.rules import RouteChoice, RoutingRules
 
 MAX_HELD = 500
+M = TypeVar("M", bound=SeabusRecord)
 SOURCE = "seabus/router"
 
 
@@ -144,16 +146,9 @@ class Intake:
     ) -> IntakeResult:
         if self._writer_of(value) == "OwnershipTransfer":
             return self._transfer(key, value, headers, source, state, now)
-        try:
-            event = decode_model(
-                value,  # type: ignore[arg-type]
-                AllegationEvent,
-                codec=self.codec,
-                max_bytes=self.max_bytes,
-                headers=headers,
-            )
-        except (CodecError, ValidationFailed) as exc:
-            return self._dead(key, value, headers, source, *dead_letter_reason(exc), now, state)
+        event = self._decoded(AllegationEvent, key, value, headers, source, now, state)
+        if isinstance(event, IntakeResult):
+            return event
         problems = allegation_event_problems(event, known_entities=self.known_entities, now=now)
         text_key = key.decode("utf-8", "replace") if key is not None else None
         if text_key != event.allegation_id:
@@ -231,16 +226,9 @@ class Intake:
         The record stays on ``sea.allegations`` with the allegation's events, which is
         the audit trail; the owners topic and the deadline engine follow the new owner.
         """
-        try:
-            transfer = decode_model(
-                value,  # type: ignore[arg-type]
-                OwnershipTransfer,
-                codec=self.codec,
-                max_bytes=self.max_bytes,
-                headers=headers,
-            )
-        except (CodecError, ValidationFailed) as exc:
-            return self._dead(key, value, headers, source, *dead_letter_reason(exc), now, state)
+        transfer = self._decoded(OwnershipTransfer, key, value, headers, source, now, state)
+        if isinstance(transfer, IntakeResult):
+            return transfer
         problems = ownership_transfer_problems(transfer, known_entities=self.known_entities, now=now)
         if (key.decode("utf-8", "replace") if key is not None else None) != transfer.allegation_id:
             problems.insert(0, Problem("(record key)", "is not the allegation_id; key the transfer by it"))
@@ -286,15 +274,7 @@ class Intake:
             reason, message = refusal
             result = self._dead(key, value, headers, source, reason, message, now, None)
             result.outbound.append(
-                self._escalation_out(
-                    Escalation(
-                        escalation_id=stable_id(transfer.transfer_id, reason.value),
-                        allegation_id=aid,
-                        level=EscalationLevel.REFUSED_ORIGIN,
-                        fired_at=now,
-                        reason=message,
-                    )
-                )
+                self._refused_out(stable_id(transfer.transfer_id, reason.value), aid, message, now)
             )
             return result
         assert state is not None
@@ -304,15 +284,7 @@ class Intake:
         if self.obligations is not None:
             self.obligations.on_transfer(aid, transfer.to_entity)
         result = IntakeResult(outcome=Outcome.TRANSFERRED, state=state)
-        result.outbound.append(
-            Outbound(
-                route="owners",
-                recipient=None,
-                key=aid.encode(),
-                value=transfer.to_entity.encode(),
-                headers=[],
-            )
-        )
+        result.outbound.append(_owner_out(aid, transfer.to_entity))
         return result
 
     # -- origin and ownership ------------------------------------------------
@@ -359,10 +331,15 @@ class Intake:
     def _refusal_escalation(
         self, event: AllegationEvent, reason: DeadLetterReason, message: str, now: datetime
     ) -> Outbound:
+        escalation_id = stable_id(event.event_id, event.reporting_entity, reason.value)
+        return self._refused_out(escalation_id, event.allegation_id, message, now)
+
+    def _refused_out(self, escalation_id: str, allegation_id: str, message: str, now: datetime) -> Outbound:
+        """On-call told of a refused writer or owner: a security matter, whatever was refused."""
         return self._escalation_out(
             Escalation(
-                escalation_id=stable_id(event.event_id, event.reporting_entity, reason.value),
-                allegation_id=event.allegation_id,
+                escalation_id=escalation_id,
+                allegation_id=allegation_id,
                 level=EscalationLevel.REFUSED_ORIGIN,
                 fired_at=now,
                 reason=message,
@@ -428,15 +405,7 @@ class Intake:
                 )
         if state.reporting_entity is None:
             # The owners topic tells the gateway whose allegation this is (compacted, keyed by id).
-            result.outbound.append(
-                Outbound(
-                    route="owners",
-                    recipient=None,
-                    key=event.allegation_id.encode(),
-                    value=event.reporting_entity.encode(),
-                    headers=[],
-                )
-            )
+            result.outbound.append(_owner_out(event.allegation_id, event.reporting_entity))
         state.reported = True
         state.last_sequence = event.sequence
         state.last_event_type = event.event_type.value
@@ -471,15 +440,7 @@ class Intake:
             if event.reporting_entity != state.reporting_entity:
                 message = _not_owner(event, state.reporting_entity or "(unknown)")
                 result.outbound.append(
-                    self._dead_letter(
-                        key=event.allegation_id.encode(),
-                        value=encode_model(event, codec=self.codec),
-                        headers=[],
-                        source=Source(topic="(held)", partition=-1, offset=-1),
-                        reason=DeadLetterReason.NOT_OWNER,
-                        message=message,
-                        now=now,
-                    )
+                    self._held_dead_letter(event, DeadLetterReason.NOT_OWNER, message, now)
                 )
                 result.outbound.append(
                     self._refusal_escalation(event, DeadLetterReason.NOT_OWNER, message, now)
@@ -490,20 +451,49 @@ class Intake:
                     f"OUT_OF_SEQUENCE: held event {event.event_id} has sequence {event.sequence}, not above the "
                     f"report's {state.last_sequence}; the newer snapshot stands."
                 )
-                dead = self._dead_letter(
-                    key=event.allegation_id.encode(),
-                    value=encode_model(event, codec=self.codec),
-                    headers=[],
-                    source=Source(topic="(held)", partition=-1, offset=-1),
-                    reason=DeadLetterReason.OUT_OF_SEQUENCE,
-                    message=message,
-                    now=now,
+                result.outbound.append(
+                    self._held_dead_letter(event, DeadLetterReason.OUT_OF_SEQUENCE, message, now)
                 )
-                result.outbound.append(dead)
                 continue
             self._apply(event, state, now, result)
 
     # -- records -----------------------------------------------------------
+
+    def _decoded(
+        self,
+        model: type[M],
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers,
+        source: Source,
+        now: datetime,
+        state: AllegationState | None,
+    ) -> M | IntakeResult:
+        """The record as ``model``, or the dead letter saying why it is not one."""
+        try:
+            return decode_model(
+                value,  # type: ignore[arg-type]
+                model,
+                codec=self.codec,
+                max_bytes=self.max_bytes,
+                headers=headers,
+            )
+        except (CodecError, ValidationFailed) as exc:
+            return self._dead(key, value, headers, source, *dead_letter_reason(exc), now, state)
+
+    def _held_dead_letter(
+        self, event: AllegationEvent, reason: DeadLetterReason, message: str, now: datetime
+    ) -> Outbound:
+        """A held update that cannot be applied once its report came: its source offset is long done."""
+        return self._dead_letter(
+            key=event.allegation_id.encode(),
+            value=encode_model(event, codec=self.codec),
+            headers=[],
+            source=Source(topic="(held)", partition=-1, offset=-1),
+            reason=reason,
+            message=message,
+            now=now,
+        )
 
     def _notification_out(self, n: Notification) -> Outbound:
         return Outbound(
@@ -565,6 +555,13 @@ def _not_owner(event: AllegationEvent, owner: str) -> str:
         f"NOT_OWNER: allegation {event.allegation_id} belongs to {owner}, which reported it; "
         f"{event.reporting_entity} may not update, close or withdraw it (event {event.event_id}, "
         f"{event.event_type.value}). Nothing was applied and on-call was told."
+    )
+
+
+def _owner_out(allegation_id: str, entity: str) -> Outbound:
+    """The owners topic tells the gateway whose allegation this is (compacted, keyed by id)."""
+    return Outbound(
+        route="owners", recipient=None, key=allegation_id.encode(), value=entity.encode(), headers=[]
     )
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -86,3 +89,35 @@ def handler() -> logging.Handler:
 def logging_config() -> dict[str, Any]:
     """A dictConfig that leaves our root handler in place (Faust's worker applies one)."""
     return {"version": 1, "disable_existing_loggers": False, "incremental": True}
+
+
+class Summary:
+    """Counts logged at info every ``every_s`` seconds, where a line per record would cost too much.
+
+    The per-record lines are at debug; this keeps an operator's info log saying that
+    records flow, with counts only (never ids, never content).
+    """
+
+    def __init__(self, event: str, *, every_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.event = event
+        self.every_s = every_s
+        self.clock = clock
+        self.counts: Counter[str] = Counter()
+        self.since: float | None = None  # the first counts are logged at once: records flow
+        self.started = clock()
+        self._log = structlog.get_logger("seabus.streams.summary")
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.counts[what] += n
+
+    def maybe_log(self) -> bool:
+        """Log and reset the counts when ``every_s`` has passed and something was counted."""
+        now = self.clock()
+        if self.since is not None and now - self.since < self.every_s:
+            return False
+        if self.counts:
+            since = self.started if self.since is None else self.since
+            self._log.info(self.event, seconds=round(now - since, 1), **dict(sorted(self.counts.items())))
+        self.counts.clear()
+        self.since = now
+        return True

@@ -116,6 +116,11 @@ class DeferredWrites:
     def __init__(self, table: Any) -> None:
         self.table = table
         self.pending: dict[str, Any] = {}
+        #: the Faust event each pending key was written under: a batch commits after all of
+        #: its events were read, and each write must still land in its own record's partition
+        self.events: dict[str, Any] = {}
+        #: the events of the keys the last commit wrote, for reading them back in their partition
+        self.committed: dict[str, Any] = {}
 
     def get(self, key: str, /) -> Any:
         if key in self.pending:
@@ -124,10 +129,30 @@ class DeferredWrites:
 
     def __setitem__(self, key: str, value: Any, /) -> None:
         self.pending[key] = value
+        self.events.setdefault(key, faust.current_event())
 
     def commit(self) -> list[str]:
+        """Write every pending key once (a key changed by several records of a batch: one write)."""
         keys = list(self.pending)
         for key, value in self.pending.items():
-            self.table[key] = value
-        self.pending.clear()
+            with faust_compat.as_current_event(self.events.get(key)):
+                self.table[key] = value
+        self.committed = dict(self.events)
+        self.clear()
         return keys
+
+    def event_of(self, key: str) -> Any:
+        """The event a key was last committed under (None: written outside an agent)."""
+        return self.committed.get(key)
+
+    def savepoint(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """What is pending now, to go back to when one record of a batch fails."""
+        return dict(self.pending), dict(self.events)
+
+    def restore(self, saved: tuple[dict[str, Any], dict[str, Any]]) -> None:
+        self.pending, self.events = dict(saved[0]), dict(saved[1])
+
+    def clear(self) -> None:
+        """Drop the pending writes (a failed step or batch is redone or dead-lettered)."""
+        self.pending.clear()
+        self.events.clear()

@@ -21,6 +21,7 @@ import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import faust
 import structlog
@@ -101,8 +102,16 @@ class Deadlines:
 
     def rollback(self) -> None:
         """Drop what a failed step wrote (call under the lock): it is redone or dead-lettered."""
-        self.records_deferred.pending.clear()
-        self.deferred.pending.clear()
+        self.records_deferred.clear()
+        self.deferred.clear()
+
+    def savepoint(self) -> tuple[Any, Any]:
+        """The pending writes now (under the lock): a batch goes back to it when one record fails."""
+        return self.deferred.savepoint(), self.records_deferred.savepoint()
+
+    def restore(self, saved: tuple[Any, Any]) -> None:
+        self.deferred.restore(saved[0])
+        self.records_deferred.restore(saved[1])
 
     @property
     def pending(self) -> bool:
@@ -114,12 +123,15 @@ class Deadlines:
         out = []
         entities: dict[str, str | None] = {}
         for key in keys:
-            raw = self.obligations.get(key)
-            if raw is None:
-                continue
-            o = decode(Obligation, raw, ValueFormat.JSON_BYTES)
-            if o.allegation_id not in entities:
-                entities[o.allegation_id] = self.engine.reporting_entity(o.allegation_id)
+            # Faust reads a table in the current event's partition only: a batch's keys are
+            # read under the event they were written for.
+            with faust_compat.as_current_event(self.deferred.event_of(key)):
+                raw = self.obligations.get(key)
+                if raw is None:
+                    continue
+                o = decode(Obligation, raw, ValueFormat.JSON_BYTES)
+                if o.allegation_id not in entities:
+                    entities[o.allegation_id] = self.engine.reporting_entity(o.allegation_id)
             update = obligation_update(o, reporting_entity=entities[o.allegation_id], now=now)
             out.append(
                 Outbound(

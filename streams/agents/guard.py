@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -115,6 +115,75 @@ class RecordGuard:
             await self._dead_letter(message, failed.exc)
         self.progress.done(tp, offset)
         return admission
+
+    async def handle_batch(
+        self,
+        events: Sequence[Any],
+        run: Callable[[list[Any]], Awaitable[int]],
+        step: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        """Process the Faust ``events`` as one batch with ``run``; one by one with ``step`` when it fails.
+
+        The admission of each record is :meth:`handle`'s, against the offsets the batch has
+        taken so far. ``run`` gets the admitted events in order, awaits every output's
+        acknowledgement and writes its state, and returns how many of them it finished (the
+        first ones; the rest go one by one); only then is each partition's progress recorded,
+        once, for its last finished offset. When ``run`` raises, it has rolled its writes back (state
+        is written only after the acknowledgements) and the batch's records go through
+        :meth:`handle` again one at a time: retried while Kafka is away, a failing record
+        dead-lettered alone, its outputs sent again with the same ids. A record beyond a gap
+        in a partition the batch already took ends the batch; it and the rest go one by one.
+        """
+        taken: dict[Any, tuple[int, Any]] = {}  # tp -> (next expected offset, last event taken)
+        admitted: list[Any] = []
+        rest: Sequence[Any] = ()
+        for i, event in enumerate(events):
+            message = event.message
+            tp, offset = message.tp, message.offset
+            if tp in taken:
+                expected = taken[tp][0]
+                if offset == expected:
+                    admitted.append(event)
+                    taken[tp] = (offset + 1, event)
+                    continue
+                if offset < expected:
+                    continue  # redelivered within the batch
+                rest = events[i:]
+                break
+            with faust_compat.as_current_event(event):
+                admission = await self._retrying(self._admit(tp, offset), message)
+            if admission is Admission.PROCESS:
+                admitted.append(event)
+                taken[tp] = (offset + 1, event)
+        if admitted:
+            try:
+                finished = await run(admitted)
+            except (asyncio.CancelledError, faust_compat.WorkerMustStop):
+                for tp in taken:
+                    self.progress.abandon(tp.topic)
+                raise
+            except Exception as exc:
+                log.warning(
+                    "batch failed; its records are processed one by one",
+                    agent=self.agent,
+                    records=len(admitted),
+                    error=root_cause(exc).__class__.__name__,
+                )
+                rest = [*admitted, *rest]
+            else:
+                last: dict[Any, Any] = {}  # tp -> the last event done
+                for event in admitted[:finished]:
+                    last[event.message.tp] = event
+                for tp, event in last.items():
+                    with faust_compat.as_current_event(event):
+                        self.progress.done(tp, event.message.offset)
+                rest = [*admitted[finished:], *rest]
+        for event in rest:
+            with faust_compat.as_current_event(event):
+                await self.handle(event.message, step)
+
+    def _admit(self, tp: Any, offset: int) -> Callable[[], Awaitable[Admission]]:
+        return lambda: self.progress.admit(tp, offset)
 
     async def _retrying(self, attempt: Callable[[], Awaitable[Any]], message: Any) -> Any:
         """Repeat ``attempt`` while it fails for the cluster's reasons (backoff 0.5 s doubling to

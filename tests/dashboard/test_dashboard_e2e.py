@@ -254,12 +254,11 @@ def test_metrics_and_readiness(bus: RunningBus) -> None:
 def test_log_lines_carry_ids_never_confidential_fields(bus: RunningBus) -> None:
     settled(bus)
     lines = [json.loads(line) for line in bus.process.lines if line.startswith("{")]
-    reported = [
-        line for line in lines if line.get("event") == "allegation event" and line.get("allegation_id") == A1
-    ]
-    assert reported, "the intake logged nothing about A1"
-    assert reported[0]["event_id"]
-    assert reported[0]["outcome"] == "routed"
+    # The per-record line is at debug (issue 16); at info the intake logs counts, never ids.
+    summaries = [line for line in lines if line.get("event") == "intake summary"]
+    assert summaries, "the intake logged no summary"
+    assert summaries[0]["routed"] >= 1
+    assert not any("allegation_id" in line or "event_id" in line for line in summaries)
     text = "".join(bus.process.lines)
     for secret in SECRETS:
         assert secret not in text

@@ -13,7 +13,7 @@ from seabus.schemas.codec import decode_model, encode_model
 from seabus.schemas.enums import AllegationEventType, DeadLetterReason
 from seabus.schemas.enums import PersonnelCategory as P
 from seabus.schemas.ids import synthetic_event_id
-from seabus.schemas.models import DeadLetter, Notification
+from seabus.schemas.models import DeadLetter, Notification, ObligationUpdate
 from seabus.streams.kafka_connection import KafkaConnection
 
 pytestmark = pytest.mark.kafka
@@ -121,3 +121,53 @@ def test_bad_input_is_dead_lettered_and_routing_continues(
     assert "nationality" in dead[2].message
     assert "incident_date" in dead[3].message
     assert process.proc.poll() is None
+
+
+def test_a_burst_over_every_partition_keeps_each_allegations_state_and_obligations(
+    kafka: KafkaConnection, bus: tuple[str, BusProcess]
+) -> None:
+    """Issue 16: the intake routes what is buffered as one batch, across partitions, and writes
+    and reads back each allegation's state and obligations in its own partition: every report
+    and its update are routed (the update finds its report), every obligation is published."""
+    prefix, _ = bus
+    aids = [f"SYNTH-E2E-BATCH-{i:03d}" for i in range(150)]
+    subjects = [("SYNTH-SUBJ-E2E-BATCH", "FRA", None, P.STAFF_MEMBER)]
+    p = producer(kafka)
+    topic = f"{prefix}.allegations"
+    pending = []
+    for sequence, kind in ((1, AllegationEventType.REPORTED), (2, AllegationEventType.UPDATED)):
+        for aid in aids:
+            e = event(aid, sequence=sequence, event_type=kind, subjects=subjects)
+            pending.append(p.send(topic, key=aid.encode(), value=encode_model(e)))
+    p.flush(timeout=30)
+    assert {f.get(timeout=30).partition for f in pending} == set(range(6)), "the ids span every partition"
+    p.close()
+
+    def fra(values: list[bytes]) -> dict[str, list[Notification]]:
+        got: dict[str, list[Notification]] = {}
+        for n in first_seen([n for n in notifications_among(values) if n.allegation_id in aids]):
+            got.setdefault(n.allegation_id, []).append(n)
+        return got
+
+    notified = fra(
+        read_topic(
+            kafka,
+            f"{prefix}.notify.FRA",
+            until=lambda vs: sum(len(ns) for ns in fra(vs).values()) >= 2 * len(aids),
+        )
+    )
+    assert {aid: [n.sequence for n in notified[aid]] for aid in aids} == {aid: [1, 2] for aid in aids}
+    owed = {(aid, o.kind.value) for aid in aids for o in notified[aid][0].obligations}
+    assert owed, "a Member State owes something for a report"
+
+    def published(values: list[bytes]) -> set[tuple[str, str]]:
+        updates = [decode_model(v, ObligationUpdate) for v in values]
+        # the intake's own update of each new obligation (a deadline tick's later ones have fired steps)
+        return {
+            (u.allegation_id, u.kind.value)
+            for u in updates
+            if u.allegation_id in aids and u.recipient == "FRA" and u.escalations_fired == 0
+        }
+
+    got = published(read_topic(kafka, f"{prefix}.obligations", until=lambda vs: published(vs) >= owed))
+    assert got >= owed

@@ -747,8 +747,13 @@ class FaultRun:
         self.report.dead_letters = dict(dead)
         for log in sorted(self.directory.glob("worker-*.log")):
             text = log.read_text(errors="replace")
-            self.report.held_in_logs += text.count('"outcome": "held"')
-            self.report.duplicates_in_logs += text.count('"outcome": "duplicate"')
+            # The per-event line is at debug (issue 16); at info the intake logs counts.
+            for line in text.splitlines():
+                if '"intake summary"' in line:
+                    with contextlib.suppress(ValueError):
+                        counts = json.loads(line)
+                        self.report.held_in_logs += int(counts.get("held", 0))
+                        self.report.duplicates_in_logs += int(counts.get("duplicate", 0))
             self.report.errors_in_logs += text.count('"level": "error"')
 
     def _stop_publisher(self) -> None:

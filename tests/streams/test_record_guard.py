@@ -209,3 +209,115 @@ def test_the_wait_doubles_to_its_cap_and_ends_when_the_worker_stops(ctx: BusCont
     assert table.get(progress_key(TopicPartition(TOPIC, 0)), 0) == 0  # not done: it comes again
     assert guard.progress.in_flight == {}  # abandoned, not left in flight
     assert "intake-waiting" not in metrics.problems()
+
+
+# -- batches (issue 16): outputs awaited together, progress after them, one by one on failure --
+
+
+@dataclass
+class Event:
+    message: Message
+
+
+def batch_of(*coordinates: tuple[int, int]) -> list[Event]:
+    return [Event(Message(offset, partition=partition)) for partition, offset in coordinates]
+
+
+class TwoPartitions(Kafka):
+    async def start_offsets(self, tps: object) -> dict[TopicPartition, int]:
+        return {TopicPartition(TOPIC, 0): 0, TopicPartition(TOPIC, 1): 0}
+
+
+def batch_guard(ctx: BusContext, sent: list[Outbound]) -> tuple[RecordGuard, dict[str, int]]:
+    guard, table = make_guard(ctx, sent)
+    guard.progress.reader = TwoPartitions()
+    return guard, table
+
+
+def test_a_batch_records_each_partitions_progress_once_after_its_run(ctx: BusContext) -> None:
+    sent: list[Outbound] = []
+    guard, table = batch_guard(ctx, sent)
+    p0, p1 = progress_key(TopicPartition(TOPIC, 0)), progress_key(TopicPartition(TOPIC, 1))
+    runs: list[list[tuple[int, int]]] = []
+    seen_during_run: list[tuple[int | None, int | None]] = []
+
+    async def run(events: list[Event]) -> int:
+        seen_during_run.append((table.get(p0), table.get(p1)))  # nothing recorded before the acks
+        runs.append([(e.message.partition, e.message.offset) for e in events])
+        return len(events)
+
+    async def step(message: Message) -> None:
+        raise AssertionError("a batch that runs needs no record on its own")
+
+    asyncio.run(guard.handle_batch(batch_of((0, 0), (1, 0), (0, 1), (0, 2), (1, 1)), run, step))
+    assert runs == [[(0, 0), (1, 0), (0, 1), (0, 2), (1, 1)]]
+    assert seen_during_run == [(0, 0)]
+    assert (table[p0], table[p1]) == (3, 2)
+
+    # A redelivery of what the table already holds is skipped; the batch runs the rest.
+    runs.clear()
+    asyncio.run(guard.handle_batch(batch_of((0, 1), (0, 2), (0, 3)), run, step))
+    assert runs == [[(0, 3)]]
+    assert table[p0] == 4
+
+
+def test_a_failed_batch_goes_one_by_one_and_only_the_bad_record_is_dead_lettered(ctx: BusContext) -> None:
+    sent: list[Outbound] = []
+    guard, table = batch_guard(ctx, sent)
+    stepped: list[int] = []
+
+    async def run(events: list[Event]) -> int:
+        raise ValueError("one record of the batch breaks the bus")
+
+    async def step(message: Message) -> None:
+        if message.offset == 1:
+            raise ValueError("narrative text that must not leak")
+        stepped.append(message.offset)
+
+    asyncio.run(guard.handle_batch(batch_of((0, 0), (0, 1), (0, 2)), run, step))
+    assert stepped == [0, 2]
+    [letter] = sent
+    record = decode_model(letter.value, DeadLetter)
+    assert (record.reason, record.source_offset) == (DeadLetterReason.PROCESSING_FAILED, 1)
+    assert table[progress_key(TopicPartition(TOPIC, 0))] == 3
+
+
+def test_a_gap_after_records_the_batch_took_ends_the_batch_there(ctx: BusContext) -> None:
+    sent: list[Outbound] = []
+    guard, table = batch_guard(ctx, sent)
+    runs: list[list[int]] = []
+    stepped: list[int] = []
+
+    async def run(events: list[Event]) -> int:
+        runs.append([e.message.offset for e in events])
+        return len(events)
+
+    async def step(message: Message) -> None:
+        stepped.append(message.offset)
+
+    # offset 2 is missing: 0 and 1 run as a batch and are recorded; 3 waits for 2 (a seek back)
+    asyncio.run(guard.handle_batch(batch_of((0, 0), (0, 1), (0, 3)), run, step))
+    assert runs == [[0, 1]]
+    assert stepped == []
+    assert table[progress_key(TopicPartition(TOPIC, 0))] == 2
+
+
+def test_a_batch_that_finished_its_first_records_leaves_only_the_rest_to_go_one_by_one(
+    ctx: BusContext,
+) -> None:
+    sent: list[Outbound] = []
+    guard, table = batch_guard(ctx, sent)
+    progress_at_step: list[int] = []
+    stepped: list[int] = []
+
+    async def run(events: list[Event]) -> int:
+        return 2  # offsets 0 and 1 done (their outputs acknowledged); 2 failed
+
+    async def step(message: Message) -> None:
+        progress_at_step.append(table[progress_key(TopicPartition(TOPIC, 0))])
+        stepped.append(message.offset)
+
+    asyncio.run(guard.handle_batch(batch_of((0, 0), (0, 1), (0, 2), (0, 3)), run, step))
+    assert stepped == [2, 3]  # 0 and 1 are not processed (nor their outputs sent) again
+    assert progress_at_step == [2, 3]
+    assert table[progress_key(TopicPartition(TOPIC, 0))] == 4
