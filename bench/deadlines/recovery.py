@@ -163,7 +163,7 @@ class Bus:
     def _read(self) -> None:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
-            if '"allegation event"' in line:
+            if '"allegation event"' in line:  # per event, at debug only
                 self.event_lines += 1
             else:
                 self.lines.append((time.perf_counter(), line))

@@ -202,3 +202,13 @@ def test_missing_duplicated_unexpected_and_differing_notifications_are_named(exp
     assert check.differing == [f"{nid[3]}: field sequence", f"{nid[4]}: topic", f"{nid[5]}: headers"]
     # the naive script's own ce_source is allowed where asked for
     assert run.check_outputs(expected[5:6], got[3:4], codec, ignore_headers=("ce_source",)).ok
+
+
+def test_intake_outcomes_are_summed_over_the_summary_lines() -> None:
+    lines = [
+        '{"event": "intake summary", "seconds": 0.1, "routed": 3, "level": "info", "logger": "x", "timestamp": "t"}',
+        '{"event": "seabus worker ready", "level": "info"}',
+        "not json at all, mentions intake summary",
+        '{"event": "intake summary", "seconds": 30.0, "routed": 5, "duplicate": 1, "level": "info"}',
+    ]
+    assert run.intake_outcomes(lines) == {"routed": 8, "duplicate": 1}
