@@ -31,8 +31,8 @@ from seabus.schemas.enums import AllegationEventType, DeadLetterReason, Escalati
 from seabus.schemas.envelopes import (
     Headers,
     Outbound,
+    Received,
     Source,
-    dead_letter_out,
     dead_letter_reason,
     escalation_out,
     headers_for,
@@ -144,9 +144,10 @@ class Intake:
         state: AllegationState | None,
         now: datetime,
     ) -> IntakeResult:
+        rec = Received(key=key, value=value, headers=headers, source=source)
         if self._writer_of(value) == "OwnershipTransfer":
-            return self._transfer(key, value, headers, source, state, now)
-        event = self._decoded(AllegationEvent, key, value, headers, source, now, state)
+            return self._transfer(rec, state, now)
+        event = self._decoded(AllegationEvent, rec, now)
         if isinstance(event, IntakeResult):
             return event
         problems = allegation_event_problems(event, known_entities=self.known_entities, now=now)
@@ -161,15 +162,13 @@ class Intake:
             )
         if problems:
             message = str(ValidationFailed(problems, subject="AllegationEvent"))
-            return self._dead(
-                key, value, headers, source, DeadLetterReason.VALIDATION_FAILED, message, now, state, event
-            )
+            return self._dead(rec, DeadLetterReason.VALIDATION_FAILED, message, now, event)
         if state is not None and state.allegation_id != event.allegation_id:  # pragma: no cover - keyed table
             raise AssertionError("state of another allegation passed in")
         refused = self._refused_origin(event, headers, state)
         if refused is not None:
             reason, message = refused
-            return self._refuse(key, value, headers, source, reason, message, now, event)
+            return self._refuse(rec, reason, message, now, event)
         state = state.model_copy(deep=True) if state else AllegationState(allegation_id=event.allegation_id)
         # Only the owner's events get this far, so its event ids cannot be pre-empted by anyone else's.
         if event.event_id in state.seen_event_ids or any(
@@ -184,9 +183,7 @@ class Intake:
                     f"OUT_OF_SEQUENCE: {MAX_HELD} updates of allegation {event.allegation_id} already wait for its "
                     "REPORTED event; publish the report, then republish this update."
                 )
-                return self._dead(
-                    key, value, headers, source, DeadLetterReason.OUT_OF_SEQUENCE, message, now, state, event
-                )
+                return self._dead(rec, DeadLetterReason.OUT_OF_SEQUENCE, message, now, event)
             return self._hold(event, state, now)
         if state.last_sequence is not None and event.sequence <= state.last_sequence:
             message = (
@@ -194,9 +191,7 @@ class Intake:
                 f"{state.last_sequence} of allegation {event.allegation_id} was already applied; the newer "
                 f"snapshot stands. Republish with a sequence above {state.last_sequence} if this change is still needed."
             )
-            return self._dead(
-                key, value, headers, source, DeadLetterReason.OUT_OF_SEQUENCE, message, now, state, event
-            )
+            return self._dead(rec, DeadLetterReason.OUT_OF_SEQUENCE, message, now, event)
 
         result = IntakeResult(outcome=Outcome.ROUTED, state=state, event=event)
         self._apply(event, state, now, result)
@@ -212,34 +207,24 @@ class Intake:
         except CodecError:
             return None  # decoding as an event reports why
 
-    def _transfer(
-        self,
-        key: bytes | None,
-        value: bytes | None,
-        headers: Headers,
-        source: Source,
-        state: AllegationState | None,
-        now: datetime,
-    ) -> IntakeResult:
+    def _transfer(self, rec: Received, state: AllegationState | None, now: datetime) -> IntakeResult:
         """Hand an allegation to another entity: only with the bus's credentials, only from its owner.
 
         The record stays on ``sea.allegations`` with the allegation's events, which is
         the audit trail; the owners topic and the deadline engine follow the new owner.
         """
-        transfer = self._decoded(OwnershipTransfer, key, value, headers, source, now, state)
+        transfer = self._decoded(OwnershipTransfer, rec, now)
         if isinstance(transfer, IntakeResult):
             return transfer
         problems = ownership_transfer_problems(transfer, known_entities=self.known_entities, now=now)
-        if (key.decode("utf-8", "replace") if key is not None else None) != transfer.allegation_id:
+        if (rec.key.decode("utf-8", "replace") if rec.key is not None else None) != transfer.allegation_id:
             problems.insert(0, Problem("(record key)", "is not the allegation_id; key the transfer by it"))
         if problems:
             message = str(ValidationFailed(problems, subject="OwnershipTransfer"))
-            return self._dead(
-                key, value, headers, source, DeadLetterReason.VALIDATION_FAILED, message, now, state
-            )
+            return self._dead(rec, DeadLetterReason.VALIDATION_FAILED, message, now)
         aid = transfer.allegation_id
         try:
-            origin = origin_of(headers)
+            origin = origin_of(rec.headers)
         except OriginUnclear:
             origin = "(several)"
         refusal: tuple[DeadLetterReason, str] | None = None
@@ -272,7 +257,7 @@ class Intake:
             )
         if refusal is not None:
             reason, message = refusal
-            result = self._dead(key, value, headers, source, reason, message, now, None)
+            result = self._dead(rec, reason, message, now)
             result.outbound.append(
                 self._refused_out(stable_id(transfer.transfer_id, reason.value), aid, message, now)
             )
@@ -313,18 +298,10 @@ class Intake:
         return None
 
     def _refuse(
-        self,
-        key: bytes | None,
-        value: bytes | None,
-        headers: Headers,
-        source: Source,
-        reason: DeadLetterReason,
-        message: str,
-        now: datetime,
-        event: AllegationEvent,
+        self, rec: Received, reason: DeadLetterReason, message: str, now: datetime, event: AllegationEvent
     ) -> IntakeResult:
         """Dead letter with the reason, and on-call told: a refused origin is a security matter."""
-        result = self._dead(key, value, headers, source, reason, message, now, None, event)
+        result = self._dead(rec, reason, message, now, event)
         result.outbound.append(self._refusal_escalation(event, reason, message, now))
         return result
 
@@ -459,41 +436,30 @@ class Intake:
 
     # -- records -----------------------------------------------------------
 
-    def _decoded(
-        self,
-        model: type[M],
-        key: bytes | None,
-        value: bytes | None,
-        headers: Headers,
-        source: Source,
-        now: datetime,
-        state: AllegationState | None,
-    ) -> M | IntakeResult:
+    def _decoded(self, model: type[M], rec: Received, now: datetime) -> M | IntakeResult:
         """The record as ``model``, or the dead letter saying why it is not one."""
         try:
             return decode_model(
-                value,  # type: ignore[arg-type]
+                rec.value,  # type: ignore[arg-type]
                 model,
                 codec=self.codec,
                 max_bytes=self.max_bytes,
-                headers=headers,
+                headers=rec.headers,
             )
         except (CodecError, ValidationFailed) as exc:
-            return self._dead(key, value, headers, source, *dead_letter_reason(exc), now, state)
+            return self._dead(rec, *dead_letter_reason(exc), now)
 
     def _held_dead_letter(
         self, event: AllegationEvent, reason: DeadLetterReason, message: str, now: datetime
     ) -> Outbound:
         """A held update that cannot be applied once its report came: its source offset is long done."""
-        return self._dead_letter(
+        held = Received(
             key=event.allegation_id.encode(),
             value=encode_model(event, codec=self.codec),
             headers=[],
             source=Source(topic="(held)", partition=-1, offset=-1),
-            reason=reason,
-            message=message,
-            now=now,
         )
+        return held.dead_letter(reason, message, now=now, codec=self.codec, producer=SOURCE)
 
     def _notification_out(self, n: Notification) -> Outbound:
         return Outbound(
@@ -507,44 +473,15 @@ class Intake:
     def _escalation_out(self, e: Escalation) -> Outbound:
         return escalation_out(e, codec=self.codec, source=SOURCE)
 
-    def _dead_letter(
-        self,
-        *,
-        key: bytes | None,
-        value: bytes | None,
-        headers: Headers,
-        source: Source,
-        reason: DeadLetterReason,
-        message: str,
-        now: datetime,
-    ) -> Outbound:
-        return dead_letter_out(
-            key=key,
-            value=value,
-            headers=headers,
-            source=source,
-            reason=reason,
-            message=message,
-            now=now,
-            codec=self.codec,
-            producer=SOURCE,
-        )
-
     def _dead(
         self,
-        key: bytes | None,
-        value: bytes | None,
-        headers: Headers,
-        source: Source,
+        rec: Received,
         reason: DeadLetterReason,
         message: str,
         now: datetime,
-        state: AllegationState | None,
         event: AllegationEvent | None = None,
     ) -> IntakeResult:
-        out = self._dead_letter(
-            key=key, value=value, headers=headers, source=source, reason=reason, message=message, now=now
-        )
+        out = rec.dead_letter(reason, message, now=now, codec=self.codec, producer=SOURCE)
         return IntakeResult(
             outcome=Outcome.DEAD_LETTERED, state=None, outbound=[out], reason=reason, event=event
         )
