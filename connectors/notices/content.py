@@ -355,26 +355,15 @@ def _answer(n: Notification, lang: str, reply_url: str | None) -> tuple[str, tup
         f"POST {base}/v1/webhook-replies/{n.recipient}" if base else f"POST /v1/webhook-replies/{n.recipient}"
     )
     ref = _clean(n.allegation_id)
-    if lang == "en":
-        where = "" if base else " (at the gateway address given by the operators of the bus)"
-        intro = f"Replies are sent to the seabus gateway{where}, quoting the allegation reference {ref}, in one of three ways:"
-        ways = (
-            f"{responses}, with the header Authorization: Bearer <reply token issued to the Permanent Mission> and a JSON body such as the one below;",
-            f"if the Permanent Mission receives notifications by webhook: {webhook}, with the same body, signed with its webhook secret;",
-            "from a terminal, with the seabus command line: seabus respond (see seabus respond --help).",
-        )
-        if n.recipient in OFFICES:
-            ways = tuple(w.replace("the Permanent Mission", "the Office") for w in ways)
-    else:
-        where = "" if base else " (à l'adresse communiquée par les opérateurs du système)"
-        intro = f"Les réponses sont adressées à la passerelle seabus{where}, en rappelant la référence de l'allégation {ref}, de l'une des trois manières suivantes :"
-        ways = (
-            f"{responses}, avec l'en-tête Authorization: Bearer <jeton de réponse remis à la Mission permanente> et un corps JSON tel que celui ci-dessous ;",
-            f"si la Mission permanente reçoit les notifications par webhook : {webhook}, avec le même corps, signé avec son secret de webhook ;",
-            "depuis un terminal, avec la ligne de commande seabus : seabus respond (voir seabus respond --help).",
-        )
-        if n.recipient in OFFICES:
-            ways = tuple(w.replace("la Mission permanente", "le Bureau") for w in ways)
+    where = "" if base else " " + _t("answer_where_unknown", lang)
+    intro = _t("answer_intro", lang).format(where=where, ref=ref)
+    ways = tuple(
+        _t(way, lang).format(responses=responses, webhook=webhook)
+        for way in ("answer_way_http", "answer_way_webhook", "answer_way_cli")
+    )
+    if n.recipient in OFFICES:
+        mission, office = _t("answer_mission_phrase", lang), _t("answer_office_phrase", lang)
+        ways = tuple(w.replace(mission, office) for w in ways)
     first = n.obligations[0].kind if n.obligations else ObligationKind.ACKNOWLEDGE
     kinds = reply_kinds(first) or (ResponseKind.ACKNOWLEDGED,)
     responder = (
