@@ -210,6 +210,13 @@ class KafkaConnection:
 
         return AIOKafkaConsumer(*topics, **self.aiokafka_options(), **options)
 
+    def aio_reader(self, *topics: str, **options: Any) -> AIOKafkaConsumer:
+        """A consumer that reads from the start and belongs to no group: it commits nothing and
+        joins no rebalance (read models, look-ups, the bus's checks of its own topics)."""
+        return self.aio_consumer(
+            *topics, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest", **options
+        )
+
     def aio_admin(self, **options: Any) -> AIOKafkaAdminClient:
         from aiokafka.admin import AIOKafkaAdminClient
 

@@ -282,9 +282,7 @@ class Prober:
 
     async def _ensure(self) -> AIOKafkaConsumer:
         if self._consumer is None:
-            consumer = self.kafka.aio_consumer(
-                group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
-            )
+            consumer = self.kafka.aio_reader()
             await consumer.start()
             self._consumer = consumer
         return self._consumer

@@ -87,9 +87,7 @@ class OwnersIndex:
             nonlocal sessions, connected_after
             sessions += 1
             # Naming the topic makes start() wait for its metadata; then assign by hand (no group).
-            consumer = kafka.aio_consumer(
-                topic, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
-            )
+            consumer = kafka.aio_reader(topic)
             try:
                 await consumer.start()
                 parts = consumer.partitions_for_topic(topic)

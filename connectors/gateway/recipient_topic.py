@@ -290,12 +290,8 @@ class RecipientTopic:
     @asynccontextmanager
     async def _assigned(self, topic: str) -> AsyncIterator[tuple[AIOKafkaConsumer, list[TopicPartition]]]:
         """A consumer without a group, assigned every partition of ``topic`` (none if it does not exist)."""
-        consumer = self.kafka.aio_consumer(
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id=self.client_id,
-            request_timeout_ms=int(self.request_timeout_s * 1000),
+        consumer = self.kafka.aio_reader(
+            client_id=self.client_id, request_timeout_ms=int(self.request_timeout_s * 1000)
         )
         try:
             await consumer.start()

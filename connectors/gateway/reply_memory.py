@@ -103,9 +103,7 @@ async def recall_webhook_replies(
 ) -> int:
     """Seed ``store`` with the signed replies accepted in the last ``window``; returns how many."""
     # Subscribed at first so that start() fetches the topic's metadata; then assigned by hand.
-    consumer = kafka.aio_consumer(
-        topic, group_id=None, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
+    consumer = kafka.aio_reader(topic)
     recalled = 0
     await consumer.start()
     try:

@@ -97,12 +97,8 @@ class ViewReader:
 
     async def start(self) -> None:
         """Connect and assign every matching partition; raises KafkaUnavailable."""
-        consumer = self.kafka.aio_consumer(
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            client_id=self.client_id,
-            request_timeout_ms=int(self.request_timeout_s * 1000),
+        consumer = self.kafka.aio_reader(
+            client_id=self.client_id, request_timeout_ms=int(self.request_timeout_s * 1000)
         )
         try:
             await asyncio.wait_for(consumer.start(), timeout=self.request_timeout_s * 3)
