@@ -16,11 +16,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import faust
+import structlog
 from faust.types import EventT
 
 from seabus.schemas.errors import SeabusError
 from seabus.streams import faust_compat
 from seabus.streams.stores import SeabusRocksStore
+
+log = structlog.get_logger(__name__)
 
 
 def changelog_config(settings: Any) -> dict[str, str]:
@@ -132,11 +135,25 @@ class DeferredWrites:
         self.events.setdefault(key, faust.current_event())
 
     def commit(self) -> list[str]:
-        """Write every pending key once (a key changed by several records of a batch: one write)."""
-        keys = list(self.pending)
+        """Write every pending key once (a key changed by several records of a batch: one write).
+
+        A key whose partition this worker no longer holds (revoked by a rebalance while the
+        deadline tick awaited Kafka) is left out, not a crash: its new owner rebuilds the
+        deadline index from the changelog and fires the step again, with the same escalation id.
+        """
+        keys = []
         for key, value in self.pending.items():
             with faust_compat.as_current_event(self.events.get(key)):
-                self.table[key] = value
+                try:
+                    self.table[key] = value
+                except UnknownPartition:
+                    log.warning(
+                        "table write left to the partition's new owner",
+                        table=getattr(self.table, "name", "?"),
+                        key=key,
+                    )
+                    continue
+            keys.append(key)
         self.committed = dict(self.events)
         self.clear()
         return keys

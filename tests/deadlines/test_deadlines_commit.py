@@ -13,7 +13,7 @@ from seabus.streams.agents.deadlines import Deadlines
 from seabus.streams.config import Settings
 from seabus.streams.context import load_context
 from seabus.streams.deadlines import DeadlineEngine, ValueFormat
-from seabus.streams.tables import DeferredWrites
+from seabus.streams.tables import DeferredWrites, UnknownPartition
 
 
 class WriteLog(dict[str, Any]):
@@ -68,3 +68,26 @@ def test_the_record_is_written_once_per_step_and_reads_see_it_before() -> None:
     assert sorted(changed) == sorted(obligations.writes)
     assert {k.split("|")[1] for k in changed} >= {"KEN", "FRA"}
     assert not deadlines.pending
+
+
+class MovedPartition(WriteLog):
+    """A table whose partition for one key was revoked (a rebalance during the tick's await)."""
+
+    def __init__(self, moved: str) -> None:
+        super().__init__()
+        self.moved = moved
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key == self.moved:
+            raise UnknownPartition(f"table obligations: key {key!r} has no known partition")
+        super().__setitem__(key, value)
+
+
+def test_a_key_whose_partition_moved_is_left_to_its_new_owner_not_a_crash() -> None:
+    table = MovedPartition("SYNTH-A|FRA|ACKNOWLEDGE")
+    deferred = DeferredWrites(table)
+    deferred["SYNTH-A|FRA|ACKNOWLEDGE"] = b"moved"
+    deferred["SYNTH-B|KEN|ACKNOWLEDGE"] = b"kept"
+    assert deferred.commit() == ["SYNTH-B|KEN|ACKNOWLEDGE"]
+    assert table == {"SYNTH-B|KEN|ACKNOWLEDGE": b"kept"}
+    assert not deferred.pending  # nothing left to be written twice by the next commit
