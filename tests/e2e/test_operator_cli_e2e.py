@@ -46,14 +46,22 @@ def test_obligations_then_respond(kafka: KafkaConnection, tmp_path: Path, buses:
             out = seabus(env, "obligations", aid, "--json")
             return json.loads(out.stdout) if out.returncode == 0 else []
 
-        # The contributing state owes three things; the VRA (a victim is counted) acknowledges.
-        rows = wait_for(lambda: len(listed()) == 4 and listed(), timeout=60, what="four obligations")
-        assert {(r["recipient"], r["kind"], r["state"]) for r in rows} == {
+        # The contributing state owes three things; the VRA (a victim is counted) acknowledges. The
+        # synthetic event is months old, so KEN's DECIDE is overdue at once and opens OIOS's
+        # INVESTIGATE (policies.yaml, opened_by overdue DECIDE) within a tick: five in all, the
+        # fifth a moment after the first four.
+        expected = {
             ("KEN", "ACKNOWLEDGE", "OPEN"),
             ("KEN", "DECIDE", "OPEN"),
             ("KEN", "REPORT_OUTCOME", "OPEN"),
             ("VRA", "ACKNOWLEDGE", "OPEN"),
+            ("OIOS", "INVESTIGATE", "OPEN"),
         }
+
+        def listed_set() -> set[tuple[object, object, object]]:
+            return {(r["recipient"], r["kind"], r["state"]) for r in listed()}
+
+        wait_for(lambda: listed_set() == expected, timeout=60, what="five obligations")
         table = seabus(env, "obligations", aid)
         assert table.returncode == 0
         assert "ACKNOWLEDGE" in table.stdout
