@@ -133,7 +133,9 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
             lambda: restore_tables(app, kafka=kafka, min_records=settings.bulk_restore_min_records),
         )
         with open(os.devnull, "w") as quiet_stdout:  # Faust's spinner writes terminal codes there
-            services = worker_services(settings=settings, kafka=kafka, context=context)
+            services = worker_services(
+                settings=settings, kafka=kafka, context=context, gateway=gateway_enabled
+            )
             if gateway_enabled:
                 routes = gateway_routes(settings=settings, context=context, services=services)
                 services.append(GatewayService(context=context, kafka=kafka, extra_routes=routes))

@@ -8,6 +8,8 @@ one OpenAPI document).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import mode
 from aiohttp import web
 
@@ -16,6 +18,9 @@ from seabus.streams.config import Settings
 from seabus.streams.config.recipients import RecipientsDirectory
 from seabus.streams.context import BusContext
 from seabus.streams.kafka_connection import KafkaConnection
+
+if TYPE_CHECKING:
+    from seabus.streams.views import ViewService
 
 
 def delivery_services(
@@ -34,17 +39,25 @@ def delivery_services(
     return [] if delivery is None else [DeliveryService(delivery=delivery)]
 
 
-def view_services(*, settings: Settings, kafka: KafkaConnection, context: BusContext) -> list[mode.Service]:
-    """Read models for the on-call dashboard and timelines; none with ``view.in_worker: false``.
+def view_services(
+    *, settings: Settings, kafka: KafkaConnection, context: BusContext, gateway: bool = True
+) -> list[mode.Service]:
+    """Read models for the on-call dashboard and timelines, wherever ``view`` in seabus.yaml puts them.
 
-    Reading the topics back costs the worker CPU per routed event (issue 16); with
-    the switch off, ``seabus gateway`` runs the view in its own process instead.
+    Reading the topics back costs the worker CPU per routed event (issue 16): by default
+    the view runs in a child process (:class:`~seabus.deploy.view_process.ViewProcess`,
+    served through this gateway, so only with one); ``in_worker: true`` in this process;
+    ``child_process: false`` nowhere here (``seabus gateway`` runs it instead).
     """
-    if not settings.view.in_worker:
-        return []
-    from seabus.streams.views import ViewService
+    if settings.view.in_worker:
+        from seabus.streams.views import ViewService
 
-    return [ViewService(settings=settings, kafka=kafka)]
+        return [ViewService(settings=settings, kafka=kafka)]
+    if settings.view.in_child and gateway:
+        from seabus.deploy.view_process import ViewProcess
+
+        return [ViewProcess(settings=settings)]
+    return []
 
 
 def gateway_routes(
@@ -60,10 +73,18 @@ def gateway_routes(
     )
     from seabus.connectors.dashboard import dashboard_routes
     from seabus.connectors.gateway.recipients import recipient_routes
+    from seabus.deploy.view_process import ViewProcess, proxy_routes
     from seabus.streams.views import ViewService
 
+    children = [s for s in services if isinstance(s, ViewProcess)]
+    if children:
+        # The view in its child process: /metrics and /readyz here (with the child's figures), and
+        # every other path forwarded to it, last so that the worker's own routes match first.
+        child = children[0]
+        dashboard = dashboard_routes(view=None, settings=settings, view_status=child.status)
+        return (*replies, *dashboard, *proxy_routes(child))
     views = [s for s in services if isinstance(s, ViewService)]
-    # Without a view here (view.in_worker: false) the worker's gateway keeps /metrics and /readyz.
+    # Without a view here (view.child_process: false) the worker's gateway keeps /metrics and /readyz.
     dashboard = dashboard_routes(
         view=views[0] if views else None, settings=settings, stats=views[0].stats if views else None
     )
@@ -72,28 +93,36 @@ def gateway_routes(
     return (*replies, *dashboard, *own_view)
 
 
-def worker_services(*, settings: Settings, kafka: KafkaConnection, context: BusContext) -> list[mode.Service]:
+def worker_services(
+    *, settings: Settings, kafka: KafkaConnection, context: BusContext, gateway: bool = True
+) -> list[mode.Service]:
     return [
         *delivery_services(settings=settings, kafka=kafka, context=context),
-        *view_services(settings=settings, kafka=kafka, context=context),
+        *view_services(settings=settings, kafka=kafka, context=context, gateway=gateway),
     ]
 
 
 def standalone_view_routes(
-    *, settings: Settings, kafka: KafkaConnection, directory: RecipientsDirectory
+    *,
+    settings: Settings,
+    kafka: KafkaConnection,
+    directory: RecipientsDirectory,
+    view: ViewService | None = None,
 ) -> tuple[RouteModule, ...]:
     """``seabus gateway`` on its own: the on-call view in the gateway's process, off the worker's CPU.
 
     The dashboard, ``/v1/overdue`` (and its summary), ``/v1/stats``, timelines and a
     state's own view, from a :class:`ViewService` that starts and stops with the
     gateway's app and rebuilds from the topics at each start. Meant for
-    ``view.in_worker: false``, where ``seabus run``'s gateway serves none of them.
+    ``view.in_worker: false``, where ``seabus run``'s gateway serves none of them
+    itself (its view process serves them through these routes, with its own ``view``).
     """
     from seabus.connectors.dashboard import dashboard_routes
     from seabus.connectors.gateway.recipients import recipient_routes
     from seabus.streams.views import ViewService
 
-    view = ViewService(settings=settings, kafka=kafka)
+    if view is None:
+        view = ViewService(settings=settings, kafka=kafka)
 
     def lifecycle(app: web.Application, gw: GatewayState) -> None:
         async def start(_: web.Application) -> None:
@@ -106,4 +135,4 @@ def standalone_view_routes(
         app.on_cleanup.append(stop)
 
     dashboard = dashboard_routes(view=view, settings=settings, stats=view.stats, worker_here=False)
-    return (lifecycle, *dashboard, recipient_routes(view=view, directory=directory))
+    return (lifecycle, *dashboard, recipient_routes(view=view, directory=directory, kafka=kafka))

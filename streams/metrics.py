@@ -411,15 +411,21 @@ def problems() -> dict[str, str]:
     return {k: text for k, (text, _) in _problems.items()}
 
 
-def report_lag(lags: Mapping[tuple[str, int], int]) -> None:
-    """Lag per source partition from the bus's own expected offsets (the progress timer)."""
+def report_lag(lags: Mapping[tuple[str, int], int], *, reporter: str = "") -> None:
+    """Lag per source partition from the bus's own expected offsets (the progress timer).
+
+    Each progress table's timer is its own ``reporter`` (the routed sources, the inbound
+    topics): a partition is dropped only by the reporter that exported it, so one timer
+    never removes the other's gauges (the scrape saw whichever ran last).
+    """
     current = {(topic, str(partition)) for topic, partition in lags}
     for (topic, partition), lag in lags.items():
         CONSUMER_LAG.labels(topic, str(partition)).set(lag)
-    for gone in _exported_lag - current:
+    exported = _exported_lag.setdefault(reporter, set())
+    for gone in exported - current:
         CONSUMER_LAG.remove(*gone)
-    _exported_lag.clear()
-    _exported_lag.update(current)
+    exported.clear()
+    exported.update(current)
 
 
-_exported_lag: set[tuple[str, str]] = set()
+_exported_lag: dict[str, set[tuple[str, str]]] = {}

@@ -89,7 +89,7 @@ async def get_metrics(request: web.Request) -> web.Response:
 
 async def get_readyz(request: web.Request) -> web.Response:
     state = request.app[DASHBOARD]
-    view = None if state.view is None else state.view.status()
+    view = state.reader_status()
     checks = readiness(
         worker=metrics.worker_health(), view=view, now=time.monotonic(), worker_expected=state.worker_here
     )

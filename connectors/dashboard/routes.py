@@ -21,6 +21,7 @@ from seabus.connectors.gateway.openapi import OpenApiDocument
 from seabus.connectors.gateway.state import GatewayState, RouteModule
 from seabus.streams.config import Settings
 from seabus.streams.stats import StatsIndex
+from seabus.streams.views import ReaderStatus
 
 __all__ = ["dashboard_routes"]
 
@@ -33,6 +34,7 @@ def dashboard_routes(
     clock: Callable[[], datetime] | None = None,
     stats: StatsIndex | None = None,
     worker_here: bool = True,
+    view_status: Callable[[], ReaderStatus] | None = None,
 ) -> tuple[RouteModule, ...]:
     """Route modules over ``view``; reads dashboard.yaml now (a bad file stops start-up).
 
@@ -40,12 +42,14 @@ def dashboard_routes(
     ``view.in_worker: false``), only ``/metrics`` and ``/readyz`` are served. With ``stats``,
     ``/dashboard/stats`` and ``/v1/stats`` are served from it too (docs/STATISTICS.md).
     ``worker_here=False`` (``seabus gateway``): /readyz checks the read model only.
+    ``view_status`` (no ``view``: it runs in ``seabus run``'s child process): /readyz checks it too.
     """
     book = TokenBook(settings=settings, config_path=config_path)
     state = DashboardState(
         view=view,
         auth=DashboardAuth(book=book, sessions=SessionStore(ttl_s=book.config.session_ttl_s)),
         worker_here=worker_here,
+        view_status=view_status,
     )
     if clock is not None:
         state.clock = clock

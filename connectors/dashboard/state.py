@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -35,6 +36,15 @@ class DashboardState:
     clock: Now = field(default=utc_now)
     worker_here: bool = True
     """False in ``seabus gateway``: /readyz does not wait for a worker that runs elsewhere."""
+    view_status: Callable[[], ReaderStatus] | None = None
+    """Without a ``view`` here: the read model's status from the child process ``seabus run``
+    started for it (deploy/view_process.py), so /readyz still waits for the view."""
+
+    def reader_status(self) -> ReaderStatus | None:
+        """The read model's status, wherever it runs; None when this process answers for none."""
+        if self.view is not None:
+            return self.view.status()
+        return None if self.view_status is None else self.view_status()
 
     @property
     def read_model(self) -> DashboardView:

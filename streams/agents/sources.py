@@ -83,7 +83,7 @@ def register_progress(
                 for_s=settings.not_ready_after_s,
             )
             return
-        metrics.report_lag(checked.lags)
+        metrics.report_lag(checked.lags, reporter=table_name)
         late = [s for s in checked.stalls if s.idle_s >= settings.not_ready_after_s]
         metrics.set_problem(
             problem("stalled"),

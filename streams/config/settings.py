@@ -168,15 +168,24 @@ class StatisticsConfig(BaseModel):
 class ViewConfig(BaseModel):
     """Where the on-call view runs (issue 16): the dashboard, /v1/overdue, /v1/stats, a state's own view.
 
-    ``in_worker: true`` (the default) keeps it inside ``seabus run``, so one command
-    gives everything; ``false`` takes its reading of the topics off the worker's CPU,
-    and ``seabus gateway`` (its own process) serves those routes instead
+    ``in_worker: false`` (the default) takes its reading of the topics off the worker's
+    CPU: with ``child_process: true`` (the default) ``seabus run`` starts it in a child
+    process of its own, supervised and stopped with it, behind the same gateway URL
+    (deploy/view_process.py); with ``child_process: false`` ``seabus run`` serves no
+    view and ``seabus gateway`` (its own process) serves those routes instead.
+    ``in_worker: true`` keeps it inside the worker's process, as before issue 16
     (docs/bench-notes/routing.md, "the on-call view", has the cost of each).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    in_worker: bool = True
+    in_worker: bool = False
+    child_process: bool = True
+
+    @property
+    def in_child(self) -> bool:
+        """``seabus run`` starts the view in a child process."""
+        return not self.in_worker and self.child_process
 
 
 class _MainYaml(YamlConfigSettingsSource):

@@ -1,6 +1,6 @@
 """The on-call view out of the worker's process (issue 16), on the real bus and a real broker.
 
-``view.in_worker: false``: `seabus run` reads nothing back (its gateway keeps
+``view.in_worker: false`` and ``child_process: false``: `seabus run` reads nothing back (its gateway keeps
 /metrics and /readyz, and serves no view routes); `seabus gateway` in its own
 process serves the overdue list, the statistics and a state's own view from the
 topics, and after a restart it has rebuilt the same answers from them.
@@ -82,7 +82,12 @@ def setup(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> I
     tmp = tmp_path_factory.mktemp("viewout")
     prefix = unique_prefix()
     env = bus_env(
-        kafka=kafka, prefix=prefix, data_dir=tmp / "data", SEABUS_VIEW__IN_WORKER="false", **_files(tmp)
+        kafka=kafka,
+        prefix=prefix,
+        data_dir=tmp / "data",
+        SEABUS_VIEW__IN_WORKER="false",
+        SEABUS_VIEW__CHILD_PROCESS="false",
+        **_files(tmp),
     )
     with BusPool() as pool:
         worker = pool.spawn(env)
