@@ -137,7 +137,7 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
                 settings=settings, kafka=kafka, context=context, gateway=gateway_enabled
             )
             if gateway_enabled:
-                routes = gateway_routes(settings=settings, context=context, services=services)
+                routes = gateway_routes(settings=settings, context=context, services=services, kafka=kafka)
                 services.append(GatewayService(context=context, kafka=kafka, extra_routes=routes))
             worker = _Worker(
                 app,

@@ -61,7 +61,11 @@ def view_services(
 
 
 def gateway_routes(
-    *, settings: Settings, context: BusContext, services: list[mode.Service]
+    *,
+    settings: Settings,
+    context: BusContext,
+    services: list[mode.Service],
+    kafka: KafkaConnection | None = None,
 ) -> tuple[RouteModule, ...]:
     """Routes beyond POST /v1/allegations (replies, dashboard, timeline, metrics, a state's own view)."""
     from seabus.connectors.gateway.responses import response_routes
@@ -82,7 +86,8 @@ def gateway_routes(
         # every other path forwarded to it, last so that the worker's own routes match first.
         child = children[0]
         dashboard = dashboard_routes(view=None, settings=settings, view_status=child.status)
-        return (*replies, *dashboard, *proxy_routes(child))
+        described = _described_only(settings=settings, kafka=kafka, directory=context.directory)
+        return (*replies, *dashboard, *described, *proxy_routes(child))
     views = [s for s in services if isinstance(s, ViewService)]
     # Without a view here (view.child_process: false) the worker's gateway keeps /metrics and /readyz.
     dashboard = dashboard_routes(
@@ -91,6 +96,33 @@ def gateway_routes(
     # A state's own view (its obligations, its topic) with the same reply tokens as the replies.
     own_view = (recipient_routes(view=views[0], directory=context.directory),) if views else ()
     return (*replies, *dashboard, *own_view)
+
+
+def _described_only(
+    *, settings: Settings, kafka: KafkaConnection | None, directory: RecipientsDirectory
+) -> tuple[RouteModule, ...]:
+    """The view process's routes in this gateway's OpenAPI document, their handlers left out.
+
+    They register on a throwaway app (its start-up hooks never run, so no view starts
+    here); their operations land in the one document, as when the view ran here.
+    """
+    if kafka is None:
+        return ()
+    from seabus.connectors.dashboard import ops
+
+    # /metrics and /readyz are this gateway's own, already described.
+    modules = [
+        m
+        for m in standalone_view_routes(settings=settings, kafka=kafka, directory=directory)
+        if m is not ops.register
+    ]
+
+    def describe(app: web.Application, gw: GatewayState) -> None:
+        shadow = web.Application()
+        for register in modules:
+            register(shadow, gw)
+
+    return (describe,)
 
 
 def worker_services(

@@ -2,7 +2,9 @@
 
 The bus runs as a subprocess with a Python audit hook (a ``sitecustomize`` on its path)
 that records every file opened under the configuration folder; after the worker and the
-gateway are up and the bus stopped cleanly, each of the eight files was opened once.
+gateway are up and the bus stopped cleanly, each of the eight files was opened once by
+each process: the worker's, and the on-call view's child process (issue 16), which
+starts from the same files.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def _opened(event, args):
     path = os.fsdecode(args[0])
     if path.startswith(_WATCH):
         with open(_LOG, "a", encoding="utf-8") as log:  # outside _WATCH: no recursion
-            log.write(path + "\\n")
+            log.write(f"{os.getpid()} {path}\\n")
 
 
 sys.addaudithook(_opened)
@@ -82,5 +84,10 @@ def test_seabus_run_reads_each_configuration_file_once(
     finally:
         code = run.interrupt()
     assert code == 0, run.tail()
-    counts = Counter(Path(line).name for line in opened.read_text(encoding="utf-8").splitlines())
-    assert counts == Counter(dict.fromkeys(FILES, 1)), counts
+    by_process: dict[str, Counter[str]] = {}
+    for line in opened.read_text(encoding="utf-8").splitlines():
+        pid, _, path = line.partition(" ")
+        by_process.setdefault(pid, Counter())[Path(path).name] += 1
+    assert len(by_process) == 2, by_process  # the worker and its view process
+    for counts in by_process.values():
+        assert counts == Counter(dict.fromkeys(FILES, 1)), by_process
