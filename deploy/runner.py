@@ -24,7 +24,7 @@ from seabus.deploy.gateway_service import GatewayService
 from seabus.deploy.kafka import LocalCluster
 from seabus.deploy.services import gateway_routes, worker_services
 from seabus.schemas.clock import Clock, FileClock
-from seabus.schemas.errors import KafkaUnavailable, SeabusError
+from seabus.schemas.errors import ConfigError, KafkaUnavailable, SeabusError
 from seabus.streams import faust_compat, logs
 from seabus.streams.app import create_app
 from seabus.streams.config import Settings
@@ -43,7 +43,8 @@ class _Worker(faust.Worker):
         await super().on_startup_finished()
         asyncio.get_running_loop().add_signal_handler(signal.SIGUSR2, _dump_tasks)
         extra = {"test_clock": os.environ[TEST_CLOCK_ENV]} if os.environ.get(TEST_CLOCK_ENV) else {}
-        log.info("seabus worker ready", app_id=self.app.conf.id, **extra)
+        loop = type(asyncio.get_running_loop()).__module__.split(".")[0]  # "asyncio" or "uvloop"
+        log.info("seabus worker ready", app_id=self.app.conf.id, event_loop=loop, **extra)
 
 
 def _dump_tasks() -> None:
@@ -83,6 +84,7 @@ def _test_clock() -> Clock | None:
 
 def run_bus(settings: Settings, **app_overrides: Any) -> int:
     """Run until stopped; returns the worker's exit code."""
+    _use_event_loop(settings.event_loop)
     test_clock = _test_clock()
     # Every configuration file was read and checked in load_settings and here, once, before anything starts.
     context = load_context(settings, clock=test_clock)
@@ -153,6 +155,21 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
         if cluster is not None and started_here:
             log.info("stopping the local kafka this run started")
             cluster.down()
+
+
+def _use_event_loop(name: str) -> None:
+    """uvloop for the worker when the settings say so (``event_loop``), before any loop exists."""
+    if name != "uvloop":
+        return
+    import mode.loop
+
+    try:
+        mode.loop.use("uvloop")
+    except ImportError:
+        raise ConfigError(
+            "event_loop: uvloop (seabus.yaml or SEABUS_EVENT_LOOP) but uvloop is not installed: "
+            "pip install 'seabus[uvloop]', or set event_loop: asyncio"
+        ) from None
 
 
 def _provision_when_kafka_answers(

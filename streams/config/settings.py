@@ -287,6 +287,8 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     statistics: StatisticsConfig = StatisticsConfig()
     view: ViewConfig = ViewConfig()
+    # the worker's event loop: asyncio's own, or uvloop (measured, not cheaper here: docs/BENCHMARKS.md)
+    event_loop: Literal["uvloop", "asyncio"] = "asyncio"
     # The sections, each from its file (above) under SEABUS_<SECTION>__<KEY>; declared last so
     # their validators see the file names. gateway None: its file does not exist (gateway_config()).
     gateway: GatewayConfig | None = None
