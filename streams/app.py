@@ -38,6 +38,12 @@ def create_app(
         "consumer_auto_offset_reset": "earliest",
         "producer_acks": -1,
         "producer_enable_idempotence": True,
+        # Measured and stated in docs/BENCHMARKS.md (issue 16); acks stay all whatever these say.
+        "producer_linger": settings.producer.linger_ms / 1000.0,
+        "producer_max_batch_size": settings.producer.max_batch_size,
+        "producer_compression_type": (
+            None if settings.producer.compression_type == "none" else settings.producer.compression_type
+        ),
         "processing_guarantee": "at_least_once",
         "web_enabled": True,
         # Faust's table views would serve allegation state to anyone on the port.

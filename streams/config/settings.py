@@ -188,6 +188,23 @@ class ViewConfig(BaseModel):
         return not self.in_worker and self.child_process
 
 
+class ProducerConfig(BaseModel):
+    """The worker's Faust producer (issue 16): how long and how much it batches, and compression.
+
+    Acknowledgements stay ``acks=all`` with the idempotent producer whatever these say;
+    an agent's progress still moves only after every output of its batch is acknowledged.
+    The values are measured and stated in docs/BENCHMARKS.md ("The worker's process, its
+    event loop and its producer"). ``gzip`` is the only codec without another dependency (aiokafka's lz4, snappy
+    and zstd need cramjam).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    linger_ms: int = Field(default=5, ge=0, le=1000)
+    max_batch_size: int = Field(default=16384, ge=1024, le=16_000_000)
+    compression_type: Literal["none", "gzip"] = "none"
+
+
 class _MainYaml(YamlConfigSettingsSource):
     """pydantic-settings' YAML source over seabus.yaml, with the messages start-up always gave."""
 
@@ -287,6 +304,7 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     statistics: StatisticsConfig = StatisticsConfig()
     view: ViewConfig = ViewConfig()
+    producer: ProducerConfig = ProducerConfig()
     # the worker's event loop: asyncio's own, or uvloop (measured, not cheaper here: docs/BENCHMARKS.md)
     event_loop: Literal["uvloop", "asyncio"] = "asyncio"
     # The sections, each from its file (above) under SEABUS_<SECTION>__<KEY>; declared last so
