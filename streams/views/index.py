@@ -32,6 +32,7 @@ from pydantic import TypeAdapter
 from sortedcontainers import SortedList
 
 from seabus.schemas.codec import default_codec
+from seabus.schemas.copying import copy_fields
 from seabus.schemas.enums import EscalationLevel, ObligationState
 from seabus.schemas.errors import CodecError, ValidationFailed
 from seabus.schemas.models import (
@@ -221,9 +222,7 @@ class ViewIndex(DecodingIndex):
                     digest,
                 )
             )
-            entry = DeadLetterEntry(
-                at=record.dead_lettered_at, reason=record.reason, source_topic=record.source_topic
-            )
+            entry = copy_fields(DeadLetterEntry, record, at=record.dead_lettered_at)
             return self._entry(raw.decode("utf-8", "replace"), f"deadletter:{identity}", entry)
         return Ingested.IGNORED
 
@@ -539,73 +538,24 @@ class ViewIndex(DecodingIndex):
 
     def _summary(self, update: StoredObligation) -> ObligationSummary:
         level, _, _ = current_level(update, self._escalations.get(update.obligation_key))
-        return ObligationSummary(
-            recipient=update.recipient,
-            obligation=update.kind,
-            state=update.state,
-            due_at=update.due_at,
-            level=level,
-            answered_at=update.answered_at,
-            answered_kind=update.answered_kind,
-            cancel_reason=update.cancel_reason,
-        )
+        return copy_fields(ObligationSummary, update, obligation=update.kind, level=level)
 
 
 def _event_entry(e: AllegationEvent) -> EventEntry:
-    return EventEntry(
-        at=e.published_at,
-        event_id=e.event_id,
-        event_type=e.event_type,
-        sequence=e.sequence,
-        reporting_entity=e.reporting_entity,
-        status=e.allegation.status,
-        changes=list(e.changes),
-    )
+    return copy_fields(EventEntry, e, at=e.published_at, status=e.allegation.status, changes=list(e.changes))
 
 
 def _notification_entry(n: NotificationFacts) -> NotificationEntry:
-    return NotificationEntry(
-        at=n.routed_at,
-        notification_id=n.notification_id,
-        recipient=n.recipient,
-        recipient_class=n.recipient_class,
-        event_type=n.event_type,
-        sequence=n.sequence,
-        rules=list(n.rules),
-    )
+    return copy_fields(NotificationEntry, n, at=n.routed_at, rules=list(n.rules))
 
 
 def _delivery_entry(d: DeliveryAttempt) -> DeliveryEntry:
-    return DeliveryEntry(
-        at=d.attempted_at,
-        attempt_id=d.attempt_id,
-        notification_id=d.notification_id,
-        recipient=d.recipient,
-        channel=d.channel,
-        outcome=d.outcome,
-        attempt=d.attempt,
-        http_status=d.http_status,
-    )
+    return copy_fields(DeliveryEntry, d, at=d.attempted_at)
 
 
 def _response_entry(r: Response) -> ResponseEntry:
-    return ResponseEntry(
-        at=r.responded_at,
-        response_id=r.response_id,
-        recipient=r.recipient,
-        response_kind=r.kind,
-        responder=r.responder,
-    )
+    return copy_fields(ResponseEntry, r, at=r.responded_at, response_kind=r.kind)
 
 
 def _escalation_entry(e: Escalation) -> EscalationEntry:
-    return EscalationEntry(
-        at=e.fired_at,
-        escalation_id=e.escalation_id,
-        level=e.level,
-        recipient=e.recipient,
-        obligation=e.obligation,
-        repeat=e.repeat,
-        due_at=e.due_at,
-        reason=e.reason,
-    )
+    return copy_fields(EscalationEntry, e, at=e.fired_at)
