@@ -18,6 +18,9 @@ __all__ = ["copy_fields"]
 
 _T = TypeVar("_T")
 
+_NAMES: dict[type, tuple[str, ...]] = {}
+"""The fields to copy, by target class, worked out once (the read model copies records by the million)."""
+
 
 def copy_fields(target: type[_T], source: object, **given: Any) -> _T:
     """A ``target`` (pydantic model or dataclass) from ``source``'s same-named attributes and ``given``.
@@ -28,10 +31,14 @@ def copy_fields(target: type[_T], source: object, **given: Any) -> _T:
     field ``kind`` of a ``target`` whose ``kind`` has a default (the timeline's
     entry tags) is the target's own, never copied.
     """
-    if isinstance(target, type) and issubclass(target, BaseModel):
-        fields = target.model_fields
-        names = [n for n, f in fields.items() if not (n == "kind" and not f.is_required())]
-    else:
-        names = [f.name for f in dataclasses.fields(target)]  # type: ignore[arg-type]
+    names = _NAMES.get(target)
+    if names is None:
+        names = _NAMES[target] = _field_names(target)
     copied = {name: getattr(source, name) for name in names if name not in given}
     return target(**copied, **given)
+
+
+def _field_names(target: Any) -> tuple[str, ...]:
+    if issubclass(target, BaseModel):
+        return tuple(n for n, f in target.model_fields.items() if not (n == "kind" and not f.is_required()))
+    return tuple(f.name for f in dataclasses.fields(target))

@@ -425,23 +425,16 @@ class ViewIndex(DecodingIndex):
     def _owed(self, o: StoredObligation, now: datetime) -> OwedItem:
         level, repeat, fired_at = current_level(o, self._escalations.get(o.obligation_key))
         is_open = o.state is ObligationState.OPEN
-        return OwedItem(
-            allegation_id=o.allegation_id,
+        return copy_fields(
+            OwedItem,
+            o,
             obligation=o.kind,
-            state=o.state,
             answered=o.state is ObligationState.SATISFIED,
-            created_at=o.created_at,
-            due_at=o.due_at,
             overdue=is_open and o.due_at <= now,
             overdue_by_s=round((now - o.due_at).total_seconds(), 3) if is_open else None,
-            answered_at=o.answered_at,
-            answered_kind=o.answered_kind,
-            cancel_reason=o.cancel_reason,
             level=level,
             repeat=repeat,
             last_escalated_at=fired_at,
-            policy=o.policy,
-            obligation_key=o.obligation_key,
         )
 
     def level_counts(self, now: datetime) -> tuple[dict[str, int], dict[str, int]]:
