@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from seabus.connectors.gateway.problems import PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA
 
-__all__ = ["OpenApiDocument", "json_answer", "problem_responses", "query_parameter"]
+__all__ = ["OpenApiDocument", "flat_object", "json_answer", "problem_responses", "query_parameter"]
 
 _REF = "#/components/schemas/{model}"
 
@@ -75,6 +75,15 @@ class OpenApiDocument:
     async def handle(self, request: web.Request) -> web.Response:
         """``GET /openapi.json``."""
         return web.json_response(self._doc)
+
+
+def flat_object(**types: str) -> dict[str, Any]:
+    """An object schema whose properties are all required, each of a plain JSON ``type``."""
+    return {
+        "type": "object",
+        "properties": {name: {"type": t} for name, t in types.items()},
+        "required": list(types),
+    }
 
 
 def json_answer(status: int, description: str, ref: str) -> dict[str, Any]:
