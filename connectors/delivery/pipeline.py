@@ -201,7 +201,7 @@ class DeliveryPipeline:
                 incoming.value, codec=self._codec, max_bytes=self._max_bytes, headers=incoming.headers
             )
         except CodecError as exc:
-            return None, DeadLetterReason(exc.reason.value), str(exc)
+            return None, exc.reason, str(exc)
         except ValidationFailed as exc:
             return None, DeadLetterReason.SCHEMA_INVALID, str(exc)
         pushable = isinstance(record, Notification | ReplyNotice) or (
