@@ -31,7 +31,6 @@ from typing import Unpack
 from pydantic import TypeAdapter
 from sortedcontainers import SortedList
 
-from seabus.schemas.codec import default_codec
 from seabus.schemas.copying import copy_fields
 from seabus.schemas.enums import EscalationLevel, ObligationState
 from seabus.schemas.errors import CodecError, ValidationFailed
@@ -157,7 +156,7 @@ class ViewIndex(DecodingIndex):
                             del self._by_recipient[gone.recipient]
             return Ingested.IGNORED
         try:
-            writer = (self.codec or default_codec()).peek_writer(value).name
+            writer = self.writer_of(value)
             if source.kind is TopicKind.NOTIFY and writer in ("Escalation", "ReplyNotice"):
                 return Ingested.IGNORED  # indexed from the escalations and responses topics
             if source.kind is TopicKind.ALLEGATIONS and writer == "OwnershipTransfer":

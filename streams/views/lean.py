@@ -170,8 +170,11 @@ class DecodingIndex:
         decoder: RecordDecoder | None = None,
     ) -> None:
         self.prefix = prefix
-        self.codec = codec
-        self.max_bytes = max_bytes
         self.decoder = decoder or RecordDecoder(codec, max_bytes=max_bytes)
+        """Built from ``codec`` and ``max_bytes`` unless given (shared): what decodes and peeks."""
         self.counts: Counter[str] = Counter()
         """Records seen, by outcome (``indexed``, ``duplicate``, ...)."""
+
+    def writer_of(self, value: bytes) -> str:
+        """The record type ``value`` was written as (its writer schema's name), without decoding it."""
+        return self.decoder.codec.peek_writer(value).name
