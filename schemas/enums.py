@@ -255,7 +255,7 @@ class EscalationLevel(StrEnum):
 
 
 class DeadLetterReason(StrEnum):
-    """Why a message was dead-lettered; a superset of ``errors.CodecReason``."""
+    """Why a message was dead-lettered; ``errors.CodecReason`` (the codec's reasons) is this enum."""
 
     MALFORMED_BYTES = "MALFORMED_BYTES"
     MALFORMED_HEADERS = "MALFORMED_HEADERS"

@@ -69,7 +69,7 @@ class Outbound:
 def dead_letter_reason(exc: CodecError | ValidationFailed) -> tuple[DeadLetterReason, str]:
     """The dead-letter reason and message of a value that did not decode into its model."""
     if isinstance(exc, CodecError):
-        return DeadLetterReason(exc.reason.value), str(exc)
+        return exc.reason, str(exc)
     return DeadLetterReason.SCHEMA_INVALID, str(exc)
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
+
+from seabus.schemas.enums import DeadLetterReason
 
 __all__ = [
     "CodecError",
@@ -61,19 +62,10 @@ class SchemaLoadError(SeabusError):
     """An ``.avsc`` file or the layout of the schema directory is unusable."""
 
 
-class CodecReason(StrEnum):
-    """Why bytes could not be turned into a message (or a message into bytes).
-
-    The values are symbols of the ``DeadLetterReason`` Avro enum, so a consumer
-    can dead-letter with ``reason=error.reason`` unchanged.
-    """
-
-    MALFORMED_BYTES = "MALFORMED_BYTES"
-    MALFORMED_HEADERS = "MALFORMED_HEADERS"
-    UNKNOWN_FINGERPRINT = "UNKNOWN_FINGERPRINT"
-    TRUNCATED = "TRUNCATED"
-    OVERSIZED = "OVERSIZED"
-    SCHEMA_INVALID = "SCHEMA_INVALID"
+CodecReason = DeadLetterReason
+"""Why bytes could not be turned into a message (or a message into bytes): one of the dead-letter
+reasons MALFORMED_BYTES, MALFORMED_HEADERS, UNKNOWN_FINGERPRINT, TRUNCATED, OVERSIZED or
+SCHEMA_INVALID (not a copy of those symbols), so a consumer dead-letters with ``reason=error.reason``."""
 
 
 class CodecError(SeabusError):

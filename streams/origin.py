@@ -133,7 +133,7 @@ def check_inbound(
     try:
         kind, datum = codec.decode(value or b"", max_bytes=max_bytes)
     except CodecError as exc:
-        return refuse(DeadLetterReason(exc.reason.value), str(exc))
+        return refuse(exc.reason, str(exc))
     if kind not in _CLAIMS:
         return refuse(
             DeadLetterReason.SCHEMA_INVALID,

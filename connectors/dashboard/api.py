@@ -13,7 +13,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from seabus.connectors.dashboard.state import DASHBOARD, NO_STORE
-from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
+from seabus.connectors.gateway.openapi import OpenApiDocument, json_answer, problem_responses, query_parameter
 from seabus.connectors.gateway.problems import HttpProblem, ProblemType
 from seabus.connectors.gateway.state import GatewayState
 from seabus.schemas.enums import EscalationLevel
@@ -132,15 +132,13 @@ def _filter_parameter(name: str, description: str, enum: list[str] | None = None
     items: dict[str, Any] = {"type": "string"}
     if enum:
         items["enum"] = enum
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "description": description + " Several values: separate them by commas (or repeat the parameter).",
-        "style": "form",
-        "explode": False,
-        "schema": {"type": "array", "items": items},
-    }
+    return query_parameter(
+        name,
+        description + " Several values: separate them by commas (or repeat the parameter).",
+        {"type": "array", "items": items},
+        style="form",
+        explode=False,
+    )
 
 
 def _overdue_operation(doc: OpenApiDocument) -> dict[str, Any]:
@@ -167,20 +165,14 @@ def _overdue_operation(doc: OpenApiDocument) -> dict[str, Any]:
                 sorted(_LEVELS),
             ),
             _filter_parameter("status", "OVERDUE or DUE (not yet due).", sorted(_STATUSES)),
-            {
-                "name": "limit",
-                "in": "query",
-                "required": False,
-                "description": "At most this many items, in order; `overdue` and `due` count every match "
-                "and `truncated` says whether items were left out.",
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-            },
+            query_parameter(
+                "limit",
+                "At most this many items, in order; `overdue` and `due` count every match and `truncated` says whether items were left out.",
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+            ),
         ],
         "responses": {
-            "200": {
-                "description": "The overdue view.",
-                "content": {"application/json": {"schema": {"$ref": report}}},
-            },
+            **json_answer(200, "The overdue view.", report),
             **problem_responses(400, 401),
         },
     }
@@ -201,19 +193,14 @@ def _summary_operation(doc: OpenApiDocument) -> dict[str, Any]:
         "tags": ["on-call"],
         "security": SECURITY,
         "parameters": [
-            {
-                "name": "top",
-                "in": "query",
-                "required": False,
-                "description": "How many recipients to name, most overdue first.",
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_TOP, "default": DEFAULT_TOP},
-            },
+            query_parameter(
+                "top",
+                "How many recipients to name, most overdue first.",
+                {"type": "integer", "minimum": 1, "maximum": MAX_TOP, "default": DEFAULT_TOP},
+            ),
         ],
         "responses": {
-            "200": {
-                "description": "The summary.",
-                "content": {"application/json": {"schema": {"$ref": summary}}},
-            },
+            **json_answer(200, "The summary.", summary),
             **problem_responses(400, 401),
         },
     }
@@ -235,10 +222,7 @@ def _timeline_operation(doc: OpenApiDocument) -> dict[str, Any]:
             {"name": "allegation_id", "in": "path", "required": True, "schema": {"type": "string"}},
         ],
         "responses": {
-            "200": {
-                "description": "The timeline.",
-                "content": {"application/json": {"schema": {"$ref": timeline}}},
-            },
+            **json_answer(200, "The timeline.", timeline),
             **problem_responses(401, 404),
         },
     }

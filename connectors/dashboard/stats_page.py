@@ -19,7 +19,7 @@ from aiohttp import web
 from seabus.connectors.dashboard import render
 from seabus.connectors.dashboard.pages import PAGE_HEADERS, _signed_in
 from seabus.connectors.dashboard.state import DASHBOARD, NO_STORE
-from seabus.connectors.gateway.openapi import problem_responses
+from seabus.connectors.gateway.openapi import problem_responses, query_parameter
 from seabus.connectors.gateway.problems import HttpProblem, ProblemType
 from seabus.connectors.gateway.state import GatewayState, RouteModule
 from seabus.streams.stats import PeriodError, StatsIndex, StatsReport, build_report, parse_period
@@ -325,13 +325,11 @@ def stats_page(report: StatsReport, *, user: str, periods: list[str], caught_up:
 
 
 def _operations() -> list[tuple[str, dict[str, Any]]]:
-    period = {
-        "name": "period",
-        "in": "query",
-        "required": False,
-        "description": "A year (2025), a quarter (2025-Q3) or `all`; default: the current year (UTC).",
-        "schema": {"type": "string"},
-    }
+    period = query_parameter(
+        "period",
+        "A year (2025), a quarter (2025-Q3) or `all`; default: the current year (UTC).",
+        {"type": "string"},
+    )
     return [
         (
             STATS_API_PATH,
@@ -343,12 +341,7 @@ def _operations() -> list[tuple[str, dict[str, Any]]]:
                 "security": [{"dashboardToken": []}, {"dashboardSession": []}],
                 "parameters": [
                     period,
-                    {
-                        "name": "format",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "string", "enum": ["json", "csv"]},
-                    },
+                    query_parameter("format", None, {"type": "string", "enum": ["json", "csv"]}),
                 ],
                 "responses": {
                     "200": {

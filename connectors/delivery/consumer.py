@@ -293,23 +293,16 @@ class DeliveryConsumer:
             return False  # delivered and committed already (read again after a seek back)
         start = (await self._consumer.beginning_offsets([tp]))[tp]
         first = max(expected, start)
+        where = log.bind(recipient=lane.plan.recipient, partition=tp.partition)
         if offset == first:
-            log.warning(
+            where.warning(
                 "offsets removed by retention; going on from the next record",
-                recipient=lane.plan.recipient,
-                partition=tp.partition,
                 expected=expected,
                 next_record=offset,
             )
             return True
         # Records in [first, offset) were not handed to the lane: never commit past them.
-        log.warning(
-            "gap in a notify partition; seeking back",
-            recipient=lane.plan.recipient,
-            partition=tp.partition,
-            expected=first,
-            got=offset,
-        )
+        where.warning("gap in a notify partition; seeking back", expected=first, got=offset)
         kept = deque(r for r in lane.queue if TopicPartition(r.topic, r.partition) != tp)
         dropped = len(lane.queue) - len(kept)
         lane.queue = kept

@@ -33,6 +33,7 @@ from seabus.connectors.delivery.records import (
 from seabus.connectors.delivery.sink import Sink
 from seabus.connectors.webhooks import AttemptRecord, WebhookDeliverer
 from seabus.schemas.codec import Codec, decode_model
+from seabus.schemas.copying import copy_fields
 from seabus.schemas.enums import DeadLetterReason, DeliveryChannel, EscalationLevel
 from seabus.schemas.envelopes import Headers, Source
 from seabus.schemas.errors import CodecError, ValidationFailed
@@ -67,13 +68,8 @@ class Incoming:
 
     @classmethod
     def of(cls, record: Any) -> Incoming:
-        return cls(
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key,
-            value=record.value,
-            headers=[(k, bytes(v)) for k, v in record.headers or () if v is not None],
+        return copy_fields(
+            cls, record, headers=[(k, bytes(v)) for k, v in record.headers or () if v is not None]
         )
 
 
@@ -205,7 +201,7 @@ class DeliveryPipeline:
                 incoming.value, codec=self._codec, max_bytes=self._max_bytes, headers=incoming.headers
             )
         except CodecError as exc:
-            return None, DeadLetterReason(exc.reason.value), str(exc)
+            return None, exc.reason, str(exc)
         except ValidationFailed as exc:
             return None, DeadLetterReason.SCHEMA_INVALID, str(exc)
         pushable = isinstance(record, Notification | ReplyNotice) or (

@@ -14,6 +14,7 @@ from datetime import datetime
 from seabus.connectors.delivery.audit import ENDPOINT_HEADER
 from seabus.connectors.webhooks import AttemptRecord, DeliveryResult
 from seabus.schemas.codec import Codec, encode_model
+from seabus.schemas.copying import copy_fields
 from seabus.schemas.enums import DeadLetterReason, DeliveryChannel, DeliveryOutcome, EscalationLevel
 from seabus.schemas.envelopes import Headers, Outbound, Received, Source, escalation_out, headers_for
 from seabus.schemas.ids import stable_id
@@ -67,17 +68,8 @@ def email_attempt_id(recipient: str, notification_id: str, attempt: int) -> str:
 
 def attempt_from_webhook(record: AttemptRecord) -> DeliveryAttempt:
     """The contract's audit record of one webhook attempt (host, path and secrets left out)."""
-    return DeliveryAttempt(
-        attempt_id=record.attempt_id,
-        notification_id=record.webhook_id,
-        allegation_id=record.allegation_id,
-        recipient=record.recipient,
-        channel=DeliveryChannel.WEBHOOK,
-        attempt=record.attempt,
-        outcome=record.outcome,
-        http_status=record.http_status,
-        error=record.error,
-        attempted_at=record.attempted_at,
+    return copy_fields(
+        DeliveryAttempt, record, notification_id=record.webhook_id, channel=DeliveryChannel.WEBHOOK
     )
 
 

@@ -22,7 +22,7 @@ from aiokafka.errors import MessageSizeTooLargeError, RecordListTooLargeError, R
 
 from seabus.connectors.gateway.bodies import IDEMPOTENCY_HEADER, idempotency_key, read_json_body, too_large
 from seabus.connectors.gateway.idempotency import REPLAYED_HEADER, KeyWording, answer_once
-from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
+from seabus.connectors.gateway.openapi import OpenApiDocument, flat_object, problem_responses
 from seabus.connectors.gateway.problems import HttpProblem, ProblemType, json_pointer
 from seabus.connectors.gateway.state import GATEWAY, GatewayState
 from seabus.connectors.publisher.errors import PublishFailed
@@ -242,16 +242,7 @@ def _operation(doc: OpenApiDocument) -> dict[str, Any]:
     event = doc.add_model(AllegationEvent)
     accepted = doc.add_schema(
         "AcceptedEvent",
-        {
-            "type": "object",
-            "properties": {
-                "event_id": {"type": "string"},
-                "allegation_id": {"type": "string"},
-                "partition": {"type": "integer"},
-                "offset": {"type": "integer"},
-            },
-            "required": ["event_id", "allegation_id", "partition", "offset"],
-        },
+        flat_object(event_id="string", allegation_id="string", partition="integer", offset="integer"),
     )
     example = json.loads(_example_event().model_dump_json())
     return {

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from seabus.connectors.gateway.problems import PROBLEM_CONTENT_TYPE, PROBLEM_SCHEMA
 
-__all__ = ["OpenApiDocument", "problem_responses"]
+__all__ = ["OpenApiDocument", "flat_object", "json_answer", "problem_responses", "query_parameter"]
 
 _REF = "#/components/schemas/{model}"
 
@@ -75,6 +75,30 @@ class OpenApiDocument:
     async def handle(self, request: web.Request) -> web.Response:
         """``GET /openapi.json``."""
         return web.json_response(self._doc)
+
+
+def flat_object(**types: str) -> dict[str, Any]:
+    """An object schema whose properties are all required, each of a plain JSON ``type``."""
+    return {
+        "type": "object",
+        "properties": {name: {"type": t} for name, t in types.items()},
+        "required": list(types),
+    }
+
+
+def json_answer(status: int, description: str, ref: str) -> dict[str, Any]:
+    """An OpenAPI ``responses`` entry: ``status`` with a JSON body of schema ``ref``."""
+    return {
+        str(status): {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
+    }
+
+
+def query_parameter(
+    name: str, description: str | None, schema: dict[str, Any], **style: Any
+) -> dict[str, Any]:
+    """An optional query parameter (``style``: its serialisation, ``style``/``explode``)."""
+    described = {} if description is None else {"description": description}
+    return {"name": name, "in": "query", "required": False, **described, **style, "schema": schema}
 
 
 def problem_responses(*statuses: int, described: Mapping[int, str] | None = None) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
+from seabus.connectors.gateway.openapi import OpenApiDocument, json_answer, problem_responses, query_parameter
 from seabus.connectors.gateway.problems import HttpProblem, ProblemType
 from seabus.connectors.gateway.recipient_auth import WRONG_RECIPIENT, RecipientAuth, ensure_recipient_auth
 from seabus.connectors.gateway.recipient_topic import (
@@ -425,19 +425,14 @@ def _obligations_operation(doc: OpenApiDocument) -> dict[str, Any]:
         "security": SECURITY,
         "parameters": [
             recipient_parameter(),
-            {
-                "name": "state",
-                "in": "query",
-                "required": False,
-                "description": "open: only open obligations; all (default): answered and cancelled ones too.",
-                "schema": {"type": "string", "enum": ["open", "all"], "default": "all"},
-            },
+            query_parameter(
+                "state",
+                "open: only open obligations; all (default): answered and cancelled ones too.",
+                {"type": "string", "enum": ["open", "all"], "default": "all"},
+            ),
         ],
         "responses": {
-            "200": {
-                "description": "The recipient's obligations.",
-                "content": {"application/json": {"schema": {"$ref": owed}}},
-            },
+            **json_answer(200, "The recipient's obligations.", owed),
             **view_problem_responses(400, 401, 403, 404),
         },
     }
@@ -517,42 +512,31 @@ def _notifications_operation(doc: OpenApiDocument) -> dict[str, Any]:
         "security": SECURITY,
         "parameters": [
             recipient_parameter(),
-            {
-                "name": "since",
-                "in": "query",
-                "required": False,
-                "description": "RFC 3339 time: records written at or after it (default: the oldest kept).",
-                "schema": {"type": "string", "format": "date-time"},
-            },
-            {
-                "name": "cursor",
-                "in": "query",
-                "required": False,
-                "description": "The `next` of a previous answer: go on from there (not with `since`).",
-                "schema": {"type": "string"},
-            },
-            {
-                "name": "limit",
-                "in": "query",
-                "required": False,
-                "description": "At most this many items.",
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
-            },
-            {
-                "name": "type",
-                "in": "query",
-                "required": False,
-                "description": "Only these item types, separated by commas.",
-                "style": "form",
-                "explode": False,
-                "schema": {"type": "array", "items": {"type": "string", "enum": list(ITEM_TYPES)}},
-            },
+            query_parameter(
+                "since",
+                "RFC 3339 time: records written at or after it (default: the oldest kept).",
+                {"type": "string", "format": "date-time"},
+            ),
+            query_parameter(
+                "cursor",
+                "The `next` of a previous answer: go on from there (not with `since`).",
+                {"type": "string"},
+            ),
+            query_parameter(
+                "limit",
+                "At most this many items.",
+                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+            ),
+            query_parameter(
+                "type",
+                "Only these item types, separated by commas.",
+                {"type": "array", "items": {"type": "string", "enum": list(ITEM_TYPES)}},
+                style="form",
+                explode=False,
+            ),
         ],
         "responses": {
-            "200": {
-                "description": "One page of the recipient's topic.",
-                "content": {"application/json": {"schema": {"$ref": page}}},
-            },
+            **json_answer(200, "One page of the recipient's topic.", page),
             **view_problem_responses(400, 401, 403, 404, 503),
         },
     }
@@ -581,20 +565,16 @@ def _notice_operation() -> dict[str, Any]:
                 "description": "The allegation reference from the notification.",
                 "schema": {"type": "string"},
             },
-            {
-                "name": "format",
-                "in": "query",
-                "required": False,
-                "description": "pdf (default) or html.",
-                "schema": {"type": "string", "enum": list(NOTICE_FORMATS), "default": "pdf"},
-            },
-            {
-                "name": "lang",
-                "in": "query",
-                "required": False,
-                "description": "The notice's language: en (default) or fr.",
-                "schema": {"type": "string", "enum": list(SUPPORTED_LANGUAGES), "default": "en"},
-            },
+            query_parameter(
+                "format",
+                "pdf (default) or html.",
+                {"type": "string", "enum": list(NOTICE_FORMATS), "default": "pdf"},
+            ),
+            query_parameter(
+                "lang",
+                "The notice's language: en (default) or fr.",
+                {"type": "string", "enum": list(SUPPORTED_LANGUAGES), "default": "en"},
+            ),
         ],
         "responses": {
             "200": {

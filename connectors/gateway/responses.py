@@ -27,7 +27,7 @@ from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from seabus.connectors.gateway.bodies import read_json_body
-from seabus.connectors.gateway.openapi import OpenApiDocument, problem_responses
+from seabus.connectors.gateway.openapi import OpenApiDocument, flat_object, problem_responses
 from seabus.connectors.gateway.problems import HttpProblem, ProblemType, json_pointer
 from seabus.connectors.gateway.recipient_auth import WRONG_RECIPIENT, RecipientAuth, ensure_recipient_auth
 from seabus.connectors.gateway.state import GATEWAY, GatewayState, RouteModule
@@ -374,17 +374,13 @@ def submission_schema(doc: OpenApiDocument) -> str:
 def accepted_schema(doc: OpenApiDocument) -> str:
     return doc.add_schema(
         "AcceptedResponse",
-        {
-            "type": "object",
-            "properties": {
-                "response_id": {"type": "string"},
-                "allegation_id": {"type": "string"},
-                "recipient": {"type": "string"},
-                "partition": {"type": "integer"},
-                "offset": {"type": "integer"},
-            },
-            "required": ["response_id", "allegation_id", "recipient", "partition", "offset"],
-        },
+        flat_object(
+            response_id="string",
+            allegation_id="string",
+            recipient="string",
+            partition="integer",
+            offset="integer",
+        ),
     )
 
 

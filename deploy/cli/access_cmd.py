@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 import click
 
 from seabus.deploy import access as control
 from seabus.deploy.cli.common import (
-    JSON_OPTION,
     connection_or_local,
+    plan_and_apply,
     recipients,
-    report_plan,
     settings,
 )
 from seabus.streams.kafka_connection import KafkaConnection
@@ -25,38 +25,30 @@ def access() -> None:
     """One SCRAM principal per recipient and per agency, with exactly the ACLs each needs."""
 
 
-def _run(dry_run: bool, *, as_json: bool = False) -> None:
-    s = settings()
-    result = control.apply(s, recipients(s).ids(), kafka=connection_or_local(s), dry_run=dry_run)
-    verb = "would add" if dry_run else "added"
-    gone = "would remove" if dry_run else "removed"
-    report_plan(
-        dry_run=dry_run,
-        as_json=as_json,
-        pending=not result.empty,
-        data={
-            "add": [dataclasses.asdict(g) for g in result.add],
-            "remove": [dataclasses.asdict(g) for g in result.remove],
-            "unchanged": result.unchanged,
-        },
-        lines=result.describe(),
-        summary=f"{result.unchanged} ACL(s) already as configured; "
-        + ("nothing to do" if result.empty else f"{verb} {len(result.add)}, {gone} {len(result.remove)}"),
-    )
+def _data(result: control.AccessPlan) -> dict[str, Any]:
+    return {
+        "add": [dataclasses.asdict(g) for g in result.add],
+        "remove": [dataclasses.asdict(g) for g in result.remove],
+        "unchanged": result.unchanged,
+    }
 
 
-@access.command()
-@JSON_OPTION
-def plan(as_json: bool) -> None:
-    """Show the ACLs `apply` would add and the stale ones it would remove; exit 1 when changes are pending."""
-    _run(dry_run=True, as_json=as_json)
+def _changes(result: control.AccessPlan, dry_run: bool) -> str:
+    if dry_run:
+        return f"would add {len(result.add)}, would remove {len(result.remove)}"
+    return f"added {len(result.add)}, removed {len(result.remove)}"
 
 
-@access.command()
-@JSON_OPTION
-def apply(as_json: bool) -> None:
-    """Add the missing ACLs and remove stale ones of the principals seabus manages; idempotent."""
-    _run(dry_run=False, as_json=as_json)
+plan_and_apply(
+    access,
+    control.apply,
+    data=_data,
+    noun="ACL",
+    unchanged=lambda result: result.unchanged,
+    changes=_changes,
+    plan_help="Show the ACLs `apply` would add and the stale ones it would remove; exit 1 when changes are pending.",
+    apply_help="Add the missing ACLs and remove stale ones of the principals seabus manages; idempotent.",
+)
 
 
 def _snippets(kafka: KafkaConnection, principal: str, mechanism: str, topic: str) -> str:

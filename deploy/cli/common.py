@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import click
+from click.decorators import FC
 from kafka import KafkaProducer
 
 from seabus.deploy.kafka import LocalCluster
@@ -116,15 +117,72 @@ def send_record_once(
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON (for scripts).")
 """The one spelling of ``--json`` every command that prints data takes."""
 
-READ_TIMEOUT_OPTION = click.option(
-    "--timeout",
-    "timeout_s",
-    default=60.0,
-    show_default=True,
-    type=click.FloatRange(min=1),
-    help="Seconds to read the topics before giving up.",
-)
+
+def seconds_option(*names: str, default: float, help: str, least: float = 0) -> Callable[[FC], FC]:
+    """A duration option in seconds, ``least`` or more, its default shown in ``--help``."""
+    return click.option(
+        *names, default=default, show_default=True, type=click.FloatRange(min=least), help=help
+    )
+
+
+def timeout_option(*, default: float, help: str) -> Callable[[FC], FC]:
+    """The one spelling of ``--timeout`` (into ``timeout_s``, at least a second)."""
+    return seconds_option("--timeout", "timeout_s", default=default, help=help, least=1)
+
+
+READ_TIMEOUT_OPTION = timeout_option(default=60.0, help="Seconds to read the topics before giving up.")
 """``--timeout`` of the commands that read the bus's topics (overdue, stats)."""
+
+
+class _Plan(Protocol):
+    """What ``topics`` and ``access`` plan: changes, each described in a line."""
+
+    @property
+    def empty(self) -> bool: ...
+
+    def describe(self) -> list[str]: ...
+
+
+_P = TypeVar("_P", bound=_Plan)
+
+
+def plan_and_apply(
+    group: click.Group,
+    apply: Callable[..., _P],
+    *,
+    data: Callable[[_P], dict[str, Any]],
+    noun: str,
+    unchanged: Callable[[_P], int],
+    changes: Callable[[_P, bool], str],
+    plan_help: str,
+    apply_help: str,
+) -> None:
+    r"""Add a group's ``plan`` and ``apply``: ``apply(settings, recipients, kafka=, dry_run=)``, dry
+    or not, then :func:`report_plan` with the result's ``data``, ending in how many ``noun``\ s were
+    ``unchanged`` and what ``changes`` (given ``dry_run``) were, or would be, made."""
+
+    def run(dry_run: bool, as_json: bool) -> None:
+        s = settings()
+        result = apply(s, recipients(s).ids(), kafka=connection_or_local(s), dry_run=dry_run)
+        report_plan(
+            dry_run=dry_run,
+            as_json=as_json,
+            pending=not result.empty,
+            data=data(result),
+            lines=result.describe(),
+            summary=f"{unchanged(result)} {noun}(s) already as configured; "
+            + ("nothing to do" if result.empty else changes(result, dry_run)),
+        )
+
+    @group.command("plan", help=plan_help)
+    @JSON_OPTION
+    def plan(as_json: bool) -> None:
+        run(dry_run=True, as_json=as_json)
+
+    @group.command("apply", help=apply_help)
+    @JSON_OPTION
+    def apply_(as_json: bool) -> None:
+        run(dry_run=False, as_json=as_json)
 
 
 def report_plan(

@@ -26,7 +26,13 @@ from kafka import KafkaProducer
 
 from seabus.connectors.dashboard import issue_local_token
 from seabus.connectors.publisher.sdk import Publisher
-from seabus.deploy.cli.common import ActionableError, connection_or_local, send_record, settings
+from seabus.deploy.cli.common import (
+    ActionableError,
+    connection_or_local,
+    seconds_option,
+    send_record,
+    settings,
+)
 from seabus.deploy.cli.publish_cmd import known_entities
 from seabus.schemas.enums import ResponseKind
 from seabus.schemas.errors import SeabusError
@@ -123,13 +129,7 @@ def _dashboard_url(s: Settings) -> str | None:
 @click.option(
     "--count", default=12, show_default=True, type=click.IntRange(1, 1000), help="Allegations to publish."
 )
-@click.option(
-    "--interval",
-    default=2.0,
-    show_default=True,
-    type=click.FloatRange(min=0),
-    help="Seconds between allegations.",
-)
+@seconds_option("--interval", default=2.0, help="Seconds between allegations.")
 @click.option(
     "--answer-ratio",
     default=0.4,
@@ -137,11 +137,9 @@ def _dashboard_url(s: Settings) -> str | None:
     type=click.FloatRange(0, 1),
     help="Share of allegations the states answer (acknowledge and decide) in time.",
 )
-@click.option(
+@seconds_option(
     "--answer-after",
     default=5.0,
-    show_default=True,
-    type=click.FloatRange(min=0),
     help="Seconds after publishing that answered allegations get their replies (demo policies: due after 20 s).",
 )
 @click.option("--seed", type=int, default=None, help="Random seed, to repeat the same mix of cases.")

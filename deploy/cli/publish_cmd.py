@@ -24,7 +24,7 @@ from seabus.connectors.publisher.errors import PublishFailed
 from seabus.connectors.publisher.importer import FileFormat, ImportRow, read_file
 from seabus.connectors.publisher.outgoing import utc_now
 from seabus.connectors.publisher.sdk import Publisher
-from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, settings
+from seabus.deploy.cli.common import JSON_OPTION, connection_or_local, echo_json, settings, timeout_option
 from seabus.schemas.codec import Codec
 from seabus.schemas.errors import Problem
 from seabus.streams.config import Settings
@@ -90,14 +90,7 @@ def _own(row: ImportRow, entity: str) -> ImportRow:
 )
 @click.option("--dry-run", is_flag=True, help="Validate and report every row; publish nothing.")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 10_000))
-@click.option(
-    "--timeout",
-    "timeout_s",
-    default=30.0,
-    show_default=True,
-    type=click.FloatRange(min=1),
-    help="Seconds Kafka has to acknowledge a batch.",
-)
+@timeout_option(default=30.0, help="Seconds Kafka has to acknowledge a batch.")
 @JSON_OPTION
 def publish(
     file: Path,

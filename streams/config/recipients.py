@@ -15,11 +15,11 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
 from pydantic_settings import NoDecode
 
 from seabus.schemas.errors import ConfigError
-from seabus.streams.config.errors import config_error
+from seabus.streams.config.errors import validate_entries
 from seabus.streams.config.yamlfile import read_yaml_mapping
 
 OFFICES = ("OSC", "OIOS", "VRA")
@@ -148,12 +148,7 @@ def load_recipients(path: Path) -> RecipientsDirectory:
     entries = data.get("recipients")
     if not isinstance(entries, list):
         raise ConfigError(f"{path}: expected a 'recipients:' list of entries.")
-    for index, entry in enumerate(entries):
-        label = entry.get("id", f"#{index + 1}") if isinstance(entry, dict) else f"#{index + 1}"
-        try:
-            Recipient.model_validate(entry)
-        except ValidationError as exc:
-            raise config_error(path, exc, entry=f"recipient {label}") from exc
+    validate_entries(path, entries, Recipient, key="id", entry="recipient {}")
     directory = RecipientsDirectory.model_validate(data)
     seen: set[str] = set()
     for r in directory.recipients:

@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, field_validator
 
+from seabus.schemas.copying import copy_fields
 from seabus.schemas.ids import escalation_id
 from seabus.schemas.models import Escalation
 from seabus.streams.deadlines.calendar import WorkingCalendar
@@ -220,18 +221,7 @@ class EscalationDraft(_Value):
 
     def to_record(self) -> Escalation:
         """The contract record for ``sea.escalations`` (key: ``allegation_id``)."""
-        return Escalation(
-            escalation_id=self.escalation_id,
-            allegation_id=self.allegation_id,
-            recipient=self.recipient,
-            obligation=self.obligation,
-            level=self.level,
-            repeat=self.repeat,
-            due_at=self.due_at,
-            fired_at=self.fired_at,
-            reason=self.reason,
-            obligation_keys=self.obligation_keys,
-        )
+        return copy_fields(Escalation, self)
 
 
 # --------------------------------------------------------------------------- planning

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays as _holidays
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -474,6 +475,17 @@ def _duration(value: str, what: str) -> IsoDuration:
     return parsed
 
 
+def _optional_duration(what: str) -> Callable[[str | None], str | None]:
+    """An after-validator: a positive ISO duration, or nothing."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None:
+            _duration(value, what)
+        return value
+
+    return check
+
+
 class _WindowModel(_FileModel):
     duration: str | None = None
     working_days: Annotated[int, Field(gt=0)] | None = None
@@ -506,8 +518,8 @@ class _PolicyModel(_FileModel):
     when: _When = _When()
     window: _WindowModel
     reminders: list[str] = []
-    second_level_after: str | None = None
-    repeat_every: str | None = None
+    second_level_after: Annotated[str | None, AfterValidator(_optional_duration("second_level_after"))] = None
+    repeat_every: Annotated[str | None, AfterValidator(_optional_duration("repeat_every"))] = None
     max_repeats: Annotated[int, Field(ge=0)] | None = None
     opened_by: list[_TriggerModel] = []
     description: str | None = None
@@ -532,20 +544,6 @@ class _PolicyModel(_FileModel):
         parsed = [_duration(text, "reminder point") for text in value]
         if len({p.text for p in parsed}) != len(parsed):
             raise ValueError("reminders lists the same point twice. Keep each point once")
-        return value
-
-    @field_validator("second_level_after")
-    @classmethod
-    def _second(cls, value: str | None) -> str | None:
-        if value is not None:
-            _duration(value, "second_level_after")
-        return value
-
-    @field_validator("repeat_every")
-    @classmethod
-    def _repeat(cls, value: str | None) -> str | None:
-        if value is not None:
-            _duration(value, "repeat_every")
         return value
 
     @model_validator(mode="after")

@@ -22,7 +22,7 @@ from seabus.schemas.enums import RecipientClass
 from seabus.schemas.errors import ConfigError
 from seabus.schemas.models import AllegationEvent
 from seabus.schemas.validation import recipient_class_of
-from seabus.streams.config.errors import config_error
+from seabus.streams.config.errors import config_error, validate_entries
 from seabus.streams.config.yamlfile import read_yaml_mapping
 from seabus.streams.routing.paths import path_exists, resolve
 
@@ -248,12 +248,7 @@ def load_rules(path: Path) -> RoutingRules:
     raw_rules = data.get("rules")
     if not isinstance(raw_rules, list) or not raw_rules:
         raise ConfigError(f"{path}: expected a non-empty 'rules:' list.")
-    for index, raw in enumerate(raw_rules):
-        label = raw.get("name", f"#{index + 1}") if isinstance(raw, Mapping) else f"#{index + 1}"
-        try:
-            Rule.model_validate(raw)
-        except ValidationError as exc:
-            raise config_error(path, exc, entry=f"rule '{label}'") from exc
+    validate_entries(path, raw_rules, Rule, key="name", entry="rule '{}'")
     try:
         rules = RoutingRules.model_validate(data)
     except ValidationError as exc:

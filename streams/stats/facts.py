@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Unpack
 
-from seabus.schemas.codec import default_codec
 from seabus.schemas.enums import (
     DisciplinaryAction,
     ObligationState,
@@ -156,7 +155,7 @@ class StatsIndex(DecodingIndex):
         outcome = "ignored"
         if source is not None and value is not None and source.kind in _MODELS:
             try:
-                writer = (self.codec or default_codec()).peek_writer(value).name
+                writer = self.writer_of(value)
                 if writer == _MODELS[source.kind].avro_name:
                     record: SeabusRecord | NotificationFacts = (
                         self.decoder.notification(value)

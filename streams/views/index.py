@@ -31,7 +31,7 @@ from typing import Unpack
 from pydantic import TypeAdapter
 from sortedcontainers import SortedList
 
-from seabus.schemas.codec import default_codec
+from seabus.schemas.copying import copy_fields
 from seabus.schemas.enums import EscalationLevel, ObligationState
 from seabus.schemas.errors import CodecError, ValidationFailed
 from seabus.schemas.models import (
@@ -156,7 +156,7 @@ class ViewIndex(DecodingIndex):
                             del self._by_recipient[gone.recipient]
             return Ingested.IGNORED
         try:
-            writer = (self.codec or default_codec()).peek_writer(value).name
+            writer = self.writer_of(value)
             if source.kind is TopicKind.NOTIFY and writer in ("Escalation", "ReplyNotice"):
                 return Ingested.IGNORED  # indexed from the escalations and responses topics
             if source.kind is TopicKind.ALLEGATIONS and writer == "OwnershipTransfer":
@@ -221,9 +221,7 @@ class ViewIndex(DecodingIndex):
                     digest,
                 )
             )
-            entry = DeadLetterEntry(
-                at=record.dead_lettered_at, reason=record.reason, source_topic=record.source_topic
-            )
+            entry = copy_fields(DeadLetterEntry, record, at=record.dead_lettered_at)
             return self._entry(raw.decode("utf-8", "replace"), f"deadletter:{identity}", entry)
         return Ingested.IGNORED
 
@@ -426,23 +424,16 @@ class ViewIndex(DecodingIndex):
     def _owed(self, o: StoredObligation, now: datetime) -> OwedItem:
         level, repeat, fired_at = current_level(o, self._escalations.get(o.obligation_key))
         is_open = o.state is ObligationState.OPEN
-        return OwedItem(
-            allegation_id=o.allegation_id,
+        return copy_fields(
+            OwedItem,
+            o,
             obligation=o.kind,
-            state=o.state,
             answered=o.state is ObligationState.SATISFIED,
-            created_at=o.created_at,
-            due_at=o.due_at,
             overdue=is_open and o.due_at <= now,
             overdue_by_s=round((now - o.due_at).total_seconds(), 3) if is_open else None,
-            answered_at=o.answered_at,
-            answered_kind=o.answered_kind,
-            cancel_reason=o.cancel_reason,
             level=level,
             repeat=repeat,
             last_escalated_at=fired_at,
-            policy=o.policy,
-            obligation_key=o.obligation_key,
         )
 
     def level_counts(self, now: datetime) -> tuple[dict[str, int], dict[str, int]]:
@@ -539,73 +530,24 @@ class ViewIndex(DecodingIndex):
 
     def _summary(self, update: StoredObligation) -> ObligationSummary:
         level, _, _ = current_level(update, self._escalations.get(update.obligation_key))
-        return ObligationSummary(
-            recipient=update.recipient,
-            obligation=update.kind,
-            state=update.state,
-            due_at=update.due_at,
-            level=level,
-            answered_at=update.answered_at,
-            answered_kind=update.answered_kind,
-            cancel_reason=update.cancel_reason,
-        )
+        return copy_fields(ObligationSummary, update, obligation=update.kind, level=level)
 
 
 def _event_entry(e: AllegationEvent) -> EventEntry:
-    return EventEntry(
-        at=e.published_at,
-        event_id=e.event_id,
-        event_type=e.event_type,
-        sequence=e.sequence,
-        reporting_entity=e.reporting_entity,
-        status=e.allegation.status,
-        changes=list(e.changes),
-    )
+    return copy_fields(EventEntry, e, at=e.published_at, status=e.allegation.status, changes=list(e.changes))
 
 
 def _notification_entry(n: NotificationFacts) -> NotificationEntry:
-    return NotificationEntry(
-        at=n.routed_at,
-        notification_id=n.notification_id,
-        recipient=n.recipient,
-        recipient_class=n.recipient_class,
-        event_type=n.event_type,
-        sequence=n.sequence,
-        rules=list(n.rules),
-    )
+    return copy_fields(NotificationEntry, n, at=n.routed_at, rules=list(n.rules))
 
 
 def _delivery_entry(d: DeliveryAttempt) -> DeliveryEntry:
-    return DeliveryEntry(
-        at=d.attempted_at,
-        attempt_id=d.attempt_id,
-        notification_id=d.notification_id,
-        recipient=d.recipient,
-        channel=d.channel,
-        outcome=d.outcome,
-        attempt=d.attempt,
-        http_status=d.http_status,
-    )
+    return copy_fields(DeliveryEntry, d, at=d.attempted_at)
 
 
 def _response_entry(r: Response) -> ResponseEntry:
-    return ResponseEntry(
-        at=r.responded_at,
-        response_id=r.response_id,
-        recipient=r.recipient,
-        response_kind=r.kind,
-        responder=r.responder,
-    )
+    return copy_fields(ResponseEntry, r, at=r.responded_at, response_kind=r.kind)
 
 
 def _escalation_entry(e: Escalation) -> EscalationEntry:
-    return EscalationEntry(
-        at=e.fired_at,
-        escalation_id=e.escalation_id,
-        level=e.level,
-        recipient=e.recipient,
-        obligation=e.obligation,
-        repeat=e.repeat,
-        due_at=e.due_at,
-        reason=e.reason,
-    )
+    return copy_fields(EscalationEntry, e, at=e.fired_at)

@@ -28,6 +28,7 @@ from typing import Any, Required, TypedDict, TypeVar
 import fastavro
 
 from seabus.schemas.codec import DATUM_ERRORS, HEADER_SIZE, Codec, decode_model, default_codec
+from seabus.schemas.copying import copy_fields
 from seabus.schemas.enums import AllegationEventType, RecipientClass
 from seabus.schemas.errors import CodecError, CodecReason
 from seabus.schemas.models import Notification, SeabusRecord
@@ -65,16 +66,7 @@ class NotificationFacts:
 
     @classmethod
     def of(cls, n: Notification) -> NotificationFacts:
-        return cls(
-            notification_id=n.notification_id,
-            allegation_id=n.allegation_id,
-            recipient=n.recipient,
-            recipient_class=n.recipient_class,
-            event_type=n.event_type,
-            sequence=n.sequence,
-            routed_at=n.routed_at,
-            rules=tuple(r.rule for r in n.reasons),
-        )
+        return copy_fields(cls, n, rules=tuple(r.rule for r in n.reasons))
 
 
 def _projected(version: SchemaVersion, fields: tuple[str, ...]) -> dict[str, Any]:
@@ -178,8 +170,11 @@ class DecodingIndex:
         decoder: RecordDecoder | None = None,
     ) -> None:
         self.prefix = prefix
-        self.codec = codec
-        self.max_bytes = max_bytes
         self.decoder = decoder or RecordDecoder(codec, max_bytes=max_bytes)
+        """Built from ``codec`` and ``max_bytes`` unless given (shared): what decodes and peeks."""
         self.counts: Counter[str] = Counter()
         """Records seen, by outcome (``indexed``, ``duplicate``, ...)."""
+
+    def writer_of(self, value: bytes) -> str:
+        """The record type ``value`` was written as (its writer schema's name), without decoding it."""
+        return self.decoder.codec.peek_writer(value).name

@@ -48,12 +48,10 @@ def stats_index(settings: Settings, *, decoder: RecordDecoder | None = None) -> 
 
 
 def _index(settings: Settings) -> ViewIndex:
-    codec = Codec(max_bytes=settings.max_message_bytes)
     return ViewIndex(
         prefix=settings.topic_prefix,
-        codec=codec,
+        codec=Codec(max_bytes=settings.max_message_bytes),
         max_bytes=settings.max_message_bytes,
-        decoder=RecordDecoder(codec, max_bytes=settings.max_message_bytes),
     )
 
 
