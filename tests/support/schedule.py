@@ -1,4 +1,4 @@
-"""How `make test` (``pytest -n 3 --dist loadfile``) deals its files to the pytest-xdist processes.
+"""How `make test` (``pytest -n 4 --dist loadfile``) deals its files to the pytest-xdist processes.
 
 pytest-xdist's ``loadfile`` hands out whole files, the files with the most tests first. Here the
 most tests are the cheapest ones (the in-process twins), so the heaviest files — one or two
@@ -103,6 +103,15 @@ SPLIT_BY_TEST: frozenset[str] = frozenset(
 
 DEFAULT_PER_TEST_S = 0.3
 
+# Files that change the same state of the shared broker and so must not run at the same time:
+# one unit each group (one process, one after the other). Both files make SCRAM credentials
+# for User:URY (test_access rotates and deletes them; test_access_e2e signs in with its own and
+# deletes them at the end), so side by side one's URY could not sign in.
+SAME_PROCESS: dict[str, str] = {
+    "tests/deploy/test_access.py": "URY's SCRAM credentials",
+    "tests/e2e/test_access_e2e.py": "URY's SCRAM credentials",
+}
+
 # Session fixtures a process starts on first use and keeps to the end (a `seabus run` each):
 # the files using one are dealt as one unit, so one process starts it instead of each.
 SHARED_SESSION_FIXTURES = ("default_bus",)
@@ -137,6 +146,8 @@ class CostOrderedFileScheduling(LoadFileScheduling):
 
     def _split_scope(self, nodeid: str) -> str:
         path = _file_of(nodeid)
+        if path in SAME_PROCESS:
+            return f"<{SAME_PROCESS[path]}>"
         if path in self.shared_units:
             return f"<uses {self.shared_units[path]}>"
         return nodeid if path in SPLIT_BY_TEST else path
