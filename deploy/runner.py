@@ -162,9 +162,7 @@ def _provision_when_kafka_answers(
     """
     _when_kafka_answers(
         "topic provisioning",
-        lambda: provisioning.apply(
-            settings, recipients, kafka=kafka, connect_timeout_s=settings.kafka_connect_timeout_s
-        ),
+        lambda: provisioning.apply(settings, recipients, kafka=kafka),
         max_delay_s=max_delay_s,
     )
 

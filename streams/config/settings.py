@@ -275,8 +275,6 @@ class Settings(BaseSettings):
     not_ready_after_s: float = Field(default=30.0, gt=0.0, le=3600.0)
     # how long `seabus run` waits for every broker to report the worker's topics (issue 16)
     topic_metadata_timeout_s: float = Field(default=60.0, gt=0.0, le=3600.0)
-    # how long one start-up attempt waits for a first broker before "waiting for the Kafka cluster"
-    kafka_connect_timeout_s: float = Field(default=30.0, gt=0.0, le=600.0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     statistics: StatisticsConfig = StatisticsConfig()
     view: ViewConfig = ViewConfig()

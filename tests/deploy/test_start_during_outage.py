@@ -24,15 +24,7 @@ def test_worker_started_before_the_cluster_waits_and_then_routes(tmp_path: Path)
     prefix = unique_prefix()
     with BusPool() as pool:
         try:
-            # Each start-up attempt waits 3 s for a broker instead of the default 30 s: the same
-            # waiting and retrying, without a minute of nothing listening.
-            env = bus_env(
-                kafka=cluster.connection(),
-                prefix=prefix,
-                data_dir=tmp_path / "data",
-                SEABUS_KAFKA_CONNECT_TIMEOUT_S=3,
-            )
-            bus = pool.spawn(env)
+            bus = pool.spawn(bus_env(kafka=cluster.connection(), prefix=prefix, data_dir=tmp_path / "data"))
             wait_for(
                 lambda: bus.saw("waiting for the Kafka cluster") or not bus.running,
                 timeout=60,
