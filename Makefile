@@ -43,10 +43,11 @@ demo-receivers: install
 	$(DEMO_ENV) $(BIN)/seabus demo-receivers
 
 ## The test suite against a real broker (started by the suite unless SEABUS_BOOTSTRAP is set).
-## Three processes (pytest-xdist) share that one broker; most tests wait on Kafka and on bus
-## processes, so three keep two cores busy. Each file stays in one process (its module fixtures).
-## TEST_WORKERS=0 runs it in one process.
-TEST_WORKERS ?= 3
+## Four processes (pytest-xdist) share that one broker; most tests wait on Kafka, on bus
+## processes and on real deadline windows, so four keep two cores busy (measured against three:
+## docs/TESTING.md). Each file stays in one process (its module fixtures), dealt heaviest first
+## (tests/support/schedule.py). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 4
 test: install browser check
 	$(BIN)/pytest -m "not slow" --timeout=600 -n $(TEST_WORKERS) --dist loadfile --durations=15
 

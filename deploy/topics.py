@@ -173,10 +173,17 @@ def plan(
     return result
 
 
-def connect_admin(kafka: KafkaConnection, client_id: str = "seabus-topics") -> KafkaAdminClient:
-    """An admin client on ``kafka``, or :class:`KafkaUnavailable` saying what to check (topics, access)."""
+def connect_admin(
+    kafka: KafkaConnection, client_id: str = "seabus-topics", *, connect_timeout_s: float = 30.0
+) -> KafkaAdminClient:
+    """An admin client on ``kafka``, or :class:`KafkaUnavailable` saying what to check (topics, access).
+
+    ``connect_timeout_s`` bounds the wait for a first broker (kafka-python's bootstrap timeout);
+    tests of an unreachable cluster shorten it rather than wait the full default."""
     try:
-        return kafka.kafka_admin(client_id=client_id, request_timeout_ms=15000)
+        return kafka.kafka_admin(
+            client_id=client_id, request_timeout_ms=15000, bootstrap_timeout_ms=int(connect_timeout_s * 1000)
+        )
     except Exception as exc:
         raise KafkaUnavailable(
             f"cannot reach Kafka at {kafka.bootstrap} ({exc.__class__.__name__}: {exc}); check SEABUS_BOOTSTRAP "
@@ -219,11 +226,16 @@ def _wait_for_partitions(admin: KafkaAdminClient, want: dict[str, int], timeout_
 
 
 def apply(
-    settings: Settings, recipients: list[str], *, kafka: KafkaConnection, dry_run: bool = False
+    settings: Settings,
+    recipients: list[str],
+    *,
+    kafka: KafkaConnection,
+    dry_run: bool = False,
+    connect_timeout_s: float = 30.0,
 ) -> Plan:
     """Create or update topics; raises ProvisioningError (changing nothing) on any refusal."""
     desired = desired_topics(settings, recipients)
-    admin = connect_admin(kafka)
+    admin = connect_admin(kafka, connect_timeout_s=connect_timeout_s)
     try:
         fixed = frozenset({settings.topic("allegations"), settings.topic("responses")})
         result = plan(desired, observe(admin, [d.name for d in desired]), fixed=fixed)

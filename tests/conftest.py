@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import JAR_CACHE, free_base_port, unique_prefix
+from support import JAR_CACHE, free_base_port, schedule, unique_prefix
 from support.bus import BusPool, BusProcess, live_buses, stop_buses
 
 from seabus.deploy.kafka import LocalCluster
@@ -88,7 +88,11 @@ subprocess.Popen.__init__ = _watching_popen_init  # type: ignore[method-assign]
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A test that reaches the ``kafka`` fixture (through any fixture) without the marker
-    would start the broker under ``-m "not kafka"``: refuse the run and name them all."""
+    would start the broker under ``-m "not kafka"``: refuse the run and name them all.
+    Under xdist, each worker also tells the scheduler which files share a session bus."""
+    shared = os.environ.get(_SHARED_KAFKA_ENV)
+    if shared and hasattr(config, "workerinput"):
+        schedule.write_units(Path(shared), items)
     unmarked = [
         item.nodeid
         for item in items
@@ -150,6 +154,8 @@ def pytest_configure(config: pytest.Config) -> None:
     on a 2-core machine, and every test still on a topic prefix of its own."""
     if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
         os.environ[_SHARED_KAFKA_ENV] = tempfile.mkdtemp(prefix="seabus-suite-kafka-")
+    shared = os.environ.get(_SHARED_KAFKA_ENV)
+    schedule.register(config, Path(shared) if shared else None)  # tests/support/schedule.py
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

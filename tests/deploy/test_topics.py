@@ -124,4 +124,7 @@ def test_unreachable_cluster_is_a_clear_error(settings: Settings) -> None:
     from seabus.schemas.errors import KafkaUnavailable
 
     with pytest.raises(KafkaUnavailable, match=r"cannot reach Kafka at 127\.0\.0\.1:9"):
-        provisioning.apply(settings, ["OSC"], kafka=KafkaConnection(bootstrap="127.0.0.1:9"))
+        # The same path as the default 30 s bootstrap wait, bounded shorter (nothing listens there).
+        provisioning.apply(
+            settings, ["OSC"], kafka=KafkaConnection(bootstrap="127.0.0.1:9"), connect_timeout_s=2.0
+        )

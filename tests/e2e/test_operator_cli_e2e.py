@@ -12,6 +12,7 @@ from support import bus_env, unique_prefix, wait_for
 from support.bus import BusPool, producer
 from support.routing import event
 
+from seabus.deploy.cli.obligations_cmd import read_obligations
 from seabus.schemas.codec import encode_model
 from seabus.schemas.enums import PersonnelCategory as P
 from seabus.streams.kafka_connection import KafkaConnection
@@ -43,8 +44,15 @@ def test_obligations_then_respond(kafka: KafkaConnection, tmp_path: Path, buses:
         p.close()
 
         def listed() -> list[dict[str, object]]:
+            """What `seabus obligations --json` prints, run as an operator runs it (a process)."""
             out = seabus(env, "obligations", aid, "--json")
             return json.loads(out.stdout) if out.returncode == 0 else []
+
+        def read() -> list[dict[str, object]]:
+            """The same read in this process (the function the command calls): the polls below
+            wait with it, each condition is then checked again on the command's own output."""
+            updates = read_obligations(kafka=kafka, topic=f"{prefix}.obligations", allegation_id=aid)
+            return [u.model_dump(mode="json") for u in updates]
 
         # The contributing state owes three things; the VRA (a victim is counted) acknowledges. The
         # synthetic event is months old, so KEN's DECIDE is overdue at once and opens OIOS's
@@ -58,10 +66,11 @@ def test_obligations_then_respond(kafka: KafkaConnection, tmp_path: Path, buses:
             ("OIOS", "INVESTIGATE", "OPEN"),
         }
 
-        def listed_set() -> set[tuple[object, object, object]]:
-            return {(r["recipient"], r["kind"], r["state"]) for r in listed()}
+        def as_set(rows: list[dict[str, object]]) -> set[tuple[object, object, object]]:
+            return {(r["recipient"], r["kind"], r["state"]) for r in rows}
 
-        wait_for(lambda: listed_set() == expected, timeout=60, what="five obligations")
+        wait_for(lambda: as_set(read()) == expected, timeout=60, what="five obligations")
+        assert as_set(listed()) == expected
         table = seabus(env, "obligations", aid)
         assert table.returncode == 0
         assert "ACKNOWLEDGE" in table.stdout
@@ -70,18 +79,19 @@ def test_obligations_then_respond(kafka: KafkaConnection, tmp_path: Path, buses:
         assert answer.returncode == 0, answer.stderr
         assert "recorded INVESTIGATION_ACCEPTED_NIO from KEN" in answer.stdout
 
-        def states() -> dict[str, tuple[str, str | None]]:
+        def states(rows: list[dict[str, object]]) -> dict[str, tuple[str, str | None]]:
             return {
                 str(r["kind"]): (str(r["state"]), r["answered_by"])  # type: ignore[misc]
-                for r in listed()
+                for r in rows
                 if r["recipient"] == "KEN"
             }
 
-        final = wait_for(
-            lambda: states().get("DECIDE", ("",))[0] == "SATISFIED" and states(),
+        wait_for(
+            lambda: states(read()).get("DECIDE", ("",))[0] == "SATISFIED",
             timeout=60,
             what="answer applied",
         )
+        final = states(listed())
         assert final["DECIDE"] == ("SATISFIED", "KEN-CLI")
         assert final["ACKNOWLEDGE"] == ("SATISFIED", "KEN-CLI")  # a decision also acknowledges
         assert final["REPORT_OUTCOME"][0] == "OPEN"

@@ -79,32 +79,32 @@ PRIME = 2**61 - 1  # rank modulo a large prime equals the rational rank for thes
 
 
 def pinned(rels: list[tuple[Any, list[Any]]], hidden: set[Any]) -> set[Any]:
-    """Withheld cells whose column is independent of the others' (removing it drops the rank)."""
+    """Withheld cells the sums pin down: those whose unit vector lies in the sums' row space.
+
+    Equivalently, removing the cell's column drops the rank. In reduced row echelon form that is
+    a pivot column whose row has no other non-zero entry, so one elimination answers for every
+    cell (instead of one rank per cell)."""
     cols = sorted(hidden, key=repr)
-    matrix = []
+    rows = []
     for total, parts in rels:
-        row = {c: (int(c == total) - sum(1 for p in parts if p == c)) % PRIME for c in cols}
-        if any(row.values()):
-            matrix.append(row)
-
-    def rank(columns: list[Any]) -> int:
-        rows = [[row[c] for c in columns] for row in matrix]
-        r = 0
-        for c in range(len(columns)):
-            pivot = next((i for i in range(r, len(rows)) if rows[i][c]), None)
-            if pivot is None:
-                continue
-            rows[r], rows[pivot] = rows[pivot], rows[r]
-            inverse = pow(rows[r][c], PRIME - 2, PRIME)
-            for i in range(r + 1, len(rows)):
-                if rows[i][c]:
-                    f = rows[i][c] * inverse % PRIME
-                    rows[i] = [(a - f * b) % PRIME for a, b in zip(rows[i], rows[r], strict=True)]
-            r += 1
-        return r
-
-    full = rank(cols)
-    return {c for c in cols if rank([x for x in cols if x != c]) < full}
+        row = [(int(c == total) - sum(1 for p in parts if p == c)) % PRIME for c in cols]
+        if any(row):
+            rows.append(row)
+    pivots: list[int] = []
+    for c in range(len(cols)):
+        r = len(pivots)
+        pivot = next((i for i in range(r, len(rows)) if rows[i][c]), None)
+        if pivot is None:
+            continue
+        rows[r], rows[pivot] = rows[pivot], rows[r]
+        inverse = pow(rows[r][c], PRIME - 2, PRIME)
+        rows[r] = [a * inverse % PRIME for a in rows[r]]
+        for i in range(len(rows)):
+            if i != r and rows[i][c]:
+                f = rows[i][c]
+                rows[i] = [(a - f * b) % PRIME for a, b in zip(rows[i], rows[r], strict=True)]
+        pivots.append(c)
+    return {cols[c] for k, c in enumerate(pivots) if not any(v for j, v in enumerate(rows[k]) if j != c)}
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
