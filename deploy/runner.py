@@ -99,6 +99,7 @@ def run_bus(settings: Settings, **app_overrides: Any) -> int:
             nodes=settings.local_kafka_nodes,
             base_port=settings.local_kafka_port,
             insecure=settings.local_kafka_insecure,
+            jvm_options=settings.local_kafka_jvm_options,
         )
         started_here = not cluster.status().running
         # The local cluster's own credentials: the bus's principal, its password file, the CA.

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import JAR_CACHE, free_base_port, schedule, unique_prefix
+from support import JAR_CACHE, TEST_JVM_OPTIONS, free_base_port, schedule, unique_prefix
 from support.bus import BusPool, BusProcess, live_buses, stop_buses
 
 from seabus.deploy.kafka import LocalCluster
@@ -175,7 +175,11 @@ def _shared_cluster(folder: Path) -> LocalCluster:
         if not port_file.exists():
             port_file.write_text(str(free_base_port(2)))
         cluster = LocalCluster(
-            directory=folder / "kafka", cache_dir=JAR_CACHE, nodes=1, base_port=int(port_file.read_text())
+            directory=folder / "kafka",
+            cache_dir=JAR_CACHE,
+            jvm_options=TEST_JVM_OPTIONS,
+            nodes=1,
+            base_port=int(port_file.read_text()),
         )
         cluster.up()
         return cluster
@@ -197,7 +201,11 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaConnection]
             stop_buses(grace=10)  # the controller stops the broker once every worker is done
         return
     cluster = LocalCluster(
-        directory=tmp_path_factory.mktemp("kafka"), cache_dir=JAR_CACHE, nodes=1, base_port=free_base_port(2)
+        directory=tmp_path_factory.mktemp("kafka"),
+        cache_dir=JAR_CACHE,
+        jvm_options=TEST_JVM_OPTIONS,
+        nodes=1,
+        base_port=free_base_port(2),
     )
     info = cluster.up()
     try:

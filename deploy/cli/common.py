@@ -38,7 +38,9 @@ def settings() -> Settings:
 
 def local_cluster(s: Settings, *, nodes: int | None = None, insecure: bool | None = None) -> LocalCluster:
     directory = s.data_dir / "kafka"
-    existing = LocalCluster.existing(directory=directory, cache_dir=s.cache_dir)
+    existing = LocalCluster.existing(
+        directory=directory, cache_dir=s.cache_dir, jvm_options=s.local_kafka_jvm_options
+    )
     if existing is not None and nodes is None and insecure is None:
         return existing
     return LocalCluster(
@@ -47,6 +49,7 @@ def local_cluster(s: Settings, *, nodes: int | None = None, insecure: bool | Non
         nodes=nodes or s.local_kafka_nodes,
         base_port=s.local_kafka_port,
         insecure=s.local_kafka_insecure if insecure is None else insecure,
+        jvm_options=s.local_kafka_jvm_options,
     )
 
 

@@ -15,13 +15,21 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 
 from seabus.deploy.kafka.jars import ensure_jars, require_program
-from seabus.deploy.kafka.layout import HEAP, KAFKA_VERSION, ClusterLayout, NodeLayout, new_cluster_id
+from seabus.deploy.kafka.layout import (
+    DEFAULT_JVM_OPTIONS,
+    HEAP,
+    KAFKA_VERSION,
+    ClusterLayout,
+    NodeLayout,
+    new_cluster_id,
+)
 from seabus.deploy.kafka.security import ADMIN, BUS, MECHANISM, write_private
 from seabus.schemas.errors import KafkaUnavailable, ProvisioningError
 from seabus.streams.kafka_connection import KafkaConnection, KafkaSecurity
@@ -122,6 +130,7 @@ class LocalCluster:
         nodes: int = 1,
         base_port: int = 19092,
         insecure: bool = False,
+        jvm_options: Sequence[str] = DEFAULT_JVM_OPTIONS,
     ) -> None:
         if nodes not in (1, 3):
             raise ProvisioningError(f"a local cluster has 1 or 3 nodes, not {nodes}")
@@ -129,11 +138,19 @@ class LocalCluster:
             directory=directory, nodes=nodes, base_port=base_port, secure=not insecure
         )
         self.cache_dir = cache_dir
+        self.jvm_options = tuple(jvm_options)
         self._procs: dict[int, subprocess.Popen[bytes]] = {}
 
     @classmethod
     def wanted(
-        cls, *, directory: Path, cache_dir: Path, nodes: int, base_port: int, insecure: bool
+        cls,
+        *,
+        directory: Path,
+        cache_dir: Path,
+        nodes: int,
+        base_port: int,
+        insecure: bool,
+        jvm_options: Sequence[str] = DEFAULT_JVM_OPTIONS,
     ) -> LocalCluster:
         """The cluster to start: the recorded shape if one exists, with the security asked for.
 
@@ -144,11 +161,18 @@ class LocalCluster:
         if existing is not None:
             nodes, base_port = existing.layout.nodes, existing.layout.base_port
         return cls(
-            directory=directory, cache_dir=cache_dir, nodes=nodes, base_port=base_port, insecure=insecure
+            directory=directory,
+            cache_dir=cache_dir,
+            nodes=nodes,
+            base_port=base_port,
+            insecure=insecure,
+            jvm_options=jvm_options,
         )
 
     @classmethod
-    def existing(cls, *, directory: Path, cache_dir: Path) -> LocalCluster | None:
+    def existing(
+        cls, *, directory: Path, cache_dir: Path, jvm_options: Sequence[str] = DEFAULT_JVM_OPTIONS
+    ) -> LocalCluster | None:
         """The cluster recorded in ``directory``, with its own node count and ports."""
         state = directory / "cluster.json"
         if not state.exists():
@@ -161,6 +185,7 @@ class LocalCluster:
             base_port=data["base_port"],
             # A cluster recorded before security existed is a plaintext one.
             insecure=data.get("security", "plaintext") == "plaintext",
+            jvm_options=jvm_options,
         )
 
     @property
@@ -313,7 +338,7 @@ class LocalCluster:
 
     def _start_node(self, java: str, classpath: str, node: NodeLayout) -> None:
         cmd = [
-            java, f"-Xms{HEAP}", f"-Xmx{HEAP}", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            java, f"-Xms{HEAP}", f"-Xmx{HEAP}", *self.jvm_options, "-Djava.awt.headless=true",
             "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
             "-Dorg.slf4j.simpleLogger.showDateTime=true",
             "-cp", classpath, "kafka.Kafka", str(node.properties_file),

@@ -11,6 +11,10 @@ from seabus.deploy.kafka.security import ADMIN, BUS, MECHANISM, LocalSecrets, no
 
 KAFKA_VERSION = "4.4.0"
 HEAP = "512m"
+# The broker JVM's options besides heap and classpath (``local_kafka_jvm_options``). G1 and the
+# optimising JIT suit a broker that runs for days; a short-lived one (the test suite's, a demo)
+# spends about half the CPU with ``-XX:+UseSerialGC -XX:TieredStopAtLevel=1`` (docs/TESTING.md).
+DEFAULT_JVM_OPTIONS: tuple[str, ...] = ("-XX:+UseG1GC",)
 
 
 @dataclass(frozen=True, kw_only=True)

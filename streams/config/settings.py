@@ -281,6 +281,9 @@ class Settings(BaseSettings):
     local_kafka_nodes: Literal[1, 3] = 1
     local_kafka_port: int = Field(default=19092, ge=1024, le=65000)
     local_kafka_insecure: bool = False  # plaintext, no authentication: only when asked for
+    # the local broker JVM's options besides heap and classpath (deploy/kafka/layout.py explains
+    # the default; the test suite's short-lived brokers run with half the CPU on SerialGC and C1)
+    local_kafka_jvm_options: tuple[str, ...] = ("-XX:+UseG1GC",)
     topics: TopicsConfig = TopicsConfig()
     recipients_file: Path = Path("recipients.yaml")
     routes_file: Path = Path("routes.yaml")
@@ -321,6 +324,19 @@ class Settings(BaseSettings):
             return value  # a model given in code, or something validation will name
         section = str(info.field_name)
         return validate_section(section, value, _section_source(info.data, section))
+
+    @field_validator("local_kafka_jvm_options")
+    @classmethod
+    def _jvm_options_only(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        """JVM options (-X..., -D...), never a classpath, main class or agent smuggled in."""
+        for option in v:
+            if not option.startswith(("-X", "-D")) or option.startswith(("-Xbootclasspath", "-Xrun")):
+                raise ValueError(
+                    f"{option!r} is not a JVM option seabus passes to the local broker: give -X... or "
+                    "-D... options only (the heap, classpath and main class are set by seabus), e.g. "
+                    '["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]'
+                )
+        return v
 
     @field_validator("bootstrap")
     @classmethod

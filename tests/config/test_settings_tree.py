@@ -167,3 +167,26 @@ def test_an_agency_outside_the_entities_list_stops_the_context(conf: Path) -> No
     settings = load_settings()
     with pytest.raises(GatewayConfigError, match="SYNTH-NOT-LISTED are not configured reporting entities"):
         load_context(settings)
+
+
+def test_the_local_broker_jvm_options_default_to_the_launchers_and_take_a_json_list(
+    conf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from seabus.deploy.kafka.layout import DEFAULT_JVM_OPTIONS
+
+    assert load_settings().local_kafka_jvm_options == DEFAULT_JVM_OPTIONS  # shipped seabus.yaml
+    monkeypatch.setenv("SEABUS_LOCAL_KAFKA_JVM_OPTIONS", '["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]')
+    assert load_settings().local_kafka_jvm_options == ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+
+
+@pytest.mark.parametrize("option", ["-javaagent:/tmp/x.jar", "-cp", "kafka.Other", "-Xbootclasspath/a:/tmp"])
+def test_a_local_broker_jvm_option_that_is_not_one_stops_start_up(
+    conf: Path, monkeypatch: pytest.MonkeyPatch, option: str
+) -> None:
+    monkeypatch.setenv("SEABUS_LOCAL_KAFKA_JVM_OPTIONS", f'["-XX:+UseSerialGC", "{option}"]')
+    with pytest.raises(ConfigError) as err:
+        load_settings()
+    message = str(err.value)
+    assert "local_kafka_jvm_options" in message
+    assert repr(option) in message
+    assert "-X... or -D..." in message

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from kafka.admin import NewTopic
-from support import JAR_CACHE, bus_env, free_base_port, unique_prefix
+from support import JAR_CACHE, TEST_JVM_OPTIONS, bus_env, free_base_port, unique_prefix
 from support.reading import read_all
 
 from seabus.deploy.kafka import LocalCluster
@@ -21,18 +21,22 @@ from seabus.streams.kafka_connection import KafkaConnection
 
 
 def _java_processes_for(directory: Path) -> list[str]:
-    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    # -ww: without it ps cuts each line at 80 columns when its output is not a terminal (as under
+    # pytest), which hid every broker's path and made the "no JVM left" checks unable to fail.
+    out = subprocess.run(["ps", "-eww", "-o", "args"], capture_output=True, text=True, check=True).stdout
     return [line for line in out.splitlines() if "kafka.Kafka" in line and str(directory) in line]
 
 
 @pytest.mark.kafka
 def test_up_status_down_and_restart_on_existing_data(tmp_path: Path) -> None:
+    # The shipped JVM options (the rest of the suite runs its brokers on TEST_JVM_OPTIONS).
     cluster = LocalCluster(
         directory=tmp_path / "k", cache_dir=JAR_CACHE, nodes=1, base_port=free_base_port(2)
     )
     try:
         info = cluster.up()
         assert info.running
+        assert [line for line in _java_processes_for(tmp_path / "k") if " -XX:+UseG1GC " in line]
         assert info.bootstrap == f"127.0.0.1:{cluster.layout.base_port}"
         topic = "launcher." + uuid.uuid4().hex[:6]
         admin = info.connection.kafka_admin()
@@ -61,7 +65,11 @@ def test_up_status_down_and_restart_on_existing_data(tmp_path: Path) -> None:
 @pytest.mark.kafka
 def test_three_nodes_accept_acks_all_with_min_isr_two(tmp_path: Path) -> None:
     cluster = LocalCluster(
-        directory=tmp_path / "k3", cache_dir=JAR_CACHE, nodes=3, base_port=free_base_port(6)
+        directory=tmp_path / "k3",
+        cache_dir=JAR_CACHE,
+        jvm_options=TEST_JVM_OPTIONS,
+        nodes=3,
+        base_port=free_base_port(6),
     )
     try:
         info = cluster.up()
@@ -96,10 +104,14 @@ def test_three_nodes_accept_acks_all_with_min_isr_two(tmp_path: Path) -> None:
 @pytest.mark.kafka
 def test_shape_mismatch_on_existing_data_is_refused(tmp_path: Path) -> None:
     base = free_base_port(6)
-    one = LocalCluster(directory=tmp_path / "k", cache_dir=JAR_CACHE, nodes=1, base_port=base)
+    one = LocalCluster(
+        directory=tmp_path / "k", cache_dir=JAR_CACHE, jvm_options=TEST_JVM_OPTIONS, nodes=1, base_port=base
+    )
     one.up()
     one.down()
-    three = LocalCluster(directory=tmp_path / "k", cache_dir=JAR_CACHE, nodes=3, base_port=base)
+    three = LocalCluster(
+        directory=tmp_path / "k", cache_dir=JAR_CACHE, jvm_options=TEST_JVM_OPTIONS, nodes=3, base_port=base
+    )
     try:
         with pytest.raises(ProvisioningError, match=r"holds a 1-node cluster.*kafka down --purge"):
             three.up()
@@ -114,7 +126,13 @@ def test_port_in_use_is_reported(tmp_path: Path) -> None:
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", base))
         blocker.listen()
-        cluster = LocalCluster(directory=tmp_path / "k", cache_dir=JAR_CACHE, nodes=1, base_port=base)
+        cluster = LocalCluster(
+            directory=tmp_path / "k",
+            cache_dir=JAR_CACHE,
+            jvm_options=TEST_JVM_OPTIONS,
+            nodes=1,
+            base_port=base,
+        )
         with pytest.raises(KafkaUnavailable, match=f"port {base} .* already in use"):
             cluster.up()
 
@@ -122,7 +140,11 @@ def test_port_in_use_is_reported(tmp_path: Path) -> None:
 def test_missing_java_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty PATH: neither java nor mvn
     cluster = LocalCluster(
-        directory=tmp_path / "k", cache_dir=tmp_path / "cache", nodes=1, base_port=free_base_port(2)
+        directory=tmp_path / "k",
+        cache_dir=tmp_path / "cache",
+        jvm_options=TEST_JVM_OPTIONS,
+        nodes=1,
+        base_port=free_base_port(2),
     )
     with pytest.raises(DependencyMissing) as err:
         cluster.up()
@@ -142,7 +164,11 @@ def test_missing_maven_says_what_to_install(tmp_path: Path, monkeypatch: pytest.
     (bin_dir / "java").symlink_to(java)
     monkeypatch.setenv("PATH", str(bin_dir))
     cluster = LocalCluster(
-        directory=tmp_path / "k", cache_dir=tmp_path / "empty-cache", nodes=1, base_port=free_base_port(2)
+        directory=tmp_path / "k",
+        cache_dir=tmp_path / "empty-cache",
+        jvm_options=TEST_JVM_OPTIONS,
+        nodes=1,
+        base_port=free_base_port(2),
     )
     with pytest.raises(DependencyMissing, match=r"`mvn` was not found.*install Maven 3\.8\+"):
         cluster.up()
@@ -238,7 +264,14 @@ def test_a_cluster_keeps_the_security_it_was_formatted_with(tmp_path: Path) -> N
         json.dumps({"cluster_id": "x", "nodes": 1, "base_port": 30000, "security": "sasl_ssl"})
     )
     assert LocalCluster.existing(directory=directory, cache_dir=JAR_CACHE).secure  # type: ignore[union-attr]
-    insecure = LocalCluster(directory=directory, cache_dir=JAR_CACHE, nodes=1, base_port=30000, insecure=True)
+    insecure = LocalCluster(
+        directory=directory,
+        cache_dir=JAR_CACHE,
+        jvm_options=TEST_JVM_OPTIONS,
+        nodes=1,
+        base_port=30000,
+        insecure=True,
+    )
     with pytest.raises(ProvisioningError, match="holds a sasl_ssl cluster; you asked for a plaintext one"):
         insecure.up()
     # Data from before the local cluster was secured is plaintext: `seabus run` and `kafka up`

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import JAR_CACHE, bus_env, free_base_port, unique_prefix, wait_for
+from support import JAR_CACHE, TEST_JVM_OPTIONS, bus_env, free_base_port, unique_prefix, wait_for
 from support.bus import BusPool
 
 from seabus.deploy.kafka import LocalCluster
@@ -64,7 +64,9 @@ def test_run_starts_and_stops_its_own_local_kafka(
         assert "SASL_SSL" in ready
         assert "SCRAM-SHA-512" in ready
         pid = int((data / "kafka" / "node-1" / "node.pid").read_text())
-        assert Path(f"/proc/{pid}").exists()
+        # local_kafka_jvm_options (here the suite's, from SEABUS_LOCAL_KAFKA_JVM_OPTIONS) reach the JVM
+        jvm_args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        assert [a.decode() for a in jvm_args if a.startswith(b"-XX:")] == list(TEST_JVM_OPTIONS)
     finally:
         code = run.interrupt()
     assert code == 0, "".join(run.lines[-30:])

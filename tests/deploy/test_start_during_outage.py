@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import JAR_CACHE, bus_env, free_base_port, unique_prefix, wait_for
+from support import JAR_CACHE, TEST_JVM_OPTIONS, bus_env, free_base_port, unique_prefix, wait_for
 from support.bus import BusPool, producer, read_topic
 from support.notify import notifications_among
 from support.routing import event
@@ -19,7 +19,11 @@ pytestmark = pytest.mark.kafka
 
 def test_worker_started_before_the_cluster_waits_and_then_routes(tmp_path: Path) -> None:
     cluster = LocalCluster(
-        directory=tmp_path / "kafka", cache_dir=JAR_CACHE, nodes=1, base_port=free_base_port(2)
+        directory=tmp_path / "kafka",
+        cache_dir=JAR_CACHE,
+        jvm_options=TEST_JVM_OPTIONS,
+        nodes=1,
+        base_port=free_base_port(2),
     )
     prefix = unique_prefix()
     with BusPool() as pool:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
-from support import JAR_CACHE, free_base_port
+from support import JAR_CACHE, TEST_JVM_OPTIONS, free_base_port
 
 from seabus.deploy.kafka import LocalCluster
 from seabus.deploy.kafka.jars import ensure_jars, require_program
@@ -50,7 +50,11 @@ class FaultCluster:
 
     def __init__(self, directory: Path) -> None:
         self.cluster = LocalCluster(
-            directory=directory, cache_dir=JAR_CACHE, nodes=3, base_port=free_base_port(6)
+            directory=directory,
+            cache_dir=JAR_CACHE,
+            jvm_options=TEST_JVM_OPTIONS,
+            nodes=3,
+            base_port=free_base_port(6),
         )
         self._java: str | None = None
         self._classpath: str | None = None

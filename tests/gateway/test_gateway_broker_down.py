@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 from gateway.gateway_support import bearer, event_ids, event_json, has_ids, read_records, serve
-from support import JAR_CACHE, free_base_port
+from support import JAR_CACHE, TEST_JVM_OPTIONS, free_base_port
 
 from seabus.connectors.gateway import GatewayConfig
 from seabus.deploy import topics
@@ -24,7 +24,11 @@ pytestmark = pytest.mark.kafka
 def own_cluster(tmp_path: Path) -> Iterator[LocalCluster]:
     """A broker of this test's own, so stopping it does not disturb the session broker."""
     cluster = LocalCluster(
-        directory=tmp_path / "kafka", cache_dir=JAR_CACHE, nodes=1, base_port=free_base_port(2)
+        directory=tmp_path / "kafka",
+        cache_dir=JAR_CACHE,
+        jvm_options=TEST_JVM_OPTIONS,
+        nodes=1,
+        base_port=free_base_port(2),
     )
     cluster.up()
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import socket
@@ -17,6 +18,10 @@ T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parents[2]
 JAR_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "seabus"
+# The suite's brokers live for minutes: the serial collector and the quick JIT take about half
+# the CPU of the shipped G1 and optimising JIT (docs/TESTING.md), which is the suite's wall time
+# on two cores. One launcher test runs the shipped options.
+TEST_JVM_OPTIONS = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
 
 
 def port_free(port: int) -> bool:
@@ -67,6 +72,7 @@ def bus_env(*, kafka: KafkaConnection | None, prefix: str, data_dir: Path, **ext
             "SEABUS_APP_ID": prefix,
             "SEABUS_DATA_DIR": str(data_dir),
             "SEABUS_CACHE_DIR": str(JAR_CACHE),
+            "SEABUS_LOCAL_KAFKA_JVM_OPTIONS": json.dumps(TEST_JVM_OPTIONS),
             "SEABUS_WEB_PORT": str(free_port()),
             "SEABUS_GATEWAY__PORT": str(free_port()),
         }
