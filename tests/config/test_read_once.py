@@ -15,7 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from support import bus_env, unique_prefix, wait_for
+from support import WITH_VIEW, bus_env, unique_prefix, wait_for
 from support.bus import BusPool
 
 from seabus.schemas.entities import DEFAULT_ENTITIES_FILE
@@ -75,6 +75,7 @@ def test_seabus_run_reads_each_configuration_file_once(
         SEABUS_REPORTING_ENTITIES_FILE="entities.yaml",
         SYNTH_OPEN_WATCH=conf,
         SYNTH_OPEN_LOG=opened,
+        **WITH_VIEW,
         PYTHONPATH=os.pathsep.join(p for p in (str(hook), os.environ.get("PYTHONPATH")) if p),
     )
     run = buses.spawn(env)

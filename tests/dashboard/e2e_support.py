@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard.dashboard_support import TOKEN, write_dashboard_file
-from support import unique_prefix, wait_for
+from support import WITH_VIEW, unique_prefix, wait_for
 from support.bus import BusPool, BusProcess, producer, read_topic
 from support.deadline_policies import write_fast_policies
 from support.notify import notifications_among
@@ -54,6 +54,7 @@ def running_bus(kafka: KafkaConnection, tmp: Path, *, due: int, poll_s: float = 
             tmp / "data",
             SEABUS_POLICIES_FILE=policies,
             SEABUS_TICK_INTERVAL_S=0.2,
+            **WITH_VIEW,
             SEABUS_DASHBOARD_FILE=dashboard,
         )
         bus = RunningBus(

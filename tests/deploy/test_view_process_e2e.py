@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from dashboard.dashboard_support import TOKEN, write_dashboard_file
-from support import bus_env, unique_prefix, wait_for
+from support import WITH_VIEW, bus_env, unique_prefix, wait_for
 from support.bus import BusPool, BusProcess
 
 from seabus.streams.kafka_connection import KafkaConnection
@@ -78,6 +78,7 @@ def _start(kafka: KafkaConnection, tmp: Path, pool: BusPool) -> tuple[BusProcess
         prefix=unique_prefix(),
         data_dir=tmp / "data",
         SEABUS_DASHBOARD_FILE=write_dashboard_file(tmp),
+        **WITH_VIEW,
     )
     bus = pool.spawn(env)
     bus.wait_ready()

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from recipients.recipients_support import FRA_TOKEN, KEN_TOKEN, bearer, get
 from replies.replies_support import post, reply
-from support import unique_prefix, wait_for
+from support import WITH_VIEW, unique_prefix, wait_for
 from support.bus import BusPool, BusProcess, producer
 from support.routing import event
 
@@ -58,7 +58,12 @@ def bus(kafka: KafkaConnection, tmp_path_factory: pytest.TempPathFactory) -> Ite
     with BusPool() as pool:
         prefix = unique_prefix()
         process = pool.start(
-            kafka, prefix, tmp / "data", SEABUS_GATEWAY_FILE=gateway, SEABUS_RECIPIENTS_FILE=recipients
+            kafka,
+            prefix,
+            tmp / "data",
+            SEABUS_GATEWAY_FILE=gateway,
+            SEABUS_RECIPIENTS_FILE=recipients,
+            **WITH_VIEW,
         )
         try:
             yield Bus(
