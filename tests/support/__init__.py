@@ -78,7 +78,7 @@ def bus_env(*, kafka: KafkaConnection | None, prefix: str, data_dir: Path, **ext
             "SEABUS_DATA_DIR": str(data_dir),
             "SEABUS_CACHE_DIR": str(JAR_CACHE),
             "SEABUS_LOCAL_KAFKA_JVM_OPTIONS": json.dumps(TEST_JVM_OPTIONS),
-            # No on-call view process unless the test reads the view (``with_view``): it re-reads the
+            # No on-call view process unless the test reads the view (WITH_VIEW): it re-reads the
             # bus's topics and costs about 1.4 CPU-s per start, a seventh of the suite's bus CPU.
             "SEABUS_VIEW__CHILD_PROCESS": "false",
             "SEABUS_WEB_PORT": str(free_port()),
