@@ -43,11 +43,11 @@ demo-receivers: install
 	$(DEMO_ENV) $(BIN)/seabus demo-receivers
 
 ## The test suite against a real broker (started by the suite unless SEABUS_BOOTSTRAP is set).
-## Four processes (pytest-xdist) share that one broker; most tests wait on Kafka, on bus
-## processes and on real deadline windows, so four keep two cores busy (measured against three:
+## Six processes (pytest-xdist) share that one broker; most tests wait on Kafka, on bus
+## processes and on real deadline windows, so six keep two cores 91 % busy (four: 75 %; measured:
 ## docs/TESTING.md). Each file stays in one process (its module fixtures), dealt heaviest first
 ## (tests/support/schedule.py). TEST_WORKERS=0 runs it in one process.
-TEST_WORKERS ?= 4
+TEST_WORKERS ?= 6
 test: install browser check
 	$(BIN)/pytest -m "not slow" --timeout=600 -n $(TEST_WORKERS) --dist loadfile --durations=15
 
