@@ -55,12 +55,21 @@ sys.meta_path.insert(0, _Absent())
 """
 
 
+DATA_SUFFIXES = (".yaml", ".yml", ".avsc")
+
+
 def _package_folders() -> set[str]:
-    return {
-        "seabus." + ".".join(init.parent.relative_to(REPO).parts)
+    """Python packages, and the data-only folders (schemas, default configuration) they ship.
+
+    setuptools warns at every install about a data folder that is not a listed package.
+    """
+    found = {init.parent for folder in FOLDERS for init in (REPO / folder).rglob("__init__.py")} | {
+        data.parent
         for folder in FOLDERS
-        for init in (REPO / folder).rglob("__init__.py")
+        for data in (REPO / folder).rglob("*")
+        if data.suffix in DATA_SUFFIXES and "tests" not in data.parts
     }
+    return {"seabus." + ".".join(p.relative_to(REPO).parts) for p in found}
 
 
 def test_every_package_folder_is_installed_under_the_namespace() -> None:
@@ -154,6 +163,10 @@ def test_a_fresh_environment_with_pypis_schemas_package_installs_seabus(tmp_path
         "theirs = importlib.util.find_spec('schemas')\n"
         "assert theirs is not None and 'seabus' not in theirs.origin, theirs\n"
         "assert importlib.util.find_spec('faust') is None and importlib.util.find_spec('rocksdict') is None\n"
+        "import importlib.resources as r\n"
+        f"shipped = {sorted(_shipped_data(tracked))!r}\n"
+        "missing = [n for n in shipped if not r.files('seabus').joinpath(n).is_file()]\n"
+        "assert not missing, missing\n"
         "print('ok')"
     )
     out = subprocess.run(
@@ -161,3 +174,14 @@ def test_a_fresh_environment_with_pypis_schemas_package_installs_seabus(tmp_path
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def _shipped_data(tracked: list[str]) -> list[str]:
+    """The tracked schema and configuration files, as paths inside the installed ``seabus``."""
+    return [
+        name
+        for name in tracked
+        if name.split("/")[0] in FOLDERS
+        and Path(name).suffix in DATA_SUFFIXES
+        and "/tests/" not in f"/{name}"
+    ]
