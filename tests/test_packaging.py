@@ -58,18 +58,31 @@ sys.meta_path.insert(0, _Absent())
 DATA_SUFFIXES = (".yaml", ".yml", ".avsc")
 
 
+def _tracked() -> list[str]:
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True, timeout=60)
+    return [name for name in out.stdout.decode().split("\0") if name]
+
+
+def _shipped_data(tracked: list[str]) -> list[str]:
+    """The tracked schema and configuration files, as paths inside the installed ``seabus``."""
+    return [
+        name
+        for name in tracked
+        if name.split("/")[0] in FOLDERS
+        and Path(name).suffix in DATA_SUFFIXES
+        and "tests" not in name.split("/")
+    ]
+
+
 def _package_folders() -> set[str]:
     """Python packages, and the data-only folders (schemas, default configuration) they ship.
 
     setuptools warns at every install about a data folder that is not a listed package.
     """
-    found = {init.parent for folder in FOLDERS for init in (REPO / folder).rglob("__init__.py")} | {
-        data.parent
-        for folder in FOLDERS
-        for data in (REPO / folder).rglob("*")
-        if data.suffix in DATA_SUFFIXES and "tests" not in data.parts
-    }
-    return {"seabus." + ".".join(p.relative_to(REPO).parts) for p in found}
+    tracked = _tracked()
+    found = {Path(n).parent for n in tracked if n.split("/")[0] in FOLDERS and n.endswith("/__init__.py")}
+    found |= {Path(n).parent for n in _shipped_data(tracked)}
+    return {"seabus." + ".".join(p.parts) for p in found}
 
 
 def test_every_package_folder_is_installed_under_the_namespace() -> None:
@@ -141,12 +154,8 @@ def test_a_fresh_environment_with_pypis_schemas_package_installs_seabus(tmp_path
     # The light install from a built wheel (not editable), built from a copy of the tracked
     # files so setuptools' build/ and egg-info never land in the repository.
     source = tmp_path / "source"
-    tracked = (
-        subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True, timeout=60)
-        .stdout.decode()
-        .split("\0")
-    )
-    for name in filter(None, tracked):
+    tracked = _tracked()
+    for name in tracked:
         if (REPO / name).is_file():
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, source / name)
@@ -174,14 +183,3 @@ def test_a_fresh_environment_with_pypis_schemas_package_installs_seabus(tmp_path
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
-
-
-def _shipped_data(tracked: list[str]) -> list[str]:
-    """The tracked schema and configuration files, as paths inside the installed ``seabus``."""
-    return [
-        name
-        for name in tracked
-        if name.split("/")[0] in FOLDERS
-        and Path(name).suffix in DATA_SUFFIXES
-        and "/tests/" not in f"/{name}"
-    ]

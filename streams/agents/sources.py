@@ -67,7 +67,7 @@ def register_progress(
         on_event=lambda kind, tp: metrics.SOURCE_OFFSETS.labels(tp.topic, kind).inc(),
     )
 
-    async def stop_prober(_app: Any, *_args: Any, signal: Any = None, **_kwargs: Any) -> None:
+    async def stop_prober(_app: Any, *_args: Any, **_kwargs: Any) -> None:
         # Its consumer is not one of Faust's: left open, every Ctrl-C ended in "Unclosed AIOKafkaConsumer".
         await prober.stop()
 
