@@ -92,12 +92,20 @@ class WebhookReceiver:
         """Requests that reached the handler, answered or still held open."""
         return self._arrived
 
-    def delivered_ids(self) -> list[str]:
-        """Webhook ids of verified requests answered 2xx, in arrival order."""
+    def delivered_ids(self, event_type: str | None = None) -> list[str]:
+        """Webhook ids of verified requests answered 2xx, in arrival order.
+
+        ``event_type`` keeps only one record type (the ``ce-type`` header, e.g.
+        ``org.seabus.Notification``): escalations of the same recipient may arrive
+        in between, whenever a deadline falls due.
+        """
         return [
             r.webhook_id
             for r in self.requests
-            if r.verified and 200 <= r.status < 300 and r.webhook_id is not None
+            if r.verified
+            and 200 <= r.status < 300
+            and r.webhook_id is not None
+            and (event_type is None or r.event_type == event_type)
         ]
 
     def release(self) -> None:

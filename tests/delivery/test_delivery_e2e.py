@@ -32,6 +32,7 @@ from support.routing import event
 
 from seabus.connectors.email.testing import CapturingSmtpServer
 from seabus.connectors.webhooks import generate_secret
+from seabus.schemas.cloudevents import ce_type_for
 from seabus.schemas.codec import encode_model
 from seabus.schemas.enums import DeliveryChannel, DeliveryOutcome, EscalationLevel
 from seabus.schemas.enums import PersonnelCategory as P
@@ -43,6 +44,7 @@ pytestmark = pytest.mark.kafka
 SECRETS = {state: generate_secret() for state in ("FRA", "NPL", "KEN", "URY")}
 BGD_TO = "focal.point@bgd.example.org"
 PUBLIC_URL = "https://seabus.example.org"
+NOTIFICATION = ce_type_for("Notification")
 
 
 @dataclass
@@ -144,7 +146,7 @@ def test_webhook_500_then_200_is_delivered_once_with_a_valid_signature(
     requests = bus.receivers["FRA"].requests
     assert [r.status for r in requests] == [500, 200]
     assert all(r.verified for r in requests)  # the receiver checked each with verify_webhook
-    assert bus.receivers["FRA"].delivered_ids() == [note.notification_id]
+    assert bus.receivers["FRA"].delivered_ids(NOTIFICATION) == [note.notification_id]
     assert {r.webhook_id for r in requests} == {note.notification_id}
     assert Notification.model_validate_json(requests[-1].body) == note
 
@@ -211,7 +213,8 @@ def test_a_dead_endpoint_does_not_delay_another_recipient(kafka: KafkaConnection
     assert webhook_attempts(kafka, bus.prefix, ury_note.notification_id) == [("DELIVERED", 200)]
     # URY was served while KEN's request was still hanging: it arrived, and was never answered.
     assert (ken.arrived, len(ken.requests)) == (1, 0)
-    assert ury.delivered_ids() == [ury_note.notification_id]
+    # The synthetic event is months old, so URY's overdue escalations may follow at any moment.
+    assert ury.delivered_ids(NOTIFICATION) == [ury_note.notification_id]
 
     bus.receivers.release("KEN")
     ken_note = notification_for(kafka, bus.prefix, "KEN", aid)
