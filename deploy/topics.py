@@ -225,6 +225,31 @@ def _wait_for_partitions(admin: KafkaAdminClient, want: dict[str, int], timeout_
     )
 
 
+def _wait_for_configs(
+    admin: KafkaAdminClient, want: list[tuple[str, dict[str, str]]], timeout_s: float = 30.0
+) -> None:
+    """Return once a describe shows the new configs, so a second apply (or ``topics plan``) sees them.
+
+    A KRaft broker applies a config change from the metadata log after the alter has
+    been acknowledged; a describe in between still shows the old value.
+    """
+
+    def pending() -> dict[str, dict[str, str]]:
+        seen = observe(admin, [n for n, _c in want])
+        shown = {n: seen[n].configs if n in seen else {} for n, _c in want}
+        return {n: {k: v for k, v in c.items() if shown[n].get(k) != v} for n, c in want}
+
+    poll_until(
+        pending,
+        until=lambda left: not any(left.values()),
+        timeout_s=timeout_s,
+        interval_s=0.2,
+        timed_out=lambda left: ProvisioningError(
+            f"configs were set but the broker still shows the old values of {left} after {timeout_s:.0f}s"
+        ),
+    )
+
+
 def apply(
     settings: Settings,
     recipients: list[str],
@@ -253,6 +278,7 @@ def apply(
                 [ConfigResource(ConfigResourceType.TOPIC, n, configs=c) for n, c in result.alter_configs],
                 incremental=True,
             )
+            _wait_for_configs(admin, result.alter_configs)
         if result.create:
             admin.wait_for_topics([t.name for t in result.create], timeout_ms=30000)
         for line in result.describe():
