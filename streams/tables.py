@@ -122,8 +122,6 @@ class DeferredWrites:
         #: the Faust event each pending key was written under: a batch commits after all of
         #: its events were read, and each write must still land in its own record's partition
         self.events: dict[str, Any] = {}
-        #: the events of the keys the last commit wrote, for reading them back in their partition
-        self.committed: dict[str, Any] = {}
 
     def get(self, key: str, /) -> Any:
         if key in self.pending:
@@ -154,13 +152,8 @@ class DeferredWrites:
                     )
                     continue
             keys.append(key)
-        self.committed = dict(self.events)
         self.clear()
         return keys
-
-    def event_of(self, key: str) -> Any:
-        """The event a key was last committed under (None: written outside an agent)."""
-        return self.committed.get(key)
 
     def savepoint(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """What is pending now, to go back to when one record of a batch fails."""

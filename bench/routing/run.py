@@ -247,7 +247,8 @@ def bus_outputs(
         )
         if result.outcome is not Outcome.ROUTED:
             raise RuntimeError(f"synthetic input {item.event_id} was not routed: {result.reason}")
-        records = list(result.outbound) + deadlines.updates_for(deferred.commit(), now)
+        records = list(result.outbound) + deadlines.pending_updates(now)
+        deferred.commit()
         out[item.key] = [
             (
                 f"{prefix}.notify.{r.recipient}" if r.route == "notify" else f"{prefix}.{r.route}",
@@ -999,9 +1000,10 @@ KEY_FUNCTIONS = [
     ("streams/routing/notifications.py", "build_notifications"),
     ("streams/intake.py", "_notification_out"),
     ("schemas/codec.py", "encode_model"),
-    ("streams/agents/deadlines.py", "updates_for"),
+    ("streams/agents/deadlines.py", "pending_updates"),
+    ("streams/agents/deadlines.py", "settle"),
     ("streams/tables.py", "commit"),
-    ("streams/agents/outbound.py", "send_all"),
+    ("streams/agents/outbound.py", "queue_all"),
     ("faust/tables/base.py", "_maybe_set_key_ttl"),
     ("faust/tables/table.py", "on_key_set"),
     ("faust/tables/base.py", "send_changelog"),

@@ -12,15 +12,18 @@
   ``sea.notify.<ID>`` (the owing recipient; OSC for SECOND_LEVEL), where push
   delivery takes it to the target's webhook and e-mail like a notification.
 * Every change of an obligation is published to the compacted
-  ``sea.obligations`` topic, from which dashboards rebuild the overdue view.
+  ``sea.obligations`` topic, from which dashboards rebuild the overdue view, in
+  the same acknowledgement round as the step's outputs and before the tables are
+  written (:meth:`Deadlines.settle`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import faust
@@ -41,6 +44,9 @@ from seabus.streams.tables import DeferredWrites, PartitionedTable, changelog_co
 
 log = structlog.get_logger(__name__)
 SOURCE = "seabus/deadlines"
+
+#: Hands records to the producer and returns their acknowledgements (``outbound.queue_all``).
+Queue = Callable[[list[Outbound]], Awaitable[list[Awaitable[Any]]]]
 
 
 def partitioned_table(
@@ -119,18 +125,18 @@ class Deadlines:
 
     # -- records -------------------------------------------------------------
 
-    def updates_for(self, keys: Iterable[str], now: datetime) -> list[Outbound]:
+    def pending_updates(self, now: datetime) -> list[Outbound]:
+        """The ``sea.obligations`` records of the obligation writes not yet committed."""
         out = []
         entities: dict[str, str | None] = {}
-        for key in keys:
-            # Faust reads a table in the current event's partition only: a batch's keys are
-            # read under the event they were written for.
-            with faust_compat.as_current_event(self.deferred.event_of(key)):
-                raw = self.obligations.get(key)
-                if raw is None:
-                    continue
-                o = decode(Obligation, raw, ValueFormat.JSON_BYTES)
-                if o.allegation_id not in entities:
+        for key, raw in self.deferred.pending.items():
+            if raw is None:
+                continue
+            o = decode(Obligation, raw, ValueFormat.JSON_BYTES)
+            if o.allegation_id not in entities:
+                # Faust reads a table in the current event's partition only: read under the
+                # event the key was written for.
+                with faust_compat.as_current_event(self.deferred.events.get(key)):
                     entities[o.allegation_id] = self.engine.reporting_entity(o.allegation_id)
             update = obligation_update(o, reporting_entity=entities[o.allegation_id], now=now)
             out.append(
@@ -149,6 +155,24 @@ class Deadlines:
                 )
             )
         return out
+
+    async def settle(self, queued: list[Awaitable[Any]], queue: Queue, now: datetime) -> list[str]:
+        """Await a step's outputs and its obligation updates together, then write the tables.
+
+        Written only once Kafka acknowledged everything: when a send fails nothing is
+        written, so the step's retry changes the same obligations again and sends their
+        updates again. (Written first, the retry would find nothing changed and the
+        ``sea.obligations`` updates, the on-call view's source, would be lost.)
+        Returns the obligation keys written.
+        """
+        try:
+            futures = list(queued) + await queue(self.pending_updates(now))
+            if futures:
+                await asyncio.gather(*futures)
+        except BaseException:
+            self.rollback()
+            raise
+        return self.commit()
 
     def escalation_out(self, draft: EscalationDraft) -> list[Outbound]:
         """The step on ``sea.escalations`` (on-call is paged from there) and on its target's topic.
@@ -235,7 +259,7 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
     async def deadline_tick() -> None:
         if not faust_compat.app_settled(app):
             return
-        from seabus.streams.agents.outbound import send_all
+        from seabus.streams.agents.outbound import queue_all
 
         async with deadlines.lock:
             active = active_partitions(app, allegations_topic)
@@ -247,10 +271,19 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
             drafts = engine.tick(now)
             if not drafts and not deadlines.pending:
                 return
-            await send_all(app, ctx, [out for d in drafts for out in deadlines.escalation_out(d)])
+            try:
+                queued = await queue_all(
+                    app, ctx, [out for d in drafts for out in deadlines.escalation_out(d)]
+                )
+                await deadlines.settle(queued, partial(queue_all, app, ctx), now)
+            except BaseException:
+                # Nothing of this tick was written, but its index moved past the steps: rebuilt
+                # from the table, it fires them again (same escalation ids). The exception ends
+                # the timer, which crashes the worker (mode's task), and its restart recovers.
+                deadlines.rollback()
+                deadlines.active = None
+                raise
             metrics.escalations_fired(drafts)
-            changed = deadlines.commit()
-            await send_all(app, ctx, deadlines.updates_for(changed, now))
             for d in drafts:
                 log.info(
                     "escalation fired",

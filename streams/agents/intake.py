@@ -16,6 +16,7 @@ the worker that owns a partition owns those allegations' whole history.
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
 import faust
@@ -69,6 +70,7 @@ def register_intake(
     guard = agent_guard(app, ctx, progress, agent="intake", producer=SOURCE)
 
     summary = logs.Summary("intake summary", every_s=SUMMARY_EVERY_S)
+    queue = partial(queue_all, app, ctx)
 
     def state_of(table_key: str | None) -> AllegationState | None:
         raw_state = table.get(table_key) if table_key else None
@@ -107,10 +109,10 @@ def register_intake(
             try:
                 now = ctx.clock.now()
                 result = handled(message, state, now)
-                await send_all(app, ctx, result.outbound)
-                if deadlines is not None:
-                    changed = deadlines.commit()
-                    await send_all(app, ctx, deadlines.updates_for(changed, now))
+                if deadlines is None:
+                    await send_all(app, ctx, result.outbound)
+                else:
+                    await deadlines.settle(await queue(result.outbound), queue, now)
             except BaseException:
                 if deadlines is not None:
                     deadlines.rollback()  # this step's obligation writes must not ride on the next step
@@ -156,11 +158,11 @@ def register_intake(
                     if result.state is not None and table_key:
                         states[table_key] = (result.state, event)
                     results.append((message, result))
-                if futures:
-                    await asyncio.gather(*futures)
-                if deadlines is not None:
-                    changed = deadlines.commit()
-                    await send_all(app, ctx, deadlines.updates_for(changed, now))
+                if deadlines is None:
+                    if futures:
+                        await asyncio.gather(*futures)
+                else:  # one round: the outputs and the obligation updates, then the writes
+                    await deadlines.settle(futures, queue, now)
             except BaseException:
                 if deadlines is not None:
                     deadlines.rollback()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import faust
@@ -12,7 +13,7 @@ from seabus.schemas.envelopes import Source, dead_letter_out
 from seabus.streams import metrics
 from seabus.streams.agents.deadlines import Deadlines
 from seabus.streams.agents.guard import agent_guard, agent_lifecycle, raw_topic
-from seabus.streams.agents.outbound import send_all
+from seabus.streams.agents.outbound import queue_all, send_all
 from seabus.streams.context import BusContext
 from seabus.streams.deadlines import ResponseOutcome
 from seabus.streams.progress import SourceProgress
@@ -30,6 +31,7 @@ def register_responses(
     topic = raw_topic(app, settings.topic("responses"), partitions=partitions)
 
     guard = agent_guard(app, ctx, progress, agent="responses", producer=SOURCE)
+    queue = partial(queue_all, app, ctx)
 
     async def step(message: Any) -> None:
         now = ctx.clock.now()
@@ -102,9 +104,7 @@ def register_responses(
                 else:  # accepted (applied, or kept until its notification): OSC and the reporter hear of it
                     entity = deadlines.engine.reporting_entity(response.allegation_id)
                     outbound += reply_notices(response, reporting_entity=entity, now=now, codec=ctx.codec)
-                changed = deadlines.commit()
-                outbound += deadlines.updates_for(changed, now)
-                await send_all(app, ctx, outbound)
+                await deadlines.settle(await queue(outbound), queue, now)
             except BaseException:
                 deadlines.rollback()
                 raise

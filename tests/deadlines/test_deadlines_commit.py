@@ -1,15 +1,23 @@
-"""One step writes an allegation's deadline record once, however many recipients it notified."""
+"""One step writes an allegation's deadline record once, however many recipients it notified,
+and only after Kafka acknowledged the step's outputs and obligation updates."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, cast
 
+import pytest
 from support.routing import event
 
+from seabus.schemas.codec import decode_model
+from seabus.schemas.enums import ObligationState, RecipientClass
 from seabus.schemas.enums import PersonnelCategory as P
-from seabus.schemas.enums import RecipientClass
-from seabus.streams.agents.deadlines import Deadlines
+from seabus.schemas.envelopes import Outbound
+from seabus.schemas.models import ObligationUpdate
+from seabus.streams.agents.deadlines import Deadlines, Queue
 from seabus.streams.config import Settings
 from seabus.streams.context import load_context
 from seabus.streams.deadlines import DeadlineEngine, ValueFormat
@@ -91,3 +99,68 @@ def test_a_key_whose_partition_moved_is_left_to_its_new_owner_not_a_crash() -> N
     assert deferred.commit() == ["SYNTH-B|KEN|ACKNOWLEDGE"]
     assert table == {"SYNTH-B|KEN|ACKNOWLEDGE": b"kept"}
     assert not deferred.pending  # nothing left to be written twice by the next commit
+
+
+class Refused(Exception):
+    """What a producer future raises when Kafka did not acknowledge a record."""
+
+
+def _deadlines() -> tuple[Deadlines, WriteLog]:
+    ctx = load_context(Settings())
+    obligations, records = WriteLog(), WriteLog()
+    deferred, records_deferred = DeferredWrites(obligations), DeferredWrites(records)
+    engine = DeadlineEngine(
+        policies=ctx.policies,
+        obligations=deferred,
+        allegations=records_deferred,
+        value_format=ValueFormat.JSON_BYTES,
+    )
+    deadlines = Deadlines(
+        ctx=ctx,
+        engine=engine,
+        obligations=cast(Any, obligations),
+        records=cast(Any, records),
+        deferred=deferred,
+        records_deferred=records_deferred,
+    )
+    return deadlines, obligations
+
+
+def test_a_failed_send_writes_nothing_so_the_retry_sends_the_obligation_updates_again() -> None:
+    deadlines, obligations = _deadlines()
+    e = event("SYNTH-2026-0701", subjects=[("SYNTH-SUBJ-C3", "KEN", "KEN", P.MILITARY_CONTINGENT)])
+    recipients = {"KEN": RecipientClass.MEMBER_STATE, "OSC": RecipientClass.OSC}
+    now = datetime(2026, 3, 2, 12, 5, tzinfo=UTC)  # whole milliseconds, as on the wire
+    sent: list[list[Outbound]] = []
+
+    async def ack(value: Any) -> Any:
+        return value
+
+    async def refuse() -> Any:
+        raise Refused("NOT_ENOUGH_REPLICAS")
+
+    def queue_with(outcome: Callable[[], Awaitable[Any]]) -> Queue:
+        async def queue(records: list[Outbound]) -> list[Awaitable[Any]]:
+            sent.append(records)
+            return [outcome() for _ in records]
+
+        return queue
+
+    async def attempt(outcome: Callable[[], Awaitable[Any]]) -> list[str]:
+        deadlines.on_event(e, recipients, now)  # what the step (and its retry) does
+        routed = ack("notification")  # the step's own output, acknowledged
+        return await deadlines.settle([routed], queue_with(outcome), now)
+
+    with pytest.raises(Refused):
+        asyncio.run(attempt(refuse))
+    assert obligations.writes == []  # nothing written: the retry finds the obligations new again
+    assert not deadlines.pending
+    first = sorted(r.key for r in sent[0] if r.route == "obligations")
+    assert len(first) >= 2  # KEN's and OSC's obligations
+
+    written = asyncio.run(attempt(partial(ack, None)))
+    assert sorted(r.key for r in sent[1] if r.route == "obligations") == first
+    assert sorted(k.encode() for k in written) == first == sorted(k.encode() for k in obligations.writes)
+    updates = [decode_model(r.value, ObligationUpdate) for r in sent[1]]
+    assert {u.obligation_key for u in updates} == set(written)
+    assert all(u.state is ObligationState.OPEN and u.updated_at == now for u in updates)
