@@ -31,6 +31,10 @@ gaps, and where seabus deals with each:
   member whose snapshot holds counts) as "metadata not ready" (asks the consumer to
   refresh, checks again on the next write), ``None`` as "not tracked here", and a real mismatch
   (two different non-zero counts) stops the worker with :class:`PartitionCountMismatch`.
+* Table changelog records go through Faust's producer buffer, sent one at a time and
+  never awaited, so a source's progress record could reach Kafka before the state it
+  stands for: :class:`seabus.streams.tables.AckedTable` keeps them until the agent flushes
+  them (:func:`send_changelog`) and awaits their acknowledgements before recording progress.
 * Declaring a topic while a broker is down raises ``NodeNotReadyError`` (Faust asks
   the first broker of its metadata, dead or not) and stops the worker:
   :func:`install_patches` makes topic creation wait and retry until the cluster answers.
@@ -46,7 +50,7 @@ import contextlib
 import functools
 import time
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +108,7 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("faust.transport.consumer:ThreadDelegateConsumer", "_thread"),
     ("faust.transport.drivers.aiokafka:AIOKafkaConsumerThread", "_consumer"),
     ("faust:streams", "_current_event"),
+    ("faust.tables.base:Collection", "_on_changelog_sent"),
 )
 
 #: Errors that mean "the cluster is not answering yet", worth waiting out.
@@ -404,6 +409,22 @@ def pop_partition_db(store: Any, partition: int) -> Any:
 
 def visible_items(store: Any, db: Any) -> Iterator[tuple[bytes, bytes]]:
     yield from store._visible_items(db)
+
+
+async def send_changelog(table: Any, partition: int, key: Any, value: Any) -> Awaitable[Any]:
+    """One changelog record as ``Collection.send_changelog`` builds it, sent now (not through
+    Faust's producer buffer); returns its acknowledgement. ``_on_changelog_sent`` is what
+    records a RocksDB partition's persisted changelog offset, as Faust's own path does."""
+    ack: Awaitable[Any] = await table.changelog_topic.send(
+        key=key,
+        value=value,
+        partition=partition,
+        key_serializer=table.key_serializer,
+        value_serializer=table.value_serializer if value is not None else "raw",
+        callback=table._on_changelog_sent,
+        force=True,  # not attached to the current event: sent now
+    )
+    return ack
 
 
 def client_of(consumer: Any) -> Any:

@@ -12,6 +12,7 @@ fire the same obligation.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -40,7 +41,57 @@ class UnknownPartition(SeabusError):
     """A table key was written outside an agent before its partition was known."""
 
 
-class PartitionedTable(faust.Table[Any, Any]):
+class AckedTable(faust.Table[Any, Any]):
+    """A table whose changelog records are sent by :meth:`flush_changelog`, which awaits Kafka.
+
+    Faust hands every changelog record to a buffer that sends one at a time and that
+    nobody awaits, so the source-progress record written after a batch could reach Kafka
+    before the state it stands for (another partition, not held behind the batch in
+    flight): a worker killed in between would have recorded as done an event whose
+    allegation state or obligations were never stored. The agents flush after their
+    writes and before they record progress. (Faust's buffer also stalled the stream
+    whenever it held more than 100 records; one batch writes hundreds.)
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.unsent: list[tuple[int, Any, Any]] = []
+
+    def on_key_set(self, key: Any, value: Any) -> None:
+        # Called before the store is written: a key without a partition raises here, unwritten.
+        self.unsent.append((self._partition_of(key), key, value))
+
+    def on_key_del(self, key: Any) -> None:
+        self.unsent.append((self._partition_of(key), key, None))
+
+    def _partition_of(self, key: Any) -> int:
+        partition = self.partition_for_key(key)
+        if partition is None:  # Faust's default partitioner: never the case for seabus's tables
+            raise UnknownPartition(f"table {self.name}: key {key!r} has no partition")
+        return partition
+
+    async def flush_changelog(self) -> None:
+        """Send every changelog record written since the last flush, and await their acknowledgements.
+
+        On failure the records are kept, in order, ahead of later ones: the next flush sends
+        them again (a changelog is compacted by key, so a copy is harmless).
+        """
+        records, self.unsent = self.unsent, []
+        try:
+            acks = [await faust_compat.send_changelog(self, p, k, v) for p, k, v in records]
+            if acks:
+                await asyncio.gather(*acks)
+        except BaseException:
+            self.unsent[:0] = records
+            raise
+
+
+async def flush_changelogs(*tables: AckedTable) -> None:
+    """:meth:`AckedTable.flush_changelog` of every table, their acknowledgements awaited together."""
+    await asyncio.gather(*(t.flush_changelog() for t in tables if t.unsent))
+
+
+class PartitionedTable(AckedTable):
     """A table remembering the source partition of every key it holds."""
 
     def __post_init__(self) -> None:

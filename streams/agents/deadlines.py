@@ -40,7 +40,7 @@ from seabus.streams.context import BusContext
 from seabus.streams.deadlines import DeadlineEngine
 from seabus.streams.deadlines.codec import ValueFormat, decode
 from seabus.streams.deadlines.obligations import EscalationDraft, Obligation
-from seabus.streams.tables import DeferredWrites, PartitionedTable, changelog_config
+from seabus.streams.tables import DeferredWrites, PartitionedTable, changelog_config, flush_changelogs
 
 log = structlog.get_logger(__name__)
 SOURCE = "seabus/deadlines"
@@ -118,6 +118,11 @@ class Deadlines:
     def restore(self, saved: tuple[Any, Any]) -> None:
         self.deferred.restore(saved[0])
         self.records_deferred.restore(saved[1])
+
+    @property
+    def tables(self) -> tuple[PartitionedTable, PartitionedTable]:
+        """The tables whose changelog a step flushes before its progress is recorded."""
+        return self.obligations, self.records
 
     @property
     def pending(self) -> bool:
@@ -276,6 +281,7 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
                     app, ctx, [out for d in drafts for out in deadlines.escalation_out(d)]
                 )
                 await deadlines.settle(queued, partial(queue_all, app, ctx), now)
+                await flush_changelogs(*deadlines.tables)
             except BaseException:
                 # Nothing of this tick was written, but its index moved past the steps: rebuilt
                 # from the table, it fires them again (same escalation ids). The exception ends

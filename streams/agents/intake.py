@@ -31,7 +31,7 @@ from seabus.streams.agents.outbound import queue_all, send_all
 from seabus.streams.context import BusContext
 from seabus.streams.intake import SOURCE, AllegationState, IntakeResult
 from seabus.streams.progress import SourceProgress
-from seabus.streams.tables import changelog_config
+from seabus.streams.tables import AckedTable, changelog_config, flush_changelogs
 
 log = structlog.get_logger(__name__)
 
@@ -53,13 +53,16 @@ def register_intake(
     settings = ctx.settings
     partitions = settings.topics.allegations.over(settings.topics.defaults).partitions
     topic = raw_topic(app, settings.topic("allegations"), partitions=partitions)
-    table = app.Table(
-        STATE_TABLE,
+    table = AckedTable(
+        app,
+        name=STATE_TABLE,
         default=None,
         partitions=partitions,
         key_type=str,
         extra_topic_configs=changelog_config(settings),
     )
+    app.tables.add(table)
+    changelogs = (table, *deadlines.tables) if deadlines is not None else (table,)
     intake = ctx.intake(deadlines)
     lock = deadlines.lock if deadlines else asyncio.Lock()
     metrics.track_worker(
@@ -119,6 +122,7 @@ def register_intake(
                 raise
             if result.state is not None and table_key:
                 table[table_key] = result.state.model_dump(mode="json")
+            await flush_changelogs(*changelogs)
         observed(message, result)
 
     async def run_batch(events: list[Any]) -> int:
@@ -170,6 +174,7 @@ def register_intake(
             for table_key, (state, event) in states.items():
                 with faust_compat.as_current_event(event):
                     table[table_key] = state.model_dump(mode="json")
+            await flush_changelogs(*changelogs)  # stored before the batch's progress is recorded
         for message, result in results:
             observed(message, result)
         summary.maybe_log()

@@ -19,6 +19,7 @@ from seabus.streams.deadlines import ResponseOutcome
 from seabus.streams.progress import SourceProgress
 from seabus.streams.replies import reply_notices
 from seabus.streams.responses import SOURCE, check_response, predates_obligations, unknown_message
+from seabus.streams.tables import flush_changelogs
 
 log = structlog.get_logger(__name__)
 
@@ -105,6 +106,7 @@ def register_responses(
                     entity = deadlines.engine.reporting_entity(response.allegation_id)
                     outbound += reply_notices(response, reporting_entity=entity, now=now, codec=ctx.codec)
                 await deadlines.settle(await queue(outbound), queue, now)
+                await flush_changelogs(*deadlines.tables)
             except BaseException:
                 deadlines.rollback()
                 raise
