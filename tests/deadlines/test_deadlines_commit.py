@@ -36,7 +36,8 @@ class WriteLog(dict[str, Any]):
         super().__setitem__(key, value)
 
 
-def test_the_record_is_written_once_per_step_and_reads_see_it_before() -> None:
+def _deadlines() -> tuple[Deadlines, WriteLog, WriteLog]:
+    """Deadlines over two write-logging stores: (deadlines, obligations, allegation records)."""
     ctx = load_context(Settings())
     obligations, records = WriteLog(), WriteLog()
     deferred, records_deferred = DeferredWrites(obligations), DeferredWrites(records)
@@ -54,6 +55,12 @@ def test_the_record_is_written_once_per_step_and_reads_see_it_before() -> None:
         deferred=deferred,
         records_deferred=records_deferred,
     )
+    return deadlines, obligations, records
+
+
+def test_the_record_is_written_once_per_step_and_reads_see_it_before() -> None:
+    deadlines, obligations, records = _deadlines()
+    engine = deadlines.engine
     e = event(
         "SYNTH-2026-0700",
         subjects=[
@@ -105,29 +112,8 @@ class Refused(Exception):
     """What a producer future raises when Kafka did not acknowledge a record."""
 
 
-def _deadlines() -> tuple[Deadlines, WriteLog]:
-    ctx = load_context(Settings())
-    obligations, records = WriteLog(), WriteLog()
-    deferred, records_deferred = DeferredWrites(obligations), DeferredWrites(records)
-    engine = DeadlineEngine(
-        policies=ctx.policies,
-        obligations=deferred,
-        allegations=records_deferred,
-        value_format=ValueFormat.JSON_BYTES,
-    )
-    deadlines = Deadlines(
-        ctx=ctx,
-        engine=engine,
-        obligations=cast(Any, obligations),
-        records=cast(Any, records),
-        deferred=deferred,
-        records_deferred=records_deferred,
-    )
-    return deadlines, obligations
-
-
 def test_a_failed_send_writes_nothing_so_the_retry_sends_the_obligation_updates_again() -> None:
-    deadlines, obligations = _deadlines()
+    deadlines, obligations, _records = _deadlines()
     e = event("SYNTH-2026-0701", subjects=[("SYNTH-SUBJ-C3", "KEN", "KEN", P.MILITARY_CONTINGENT)])
     recipients = {"KEN": RecipientClass.MEMBER_STATE, "OSC": RecipientClass.OSC}
     now = datetime(2026, 3, 2, 12, 5, tzinfo=UTC)  # whole milliseconds, as on the wire
