@@ -11,10 +11,10 @@ from collections.abc import Awaitable
 from types import SimpleNamespace
 from typing import Any
 
-import faust
 import pytest
 
 from seabus.streams import faust_compat
+from seabus.streams.kafka_connection import KafkaConnection
 from seabus.streams.tables import PartitionedTable, UnknownPartition, flush_changelogs
 
 
@@ -23,7 +23,8 @@ class Refused(Exception):
 
 
 def _table(name: str) -> PartitionedTable:
-    app = faust.App(f"synth-acked-{name}", broker="memory://", store="memory://")
+    # Never started: nothing connects, the table only needs an app to belong to.
+    app = KafkaConnection(bootstrap="127.0.0.1:9").faust_app(f"synth-acked-{name}", store="memory://")
     return PartitionedTable(app, name=name, default=None, partitions=4, key_type=str)
 
 
