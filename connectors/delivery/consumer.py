@@ -59,6 +59,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from seabus.connectors.delivery.pipeline import Incoming
 from seabus.connectors.delivery.plan import RecipientPlan
 from seabus.streams.kafka_connection import KafkaConnection
+from seabus.streams.tasks import stop_task
 
 __all__ = ["DeliveryConsumer", "Lane", "Processor", "Route"]
 
@@ -166,10 +167,7 @@ class DeliveryConsumer:
     async def stop(self, *, grace_s: float) -> None:
         """Let the notifications in hand finish (up to ``grace_s``), then stop; cut ones stay uncommitted."""
         self._stopping = True
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+        await stop_task(self._poller, what="delivery poller")
         for lane in self.lanes:
             lane.queue.clear()
             lane.wake.set()
@@ -177,11 +175,7 @@ class DeliveryConsumer:
         busy = [lane.task for lane in self.lanes if lane.task is not None and lane.current is not None]
         if busy:
             await asyncio.wait([asyncio.shield(t) for t in busy], timeout=grace_s)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await asyncio.gather(*(stop_task(t, what=t.get_name()) for t in tasks))
         if self._started:
             await self._consumer.stop()
 

@@ -20,6 +20,7 @@ from aiokafka.structs import TopicPartition
 
 from seabus.streams.kafka_connection import KafkaConnection
 from seabus.streams.retry import Backoff, aretrying
+from seabus.streams.tasks import stop_task
 
 __all__ = ["OwnersIndex"]
 
@@ -33,6 +34,7 @@ class OwnersIndex:
         self._owners: dict[str, str] = {}
         self._since: dict[str, datetime] = {}
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._updated = asyncio.Event()
 
     def owner(self, allegation_id: str) -> str | None:
@@ -67,14 +69,16 @@ class OwnersIndex:
         return len(self._owners)
 
     async def start(self, kafka: KafkaConnection, topic: str) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._follow(kafka, topic), name="gateway-owners")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def stop(self) -> bool:
+        """True once the follower has ended (False: it was left running after the bound)."""
+        # The flag ends the loop even where aiokafka swallows the cancellation (streams/tasks.py).
+        self._stopping = True
+        ended = await stop_task(self._task, what="gateway owners index")
+        self._task = None
+        return ended
 
     async def _follow(self, kafka: KafkaConnection, topic: str) -> None:
         """Follow ``topic`` for good: on any interruption reconnect, pausing 1 s, doubling to 30 s
@@ -98,7 +102,7 @@ class OwnersIndex:
                 consumer.assign(tps)
                 await consumer.seek_to_beginning(*tps)
                 connected_after = sessions - 1
-                while True:
+                while not self._stopping:
                     batch = await consumer.getmany(timeout_ms=1000)
                     for records in batch.values():
                         for r in records:
@@ -112,8 +116,9 @@ class OwnersIndex:
                 with contextlib.suppress(Exception):
                     await consumer.stop()
 
-        await aretrying(
+        follow = aretrying(
             retry_on=lambda _exc: True,  # the index is an early answer; the intake is the authority
+            give_up=lambda: self._stopping,
             backoff=lambda attempt: backoff.delay(attempt - connected_after),
             on_retry=lambda w: log.warning(
                 "gateway owners index interrupted",
@@ -121,4 +126,9 @@ class OwnersIndex:
                 reason=str(w.error)[:200],
                 retry_in_s=w.retry_in_s,
             ),
-        )(session)
+        )
+        try:
+            await follow(session)
+        except Exception:
+            if not self._stopping:  # only a stop ends the retries (give_up) with a failure in hand
+                raise

@@ -21,6 +21,7 @@ from seabus.streams import metrics
 from seabus.streams.config import Settings
 from seabus.streams.kafka_connection import KafkaConnection
 from seabus.streams.retry import Backoff, aretrying
+from seabus.streams.tasks import stop_task
 from seabus.streams.views.index import ViewIndex
 from seabus.streams.views.lean import RecordDecoder
 from seabus.streams.views.reader import ReaderStatus, RecordSink, ViewReader
@@ -82,8 +83,7 @@ class ViewService(mode.Service):
 
     async def on_stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)  # a crash was logged when it happened
+            await stop_task(self._task, what="read model")  # a crash was logged when it happened
         await self.reader.stop()
         read = self.reader.read_by_kind()
         log.info("read model stopped", records_read=sum(read.values()), read_by_topic=read)
