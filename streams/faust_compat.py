@@ -35,6 +35,11 @@ gaps, and where seabus deals with each:
   never awaited, so a source's progress record could reach Kafka before the state it
   stands for: :class:`seabus.streams.tables.AckedTable` keeps them until the agent flushes
   them (:func:`send_changelog`) and awaits their acknowledgements before recording progress.
+* The producer lingers (``linger_ms``) before sending a partition's batch, which every
+  agent then pays once per acknowledgement round although it has queued all it will
+  before awaiting (5 ms of a 7 ms round, measured at 50 events/s): :func:`send_now` ends
+  the linger of what is queued, as aiokafka's own ``flush_for_commit`` does for a
+  transaction.
 * Declaring a topic while a broker is down raises ``NodeNotReadyError`` (Faust asks
   the first broker of its metadata, dead or not) and stops the worker:
   :func:`install_patches` makes topic creation wait and retry until the cluster answers.
@@ -59,7 +64,7 @@ import faust.streams
 import structlog
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NodeNotReadyError, RequestTimedOutError
 from faust.exceptions import NotReady
-from faust.types import TP, EventT, StreamT
+from faust.types import TP, AppT, EventT, StreamT
 from mode.utils.times import want_seconds
 
 from seabus.schemas.errors import ProvisioningError
@@ -85,6 +90,7 @@ __all__ = [
     "pop_partition_db",
     "read_offset",
     "request_metadata_refresh",
+    "send_now",
     "worker_topics",
 ]
 
@@ -109,6 +115,11 @@ PRIVATE_NAMES: tuple[tuple[str, str], ...] = (
     ("faust.transport.drivers.aiokafka:AIOKafkaConsumerThread", "_consumer"),
     ("faust:streams", "_current_event"),
     ("faust.tables.base:Collection", "_on_changelog_sent"),
+    ("faust.transport.drivers.aiokafka:Producer", "_producer"),
+    ("aiokafka.producer.producer:AIOKafkaProducer", "_message_accumulator"),
+    ("aiokafka.producer.message_accumulator:MessageAccumulator", "_batches"),
+    ("aiokafka.producer.message_accumulator:MessageAccumulator", "_waiter_future"),
+    ("aiokafka.producer.message_accumulator:MessageBatch", "_builder"),
 )
 
 #: Errors that mean "the cluster is not answering yet", worth waiting out.
@@ -425,6 +436,30 @@ async def send_changelog(table: Any, partition: int, key: Any, value: Any) -> Aw
         force=True,  # not attached to the current event: sent now
     )
     return ack
+
+
+def send_now(app: AppT) -> int:
+    """Send what the app's producer holds now instead of after its linger; returns the batches.
+
+    Called right before an agent awaits a round of acknowledgements: everything of the
+    round is queued by then, so lingering could only add its ``linger_ms`` to the round.
+    The open batches are closed and the sender is woken, what aiokafka's
+    ``flush_for_commit`` does for a transaction's records (a record for the same partition
+    queued meanwhile waits until the sender has taken the closed batch).
+    """
+    producer = getattr(app.producer, "_producer", None)
+    accumulator = getattr(producer, "_message_accumulator", None)
+    if accumulator is None:
+        return 0
+    closed = 0
+    for batches in accumulator._batches.values():
+        for batch in batches:
+            batch._builder.close()
+            closed += 1
+    waiter = accumulator._waiter_future
+    if closed and not waiter.done():
+        waiter.set_result(None)
+    return closed
 
 
 def client_of(consumer: Any) -> Any:

@@ -76,19 +76,25 @@ class AckedTable(faust.Table[Any, Any]):
         On failure the records are kept, in order, ahead of later ones: the next flush sends
         them again (a changelog is compacted by key, so a copy is harmless).
         """
-        records, self.unsent = self.unsent, []
-        try:
-            acks = [await faust_compat.send_changelog(self, p, k, v) for p, k, v in records]
-            if acks:
-                await asyncio.gather(*acks)
-        except BaseException:
-            self.unsent[:0] = records
-            raise
+        await flush_changelogs(self)
 
 
 async def flush_changelogs(*tables: AckedTable) -> None:
-    """:meth:`AckedTable.flush_changelog` of every table, their acknowledgements awaited together."""
-    await asyncio.gather(*(t.flush_changelog() for t in tables if t.unsent))
+    """:meth:`AckedTable.flush_changelog` of every table: all queued first, then sent at once
+    (no linger: the round is complete) and their acknowledgements awaited together."""
+    taken = [(t, t.unsent) for t in tables if t.unsent]
+    if not taken:
+        return
+    for t, _ in taken:
+        t.unsent = []
+    try:
+        acks = [await faust_compat.send_changelog(t, p, k, v) for t, records in taken for p, k, v in records]
+        faust_compat.send_now(taken[0][0].app)
+        await asyncio.gather(*acks)
+    except BaseException:
+        for t, records in taken:
+            t.unsent[:0] = records
+        raise
 
 
 class PartitionedTable(AckedTable):

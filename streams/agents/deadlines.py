@@ -80,6 +80,8 @@ class Deadlines:
     records_deferred: DeferredWrites = field(default_factory=lambda: DeferredWrites({}))
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     active: frozenset[int] | None = None
+    send_now: Callable[[], object] = lambda: None
+    """Called once a round is queued, before it is awaited (faust_compat.send_now: no linger)."""
 
     # -- hooks called by the intake step (inside the agent, under the lock) --
 
@@ -173,6 +175,7 @@ class Deadlines:
         try:
             futures = list(queued) + await queue(self.pending_updates(now))
             if futures:
+                self.send_now()
                 await asyncio.gather(*futures)
         except BaseException:
             self.rollback()
@@ -257,6 +260,7 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
         records=records,
         deferred=deferred,
         records_deferred=records_deferred,
+        send_now=partial(faust_compat.send_now, app),
     )
     allegations_topic = settings.topic("allegations")
 

@@ -164,6 +164,7 @@ def register_intake(
                     results.append((message, result))
                 if deadlines is None:
                     if futures:
+                        faust_compat.send_now(app)  # the round is queued: no linger
                         await asyncio.gather(*futures)
                 else:  # one round: the outputs and the obligation updates, then the writes
                     await deadlines.settle(futures, queue, now)

@@ -14,12 +14,14 @@ from typing import Any
 import faust
 
 from seabus.schemas.envelopes import Outbound
+from seabus.streams import faust_compat
 from seabus.streams.context import BusContext
 
 
 async def send_all(app: faust.App, ctx: BusContext, records: Iterable[Outbound]) -> None:
     futures = await queue_all(app, ctx, records)
     if futures:
+        faust_compat.send_now(app)  # all of it is queued: no linger
         await asyncio.gather(*futures)
 
 

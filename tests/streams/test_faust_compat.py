@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import inspect
 import re
@@ -61,3 +62,39 @@ def test_topic_creation_patch_is_installed_once() -> None:
     faust_compat.install_patches()
     assert Transport._create_topic is first
     assert first.__wrapped__ is not None  # type: ignore[attr-defined]
+
+
+def test_send_now_ends_the_linger_of_every_queued_batch() -> None:
+    """On aiokafka's own accumulator: a batch lingering for 60 s is handed to the sender at once."""
+    from types import SimpleNamespace
+
+    from aiokafka.cluster import ClusterMetadata
+    from aiokafka.producer.message_accumulator import MessageAccumulator
+    from aiokafka.structs import TopicPartition
+
+    async def scenario() -> tuple[float | None, float | None, int, bool]:
+        accumulator = MessageAccumulator(ClusterMetadata(), 16384, 0, 30, linger_ms=60_000)
+        tps = [TopicPartition("synthetic", 0), TopicPartition("synthetic", 1)]
+        for tp in tps:
+            await accumulator.add_message(tp, b"k", b"v", timeout=1)
+        waiter = accumulator.waiter()
+        before = accumulator._batches[tps[0]][0].remaining_linger()
+        app = SimpleNamespace(
+            producer=SimpleNamespace(_producer=SimpleNamespace(_message_accumulator=accumulator))
+        )
+        closed = faust_compat.send_now(app)  # type: ignore[arg-type]
+        after = accumulator._batches[tps[0]][0].remaining_linger()
+        return before, after, closed, waiter.done()
+
+    before, after, closed, woken = asyncio.run(scenario())
+    assert before is not None
+    assert before > 50  # still lingering before the call
+    assert after is None  # ready for the sender
+    assert closed == 2
+    assert woken
+
+
+def test_send_now_without_a_started_producer_does_nothing() -> None:
+    from types import SimpleNamespace
+
+    assert faust_compat.send_now(SimpleNamespace(producer=SimpleNamespace(_producer=None))) == 0  # type: ignore[arg-type]
