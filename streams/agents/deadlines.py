@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,6 +48,16 @@ SOURCE = "seabus/deadlines"
 
 #: Hands records to the producer and returns their acknowledgements (``outbound.queue_all``).
 Queue = Callable[[list[Outbound]], Awaitable[list[Awaitable[Any]]]]
+
+TICK_CHUNK = 500
+"""Due obligations one tick chunk takes. Unbounded, a backfill of old allegations (all due at
+once) made one tick fire everything in a single round: the intake waited behind it (ticks of
+95-400 ms measured after a 3,000-event burst, docs/bench-notes/routing.md), and at a large
+enough backfill one failed send rolled the whole tick back, crashed the worker and repeated
+on restart. 500 keeps one recipient's ``OVERDUE_SUMMARY`` about as coarse as a 0.5 s tick made
+it during that burst (a summary covers one chunk's born-overdue obligations)."""
+TICK_CHUNKS = 1000
+"""At most this many chunks per run of the timer (and no longer than its interval)."""
 
 
 def partitioned_table(
@@ -268,6 +279,18 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
     async def deadline_tick() -> None:
         if not faust_compat.app_settled(app):
             return
+        # A backlog of due steps (a backfill of old allegations is due at once) is worked off in
+        # chunks, the lock released between them: the intake's batches go in between (the lock
+        # is first come, first served) instead of waiting for one long tick. What this run
+        # leaves, the next one takes.
+        until = time.monotonic() + ctx.tick_interval_s
+        for _ in range(TICK_CHUNKS):
+            if not await tick_chunk() or time.monotonic() > until:
+                return
+            await asyncio.sleep(0)  # a chunk does not yield by itself: let the other tasks run
+
+    async def tick_chunk() -> bool:
+        """One chunk of due steps fired, their records acknowledged; True if more are due."""
         from seabus.streams.agents.outbound import queue_all
 
         async with deadlines.lock:
@@ -277,9 +300,9 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
                 deadlines.active = active
                 log.info("deadline index rebuilt", partitions=sorted(active), open_steps=size)
             now = ctx.clock.now()
-            drafts = engine.tick(now)
+            drafts = engine.tick(now, limit=TICK_CHUNK)
             if not drafts and not deadlines.pending:
-                return
+                return engine.due(now)
             try:
                 queued = await queue_all(
                     app, ctx, [out for d in drafts for out in deadlines.escalation_out(d)]
@@ -287,7 +310,7 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
                 await deadlines.settle(queued, partial(queue_all, app, ctx), now)
                 await flush_changelogs(*deadlines.tables)
             except BaseException:
-                # Nothing of this tick was written, but its index moved past the steps: rebuilt
+                # Nothing of this chunk was written, but its index moved past the steps: rebuilt
                 # from the table, it fires them again (same escalation ids). The exception ends
                 # the timer, which crashes the worker (mode's task), and its restart recovers.
                 deadlines.rollback()
@@ -306,5 +329,6 @@ def register_deadlines(app: faust.App, ctx: BusContext) -> Deadlines:
                     escalation_id=d.escalation_id,
                     to=d.target,
                 )
+            return engine.due(now)
 
     return deadlines

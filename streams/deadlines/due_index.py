@@ -40,10 +40,12 @@ class DueIndex:
         """Forget the key; its heap entry is dropped lazily."""
         self._current.pop(key, None)
 
-    def pop_due(self, now: float) -> list[str]:
-        """Remove and return, earliest first, every key whose time is at or before ``now``."""
-        heap, current, due = self._heap, self._current, []
-        while heap and heap[0][0] <= now:
+    def pop_due(self, now: float, limit: int | None = None) -> list[str]:
+        """Remove and return, earliest first, the keys whose time is at or before ``now``:
+        all of them, or the first ``limit`` (the rest stay, due, for the next call)."""
+        heap, current = self._heap, self._current
+        due: list[str] = []
+        while heap and heap[0][0] <= now and (limit is None or len(due) < limit):
             fire_at, key = heapq.heappop(heap)
             if current.get(key) == fire_at:
                 del current[key]

@@ -406,8 +406,9 @@ class DeadlineEngine:
 
     # ------------------------------------------------------------------ time
 
-    def tick(self, now: datetime) -> list[EscalationDraft]:
-        """Escalations due at ``now``: reads only the obligations the index says are due.
+    def tick(self, now: datetime, limit: int | None = None) -> list[EscalationDraft]:
+        """Escalations due at ``now``: reads only the obligations the index says are due
+        (at most ``limit`` of them, earliest first; :meth:`due` says whether more are).
 
         Obligations born overdue (``summary_pending``) are not escalated one by
         one: their steps up to now are marked done and each recipient gets one
@@ -417,7 +418,7 @@ class DeadlineEngine:
         """
         drafts: list[EscalationDraft] = []
         summaries: dict[str, list[Obligation]] = defaultdict(list)
-        for key in self._index.pop_due(now.timestamp()):
+        for key in self._index.pop_due(now.timestamp(), limit):
             obligation = self._load(key)
             if obligation is None:
                 continue
@@ -446,6 +447,11 @@ class DeadlineEngine:
                 )
         drafts.extend(summary_draft(group, now) for _, group in sorted(summaries.items()))
         return drafts
+
+    def due(self, now: datetime) -> bool:
+        """Whether a step is due at ``now`` (what a tick with a ``limit`` left for the next)."""
+        at = self._index.peek()
+        return at is not None and at <= now.timestamp()
 
     def next_due(self) -> datetime | None:
         """When the next step falls due, so the caller can sleep until then."""

@@ -21,6 +21,18 @@ def test_pop_due_returns_only_what_is_due_earliest_first() -> None:
     assert index.peek() == 30.0
 
 
+def test_pop_due_with_a_limit_takes_the_earliest_and_leaves_the_rest() -> None:
+    index = DueIndex()
+    for key, at in [("c", 30.0), ("a", 10.0), ("b", 20.0), ("d", 40.0)]:
+        index.schedule(key, at)
+    index.schedule("a", 15.0)  # a stale entry at 10.0 does not count against the limit
+    assert index.pop_due(35.0, limit=2) == ["a", "b"]
+    assert index.peek() == 30.0
+    assert index.pop_due(35.0, limit=2) == ["c"]
+    assert index.pop_due(35.0, limit=0) == []
+    assert len(index) == 1
+
+
 def test_rescheduling_moves_a_key_and_the_old_entry_is_ignored() -> None:
     index = DueIndex()
     index.schedule("k", 10.0)

@@ -253,6 +253,33 @@ def test_tick_reads_only_the_obligations_that_are_due(seconds_policies: PolicySe
     assert allegations.reads == []
 
 
+def test_a_tick_with_a_limit_leaves_the_rest_due_and_fires_the_same_in_chunks(
+    seconds_policies: PolicySet,
+) -> None:
+    """A backlog worked off in chunks (the agent's tick) fires what one unbounded tick would."""
+    whole = make_engine(seconds_policies)
+    reads = CountingDict()
+    chunked = make_engine(seconds_policies, reads)
+    for engine in (whole, chunked):
+        for i in range(40):
+            notify(engine, "FRA", when=0, allegation=f"SYNTH-2026-{i:04d}")
+    expected = whole.tick(at(60))
+    fired: list[EscalationDraft] = []
+    chunks = 0
+    due = len(reads)  # every obligation of the 40 allegations is due by 60 s
+    reads.reads.clear()
+    while chunked.due(at(60)):
+        fired += chunked.tick(at(60), limit=7)
+        assert len(reads.reads) <= 7  # the chunk read at most its limit
+        reads.reads.clear()
+        chunks += 1
+    assert chunks == -(-due // 7)
+    assert sorted(d.escalation_id for d in fired) == sorted(d.escalation_id for d in expected)
+    assert len(expected) >= 40
+    assert not whole.due(at(60))
+    assert chunked.tick(at(60)) == []
+
+
 def test_next_due_tells_the_caller_how_long_to_sleep(seconds_policies: PolicySet) -> None:
     engine = make_engine(seconds_policies)
     assert engine.next_due() is None
