@@ -260,6 +260,9 @@ class _CalendarSpec:
     holidays: HolidaySet
 
 
+_PLAN_CACHE_SIZE = 4096
+
+
 @dataclass(frozen=True)
 class PolicySet:
     """The loaded policy file: selection, calendars and the closing set."""
@@ -273,9 +276,13 @@ class PolicySet:
     urgency: Urgency = Urgency()
     summary_every: timedelta = _DEFAULT_SUMMARY_EVERY
     _by_name: Mapping[str, Policy] = field(init=False, repr=False, compare=False)
+    _plans: dict[tuple[RecipientClass, CaseFacts, Trigger | None], tuple[Policy, ...]] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {p.name: p for p in self.policies})
+        object.__setattr__(self, "_plans", {})
 
     def select(
         self,
@@ -302,13 +309,25 @@ class PolicySet:
     def plan(
         self, recipient_class: RecipientClass, case: CaseFacts, *, trigger: Trigger | None = None
     ) -> list[Policy]:
-        """One policy per obligation kind this recipient owes for this case (or trigger)."""
-        chosen = (
-            self.select(kind, recipient_class, case, trigger=trigger)
-            for kind in ObligationKind
-            if kind != ObligationKind.UNKNOWN
-        )
-        return [p for p in chosen if p is not None]
+        """One policy per obligation kind this recipient owes for this case (or trigger).
+
+        Remembered per (class, facts, trigger): the policies never change once loaded, the
+        facts take few distinct values, and the selection ran for every recipient of every
+        event (2 % of the routing step's CPU: 936 -> 914 us per event, bench/routing/step.py).
+        """
+        key = (recipient_class, case, trigger)
+        plan = self._plans.get(key)
+        if plan is None:
+            chosen = (
+                self.select(kind, recipient_class, case, trigger=trigger)
+                for kind in ObligationKind
+                if kind != ObligationKind.UNKNOWN
+            )
+            plan = tuple(p for p in chosen if p is not None)
+            if len(self._plans) >= _PLAN_CACHE_SIZE:
+                self._plans.clear()  # bounded: facts are few, but never trust that
+            self._plans[key] = plan
+        return list(plan)
 
     def triggered_classes(self, trigger: Trigger) -> frozenset[RecipientClass]:
         """Recipient classes some policy opened by ``trigger`` names (cheap pre-check)."""

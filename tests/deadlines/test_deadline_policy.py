@@ -575,3 +575,17 @@ def test_case_facts_from_the_contract_record() -> None:
         frozenset(),
         {"MILITARY_CONTINGENT", "STAFF_MEMBER"},
     )
+
+
+def test_a_remembered_plan_is_the_plan_and_a_callers_copy(shipped: PolicySet) -> None:
+    """plan() remembers its answer per (class, facts, trigger); what it hands out is a copy."""
+    contingent = CaseFacts(relations=frozenset({("CONTRIBUTING", "MILITARY_CONTINGENT")}))
+    first = shipped.plan(MS, contingent)
+    assert first  # the shipped policies owe something here
+    first.clear()  # a caller's list is its own
+    second = shipped.plan(MS, contingent)
+    assert second == [
+        p
+        for p in (shipped.select(k, MS, contingent) for k in ObligationKind if k != ObligationKind.UNKNOWN)
+        if p is not None
+    ]
