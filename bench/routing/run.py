@@ -86,7 +86,11 @@ Measurements per case, after a warm-up of 100 events:
 
 All cases run ``--repeat`` rounds, interleaved, so that each round's ratios
 compare cases measured under similar load (the machine is shared; ``load1`` is
-the 1-minute load average when the case ended). For the bus, intake outcomes
+the 1-minute load average when the case ended). The case order is reversed every
+other round, and before round 1 a bare-loop run that is not reported warms each
+broker up (``--no-warm-up`` skips it): measured without it, the first case of
+round 1 met a broker still warming up (the broker's CPU per event 1.0-1.1 ms in
+round 1's first cases, 0.2-0.9 ms in the later ones; docs/BENCHMARKS.md, 2026-12-04). For the bus, intake outcomes
 other than "routed" (duplicates, dead letters) and error lines are reported, and
 a failed case prints the bus's last log lines.
 
@@ -1301,6 +1305,11 @@ def main(argv: list[str] | None = None) -> int:
         help="another checkout (with its own .venv) whose worker the case seabus-tree runs",
     )
     parser.add_argument(
+        "--no-warm-up",
+        action="store_true",
+        help="skip the unreported bare-loop run that warms each broker up",
+    )
+    parser.add_argument(
         "--bus-env",
         action="append",
         default=[],
@@ -1368,8 +1377,23 @@ def main(argv: list[str] | None = None) -> int:
         work = make_workload(args.n, rates, args.seconds, codec)
         results: list[Result] = []
         labels = list(connections)
+        cases = [c for c in args.cases.split(",") if c]
+        if cases and not args.no_warm_up:
+            for label in labels:  # not reported: only so that round 1's first case meets a warm broker
+                began = time.monotonic()
+                bench_loop(
+                    "bare",
+                    connections[label],
+                    Workload(work.warmup, work.burst, []),
+                    codec,
+                    budget,
+                    Path(workdir.name),
+                    contexts[label],
+                    broker_pid=broker_pid(clusters[label]),
+                )
+                print(f"warm-up {label}: {time.monotonic() - began:.0f} s (not reported)", file=sys.stderr)
         for round_ in range(1, args.repeat + 1):  # cases interleaved: each round sees similar load
-            for case in [c for c in args.cases.split(",") if c]:
+            for case in cases if round_ % 2 else cases[::-1]:
                 # The clusters back to back for each case, in alternating order (ABBA...), so
                 # neither is always first after a case change or always measured later.
                 for label in labels if round_ % 2 else labels[::-1]:
