@@ -87,8 +87,8 @@ Measurements per case, after a warm-up of 100 events:
 All cases run ``--repeat`` rounds, interleaved, so that each round's ratios
 compare cases measured under similar load (the machine is shared; ``load1`` is
 the 1-minute load average when the case ended). The case order is reversed every
-other round, and before round 1 a bare-loop run that is not reported warms each
-broker up (``--no-warm-up`` skips it): measured without it, the first case of
+other round, and before round 1 a run of the first case's burst that is not reported
+warms each broker up (``--no-warm-up`` skips it): measured without it, the first case of
 round 1 met a broker still warming up (the broker's CPU per event 1.0-1.1 ms in
 round 1's first cases, 0.2-0.9 ms in the later ones; docs/BENCHMARKS.md, 2026-12-04). For the bus, intake outcomes
 other than "routed" (duplicates, dead letters) and error lines are reported, and
@@ -655,6 +655,7 @@ class Result:
         None  # CPU time of the loop's process and children over the burst, per event
     )
     broker_cpu_ms_per_event: float | None = None  # the (local) broker's CPU time over the burst, per event
+    children_cpu_ms_per_event: float | None = None  # of cpu_ms_per_event, the child processes' (the view's)
     note: str = ""
     check: OutputCheck | None = None  # every notification read back and compared with the bus's
     round: int = 0
@@ -702,7 +703,13 @@ def measure(
         sent = publisher.burst(input_topic, work.burst)
         first = min(sent.values())
         complete = watch.wait_all(ids, budget.left(120 + len(ids) / 5))
-        result.cpu_ms_per_event = tree_cpu_delta(cpu_before, tree_cpu_seconds(pid)) * 1000 / len(ids)
+        cpu_after = tree_cpu_seconds(pid)
+        result.cpu_ms_per_event = tree_cpu_delta(cpu_before, cpu_after) * 1000 / len(ids)
+        children = tree_cpu_delta(
+            {k: v for k, v in cpu_before.items() if k != pid},
+            {k: v for k, v in cpu_after.items() if k != pid},
+        )
+        result.children_cpu_ms_per_event = children * 1000 / len(ids) if len(cpu_after) > 1 else None
         if broker_pid:
             result.broker_cpu_ms_per_event = (cpu_seconds(broker_pid) - broker_before) * 1000 / len(ids)
         seen = [watch.seen[i] for i in ids if i in watch.seen]
@@ -1102,6 +1109,14 @@ def report(results: list[Result], *, clusters: dict[str, str], rates: Sequence[f
         file=out,
     )
     for r in results:
+        if r.children_cpu_ms_per_event is not None and r.cpu_ms_per_event is not None:
+            print(
+                f"cpu split: round {r.round} {r.security}: {r.case}: its own process "
+                f"{r.cpu_ms_per_event - r.children_cpu_ms_per_event:.2f} ms/ev, its child processes "
+                f"(the on-call view's) {r.children_cpu_ms_per_event:.2f} ms/ev",
+                file=out,
+            )
+    for r in results:
         if r.note:
             print(f"note: round {r.round} {r.security}: {r.case}: {r.note.strip()}", file=out)
     print("\noutputs checked against the bus's own routing (bus_outputs):", file=out)
@@ -1378,20 +1393,33 @@ def main(argv: list[str] | None = None) -> int:
         results: list[Result] = []
         labels = list(connections)
         cases = [c for c in args.cases.split(",") if c]
-        if cases and not args.no_warm_up:
-            for label in labels:  # not reported: only so that round 1's first case meets a warm broker
-                began = time.monotonic()
-                bench_loop(
-                    "bare",
-                    connections[label],
-                    Workload(work.warmup, work.burst, []),
+
+        def run_case(case: str, label: str, workload: Workload) -> Result:
+            kafka, pid = connections[label], broker_pid(clusters[label])
+            if case.startswith("seabus"):
+                return bench_seabus(
+                    kafka,
+                    workload,
                     codec,
                     budget,
                     Path(workdir.name),
-                    contexts[label],
-                    broker_pid=broker_pid(clusters[label]),
+                    ctx=contexts[label],
+                    broker_pid=pid,
+                    variant=case,
+                    tree=args.tree,
                 )
-                print(f"warm-up {label}: {time.monotonic() - began:.0f} s (not reported)", file=sys.stderr)
+            return bench_loop(
+                case, kafka, workload, codec, budget, Path(workdir.name), contexts[label], broker_pid=pid
+            )
+
+        if cases and not args.no_warm_up:
+            for label in labels:  # not reported: only so that round 1's first case meets a warm broker
+                began = time.monotonic()
+                run_case(cases[0], label, Workload(work.warmup, work.burst, []))  # the burst, no paced phase
+                print(
+                    f"warm-up {label}: {cases[0]}, {time.monotonic() - began:.0f} s (not reported)",
+                    file=sys.stderr,
+                )
         for round_ in range(1, args.repeat + 1):  # cases interleaved: each round sees similar load
             for case in cases if round_ % 2 else cases[::-1]:
                 # The clusters back to back for each case, in alternating order (ABBA...), so
@@ -1400,31 +1428,8 @@ def main(argv: list[str] | None = None) -> int:
                     if budget.left(1) <= 0:
                         print(f"time budget spent; round {round_} {label} {case} skipped", file=sys.stderr)
                         continue
-                    kafka, pid = connections[label], broker_pid(clusters[label])
                     began = time.monotonic()
-                    if case.startswith("seabus"):
-                        result = bench_seabus(
-                            kafka,
-                            work,
-                            codec,
-                            budget,
-                            Path(workdir.name),
-                            ctx=contexts[label],
-                            broker_pid=pid,
-                            variant=case,
-                            tree=args.tree,
-                        )
-                    else:
-                        result = bench_loop(
-                            case,
-                            kafka,
-                            work,
-                            codec,
-                            budget,
-                            Path(workdir.name),
-                            contexts[label],
-                            broker_pid=pid,
-                        )
+                    result = run_case(case, label, work)
                     result.round = round_
                     result.security = label
                     result.load = os.getloadavg()[0]
