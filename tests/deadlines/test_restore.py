@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 from faust.types import TP
-from kafka.admin import NewTopic
-from support import unique_prefix
+from support import create_topic, unique_prefix
 from support.bus import producer
 
 from seabus.streams.agents.deadlines import partitioned_table
@@ -26,12 +25,7 @@ PARTITIONS = 3
 
 def changelog(kafka: KafkaConnection, app_id: str) -> str:
     topic = f"{app_id}-obligations-changelog"
-    admin = kafka.kafka_admin()
-    try:
-        admin.create_topics([NewTopic(topic, PARTITIONS, 1, topic_configs={"cleanup.policy": "compact"})])
-    finally:
-        admin.close()
-    return topic
+    return create_topic(kafka, topic, PARTITIONS, configs={"cleanup.policy": "compact"})
 
 
 def key(i: int) -> bytes:

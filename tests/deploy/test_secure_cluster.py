@@ -10,9 +10,9 @@ import re
 import uuid
 
 import pytest
-from kafka.admin import NewTopic
 from kafka.errors import KafkaError
 from pydantic import SecretStr
+from support import create_topic
 from support.reading import read_all
 
 from seabus.streams.kafka_connection import KafkaConnection, KafkaSecurity
@@ -83,11 +83,7 @@ def test_a_client_without_the_right_credentials_is_refused(
 ) -> None:
     client, reason = _variants(secured)[case]
     topic = "secure." + uuid.uuid4().hex[:8]
-    admin = secured.kafka_admin()
-    try:
-        admin.create_topics([NewTopic(name=topic, num_partitions=1, replication_factor=1)])
-    finally:
-        admin.close()
+    create_topic(secured, topic)
     caplog.set_level(logging.WARNING, logger="kafka")
     with pytest.raises(KafkaError, match=r"(?i)bootstrap"):  # it never gets a usable connection
         _send(client, topic, b"forged")
@@ -115,11 +111,7 @@ def test_the_bus_principal_writes_and_reads(secured: KafkaConnection) -> None:
     assert secured.security.username == "seabus"
     assert secured.security.sasl_mechanism == "SCRAM-SHA-512"
     topic = "secure." + uuid.uuid4().hex[:8]
-    admin = secured.kafka_admin()
-    try:
-        admin.create_topics([NewTopic(name=topic, num_partitions=1, replication_factor=1)])
-    finally:
-        admin.close()
+    create_topic(secured, topic)
     producer = secured.kafka_producer(acks="all")
     producer.send(topic, b"synthetic").get(timeout=30)
     producer.close()

@@ -10,8 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from kafka.admin import NewTopic
-from support import bus_env, unique_prefix
+from support import bus_env, create_topic, unique_prefix
 from support.bus import BusPool
 
 from seabus.deploy import topics as provisioning
@@ -132,12 +131,7 @@ def test_changelogs_are_created_as_faust_would_and_a_fresh_consumer_is_assigned_
 def test_a_changelog_of_the_wrong_shape_stops_the_start(settings: Settings, kafka: KafkaConnection) -> None:
     needed = _app(settings, kafka)
     state = next(t for t in needed.changelogs if t.name.endswith("-allegation-state-changelog"))
-    admin = kafka.kafka_admin()
-    try:
-        admin.create_topics([NewTopic(name=state.name, num_partitions=3, replication_factor=1)])
-        admin.wait_for_topics([state.name], timeout_ms=30000)
-    finally:
-        admin.close()
+    create_topic(kafka, state.name, 3, wait=True)
     with pytest.raises(ProvisioningError) as raised:
         worker_topics.ensure_worker_topics(needed, kafka=kafka, timeout_s=60)
     assert f"{state.name} has 3 partitions, its table expects 6" in str(raised.value)
@@ -161,12 +155,7 @@ def test_seabus_run_with_a_wrong_changelog_exits_non_zero_without_starting_the_w
 ) -> None:
     prefix = unique_prefix()
     changelog = f"{prefix}-allegation-state-changelog"
-    admin = kafka.kafka_admin()
-    try:
-        admin.create_topics([NewTopic(name=changelog, num_partitions=3, replication_factor=1)])
-        admin.wait_for_topics([changelog], timeout_ms=30000)
-    finally:
-        admin.close()
+    create_topic(kafka, changelog, 3, wait=True)
     run = buses.spawn(bus_env(kafka=kafka, prefix=prefix, data_dir=tmp_path / "data"))
     code = run.proc.wait(timeout=180)
     output = "".join(run.lines)

@@ -13,6 +13,7 @@ import asyncio
 import uuid
 
 import pytest
+from support import create_topic
 
 from seabus.connectors.gateway.owners import OwnersIndex
 from seabus.streams.kafka_connection import KafkaConnection
@@ -23,14 +24,7 @@ ROUNDS = 8
 
 
 def test_the_index_stops_at_every_stage_of_its_session(kafka: KafkaConnection) -> None:
-    topic = f"owners-stop-{uuid.uuid4().hex[:10]}"
-    admin = kafka.kafka_admin()
-    try:
-        from kafka.admin import NewTopic
-
-        admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
-    finally:
-        admin.close()
+    topic = create_topic(kafka, f"owners-stop-{uuid.uuid4().hex[:10]}", 3)
 
     async def scenario() -> list[str]:
         producer = kafka.aio_producer(acks="all")

@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from kafka.admin import NewTopic
-from support import unique_prefix
+from support import create_topic, unique_prefix
 from support.reading import read_records
 
 from seabus.schemas.errors import KafkaUnavailable
@@ -29,13 +28,7 @@ from seabus.streams.produce import (
 
 @pytest.fixture
 def topic(kafka: KafkaConnection) -> str:
-    name = f"{unique_prefix()}.produce"
-    admin = kafka.kafka_admin()
-    try:
-        admin.create_topics([NewTopic(name, num_partitions=1, replication_factor=1)])
-    finally:
-        admin.close()
-    return name
+    return create_topic(kafka, f"{unique_prefix()}.produce")
 
 
 def _records(topic: str, n: int) -> list[ToSend]:

@@ -51,6 +51,28 @@ def unique_prefix() -> str:
     return "t" + uuid.uuid4().hex[:12]
 
 
+def create_topic(
+    kafka: KafkaConnection,
+    name: str,
+    partitions: int = 1,
+    *,
+    configs: dict[str, str] | None = None,
+    wait: bool = False,
+) -> str:
+    """Create one topic (replication 1) through ``kafka``'s admin; ``wait`` until every broker
+    reports it. Returns the name."""
+    from kafka.admin import NewTopic
+
+    admin = kafka.kafka_admin()
+    try:
+        admin.create_topics([NewTopic(name, partitions, 1, topic_configs=configs or {})])
+        if wait:
+            admin.wait_for_topics([name], timeout_ms=30000)
+    finally:
+        admin.close()
+    return name
+
+
 def wait_for(
     predicate: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1, what: str = ""
 ) -> T:
